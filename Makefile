@@ -1,0 +1,92 @@
+# Switchyard: `make run` and `make test` set up everything they need on a fresh clone.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+OPA_VERSION   := v1.22.3
+TOOLS_DIR     := $(CURDIR)/.tools
+OPA           := $(TOOLS_DIR)/opa-$(OPA_VERSION)/opa
+CAPABILITIES  := build-support/opa-capabilities.json
+BUNDLE        := build/policy/bundle.tar.gz
+ENTRYPOINT    := switchyard/decision
+NODE_STAMP    := node_modules/.installed
+DIST_STAMP    := dist/.built
+POLICY_FILES  := $(shell find policies -type f | sort)
+TS_FILES      := $(shell find src bench -name '*.ts' 2>/dev/null | sort)
+# The manifest revision: a digest of the policy sources, so the same policies/ always build the same revision.
+POLICY_REV     = $(shell find policies -type f ! -name '*_test.rego' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+
+export SWITCHYARD_POLICY_BUNDLE ?= $(CURDIR)/$(BUNDLE)
+
+.PHONY: help deps opa policies policy-check build run test test-unit bench policy-publish clean
+
+help:
+	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
+	@echo "make test            install what is missing, check + test policies/, run the vitest suite"
+	@echo "make policies        opa fmt/check/test and build the wasm bundle ($(BUNDLE))"
+	@echo "make bench           run the benchmarks and print their table"
+	@echo "make policy-publish  publish policies/ to a running server (SWITCHYARD_URL, SWITCHYARD_TOKEN)"
+
+deps: $(NODE_STAMP) $(OPA)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# The pinned opa: built from the Go module proxy into an ignored folder, reused when present.
+# Where Go is missing, an `opa` already on PATH at the pinned version is used instead.
+$(OPA):
+	@mkdir -p $(dir $@)
+	@if command -v go >/dev/null 2>&1; then \
+	  echo "installing opa $(OPA_VERSION) with go install (once)"; \
+	  CGO_ENABLED=0 GOBIN=$(dir $@) go install github.com/open-policy-agent/opa@$(OPA_VERSION); \
+	elif command -v opa >/dev/null 2>&1 && opa version | grep -q "^Version: $(OPA_VERSION:v%=%)$$"; then \
+	  ln -sf "$$(command -v opa)" $@; \
+	else \
+	  echo "need Go (to install opa $(OPA_VERSION)) or opa $(OPA_VERSION) on PATH" >&2; exit 1; \
+	fi
+	@$@ version | head -1
+
+opa: $(OPA)
+
+policy-check: $(OPA)
+	$(OPA) fmt --list --fail policies
+	$(OPA) check --strict --capabilities $(CAPABILITIES) policies
+	$(OPA) test policies
+
+CHECK_STAMP := build/policy/.checked
+$(CHECK_STAMP): $(OPA) $(POLICY_FILES) $(CAPABILITIES)
+	@$(MAKE) --no-print-directory policy-check
+	@mkdir -p $(dir $@) && touch $@
+
+$(BUNDLE): $(CHECK_STAMP)
+	@mkdir -p $(dir $@)
+	$(OPA) build -t wasm -e $(ENTRYPOINT) --capabilities $(CAPABILITIES) --revision "$(POLICY_REV)" --ignore '*_test.rego' -o $@ policies
+	@echo "built $@ (revision $(POLICY_REV))"
+
+policies: $(CHECK_STAMP) $(BUNDLE)
+
+$(DIST_STAMP): $(NODE_STAMP) $(TS_FILES) tsconfig.json tsconfig.build.json
+	npx tsc -p tsconfig.build.json
+	@touch $@
+
+build: $(DIST_STAMP) $(BUNDLE)
+
+run: build
+	node dist/src/main.js
+
+test: deps policy-check $(BUNDLE)
+	npx tsc -p tsconfig.json
+	npx vitest run
+
+bench: build
+	node dist/bench/run.js
+
+policy-publish: $(BUNDLE)
+	@test -n "$${SWITCHYARD_TOKEN:-}" || { echo "set SWITCHYARD_TOKEN to a governance or admin token" >&2; exit 1; }
+	curl -sS --fail-with-body -X PUT "$${SWITCHYARD_URL:-http://127.0.0.1:8080}/v1/policy" \
+	  -H "Authorization: Bearer $$SWITCHYARD_TOKEN" -H 'Content-Type: application/gzip' --data-binary @$(BUNDLE)
+	@echo
+
+clean:
+	rm -rf dist build

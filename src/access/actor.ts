@@ -1,0 +1,40 @@
+import type { Role } from '../storage/token-store.js';
+import { ForbiddenError } from '../errors.js';
+
+export type { Role };
+
+/** Who is calling: resolved from the bearer token once per request. */
+export interface Actor {
+  tokenId: string;
+  name: string;
+  role: Role;
+  team: string | null;
+  approvalRoles: string[];
+  service: string | null;
+}
+
+/** The engine's own actor, for transitions nobody asked for at that moment (schedules). */
+export const SYSTEM_ACTOR: Actor = {
+  tokenId: 'system',
+  name: 'system:scheduler',
+  role: 'admin',
+  team: null,
+  approvalRoles: [],
+  service: null,
+};
+
+export function requireRole(actor: Actor, roles: readonly Role[], what: string): void {
+  if (actor.role === 'admin' || roles.includes(actor.role)) return;
+  throw new ForbiddenError(`A ${actor.role} token may not ${what}`);
+}
+
+/** Owners act only on their own team's intents; operators and admins on all. */
+export function requireTeamAccess(actor: Actor, owner: string, what: string, allowOperator: boolean): void {
+  if (actor.role === 'admin') return;
+  if (allowOperator && actor.role === 'operator') return;
+  if (actor.role === 'owner') {
+    if (actor.team === owner) return;
+    throw new ForbiddenError(`This token acts for team ${actor.team ?? '(none)'}, not for team ${owner}; it may not ${what}`, 'forbidden_team');
+  }
+  throw new ForbiddenError(`A ${actor.role} token may not ${what}`);
+}

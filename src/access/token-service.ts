@@ -1,0 +1,125 @@
+import crypto from 'node:crypto';
+import { ulid } from 'ulid';
+import { z } from 'zod';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import { NotFoundError, UnauthorizedError, ValidationError } from '../errors.js';
+import { zodFieldErrors } from '../intents/validation.js';
+import type { TokenStore } from '../storage/token-store.js';
+import type { Transactor } from '../storage/transactor.js';
+import type { Actor } from './actor.js';
+
+export const ROLES = ['owner', 'approver', 'governance', 'operator', 'service', 'admin'] as const;
+
+const name = z.string().min(1).max(128);
+
+export const TokenRequestSchema = z
+  .strictObject({
+    name,
+    role: z.enum(ROLES),
+    team: name.optional(),
+    approval_roles: z.array(name).max(20).optional(),
+    service: name.optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.role === 'owner' && !t.team) ctx.addIssue({ code: 'custom', path: ['team'], message: 'an owner token needs a team' });
+    if (t.role === 'service' && !t.service) ctx.addIssue({ code: 'custom', path: ['service'], message: 'a service token needs a service' });
+    if (t.role === 'approver' && !(t.approval_roles && t.approval_roles.length > 0)) {
+      ctx.addIssue({ code: 'custom', path: ['approval_roles'], message: 'an approver token needs at least one approval role' });
+    }
+    if (t.team && t.role !== 'owner') ctx.addIssue({ code: 'custom', path: ['team'], message: 'only owner tokens have a team' });
+    if (t.service && t.role !== 'service') ctx.addIssue({ code: 'custom', path: ['service'], message: 'only service tokens have a service' });
+  });
+
+export type TokenRequest = z.infer<typeof TokenRequestSchema>;
+
+/** 32 random bytes: 256 bits of entropy, so a plain SHA-256 of the token is a safe stored form. */
+export function generateToken(): string {
+  return `sy_${crypto.randomBytes(32).toString('base64url')}`;
+}
+
+export function hashToken(token: string): string {
+  return crypto.createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export class TokenService {
+  constructor(
+    private readonly deps: { tokens: TokenStore; audit: AuditLog; clock: Clock; tx: Transactor },
+  ) {}
+
+  /**
+   * Resolves a bearer token. The lookup is by hash (an index probe), so the time it takes says
+   * nothing about how much of a guessed token was right; the final comparison is constant-time too.
+   */
+  authenticate(token: string | undefined): Actor {
+    if (!token) throw new UnauthorizedError();
+    const hash = hashToken(token);
+    const t = this.deps.tokens.findActiveByHash(hash);
+    if (!t || !crypto.timingSafeEqual(Buffer.from(hash), Buffer.from(hashToken(token)))) {
+      throw new UnauthorizedError('The bearer token is unknown or revoked');
+    }
+    return { tokenId: t.id, name: t.name, role: t.role, team: t.team, approvalRoles: t.approvalRoles, service: t.service };
+  }
+
+  create(body: unknown, actor: Actor): { id: string; token: string; name: string; role: string } {
+    const parsed = TokenRequestSchema.safeParse(body);
+    if (!parsed.success) throw new ValidationError(zodFieldErrors(parsed.error), 'The token request is not valid');
+    const req = parsed.data;
+    const token = generateToken();
+    const id = `tok_${ulid()}`;
+    this.deps.tx.run(() => {
+      this.deps.tokens.insert(
+        {
+          id,
+          name: req.name,
+          role: req.role,
+          team: req.team ?? null,
+          approvalRoles: req.approval_roles ?? [],
+          service: req.service ?? null,
+          createdAt: this.deps.clock.now().toISOString(),
+          createdBy: actor.name,
+        },
+        hashToken(token),
+      );
+      this.deps.audit.append({
+        type: 'token_created',
+        actor: actor.name,
+        data: { token_id: id, name: req.name, role: req.role, team: req.team ?? null, approval_roles: req.approval_roles ?? [], service: req.service ?? null },
+      });
+    });
+    return { id, token, name: req.name, role: req.role };
+  }
+
+  revoke(id: string, actor: Actor): void {
+    this.deps.tx.run(() => {
+      const t = this.deps.tokens.get(id);
+      if (!t || t.revokedAt) throw new NotFoundError('token_not_found', `No active token with id ${id}`);
+      this.deps.tokens.revoke(id, this.deps.clock.now().toISOString());
+      this.deps.audit.append({ type: 'token_revoked', actor: actor.name, data: { token_id: id, name: t.name, role: t.role } });
+    });
+  }
+
+  /**
+   * Makes sure an admin token exists at start: the configured bootstrap token (idempotent across
+   * restarts), or on a brand-new database a fresh one that the caller prints once.
+   */
+  bootstrap(configured: string | undefined): { token: string | null } {
+    return this.deps.tx.run(() => {
+      const at = this.deps.clock.now().toISOString();
+      if (configured) {
+        const inserted = this.deps.tokens.insert(
+          { id: `tok_${ulid()}`, name: 'bootstrap-admin', role: 'admin', team: null, approvalRoles: [], service: null, createdAt: at, createdBy: 'bootstrap' },
+          hashToken(configured),
+        );
+        if (inserted) this.deps.audit.append({ type: 'token_created', actor: 'bootstrap', data: { name: 'bootstrap-admin', role: 'admin', source: 'SWITCHYARD_BOOTSTRAP_TOKEN' } });
+        return { token: null };
+      }
+      if (this.deps.tokens.count() > 0) return { token: null };
+      const token = generateToken();
+      const id = `tok_${ulid()}`;
+      this.deps.tokens.insert({ id, name: 'admin', role: 'admin', team: null, approvalRoles: [], service: null, createdAt: at, createdBy: 'bootstrap' }, hashToken(token));
+      this.deps.audit.append({ type: 'token_created', actor: 'bootstrap', data: { token_id: id, name: 'admin', role: 'admin', source: 'first start' } });
+      return { token };
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import { ulid } from 'ulid';
+import type { Container } from './container.js';
+import { decisionsRouter, tokensRouter } from './http/admin-router.js';
+import { authenticate } from './http/auth.js';
+import { flagsRouter } from './http/flags-router.js';
+import { intentsRouter } from './http/intents-router.js';
+import { notFoundHandler, problemHandler } from './http/problem.js';
+
+export const BODY_LIMIT = '256kb';
+
+/** Builds the HTTP app from its dependencies. It never listens: main.ts and the tests do. */
+export function buildApp(c: Container): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  const httpLogger = c.logger.child({ module: 'http' });
+  app.use(
+    pinoHttp({
+      logger: httpLogger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : ulid();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const checks = {
+      database: c.db.open && c.db.prepare('SELECT 1').pluck().get() === 1,
+      policy: c.engine.revision() !== null,
+    };
+    const ready = checks.database && checks.policy;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks, policy_revision: c.engine.revision() });
+  });
+
+  app.use('/v1', express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use('/v1', authenticate(c.tokens));
+  app.use(intentsRouter(c.intents, c.lifecycle));
+  app.use(flagsRouter(c.flags, () => c.engine.catalog()));
+  app.use(decisionsRouter(c.decisions));
+  app.use(tokensRouter(c.tokens));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(c.logger.child({ module: 'errors' })));
+  return app;
+}

@@ -1,0 +1,77 @@
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { AuditLog } from './audit/audit-log.js';
+import { TokenService } from './access/token-service.js';
+import { FlagStateService } from './flags/flag-state-service.js';
+import { IntentService } from './intents/intent-service.js';
+import { Lifecycle } from './intents/lifecycle.js';
+import { PolicyEngine } from './policy/policy-engine.js';
+import { PolicyService } from './policy/policy-service.js';
+import { AuditStore } from './storage/audit-store.js';
+import { openDatabase, type Database } from './storage/database.js';
+import { DecisionStore } from './storage/decision-store.js';
+import { FlagStore } from './storage/flag-store.js';
+import { IntentStore } from './storage/intent-store.js';
+import { PolicyStore } from './storage/policy-store.js';
+import { TokenStore } from './storage/token-store.js';
+import { sqliteTransactor } from './storage/transactor.js';
+
+export interface ContainerOptions {
+  dbPath: string;
+  policyBundlePath: string;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Everything the app is made of, wired in this one place. */
+export interface Container {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  engine: PolicyEngine;
+  policy: PolicyService;
+  audit: AuditLog;
+  tokens: TokenService;
+  intents: IntentService;
+  lifecycle: Lifecycle;
+  flags: FlagStateService;
+  decisions: DecisionStore;
+  close(): void;
+}
+
+export async function createContainer(opts: ContainerOptions): Promise<Container> {
+  const { clock, logger } = opts;
+  const db = openDatabase({ path: opts.dbPath });
+  const tx = sqliteTransactor(db);
+  const intentStore = new IntentStore(db);
+  const decisions = new DecisionStore(db);
+  const audit = new AuditLog(new AuditStore(db), clock);
+  const engine = new PolicyEngine(logger.child({ module: 'policy' }));
+  const policy = new PolicyService({ engine, store: new PolicyStore(db), audit, clock, tx, logger: logger.child({ module: 'policy' }) });
+  const flags = new FlagStateService(new FlagStore(db), clock);
+  const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx });
+  const intents = new IntentService({ intents: intentStore, decisions, policy: engine, audit, clock, lifecycle });
+  const tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx });
+  await policy.boot(opts.policyBundlePath);
+  return {
+    db,
+    clock,
+    logger,
+    engine,
+    policy,
+    audit,
+    tokens,
+    intents,
+    lifecycle,
+    flags,
+    decisions,
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
+export function containerOptions(config: Config, clock: Clock, logger: Logger): ContainerOptions {
+  return { dbPath: config.dbPath, policyBundlePath: config.policyBundlePath, clock, logger };
+}

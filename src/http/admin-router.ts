@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import type { TokenService } from '../access/token-service.js';
+import { NotFoundError } from '../errors.js';
+import type { DecisionStore } from '../storage/decision-store.js';
+import { actorOf, allow, READERS } from './auth.js';
+import { jsonBody, param } from './body.js';
+
+export function tokensRouter(tokens: TokenService): Router {
+  const r = Router();
+  r.post('/v1/tokens', allow(['admin'], 'create tokens'), (req, res) => {
+    res.status(201).json(tokens.create(jsonBody(req), actorOf(res)));
+  });
+  r.delete('/v1/tokens/:id', allow(['admin'], 'revoke tokens'), (req, res) => {
+    tokens.revoke(param(req, 'id'), actorOf(res));
+    res.status(204).end();
+  });
+  return r;
+}
+
+export function decisionsRouter(decisions: DecisionStore): Router {
+  const r = Router();
+  r.get('/v1/decisions/:id', allow(READERS, 'read decisions'), (req, res) => {
+    const d = decisions.get(param(req, 'id'));
+    if (!d) throw new NotFoundError('decision_not_found', `No decision with id ${param(req, 'id')}`);
+    res.json({
+      id: d.id,
+      intent: d.key === null ? null : { key: d.key, version: d.version },
+      status: d.status,
+      policy_revision: d.policyRevision,
+      actor: d.actor,
+      at: d.createdAt,
+      input: d.input,
+      result: d.result,
+    });
+  });
+  return r;
+}

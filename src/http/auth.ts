@@ -1,0 +1,35 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Actor } from '../access/actor.js';
+import { requireRole, type Role } from '../access/actor.js';
+import type { TokenService } from '../access/token-service.js';
+import { UnauthorizedError } from '../errors.js';
+
+/** Resolves the bearer token on every /v1 request; the actor travels in res.locals. */
+export function authenticate(tokens: TokenService): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) {
+      next(new UnauthorizedError(header ? 'The Authorization header must be "Bearer <token>"' : 'A bearer token is required'));
+      return;
+    }
+    res.locals['actor'] = tokens.authenticate(match[1]);
+    next();
+  };
+}
+
+export function actorOf(res: Response): Actor {
+  const actor = res.locals['actor'] as Actor | undefined;
+  if (!actor) throw new UnauthorizedError();
+  return actor;
+}
+
+export function allow(roles: readonly Role[], what: string): RequestHandler {
+  return (_req, res, next) => {
+    requireRole(actorOf(res), roles, what);
+    next();
+  };
+}
+
+/** The human roles: everyone except a service token may read experiments, decisions and audit. */
+export const READERS: readonly Role[] = ['owner', 'approver', 'governance', 'operator'];

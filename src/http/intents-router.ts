@@ -1,0 +1,65 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import type { IntentService } from '../intents/intent-service.js';
+import type { Lifecycle } from '../intents/lifecycle.js';
+import { zodFieldErrors } from '../intents/validation.js';
+import { actorOf, allow, READERS } from './auth.js';
+import { jsonBody, param } from './body.js';
+
+const ApprovalSchema = z.strictObject({ comment: z.string().max(2000).optional() });
+const ActionSchema = z.strictObject({
+  action: z.enum(['pause', 'resume', 'rollback', 'complete']),
+  reason: z.string().min(1).max(2000),
+});
+const ListQuery = z.strictObject({
+  owner: z.string().max(128).optional(),
+  state: z.enum(['draft', 'scheduled', 'running', 'paused', 'completed']).optional(),
+  cursor: z.string().max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ValidationError(zodFieldErrors(r.error), `The ${what} is not valid`);
+  return r.data;
+}
+
+export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Router {
+  const r = Router();
+
+  r.post('/v1/intents', (req, res) => {
+    res.status(201).json(intents.submit(jsonBody(req), actorOf(res)));
+  });
+
+  r.post('/v1/intents\\:evaluate', (req, res) => {
+    res.status(200).json(intents.evaluate(jsonBody(req), actorOf(res)));
+  });
+
+  r.get('/v1/intents', allow(READERS, 'read intents'), (req, res) => {
+    const q = parseWith(ListQuery, req.query, 'query');
+    res.json(intents.list({ ...(q.owner ? { owner: q.owner } : {}), ...(q.state ? { state: q.state } : {}), ...(q.cursor ? { after: q.cursor } : {}), limit: q.limit }));
+  });
+
+  r.get('/v1/intents/:key', allow(READERS, 'read intents'), (req, res) => {
+    res.json(intents.get(param(req, 'key')));
+  });
+
+  r.put('/v1/intents/:key', (req, res) => {
+    res.status(200).json(intents.update(param(req, 'key'), jsonBody(req), actorOf(res)));
+  });
+
+  r.post('/v1/intents/:key/approvals', (req, res) => {
+    const body = parseWith(ApprovalSchema, jsonBody(req), 'approval');
+    res.status(201).json(intents.approve(param(req, 'key'), actorOf(res), body.comment));
+  });
+
+  r.post('/v1/intents/:key/actions', (req, res) => {
+    const actor = actorOf(res);
+    const body = parseWith(ActionSchema, jsonBody(req), 'action');
+    lifecycle.act(param(req, 'key'), body.action, body.reason, actor);
+    res.status(200).json(intents.get(param(req, 'key')));
+  });
+
+  return r;
+}

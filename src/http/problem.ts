@@ -1,0 +1,64 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { ulid } from 'ulid';
+import { MalformedBodyError, PayloadTooLargeError, SwitchyardError, UnsupportedMediaTypeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export const PROBLEM_TYPE_BASE = 'urn:switchyard:problem:';
+
+export function sendProblem(res: Response, err: SwitchyardError, instance: string): void {
+  const requestId = res.getHeader('x-request-id');
+  res
+    .status(err.status)
+    .type('application/problem+json')
+    .json({
+      type: PROBLEM_TYPE_BASE + err.code,
+      title: err.code.replace(/_/g, ' '),
+      status: err.status,
+      code: err.code,
+      detail: err.message,
+      instance,
+      ...(requestId ? { request_id: requestId } : {}),
+      ...(err.details ?? {}),
+    });
+}
+
+/** Turns body-parser failures into our own errors so they share one code list. */
+function fromBodyParser(err: unknown): SwitchyardError | undefined {
+  const e = err as { type?: string; status?: number; limit?: number };
+  if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`${e.limit ?? ''} bytes`);
+  if (e?.type === 'entity.parse.failed') return new MalformedBodyError('The request body is not valid JSON');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new UnsupportedMediaTypeError('UTF-8 JSON');
+  if (e?.type === 'request.aborted') return new MalformedBodyError('The request body was cut short');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new MalformedBodyError('The request body could not be read');
+  return undefined;
+}
+
+/**
+ * The one place errors become responses. Known errors keep their status and code; 4xx are logged
+ * at info. Anything else is a bug: 500 with a correlation id, logged at error with its stack.
+ */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known = err instanceof SwitchyardError ? err : fromBodyParser(err);
+    if (known) {
+      logger.info({ code: known.code, status: known.status, path: req.path, reqId: res.getHeader('x-request-id') }, known.message);
+      sendProblem(res, known, req.originalUrl);
+      return;
+    }
+    const correlationId = String(res.getHeader('x-request-id') ?? ulid());
+    logger.error({ err, path: req.path, reqId: correlationId }, 'unhandled error');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendProblem(
+      res,
+      new SwitchyardError('internal_error', 500, `Something went wrong on our side; quote ${correlationId} when reporting it`, { correlation_id: correlationId }),
+      req.originalUrl,
+    );
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(res, new SwitchyardError('route_not_found', 404, `No route ${req.method} ${req.path}`), req.originalUrl);
+};

@@ -1,0 +1,289 @@
+import { ulid } from 'ulid';
+import type { Actor } from '../access/actor.js';
+import { requireRole, requireTeamAccess } from '../access/actor.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import type { PolicyDecision, PolicyEvaluator } from '../policy/policy-engine.js';
+import { buildPolicyInput } from '../policy/policy-input.js';
+import type { DecisionStore } from '../storage/decision-store.js';
+import type { ApprovalRecord, ExperimentRecord, IntentStore, VersionRecord, VersionStatus } from '../storage/intent-store.js';
+import { exposureBuckets, IntentSchema, type Intent } from './intent-schema.js';
+import type { Lifecycle } from './lifecycle.js';
+import { zodFieldErrors } from './validation.js';
+
+/** The decision as clients see it (SPEC §3). */
+export interface DecisionView {
+  id: string;
+  policy_revision: string;
+  allow: boolean;
+  violations: PolicyDecision['violations'];
+  obligations: PolicyDecision['obligations'];
+  limits: PolicyDecision['limits'];
+}
+
+export interface SubmitResult {
+  intent: { key: string; version: number };
+  status: VersionStatus;
+  state: ExperimentRecord['state'];
+  decision: DecisionView;
+}
+
+export interface OutstandingApproval {
+  role: string;
+  count: number;
+  approved_by: string[];
+  missing: number;
+}
+
+export function parseIntent(body: unknown): Intent {
+  const parsed = IntentSchema.safeParse(body);
+  if (!parsed.success) throw new ValidationError(zodFieldErrors(parsed.error), 'The intent is not valid');
+  return parsed.data;
+}
+
+function statusFor(decision: PolicyDecision): VersionStatus {
+  if (!decision.allow) return 'denied';
+  return decision.obligations.approvals.some((a) => a.count > 0) ? 'pending_approval' : 'approved';
+}
+
+/**
+ * Submitting, versioning, evaluating and approving intents. Each write is one transaction: the live
+ * context is read, the policy evaluated, and the version, decision, layer slice and audit events
+ * stored together, so two concurrent submissions can never both claim the same flag or layer room.
+ */
+export class IntentService {
+  constructor(
+    private readonly deps: {
+      intents: IntentStore;
+      decisions: DecisionStore;
+      policy: PolicyEvaluator;
+      audit: AuditLog;
+      clock: Clock;
+      lifecycle: Lifecycle;
+    },
+  ) {}
+
+  /** POST /v1/intents:evaluate — the decision the intent would get now, nothing stored. */
+  evaluate(body: unknown, actor: Actor): Omit<SubmitResult, 'state'> {
+    requireRole(actor, ['owner', 'approver', 'governance', 'operator'], 'evaluate intents');
+    const intent = parseIntent(body);
+    const { decision, revision, id } = this.decide(intent, actor);
+    return {
+      intent: { key: intent.key, version: (this.deps.intents.getExperiment(intent.key)?.currentVersion ?? 0) + 1 },
+      status: statusFor(decision),
+      decision: view(id, revision, decision),
+    };
+  }
+
+  submit(body: unknown, actor: Actor): SubmitResult {
+    requireRole(actor, ['owner'], 'submit intents');
+    const intent = parseIntent(body);
+    requireTeamAccess(actor, intent.owner, `submit intents for team ${intent.owner}`, false);
+    return this.deps.lifecycle.transaction(() => {
+      if (this.deps.intents.getExperiment(intent.key)) {
+        throw new ConflictError('intent_exists', `An intent with key ${intent.key} exists already; send PUT /v1/intents/${intent.key} for a new version`);
+      }
+      this.deps.intents.createExperiment(intent.key, intent.owner, this.now());
+      return this.storeVersion(intent, 1, actor);
+    });
+  }
+
+  update(key: string, body: unknown, actor: Actor): SubmitResult {
+    requireRole(actor, ['owner'], 'change intents');
+    const intent = parseIntent(body);
+    if (intent.key !== key) {
+      throw new ValidationError([{ path: 'key', message: `must equal the key in the path (${key})` }], 'The body key does not match the path');
+    }
+    return this.deps.lifecycle.transaction(() => {
+      const exp = this.deps.intents.getExperiment(key);
+      if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
+      requireTeamAccess(actor, exp.owner, `change intents of team ${exp.owner}`, false);
+      requireTeamAccess(actor, intent.owner, `move an intent to team ${intent.owner}`, false);
+      if (exp.state === 'completed') {
+        throw new ConflictError('experiment_completed', `Experiment ${key} is completed; submit a new key instead`);
+      }
+      return this.storeVersion(intent, exp.currentVersion + 1, actor);
+    });
+  }
+
+  private storeVersion(intent: Intent, version: number, actor: Actor): SubmitResult {
+    const { decision, revision, id, input } = this.decide(intent, actor);
+    let status = statusFor(decision);
+    let slice: { start: number; end: number } | null = null;
+    if (status !== 'denied' && intent.layer) {
+      slice = this.deps.lifecycle.reserveSlice(intent);
+      if (!slice) {
+        // The policy and the allocator share one definition of room; reaching here means the policy
+        // in force does not check layer capacity. Deny rather than overlap another experiment.
+        decision.allow = false;
+        decision.violations.push({
+          code: 'layer_capacity',
+          policy: 'allocator',
+          message: `layer ${intent.layer} has no free range of ${exposureBuckets(intent.exposure)} buckets`,
+        });
+        status = 'denied';
+      }
+    }
+    const at = this.now();
+    const key = intent.key;
+    this.deps.decisions.insert({ id, key, version, policyRevision: revision, input, result: decision, status, actor: actor.name, createdAt: at });
+    this.deps.intents.insertVersion({ key, version, intent, status, decisionId: id, slice, submittedBy: actor.name, submittedAt: at });
+    this.deps.intents.setCurrentVersion(key, version, intent.owner, at);
+    const services = [...new Set(intent.services.map((s) => s.service))];
+    this.deps.audit.append({ type: 'submitted', actor: actor.name, experiment: key, version, data: { services, intent } });
+    this.deps.audit.append({
+      type: 'decided',
+      actor: actor.name,
+      experiment: key,
+      version,
+      data: { decision_id: id, policy_revision: revision, status, allow: decision.allow, violations: decision.violations.map((v) => v.code), services },
+    });
+    if (status === 'approved') this.deps.lifecycle.onApproved(key, version, actor);
+    const exp = this.deps.intents.getExperiment(key)!;
+    return { intent: { key, version }, status, state: exp.state, decision: view(id, revision, decision) };
+  }
+
+  private decide(intent: Intent, actor: Actor) {
+    const input = buildPolicyInput(
+      intent,
+      { name: actor.name, role: actor.role, ...(actor.team ? { team: actor.team } : {}) },
+      this.deps.clock.now(),
+      this.deps.intents,
+    );
+    const { decision, revision } = this.deps.policy.evaluate(input);
+    return { decision, revision, id: `d_${ulid()}`, input };
+  }
+
+  approve(key: string, actor: Actor, comment: string | undefined) {
+    requireRole(actor, ['approver'], 'approve intents');
+    return this.deps.lifecycle.transaction(() => {
+      const exp = this.deps.intents.getExperiment(key);
+      if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
+      const v = this.deps.intents.getVersion(key, exp.currentVersion)!;
+      if (v.status !== 'pending_approval' || exp.state === 'completed') {
+        throw new ConflictError('not_pending_approval', `Version ${v.version} of ${key} is ${exp.state === 'completed' ? 'completed' : v.status}; there is nothing to approve`);
+      }
+      if (v.submittedBy === actor.name) {
+        throw new ForbiddenError(`${actor.name} submitted version ${v.version}; an approval by the submitter never counts`, 'self_approval');
+      }
+      const owed = this.outstanding(v);
+      const fills = owed
+        .filter((o) => o.missing > 0 && (actor.role === 'admin' || actor.approvalRoles.includes(o.role)))
+        .map((o) => o.role);
+      if (fills.length === 0) {
+        if (owed.some((o) => o.approved_by.includes(actor.name))) {
+          throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key}`);
+        }
+        const wanted = owed.filter((o) => o.missing > 0).map((o) => o.role);
+        throw new ForbiddenError(
+          `Version ${v.version} of ${key} still needs approval by role ${wanted.join(', ')}; this token holds ${actor.approvalRoles.join(', ') || 'no approval role'}`,
+          'approval_role_mismatch',
+        );
+      }
+      const at = this.now();
+      if (!this.deps.intents.insertApproval({ key, version: v.version, actor: actor.name, roles: fills, comment: comment ?? null, createdAt: at })) {
+        throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key}`);
+      }
+      const remaining = this.outstanding(v);
+      const complete = remaining.every((o) => o.missing === 0);
+      this.deps.audit.append({
+        type: 'approved',
+        actor: actor.name,
+        experiment: key,
+        version: v.version,
+        data: { roles: fills, comment: comment ?? null, complete, services: [...new Set(v.intent.services.map((s) => s.service))] },
+      });
+      if (complete) {
+        this.deps.intents.setStatus(key, v.version, 'approved');
+        this.deps.lifecycle.onApproved(key, v.version, actor);
+      }
+      const after = this.deps.intents.getExperiment(key)!;
+      return {
+        intent: { key, version: v.version },
+        status: complete ? ('approved' as const) : ('pending_approval' as const),
+        state: after.state,
+        approvals: this.deps.intents.listApprovals(key, v.version).map(approvalView),
+        outstanding: remaining.filter((o) => o.missing > 0),
+      };
+    });
+  }
+
+  /** The approvals a version still owes, by role, counting distinct approvers other than the submitter. */
+  outstanding(v: VersionRecord): OutstandingApproval[] {
+    const decision = v.decisionId ? this.deps.decisions.get(v.decisionId) : undefined;
+    const owed = ((decision?.result as PolicyDecision | undefined)?.obligations.approvals ?? []).filter((a) => a.count > 0);
+    const approvals = this.deps.intents.listApprovals(v.key, v.version).filter((a) => a.actor !== v.submittedBy);
+    return owed.map((o) => {
+      const by = approvals.filter((a) => a.roles.includes(o.role)).map((a) => a.actor);
+      return { role: o.role, count: o.count, approved_by: by, missing: Math.max(0, o.count - by.length) };
+    });
+  }
+
+  get(key: string) {
+    const exp = this.deps.intents.getExperiment(key);
+    if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
+    const versions = this.deps.intents.listVersions(key);
+    const current = versions.find((v) => v.version === exp.currentVersion)!;
+    const decision = current.decisionId ? this.deps.decisions.get(current.decisionId) : undefined;
+    return {
+      key: exp.key,
+      owner: exp.owner,
+      version: exp.currentVersion,
+      status: current.status,
+      state: exp.state,
+      active_version: exp.activeVersion,
+      intent: current.intent,
+      decision: decision ? view(decision.id, decision.policyRevision, decision.result as PolicyDecision) : null,
+      approvals: this.deps.intents.listApprovals(key, current.version).map(approvalView),
+      outstanding_approvals: current.status === 'pending_approval' ? this.outstanding(current).filter((o) => o.missing > 0) : [],
+      versions: versions.map((v) => ({
+        version: v.version,
+        status: v.status,
+        decision_id: v.decisionId,
+        submitted_by: v.submittedBy,
+        submitted_at: v.submittedAt,
+        ...(v.slice ? { slice: v.slice } : {}),
+        ...(v.retiredAt ? { rolled_back_at: v.retiredAt } : {}),
+      })),
+      created_at: exp.createdAt,
+      updated_at: exp.updatedAt,
+    };
+  }
+
+  list(filter: { owner?: string; state?: string; after?: string; limit: number }) {
+    const rows = this.deps.intents.listExperiments({ ...filter, limit: filter.limit + 1 });
+    const page = rows.slice(0, filter.limit);
+    return {
+      items: page.map((e) => {
+        const v = this.deps.intents.getVersion(e.key, e.currentVersion)!;
+        return {
+          key: e.key,
+          owner: e.owner,
+          version: e.currentVersion,
+          active_version: e.activeVersion,
+          status: v.status,
+          state: e.state,
+          description: v.intent.description ?? null,
+          services: v.intent.services,
+          exposure: v.intent.exposure,
+          layer: v.intent.layer ?? null,
+          updated_at: e.updatedAt,
+        };
+      }),
+      next_cursor: rows.length > filter.limit ? page[page.length - 1]!.key : null,
+    };
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+}
+
+function view(id: string, revision: string, d: PolicyDecision): DecisionView {
+  return { id, policy_revision: revision, allow: d.allow, violations: d.violations, obligations: d.obligations, limits: d.limits };
+}
+
+function approvalView(a: ApprovalRecord) {
+  return { actor: a.actor, roles: a.roles, comment: a.comment, at: a.createdAt };
+}

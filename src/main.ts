@@ -1,0 +1,93 @@
+import type { Server } from 'node:http';
+import { buildApp } from './app.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig } from './config.js';
+import { containerOptions, createContainer } from './container.js';
+import { createLogger } from './logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const container = await createContainer(containerOptions(config, systemClock, logger));
+  const { token } = container.tokens.bootstrap(config.bootstrapToken);
+  const done = container.lifecycle.tick();
+  if (done.started.length || done.expired.length) logger.info(done, 'scheduled transitions applied at start');
+  const scheduler = setInterval(() => {
+    try {
+      container.lifecycle.tick();
+    } catch (err) {
+      logger.error({ err }, 'scheduler tick failed');
+    }
+  }, config.schedulerIntervalMs);
+
+  const app = buildApp(container);
+  const server: Server = app.listen(config.port, config.host, () => {
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    const base = `http://${config.host}:${port}`;
+    logger.info({ url: base, db: config.dbPath, policy: container.engine.revision() }, 'switchyard listening');
+    const lines = [
+      '',
+      `Switchyard is listening on ${base}`,
+      `  database: ${config.dbPath}`,
+      `  policy:   ${container.engine.revision() ?? 'NONE LOADED (every decision is denied)'}`,
+    ];
+    if (token) {
+      lines.push(
+        '',
+        'A new database: this admin token is shown once, keep it:',
+        `  export SWITCHYARD_TOKEN=${token}`,
+      );
+    } else if (config.bootstrapToken) {
+      lines.push('', 'Admin token: the value of SWITCHYARD_BOOTSTRAP_TOKEN');
+    }
+    lines.push(
+      '',
+      'Try:',
+      `  curl -s ${base}/readyz`,
+      `  curl -s -H "Authorization: Bearer $SWITCHYARD_TOKEN" ${base}/v1/services/web/flags`,
+      '  (README.md has the full tour)',
+      '',
+    );
+    process.stdout.write(lines.join('\n') + '\n');
+  });
+  server.on('error', (err) => {
+    logger.fatal({ err }, 'cannot listen');
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining in-flight requests');
+    clearInterval(scheduler);
+    const force = setTimeout(() => {
+      logger.warn('drain timed out; closing connections');
+      server.closeAllConnections();
+    }, 10_000);
+    force.unref();
+    server.close(() => {
+      container.close();
+      logger.info('database closed; bye');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`switchyard: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

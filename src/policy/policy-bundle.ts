@@ -1,0 +1,102 @@
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { PolicyError } from '../errors.js';
+
+/** The parts of an `opa build -t wasm` bundle that Switchyard uses. */
+export interface PolicyBundle {
+  /** "sha256:" + hash over the wasm module and the data document: the identity decisions record. */
+  revision: string;
+  /** The `--revision` given to `opa build` (from .manifest), if any. */
+  manifestRevision: string | null;
+  wasmSha256: string;
+  entrypoints: string[];
+  wasm: Buffer;
+  data: Record<string, unknown>;
+  /** The bundle exactly as uploaded, kept so any past revision can be reloaded to replay a decision. */
+  raw: Buffer;
+}
+
+const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
+const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+
+async function untar(gz: Buffer): Promise<Map<string, Buffer>> {
+  let tarBytes: Buffer;
+  try {
+    tarBytes = zlib.gunzipSync(gz, { maxOutputLength: MAX_ENTRY_BYTES * 2 });
+  } catch {
+    throw new PolicyError('policy_invalid', 'The policy bundle is not a gzip-compressed tar file', 400);
+  }
+  const files = new Map<string, Buffer>();
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        if (header.type === 'file') files.set(header.name.replace(/^\.?\//, ''), Buffer.concat(chunks));
+        next();
+      });
+      stream.on('error', reject);
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  Readable.from([tarBytes]).pipe(extract);
+  try {
+    await done;
+  } catch {
+    throw new PolicyError('policy_invalid', 'The policy bundle is not a valid tar archive', 400);
+  }
+  return files;
+}
+
+/**
+ * Parses an `opa build -t wasm` bundle. Throws `policy_invalid` (400) for anything that is not one;
+ * whether the wasm actually loads and answers is checked by the engine, not here.
+ */
+export async function parseBundle(raw: Buffer): Promise<PolicyBundle> {
+  if (raw.length === 0) throw new PolicyError('policy_invalid', 'The policy bundle is empty', 400);
+  if (raw.length > MAX_BUNDLE_BYTES) throw new PolicyError('policy_invalid', 'The policy bundle is larger than 32 MiB', 400);
+  const files = await untar(raw);
+  const wasm = files.get('policy.wasm');
+  if (!wasm) throw new PolicyError('policy_invalid', 'The bundle has no policy.wasm: build it with `opa build -t wasm`', 400);
+  let data: Record<string, unknown> = {};
+  const dataBytes = files.get('data.json');
+  if (dataBytes) {
+    try {
+      const parsed: unknown = JSON.parse(dataBytes.toString('utf8'));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      data = parsed as Record<string, unknown>;
+    } catch {
+      throw new PolicyError('policy_invalid', 'The bundle data.json is not a JSON object', 400);
+    }
+  }
+  let manifestRevision: string | null = null;
+  let entrypoints: string[] = [];
+  const manifestBytes = files.get('.manifest');
+  if (manifestBytes) {
+    try {
+      const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
+        revision?: string;
+        wasm?: { entrypoint?: string }[];
+      };
+      manifestRevision = typeof manifest.revision === 'string' && manifest.revision !== '' ? manifest.revision : null;
+      entrypoints = (manifest.wasm ?? []).map((w) => w.entrypoint).filter((e): e is string => typeof e === 'string');
+    } catch {
+      throw new PolicyError('policy_invalid', 'The bundle .manifest is not valid JSON', 400);
+    }
+  }
+  const wasmSha256 = crypto.createHash('sha256').update(wasm).digest('hex');
+  const revision =
+    'sha256:' +
+    crypto
+      .createHash('sha256')
+      .update('policy.wasm\0')
+      .update(wasm)
+      .update('\0data.json\0')
+      .update(dataBytes ?? Buffer.from('{}'))
+      .digest('hex');
+  return { revision, manifestRevision, wasmSha256, entrypoints, wasm, data, raw };
+}

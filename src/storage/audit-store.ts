@@ -1,0 +1,112 @@
+import type { Database } from './database.js';
+
+export interface AuditRecord {
+  seq: number;
+  id: string;
+  type: string;
+  experiment: string | null;
+  version: number | null;
+  service: string | null;
+  actor: string;
+  at: string;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditQuery {
+  experiment?: string;
+  service?: string;
+  actor?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+  afterSeq?: number;
+  limit: number;
+}
+
+interface Row {
+  seq: number;
+  id: string;
+  type: string;
+  experiment: string | null;
+  version: number | null;
+  service: string | null;
+  actor: string;
+  at: string;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const toRecord = (r: Row): AuditRecord => ({
+  seq: r.seq,
+  id: r.id,
+  type: r.type,
+  experiment: r.experiment,
+  version: r.version,
+  service: r.service,
+  actor: r.actor,
+  at: r.at,
+  data: JSON.parse(r.data) as Record<string, unknown>,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+/** Append-only by construction: the table's triggers refuse UPDATE and DELETE, and this class offers neither. */
+export class AuditStore {
+  private readonly lastStmt;
+  private readonly insertStmt;
+  private readonly queryStmt;
+  private readonly iterateStmt;
+
+  constructor(db: Database) {
+    this.lastStmt = db.prepare<[], Row>('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1');
+    this.insertStmt = db.prepare(
+      `INSERT INTO audit_events (id, type, experiment, version, service, actor, at, data, prev_hash, hash)
+       VALUES (@id, @type, @experiment, @version, @service, @actor, @at, @data, @prevHash, @hash)`,
+    );
+    this.queryStmt = db.prepare<Record<string, unknown>, Row>(
+      `SELECT * FROM audit_events
+        WHERE seq > @afterSeq
+          AND (@experiment IS NULL OR experiment = @experiment)
+          AND (@service IS NULL OR service = @service OR (@service IS NOT NULL AND EXISTS (
+                SELECT 1 FROM json_each(audit_events.data, '$.services') WHERE value = @service)))
+          AND (@actor IS NULL OR actor = @actor)
+          AND (@type IS NULL OR type = @type)
+          AND (@from IS NULL OR at >= @from)
+          AND (@to IS NULL OR at < @to)
+        ORDER BY seq LIMIT @limit`,
+    );
+    this.iterateStmt = db.prepare<[], Row>('SELECT * FROM audit_events ORDER BY seq');
+  }
+
+  last(): AuditRecord | undefined {
+    const r = this.lastStmt.get();
+    return r ? toRecord(r) : undefined;
+  }
+
+  insert(e: Omit<AuditRecord, 'seq'>): number {
+    const info = this.insertStmt.run({ ...e, data: JSON.stringify(e.data) });
+    return Number(info.lastInsertRowid);
+  }
+
+  query(q: AuditQuery): AuditRecord[] {
+    return this.queryStmt
+      .all({
+        afterSeq: q.afterSeq ?? 0,
+        experiment: q.experiment ?? null,
+        service: q.service ?? null,
+        actor: q.actor ?? null,
+        type: q.type ?? null,
+        from: q.from ?? null,
+        to: q.to ?? null,
+        limit: q.limit,
+      })
+      .map(toRecord);
+  }
+
+  *iterate(): IterableIterator<AuditRecord> {
+    for (const r of this.iterateStmt.iterate()) yield toRecord(r);
+  }
+}

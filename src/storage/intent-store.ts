@@ -1,0 +1,290 @@
+import type { Intent } from '../intents/intent-schema.js';
+import type { Database } from './database.js';
+import { ConflictError } from '../errors.js';
+
+export type VersionStatus = 'denied' | 'pending_approval' | 'approved';
+export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed';
+
+export interface ExperimentRecord {
+  key: string;
+  owner: string;
+  currentVersion: number;
+  activeVersion: number | null;
+  state: ExperimentState;
+  dueAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VersionRecord {
+  key: string;
+  version: number;
+  intent: Intent;
+  status: VersionStatus;
+  decisionId: string | null;
+  slice: { start: number; end: number } | null;
+  submittedBy: string;
+  submittedAt: string;
+  retiredAt: string | null;
+}
+
+export interface ApprovalRecord {
+  key: string;
+  version: number;
+  actor: string;
+  roles: string[];
+  comment: string | null;
+  createdAt: string;
+}
+
+/** A live version of another experiment that drives one of the asked (service, flag) pairs. */
+export interface LiveFlagClaim {
+  key: string;
+  version: number;
+  status: string;
+  service: string;
+  flag: string;
+}
+
+/** A live version of another experiment in the same layer. */
+export interface LiveLayerClaim {
+  key: string;
+  version: number;
+  status: string;
+  exposure: number;
+  start?: number;
+  end?: number;
+}
+
+interface ExperimentRow {
+  key: string;
+  owner: string;
+  current_version: number;
+  active_version: number | null;
+  state: ExperimentState;
+  due_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface VersionRow {
+  key: string;
+  version: number;
+  body: string;
+  status: VersionStatus;
+  decision_id: string | null;
+  slice_start: number | null;
+  slice_end: number | null;
+  submitted_by: string;
+  submitted_at: string;
+  retired_at: string | null;
+}
+
+const toExperiment = (r: ExperimentRow): ExperimentRecord => ({
+  key: r.key,
+  owner: r.owner,
+  currentVersion: r.current_version,
+  activeVersion: r.active_version,
+  state: r.state,
+  dueAt: r.due_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  key: r.key,
+  version: r.version,
+  intent: JSON.parse(r.body) as Intent,
+  status: r.status,
+  decisionId: r.decision_id,
+  slice: r.slice_start === null || r.slice_end === null ? null : { start: r.slice_start, end: r.slice_end },
+  submittedBy: r.submitted_by,
+  submittedAt: r.submitted_at,
+  retiredAt: r.retired_at,
+});
+
+/**
+ * A version is "live" (it holds its flags and its layer slice against other experiments) when the
+ * experiment is not completed and the version is either the active (approved, driving flags) one or
+ * the current one while it is allowed (pending approval or approved). This one SQL predicate is the
+ * definition the conflict context and the layer allocator share.
+ */
+const LIVE_VERSION = `e.state <> 'completed' AND (
+    v.version = e.active_version
+    OR (v.version = e.current_version AND v.retired_at IS NULL AND v.status IN ('pending_approval', 'approved')))`;
+
+export class IntentStore {
+  private readonly stmts;
+
+  constructor(private readonly db: Database) {
+    this.stmts = {
+      getExperiment: db.prepare<[string], ExperimentRow>('SELECT * FROM experiments WHERE key = ?'),
+      insertExperiment: db.prepare(
+        `INSERT INTO experiments (key, owner, current_version, active_version, state, created_at, updated_at)
+         VALUES (@key, @owner, @currentVersion, NULL, 'draft', @at, @at)`,
+      ),
+      setCurrent: db.prepare('UPDATE experiments SET current_version = ?, owner = ?, updated_at = ? WHERE key = ?'),
+      setActive: db.prepare('UPDATE experiments SET active_version = ?, state = ?, due_at = ?, updated_at = ? WHERE key = ?'),
+      retire: db.prepare('UPDATE intent_versions SET retired_at = ? WHERE key = ? AND version = ?'),
+      getVersion: db.prepare<[string, number], VersionRow>('SELECT * FROM intent_versions WHERE key = ? AND version = ?'),
+      listVersions: db.prepare<[string], VersionRow>('SELECT * FROM intent_versions WHERE key = ? ORDER BY version'),
+      insertVersion: db.prepare(
+        `INSERT INTO intent_versions (key, version, body, status, decision_id, layer, exposure, slice_start, slice_end, submitted_by, submitted_at)
+         VALUES (@key, @version, @body, @status, @decisionId, @layer, @exposure, @sliceStart, @sliceEnd, @submittedBy, @submittedAt)`,
+      ),
+      insertVersionFlag: db.prepare('INSERT INTO version_flags (key, version, service, flag) VALUES (?, ?, ?, ?)'),
+      setStatus: db.prepare('UPDATE intent_versions SET status = ? WHERE key = ? AND version = ?'),
+      setSlice: db.prepare('UPDATE intent_versions SET slice_start = ?, slice_end = ? WHERE key = ? AND version = ?'),
+      liveFlag: db.prepare<[string, string, string], { key: string; version: number; status: string; state: string; active: number | null }>(
+        `SELECT v.key, v.version, v.status, e.state, e.active_version AS active
+           FROM version_flags f
+           JOIN intent_versions v ON v.key = f.key AND v.version = f.version
+           JOIN experiments e ON e.key = v.key
+          WHERE f.service = ? AND f.flag = ? AND f.key <> ? AND ${LIVE_VERSION}`,
+      ),
+      liveLayer: db.prepare<[string, string], VersionRow & { state: string; active: number | null; exposure: number }>(
+        `SELECT v.*, e.state, e.active_version AS active
+           FROM intent_versions v
+           JOIN experiments e ON e.key = v.key
+          WHERE v.layer = ? AND v.key <> ? AND ${LIVE_VERSION}
+          ORDER BY v.slice_start`,
+      ),
+      listExperiments: db.prepare<[string, string, string, number], ExperimentRow>(
+        `SELECT * FROM experiments
+          WHERE (?1 = '' OR owner = ?1) AND (?2 = '' OR state = ?2) AND key > ?3
+          ORDER BY key LIMIT ?4`,
+      ),
+      due: db.prepare<[string], ExperimentRow>('SELECT * FROM experiments WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, key'),
+      insertApproval: db.prepare(
+        `INSERT INTO approvals (key, version, actor, roles, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      listApprovals: db.prepare<[string, number], { key: string; version: number; actor: string; roles: string; comment: string | null; created_at: string }>(
+        'SELECT * FROM approvals WHERE key = ? AND version = ? ORDER BY created_at, actor',
+      ),
+    };
+  }
+
+  getExperiment(key: string): ExperimentRecord | undefined {
+    const row = this.stmts.getExperiment.get(key);
+    return row ? toExperiment(row) : undefined;
+  }
+
+  getVersion(key: string, version: number): VersionRecord | undefined {
+    const row = this.stmts.getVersion.get(key, version);
+    return row ? toVersion(row) : undefined;
+  }
+
+  listVersions(key: string): VersionRecord[] {
+    return this.stmts.listVersions.all(key).map(toVersion);
+  }
+
+  listExperiments(filter: { owner?: string; state?: string; after?: string; limit: number }): ExperimentRecord[] {
+    return this.stmts.listExperiments
+      .all(filter.owner ?? '', filter.state ?? '', filter.after ?? '', filter.limit)
+      .map(toExperiment);
+  }
+
+  /** Experiments with a scheduled transition at or before `now` (an ISO instant), by the due index. */
+  listDue(now: string): ExperimentRecord[] {
+    return this.stmts.due.all(now).map(toExperiment);
+  }
+
+  createExperiment(key: string, owner: string, at: string): void {
+    try {
+      this.stmts.insertExperiment.run({ key, owner, currentVersion: 1, at });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new ConflictError('intent_exists', `An intent with key ${key} exists already; send PUT /v1/intents/${key} for a new version`);
+      }
+      throw err;
+    }
+  }
+
+  insertVersion(v: Omit<VersionRecord, 'retiredAt'>): void {
+    this.stmts.insertVersion.run({
+      key: v.key,
+      version: v.version,
+      body: JSON.stringify(v.intent),
+      status: v.status,
+      decisionId: v.decisionId,
+      layer: v.intent.layer ?? null,
+      exposure: v.intent.exposure,
+      sliceStart: v.slice?.start ?? null,
+      sliceEnd: v.slice?.end ?? null,
+      submittedBy: v.submittedBy,
+      submittedAt: v.submittedAt,
+    });
+    for (const s of v.intent.services) this.stmts.insertVersionFlag.run(v.key, v.version, s.service, s.flag);
+  }
+
+  setCurrentVersion(key: string, version: number, owner: string, at: string): void {
+    this.stmts.setCurrent.run(version, owner, at, key);
+  }
+
+  /** Sets what drives the flags, the state, and when the scheduler must next look at this experiment. */
+  setActive(key: string, activeVersion: number | null, state: ExperimentState, dueAt: string | null, at: string): void {
+    this.stmts.setActive.run(activeVersion, state, dueAt, at, key);
+  }
+
+  /** A rolled-back version stops holding flags and layer room, and is never rolled back to. */
+  retire(key: string, version: number, at: string): void {
+    this.stmts.retire.run(at, key, version);
+  }
+
+  setStatus(key: string, version: number, status: VersionStatus): void {
+    this.stmts.setStatus.run(status, key, version);
+  }
+
+  setSlice(key: string, version: number, slice: { start: number; end: number } | null): void {
+    this.stmts.setSlice.run(slice?.start ?? null, slice?.end ?? null, key, version);
+  }
+
+  /** Live claims of other experiments on these (service, flag) pairs: one indexed lookup per pair. */
+  liveFlagClaims(key: string, pairs: { service: string; flag: string }[]): LiveFlagClaim[] {
+    const out: LiveFlagClaim[] = [];
+    for (const p of pairs) {
+      for (const r of this.stmts.liveFlag.all(p.service, p.flag, key)) {
+        out.push({ key: r.key, version: r.version, status: liveStatus(r), service: p.service, flag: p.flag });
+      }
+    }
+    return out;
+  }
+
+  /** Live versions of other experiments in one layer, by the layer index. */
+  liveLayerClaims(key: string, layer: string): LiveLayerClaim[] {
+    return this.stmts.liveLayer.all(layer, key).map((r) => ({
+      key: r.key,
+      version: r.version,
+      status: liveStatus(r),
+      exposure: r.exposure,
+      ...(r.slice_start !== null && r.slice_end !== null ? { start: r.slice_start, end: r.slice_end } : {}),
+    }));
+  }
+
+  insertApproval(a: ApprovalRecord): boolean {
+    try {
+      this.stmts.insertApproval.run(a.key, a.version, a.actor, JSON.stringify(a.roles), a.comment, a.createdAt);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
+      throw err;
+    }
+  }
+
+  listApprovals(key: string, version: number): ApprovalRecord[] {
+    return this.stmts.listApprovals.all(key, version).map((r) => ({
+      key: r.key,
+      version: r.version,
+      actor: r.actor,
+      roles: JSON.parse(r.roles) as string[],
+      comment: r.comment,
+      createdAt: r.created_at,
+    }));
+  }
+}
+
+/** The status a policy author reads: the experiment's state for the running version, else the version's. */
+function liveStatus(r: { version: number; status: string; state: string; active: number | null }): string {
+  if (r.version === r.active && (r.state === 'running' || r.state === 'paused' || r.state === 'scheduled')) return r.state;
+  return r.status;
+}

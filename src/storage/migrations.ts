@@ -1,0 +1,139 @@
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Append only: a released migration is never edited, a change is a new entry. */
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    sql: `
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  team TEXT,
+  approval_roles TEXT NOT NULL DEFAULT '[]',
+  service TEXT,
+  hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  created_by TEXT,
+  revoked_at TEXT
+);
+
+CREATE TABLE experiments (
+  key TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  current_version INTEGER NOT NULL,
+  active_version INTEGER,
+  state TEXT NOT NULL,
+  due_at TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX experiments_owner ON experiments (owner, key);
+CREATE INDEX experiments_due ON experiments (due_at) WHERE due_at IS NOT NULL;
+
+CREATE TABLE intent_versions (
+  key TEXT NOT NULL REFERENCES experiments (key),
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL,
+  decision_id TEXT,
+  layer TEXT,
+  exposure REAL NOT NULL,
+  slice_start INTEGER,
+  slice_end INTEGER,
+  submitted_by TEXT NOT NULL,
+  submitted_at TEXT NOT NULL,
+  retired_at TEXT,
+  PRIMARY KEY (key, version)
+);
+CREATE INDEX intent_versions_layer ON intent_versions (layer) WHERE layer IS NOT NULL;
+
+CREATE TABLE version_flags (
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  service TEXT NOT NULL,
+  flag TEXT NOT NULL,
+  PRIMARY KEY (key, version, service, flag),
+  FOREIGN KEY (key, version) REFERENCES intent_versions (key, version)
+);
+CREATE INDEX version_flags_service_flag ON version_flags (service, flag);
+
+CREATE TABLE decisions (
+  id TEXT PRIMARY KEY,
+  key TEXT,
+  version INTEGER,
+  policy_revision TEXT NOT NULL,
+  input TEXT NOT NULL,
+  result TEXT NOT NULL,
+  status TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX decisions_key ON decisions (key, version);
+
+CREATE TABLE approvals (
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  comment TEXT,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (key, version, actor),
+  FOREIGN KEY (key, version) REFERENCES intent_versions (key, version)
+);
+
+CREATE TABLE flag_documents (
+  service TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (service, version)
+);
+
+CREATE TABLE audit_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  experiment TEXT,
+  version INTEGER,
+  service TEXT,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  data TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_events_experiment ON audit_events (experiment, seq);
+CREATE INDEX audit_events_type ON audit_events (type, seq);
+CREATE INDEX audit_events_actor ON audit_events (actor, seq);
+
+CREATE TABLE policy_bundles (
+  revision TEXT PRIMARY KEY,
+  manifest_revision TEXT,
+  wasm_sha256 TEXT NOT NULL,
+  entrypoints TEXT NOT NULL,
+  raw BLOB NOT NULL,
+  uploaded_at TEXT NOT NULL,
+  uploaded_by TEXT NOT NULL
+);
+
+CREATE TABLE policy_activations (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  revision TEXT NOT NULL REFERENCES policy_bundles (revision),
+  activated_at TEXT NOT NULL,
+  activated_by TEXT NOT NULL
+);
+
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+`,
+  },
+];

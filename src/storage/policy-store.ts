@@ -1,0 +1,62 @@
+import type { Database } from './database.js';
+
+export interface StoredBundleMeta {
+  revision: string;
+  manifestRevision: string | null;
+  wasmSha256: string;
+  entrypoints: string[];
+  uploadedAt: string;
+  uploadedBy: string;
+}
+
+export interface ActivationRecord {
+  revision: string;
+  activatedAt: string;
+  activatedBy: string;
+}
+
+/** Every bundle ever activated is kept, so a decision can be replayed under the revision that made it. */
+export class PolicyStore {
+  private readonly stmts;
+
+  constructor(db: Database) {
+    this.stmts = {
+      insertBundle: db.prepare(
+        `INSERT INTO policy_bundles (revision, manifest_revision, wasm_sha256, entrypoints, raw, uploaded_at, uploaded_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (revision) DO NOTHING`,
+      ),
+      raw: db.prepare<[string], { raw: Buffer }>('SELECT raw FROM policy_bundles WHERE revision = ?'),
+      meta: db.prepare<[string], { revision: string; manifest_revision: string | null; wasm_sha256: string; entrypoints: string; uploaded_at: string; uploaded_by: string }>(
+        'SELECT revision, manifest_revision, wasm_sha256, entrypoints, uploaded_at, uploaded_by FROM policy_bundles WHERE revision = ?',
+      ),
+      activate: db.prepare('INSERT INTO policy_activations (revision, activated_at, activated_by) VALUES (?, ?, ?)'),
+      active: db.prepare<[], { revision: string; activated_at: string; activated_by: string }>(
+        'SELECT revision, activated_at, activated_by FROM policy_activations ORDER BY seq DESC LIMIT 1',
+      ),
+    };
+  }
+
+  saveBundle(meta: StoredBundleMeta, raw: Buffer): void {
+    this.stmts.insertBundle.run(meta.revision, meta.manifestRevision, meta.wasmSha256, JSON.stringify(meta.entrypoints), raw, meta.uploadedAt, meta.uploadedBy);
+  }
+
+  bundleRaw(revision: string): Buffer | undefined {
+    return this.stmts.raw.get(revision)?.raw;
+  }
+
+  bundleMeta(revision: string): StoredBundleMeta | undefined {
+    const r = this.stmts.meta.get(revision);
+    return r
+      ? { revision: r.revision, manifestRevision: r.manifest_revision, wasmSha256: r.wasm_sha256, entrypoints: JSON.parse(r.entrypoints) as string[], uploadedAt: r.uploaded_at, uploadedBy: r.uploaded_by }
+      : undefined;
+  }
+
+  recordActivation(a: ActivationRecord): void {
+    this.stmts.activate.run(a.revision, a.activatedAt, a.activatedBy);
+  }
+
+  activeActivation(): ActivationRecord | undefined {
+    const r = this.stmts.active.get();
+    return r ? { revision: r.revision, activatedAt: r.activated_at, activatedBy: r.activated_by } : undefined;
+  }
+}
