@@ -13,7 +13,7 @@
  */
 import { compileAudience, type ContextPredicate } from './audience.js';
 import { bucketAfter, MAX_BUCKETS } from './bucket.js';
-import { murmur3Prefix } from './murmur3.js';
+import { murmur3Prefix, type Murmur3Prefix } from './murmur3.js';
 import type {
   ErrorResolution,
   EvaluationContext,
@@ -80,11 +80,11 @@ interface Plan {
   readonly defaultValue: unknown;
   readonly unit: string;
   readonly audience: ContextPredicate;
-  readonly exposurePrefix: ReturnType<typeof murmur3Prefix>;
+  readonly exposurePrefix: Murmur3Prefix;
   readonly exposureStart: number;
   readonly exposureEnd: number;
   readonly exposureTotal: number;
-  readonly variantPrefix: ReturnType<typeof murmur3Prefix>;
+  readonly variantPrefix: Murmur3Prefix;
   readonly split: Split;
 }
 
@@ -232,7 +232,7 @@ export function compileFlag(flagKey: string, flag: FlagState): CompiledFlag {
     const defaultVariant: unknown = isRecord(flag) ? flag.default_variant : undefined;
     const hasDefault = typeof defaultVariant === 'string' && isRecord(variants) && hasOwn(variants, defaultVariant);
     const variant = hasDefault ? defaultVariant : undefined;
-    const value = hasDefault ? (variants[defaultVariant]) : undefined;
+    const value = hasDefault ? variants[defaultVariant] : undefined;
     return { key: flagKey, problems, evaluate: () => failure(flagKey, 'PARSE_ERROR', message, variant, value) };
   }
 

@@ -1,0 +1,182 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
+import { buildApp } from '../../src/app.js';
+import { ManualClock, type Clock } from '../../src/clock.js';
+import { createContainer, type Container } from '../../src/container.js';
+import { createLogger } from '../../src/logger.js';
+import { BUNDLE_PATH } from './paths.js';
+
+export const ADMIN_TOKEN = 'sy_test_admin_token_0123456789abcdef';
+
+export interface TestServer {
+  base: string;
+  container: Container;
+  clock: ManualClock;
+  dir: string;
+  dbPath: string;
+  logs: string[];
+  api: Api;
+  /** Creates a token through the API and returns a client that uses it. */
+  token(spec: { name: string; role: string; team?: string; approval_roles?: string[]; service?: string }): Promise<Api & { id: string; secret: string }>;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface Api {
+  request<T = any>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  get<T = any>(url: string, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  post<T = any>(url: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  put<T = any>(url: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+  del<T = any>(url: string, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+}
+
+export function apiFor(base: () => string, token: string | null): Api {
+  const request = async <T>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const h: Record<string, string> = { ...headers };
+    if (token !== null) h['authorization'] = `Bearer ${token}`;
+    let payload: string | Buffer | undefined;
+    if (body !== undefined) {
+      if (Buffer.isBuffer(body) || typeof body === 'string') payload = body;
+      else payload = JSON.stringify(body);
+      h['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(base() + url, { method, headers: h, body: payload });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  };
+  return {
+    request,
+    get: (url, headers) => request('GET', url, undefined, headers),
+    post: (url, body, headers) => request('POST', url, body ?? {}, headers),
+    put: (url, body, headers) => request('PUT', url, body, headers),
+    del: (url, headers) => request('DELETE', url, undefined, headers),
+  };
+}
+
+export interface StartOptions {
+  clock?: ManualClock;
+  bundlePath?: string;
+  dir?: string;
+}
+
+/**
+ * The real app on loopback: a temp SQLite file, the real compiled policy bundle, real HTTP.
+ * Only the clock is injected.
+ */
+export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-test-'));
+  const dbPath = path.join(dir, 'switchyard.db');
+  const clock = opts.clock ?? new ManualClock('2026-11-25T12:00:00Z');
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  let container!: Container;
+  let server!: Server;
+  let base = '';
+  const boot = async () => {
+    container = await createContainer({
+      dbPath,
+      policyBundlePath: opts.bundlePath ?? BUNDLE_PATH,
+      clock: clock as Clock,
+      logger: createLogger('info', sink),
+    });
+    container.tokens.bootstrap(ADMIN_TOKEN);
+    server = buildApp(container).listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const shutdown = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    container.close();
+  };
+  await boot();
+  const api = apiFor(() => base, ADMIN_TOKEN);
+  const ts: TestServer = {
+    get base() {
+      return base;
+    },
+    get container() {
+      return container;
+    },
+    clock,
+    dir,
+    dbPath,
+    logs,
+    api,
+    async token(spec) {
+      const res = await api.post('/v1/tokens', spec);
+      if (res.status !== 201) throw new Error(`token creation failed: ${res.status} ${res.text}`);
+      return { ...apiFor(() => base, res.body.token), id: res.body.id, secret: res.body.token };
+    },
+    async restart() {
+      await shutdown();
+      await boot();
+    },
+    async close() {
+      await shutdown();
+      if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return ts;
+}
+
+/** The SPEC §2 example intent, with overrides for what a test needs. */
+export function exampleIntent(overrides: Record<string, unknown> = {}): Record<string, any> {
+  return {
+    key: 'checkout-redesign',
+    owner: 'growth',
+    description: 'New one-page checkout',
+    unit: 'user_id',
+    services: [
+      { service: 'web', flag: 'checkout_redesign' },
+      { service: 'checkout-api', flag: 'checkout_v2' },
+    ],
+    variants: [
+      { key: 'control', weight: 50, value: false },
+      { key: 'treatment', weight: 50, value: true, overrides: { 'checkout-api': 'v2' } },
+    ],
+    exposure: 4.5,
+    audience: [{ attribute: 'locale', op: 'in', values: ['en-US', 'en-GB'] }],
+    layer: 'checkout',
+    data_access: ['clickstream'],
+    schedule: { start: '2026-12-01T00:00:00Z', end: '2026-12-31T00:00:00Z' },
+    ...overrides,
+  };
+}
+
+/** A small intent on one standard service that needs no approval. */
+export function simpleIntent(key: string, overrides: Record<string, unknown> = {}): Record<string, any> {
+  return {
+    key,
+    owner: 'growth',
+    services: [{ service: 'web', flag: `${key.replace(/-/g, '_')}_flag` }],
+    variants: [
+      { key: 'control', weight: 50, value: 'off' },
+      { key: 'treatment', weight: 50, value: 'on' },
+    ],
+    exposure: 10,
+    ...overrides,
+  };
+}
