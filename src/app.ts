@@ -3,7 +3,10 @@ import { pinoHttp } from 'pino-http';
 import { ulid } from 'ulid';
 import type { Container } from './container.js';
 import { decisionsRouter, tokensRouter } from './http/admin-router.js';
+import { auditRouter, eventsRouter } from './http/audit-router.js';
 import { authenticate } from './http/auth.js';
+import { idempotency } from './http/idempotency.js';
+import { bundleBody, policyRouter } from './http/policy-router.js';
 import { flagsRouter } from './http/flags-router.js';
 import { intentsRouter } from './http/intents-router.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
@@ -48,8 +51,13 @@ export function buildApp(c: Container): Express {
   });
 
   app.use('/v1', express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use('/v1/policy', bundleBody);
   app.use('/v1', authenticate(c.tokens));
+  app.use('/v1', idempotency(c.idempotency, c.clock));
   app.use(intentsRouter(c.intents, c.lifecycle));
+  app.use(policyRouter(c.policy));
+  app.use(auditRouter(c.audit));
+  app.use(eventsRouter(c.flags));
   app.use(flagsRouter(c.flags, () => c.engine.catalog()));
   app.use(decisionsRouter(c.decisions));
   app.use(tokensRouter(c.tokens));

@@ -12,6 +12,7 @@ import { AuditStore } from './storage/audit-store.js';
 import { openDatabase, type Database } from './storage/database.js';
 import { DecisionStore } from './storage/decision-store.js';
 import { FlagStore } from './storage/flag-store.js';
+import { IdempotencyStore } from './storage/idempotency-store.js';
 import { IntentStore } from './storage/intent-store.js';
 import { PolicyStore } from './storage/policy-store.js';
 import { TokenStore } from './storage/token-store.js';
@@ -37,6 +38,7 @@ export interface Container {
   lifecycle: Lifecycle;
   flags: FlagStateService;
   decisions: DecisionStore;
+  idempotency: IdempotencyStore;
   close(): void;
 }
 
@@ -48,7 +50,16 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const decisions = new DecisionStore(db);
   const audit = new AuditLog(new AuditStore(db), clock);
   const engine = new PolicyEngine(logger.child({ module: 'policy' }));
-  const policy = new PolicyService({ engine, store: new PolicyStore(db), audit, clock, tx, logger: logger.child({ module: 'policy' }) });
+  const policy = new PolicyService({
+    engine,
+    store: new PolicyStore(db),
+    intents: intentStore,
+    decisions,
+    audit,
+    clock,
+    tx,
+    logger: logger.child({ module: 'policy' }),
+  });
   const flags = new FlagStateService(new FlagStore(db), clock);
   const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx });
   const intents = new IntentService({ intents: intentStore, decisions, policy: engine, audit, clock, lifecycle });
@@ -66,6 +77,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     lifecycle,
     flags,
     decisions,
+    idempotency: new IdempotencyStore(db),
     close: () => {
       if (db.open) db.close();
     },

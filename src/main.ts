@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { containerOptions, createContainer } from './container.js';
+import { Scheduler } from './intents/scheduler.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {
@@ -19,15 +20,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const container = await createContainer(containerOptions(config, systemClock, logger));
   const { token } = container.tokens.bootstrap(config.bootstrapToken);
-  const done = container.lifecycle.tick();
-  if (done.started.length || done.expired.length) logger.info(done, 'scheduled transitions applied at start');
-  const scheduler = setInterval(() => {
-    try {
-      container.lifecycle.tick();
-    } catch (err) {
-      logger.error({ err }, 'scheduler tick failed');
-    }
-  }, config.schedulerIntervalMs);
+  const scheduler = new Scheduler(container.lifecycle, logger.child({ module: 'scheduler' }));
+  scheduler.start(config.schedulerIntervalMs);
 
   const app = buildApp(container);
   const server: Server = app.listen(config.port, config.host, () => {
@@ -70,7 +64,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining in-flight requests');
-    clearInterval(scheduler);
+    scheduler.stop();
     const force = setTimeout(() => {
       logger.warn('drain timed out; closing connections');
       server.closeAllConnections();

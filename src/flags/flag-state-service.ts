@@ -1,14 +1,19 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { FlagState, FlagsDocument } from '../evaluation/types.js';
-import type { FlagStore, StoredFlagDocument } from '../storage/flag-store.js';
+import type { FlagChangeCause, FlagStore, StoredFlagDocument } from '../storage/flag-store.js';
+
+export type { FlagChangeCause };
 
 export interface FlagsChange {
+  /** Global position in the event feed. */
+  seq: number;
   service: string;
   version: number;
   etag: string;
   json: string;
-  experiment: string;
+  at: string;
+  cause: FlagChangeCause;
 }
 
 export type FlagsListener = (change: FlagsChange) => void;
@@ -56,7 +61,12 @@ export class FlagStateService implements FlagStateReader {
    * Replaces every flag that experiment `key` drives in `services` with `next` (missing = removed).
    * Writes a new document version only for services whose flags actually changed.
    */
-  replaceExperiment(key: string, services: Iterable<string>, next: Map<string, Record<string, FlagState>>): FlagsChange[] {
+  replaceExperiment(
+    key: string,
+    services: Iterable<string>,
+    next: Map<string, Record<string, FlagState>>,
+    cause: FlagChangeCause,
+  ): FlagsChange[] {
     const changes: FlagsChange[] = [];
     const touched = new Set<string>([...services, ...next.keys()]);
     for (const service of [...touched].sort()) {
@@ -72,10 +82,19 @@ export class FlagStateService implements FlagStateReader {
       const version = cur.version + 1;
       const json = serialize({ service, version, flags });
       const stored: StoredFlagDocument = { service, version, json, etag: strongEtag(json), createdAt: this.clock.now().toISOString() };
-      this.store.insert(stored);
-      changes.push({ service, version, etag: stored.etag, json, experiment: key });
+      const seq = this.store.insert(stored, cause);
+      changes.push({ seq, service, version, etag: stored.etag, json, at: stored.createdAt, cause });
     }
     return changes;
+  }
+
+  /** The feed of document versions after a cursor, for consumers that mirror flag state. */
+  events(afterSeq: number, service: string | undefined, limit: number) {
+    return this.store.events(afterSeq, service, limit);
+  }
+
+  lastSeq(): number {
+    return this.store.lastSeq();
   }
 
   subscribe(listener: FlagsListener): () => void {

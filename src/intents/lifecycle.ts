@@ -208,7 +208,15 @@ export class Lifecycle {
       ...(previous?.intent.services.map((s) => s.service) ?? []),
       ...(next?.intent.services.map((s) => s.service) ?? []),
     ]);
-    const changes = this.deps.flags.replaceExperiment(exp.key, services, flags);
+    const decision = next?.decisionId ? this.deps.decisions.get(next.decisionId) : undefined;
+    const changes = this.deps.flags.replaceExperiment(exp.key, services, flags, {
+      type: event ?? state,
+      experiment: exp.key,
+      experiment_version: next?.version ?? null,
+      decision_id: next?.decisionId ?? null,
+      policy_revision: decision?.policyRevision ?? null,
+      actor: actor.name,
+    });
     this.pending.push(...changes);
     if (event) {
       this.deps.audit.append({

@@ -2,11 +2,34 @@ import fs from 'node:fs';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import canonicalizeModule from 'canonicalize';
+import { NotFoundError } from '../errors.js';
+import type { DecisionStore } from '../storage/decision-store.js';
+import type { IntentStore } from '../storage/intent-store.js';
 import type { PolicyStore } from '../storage/policy-store.js';
+import { policyImpact, type ImpactReport } from './policy-impact.js';
 import type { Transactor } from '../storage/transactor.js';
 import { parseBundle } from './policy-bundle.js';
-import { describe, LoadedBundle, type PolicyEngine } from './policy-engine.js';
-import { probeInput } from './policy-input.js';
+import { describe, evaluateWith, LoadedBundle, type PolicyEngine } from './policy-engine.js';
+import { probeInput, type PolicyInput } from './policy-input.js';
+
+const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
+
+export interface PublishResult {
+  dry_run: boolean;
+  activated: boolean;
+  revision: string;
+  previous_revision: string | null;
+  impact: ImpactReport;
+}
+
+export interface ReplayResult {
+  decision_id: string;
+  policy_revision: string;
+  matches: boolean;
+  original: unknown;
+  replayed: unknown;
+}
 
 export interface PolicyInfo {
   revision: string | null;
@@ -24,6 +47,8 @@ export class PolicyService {
     private readonly deps: {
       engine: PolicyEngine;
       store: PolicyStore;
+      intents: IntentStore;
+      decisions: DecisionStore;
       audit: AuditLog;
       clock: Clock;
       tx: Transactor;
@@ -38,7 +63,7 @@ export class PolicyService {
   }
 
   /** Stores the bundle, records the activation and swaps it in, all or nothing. */
-  activate(loaded: LoadedBundle, actor: string): void {
+  activate(loaded: LoadedBundle, actor: string, impact?: ImpactReport): void {
     const at = this.deps.clock.now().toISOString();
     const b = loaded.bundle;
     this.deps.tx.run(() => {
@@ -50,7 +75,13 @@ export class PolicyService {
       this.deps.audit.append({
         type: 'policy_activated',
         actor,
-        data: { revision: b.revision, manifest_revision: b.manifestRevision, wasm_sha256: b.wasmSha256, previous: this.deps.engine.revision() },
+        data: {
+          revision: b.revision,
+          manifest_revision: b.manifestRevision,
+          wasm_sha256: b.wasmSha256,
+          previous: this.deps.engine.revision(),
+          ...(impact ? { impact: { evaluated: impact.evaluated, changed: impact.changed, would_deny: impact.would_deny } } : {}),
+        },
       });
     });
     this.deps.engine.activate(loaded);
@@ -88,6 +119,45 @@ export class PolicyService {
     } catch (err) {
       log.error({ err: new Error(describe(err)), bundlePath }, 'the policy bundle does not load; decisions will be denied');
     }
+  }
+
+  /**
+   * PUT /v1/policy: the candidate must load and answer a probe; its impact on every live experiment
+   * is computed; unless this is a dry run it is then stored and activated atomically. A candidate
+   * that fails validation throws policy_invalid and the active policy stays.
+   */
+  async publish(raw: Buffer, actor: string, dryRun: boolean): Promise<PublishResult> {
+    const candidate = await this.load(raw);
+    const previous = this.deps.engine.revision();
+    const impact = policyImpact(
+      { intents: this.deps.intents, decisions: this.deps.decisions, clock: this.deps.clock, logger: this.deps.logger },
+      candidate,
+      previous,
+    );
+    if (!dryRun) this.activate(candidate, actor, impact);
+    return { dry_run: dryRun, activated: !dryRun, revision: candidate.revision, previous_revision: previous, impact };
+  }
+
+  /** Re-evaluates a stored decision's input under the revision that made it, loaded from the database. */
+  async replay(decisionId: string): Promise<ReplayResult> {
+    const d = this.deps.decisions.get(decisionId);
+    if (!d) throw new NotFoundError('decision_not_found', `No decision with id ${decisionId}`);
+    let loaded = this.deps.engine.loaded(d.policyRevision);
+    if (!loaded) {
+      const raw = this.deps.store.bundleRaw(d.policyRevision);
+      if (raw) {
+        loaded = await this.load(raw);
+        this.deps.engine.remember(loaded);
+      }
+    }
+    const replayed = evaluateWith(loaded ?? null, d.input as PolicyInput, this.deps.logger).decision;
+    return {
+      decision_id: d.id,
+      policy_revision: d.policyRevision,
+      matches: canonicalize(replayed) === canonicalize(d.result),
+      original: d.result,
+      replayed,
+    };
   }
 
   private warnIfFileDiffers(bundlePath: string, revision: string): void {

@@ -1,5 +1,24 @@
 import type { Database } from './database.js';
 
+/** Why a document version exists: the provenance the event feed hands to mirroring consumers. */
+export interface FlagChangeCause {
+  type: string;
+  experiment: string;
+  experiment_version: number | null;
+  decision_id: string | null;
+  policy_revision: string | null;
+  actor: string;
+}
+
+export interface FlagEventRecord {
+  seq: number;
+  service: string;
+  version: number;
+  etag: string;
+  at: string;
+  cause: FlagChangeCause;
+}
+
 export interface StoredFlagDocument {
   service: string;
   version: number;
@@ -10,11 +29,13 @@ export interface StoredFlagDocument {
 }
 
 interface Row {
+  seq: number;
   service: string;
   version: number;
   document: string;
   etag: string;
   created_at: string;
+  cause: string;
 }
 
 const toDoc = (r: Row): StoredFlagDocument => ({
@@ -31,6 +52,8 @@ export class FlagStore {
   private readonly atStmt;
   private readonly insertStmt;
   private readonly allLatestStmt;
+  private readonly eventsStmt;
+  private readonly lastSeqStmt;
 
   constructor(db: Database) {
     this.latestStmt = db.prepare<[string], Row>(
@@ -38,8 +61,12 @@ export class FlagStore {
     );
     this.atStmt = db.prepare<[string, number], Row>('SELECT * FROM flag_documents WHERE service = ? AND version = ?');
     this.insertStmt = db.prepare(
-      'INSERT INTO flag_documents (service, version, document, etag, created_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO flag_documents (service, version, document, etag, created_at, cause) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    this.eventsStmt = db.prepare<[{ after: number; service: string; limit: number }], Row>(
+      `SELECT * FROM flag_documents WHERE seq > @after AND (@service = '' OR service = @service) ORDER BY seq LIMIT @limit`,
+    );
+    this.lastSeqStmt = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM flag_documents');
     this.allLatestStmt = db.prepare<[], Row>(
       `SELECT d.* FROM flag_documents d
         JOIN (SELECT service, max(version) AS version FROM flag_documents GROUP BY service) m
@@ -61,7 +88,24 @@ export class FlagStore {
     return this.allLatestStmt.all().map(toDoc);
   }
 
-  insert(doc: StoredFlagDocument): void {
-    this.insertStmt.run(doc.service, doc.version, doc.json, doc.etag, doc.createdAt);
+  /** Returns the global sequence number of the new version: the event feed's cursor. */
+  insert(doc: StoredFlagDocument, cause: FlagChangeCause): number {
+    return Number(this.insertStmt.run(doc.service, doc.version, doc.json, doc.etag, doc.createdAt, JSON.stringify(cause)).lastInsertRowid);
+  }
+
+  /** Every document version after `afterSeq`, in commit order: cursors are stable forever. */
+  events(afterSeq: number, service: string | undefined, limit: number): FlagEventRecord[] {
+    return this.eventsStmt.all({ after: afterSeq, service: service ?? '', limit }).map((r) => ({
+      seq: r.seq,
+      service: r.service,
+      version: r.version,
+      etag: r.etag,
+      at: r.created_at,
+      cause: JSON.parse(r.cause) as FlagChangeCause,
+    }));
+  }
+
+  lastSeq(): number {
+    return this.lastSeqStmt.get()?.seq ?? 0;
   }
 }

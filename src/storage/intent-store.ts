@@ -149,6 +149,12 @@ export class IntentStore {
           WHERE v.layer = ? AND v.key <> ? AND ${LIVE_VERSION}
           ORDER BY v.slice_start`,
       ),
+      liveVersions: db.prepare<[], VersionRow & { state: string; active: number | null }>(
+        `SELECT v.*, e.state, e.active_version AS active
+           FROM intent_versions v JOIN experiments e ON e.key = v.key
+          WHERE ${LIVE_VERSION}
+          ORDER BY v.key, v.version`,
+      ),
       listExperiments: db.prepare<[string, string, string, number], ExperimentRow>(
         `SELECT * FROM experiments
           WHERE (?1 = '' OR owner = ?1) AND (?2 = '' OR state = ?2) AND key > ?3
@@ -259,6 +265,11 @@ export class IntentStore {
       exposure: r.exposure,
       ...(r.slice_start !== null && r.slice_end !== null ? { start: r.slice_start, end: r.slice_end } : {}),
     }));
+  }
+
+  /** Every live version of every experiment (for policy impact reports, not for hot paths). */
+  liveVersions(): (VersionRecord & { liveStatus: string })[] {
+    return this.stmts.liveVersions.all().map((r) => ({ ...toVersion(r), liveStatus: liveStatus(r) }));
   }
 
   insertApproval(a: ApprovalRecord): boolean {

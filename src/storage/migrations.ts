@@ -88,12 +88,29 @@ CREATE TABLE approvals (
 );
 
 CREATE TABLE flag_documents (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   service TEXT NOT NULL,
   version INTEGER NOT NULL,
   document TEXT NOT NULL,
   etag TEXT NOT NULL,
   created_at TEXT NOT NULL,
-  PRIMARY KEY (service, version)
+  cause TEXT NOT NULL,
+  UNIQUE (service, version)
+);
+CREATE TRIGGER flag_documents_no_update BEFORE UPDATE ON flag_documents
+BEGIN SELECT RAISE(ABORT, 'flag_documents is append-only'); END;
+
+CREATE TABLE idempotency_keys (
+  token_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  headers TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (token_id, key)
 );
 
 CREATE TABLE audit_events (

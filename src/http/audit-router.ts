@@ -1,0 +1,72 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { AuditLog } from '../audit/audit-log.js';
+import { ValidationError } from '../errors.js';
+import type { FlagStateService } from '../flags/flag-state-service.js';
+import { actorOf, allow, READERS } from './auth.js';
+import { parseWith } from './intents-router.js';
+
+const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
+
+const AuditQuery = z.strictObject({
+  experiment: z.string().max(128).optional(),
+  service: z.string().max(128).optional(),
+  actor: z.string().max(128).optional(),
+  type: z.string().max(64).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  cursor: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const EventsQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  service: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export function auditRouter(audit: AuditLog): Router {
+  const r = Router();
+  r.get('/v1/audit', allow([...READERS], 'read the audit trail'), (req, res) => {
+    const q = parseWith(AuditQuery, req.query, 'query');
+    if (q.from && q.to && q.from > q.to) throw new ValidationError([{ path: 'to', message: 'must not be before from' }]);
+    const items = audit.query({
+      ...(q.experiment ? { experiment: q.experiment } : {}),
+      ...(q.service ? { service: q.service } : {}),
+      ...(q.actor ? { actor: q.actor } : {}),
+      ...(q.type ? { type: q.type } : {}),
+      ...(q.from ? { from: q.from } : {}),
+      ...(q.to ? { to: q.to } : {}),
+      afterSeq: q.cursor ?? 0,
+      limit: q.limit + 1,
+    });
+    const page = items.slice(0, q.limit);
+    res.json({ items: page, next_cursor: items.length > q.limit ? String(page[page.length - 1]!.seq) : null });
+  });
+  r.get('/v1/audit/verify', allow([...READERS], 'verify the audit trail'), (_req, res) => {
+    const result = audit.verify();
+    res.status(200).json(result);
+  });
+  return r;
+}
+
+/**
+ * The change feed: every flags-document version with its provenance, in commit order. The cursor is
+ * the feed position (`seq`), so a consumer that stores the last id it applied resumes exactly there
+ * and gets each event once. A service token sees only its own service.
+ */
+export function eventsRouter(flags: FlagStateService): Router {
+  const r = Router();
+  r.get('/v1/events', allow([...READERS, 'service'], 'read the change feed'), (req, res) => {
+    const q = parseWith(EventsQuery, req.query, 'query');
+    const actor = actorOf(res);
+    const service = actor.role === 'service' ? actor.service! : q.service;
+    const events = flags.events(q.after, service, q.limit).map(eventView);
+    res.json({ events, next_cursor: events.length > 0 ? String(events[events.length - 1]!.id) : String(q.after) });
+  });
+  return r;
+}
+
+export function eventView(e: { seq: number; service: string; version: number; etag: string; at: string; cause: object }) {
+  return { id: e.seq, service: e.service, version: e.version, etag: e.etag, at: e.at, ...e.cause };
+}
