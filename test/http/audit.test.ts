@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+
+describe('the audit trail', () => {
+  let s: TestServer;
+  let owner: Api;
+
+  beforeAll(async () => {
+    s = await startServer();
+    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
+    for (const key of ['audit-one', 'audit-two', 'audit-three']) {
+      s.clock.advance(60_000);
+      expect((await owner.post('/v1/intents', simpleIntent(key))).status).toBe(201);
+    }
+    await s.api.post('/v1/intents/audit-two/actions', { action: 'pause', reason: 'checking the trail' });
+  });
+  afterAll(async () => s.close());
+
+  it('filters by experiment, actor, type, service and time, and pages with a cursor', async () => {
+    const two = (await s.api.get('/v1/audit?experiment=audit-two')).body.items;
+    expect(two.map((e: any) => e.type)).toEqual(['submitted', 'decided', 'started', 'paused']);
+    expect(two.every((e: any) => e.experiment === 'audit-two')).toBe(true);
+    const paused = (await s.api.get('/v1/audit?type=paused')).body.items;
+    expect(paused).toHaveLength(1);
+    expect(paused[0]).toMatchObject({ actor: 'bootstrap-admin', data: { reason: 'checking the trail', from_state: 'running', to_state: 'paused' } });
+    const byAlice = (await s.api.get('/v1/audit?actor=alice')).body.items;
+    expect(byAlice.length).toBe(9);
+    const web = (await s.api.get('/v1/audit?service=web&type=started')).body.items;
+    expect(web.map((e: any) => e.experiment)).toEqual(['audit-one', 'audit-two', 'audit-three']);
+    expect((await s.api.get('/v1/audit?service=payments')).body.items).toEqual([]);
+    const window = (await s.api.get('/v1/audit?type=submitted&from=2026-11-25T12:01:30Z&to=2026-11-25T12:02:30Z')).body.items;
+    expect(window.map((e: any) => e.experiment)).toEqual(['audit-two']);
+
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const page: any = (await s.api.get(`/v1/audit?limit=4${cursor ? `&cursor=${cursor}` : ''}`)).body;
+      expect(page.items.length).toBeLessThanOrEqual(4);
+      seen.push(...page.items.map((e: any) => e.id));
+      cursor = page.next_cursor;
+    }
+    const all = (await s.api.get('/v1/audit?limit=1000')).body.items.map((e: any) => e.id);
+    expect(seen).toEqual(all);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('is chained: every event carries the hash of the one before, and the chain verifies', async () => {
+    const items = (await s.api.get('/v1/audit?limit=1000')).body.items;
+    for (let i = 1; i < items.length; i++) expect(items[i].prev_hash).toBe(items[i - 1].hash);
+    const verify = await s.api.get('/v1/audit/verify');
+    expect(verify.body).toMatchObject({ ok: true, events: items.length, head: items.at(-1).hash });
+  });
+
+  it('refuses UPDATE and DELETE in the database itself', () => {
+    expect(() => s.container.db.prepare("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1").run()).toThrow(/append-only/);
+    expect(() => s.container.db.prepare('DELETE FROM audit_events WHERE seq = 1').run()).toThrow(/append-only/);
+  });
+
+  it('catches a row changed behind the API (triggers dropped by an attacker with file access)', async () => {
+    const db = s.container.db;
+    const victim = db.prepare("SELECT seq FROM audit_events WHERE type = 'paused'").pluck().get() as number;
+    db.exec('DROP TRIGGER audit_events_no_update');
+    db.prepare("UPDATE audit_events SET data = json_set(data, '$.reason', 'nothing to see') WHERE seq = ?").run(victim);
+    const verify = await s.api.get('/v1/audit/verify');
+    expect(verify.body.ok).toBe(false);
+    expect(verify.body.broken_at).toMatchObject({ seq: victim, reason: 'hash does not match the event content' });
+  });
+});

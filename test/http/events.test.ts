@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+
+describe('the change feed', () => {
+  let s: TestServer;
+  let owner: Api;
+
+  beforeAll(async () => {
+    s = await startServer();
+    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
+    await owner.post('/v1/intents', simpleIntent('feed-one'));
+    await owner.post('/v1/intents', simpleIntent('feed-two', { services: [{ service: 'web', flag: 'two' }, { service: 'search', flag: 'two' }] }));
+    await owner.post('/v1/intents/feed-one/actions', { action: 'pause', reason: 'feed test' });
+  });
+  afterAll(async () => s.close());
+
+  it('lists every flags change with its provenance, in order', async () => {
+    const { events, next_cursor } = (await owner.get('/v1/events')).body;
+    expect(events.map((e: any) => [e.service, e.version, e.type, e.experiment])).toEqual([
+      ['web', 1, 'started', 'feed-one'],
+      ['search', 1, 'started', 'feed-two'],
+      ['web', 2, 'started', 'feed-two'],
+      ['web', 3, 'paused', 'feed-one'],
+    ]);
+    const paused = events[3];
+    expect(paused).toMatchObject({ experiment_version: 1, actor: 'alice' });
+    expect(paused.decision_id).toMatch(/^d_/);
+    expect(paused.policy_revision).toMatch(/^sha256:/);
+    expect(paused.etag).toBe((await owner.get('/v1/services/web/flags')).headers.get('etag'));
+    expect(next_cursor).toBe(String(paused.id));
+  });
+
+  it('resumes after a cursor and gives each event once', async () => {
+    const all = (await owner.get('/v1/events')).body.events;
+    const seen = [];
+    let cursor = '0';
+    for (;;) {
+      const page = (await owner.get(`/v1/events?after=${cursor}&limit=1`)).body;
+      if (page.events.length === 0) break;
+      seen.push(...page.events);
+      cursor = page.next_cursor;
+    }
+    expect(seen).toEqual(all);
+    expect((await owner.get(`/v1/events?after=${all.at(-1).id}`)).body.events).toEqual([]);
+  });
+
+  it('a service token sees only its own service', async () => {
+    const search = await s.token({ name: 'search-svc', role: 'service', service: 'search' });
+    const events = (await search.get('/v1/events?service=web')).body.events;
+    expect(events.map((e: any) => e.service)).toEqual(['search']);
+  });
+});

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+
+describe('Idempotency-Key', () => {
+  let s: TestServer;
+  let owner: Api;
+  const count = (table: string) => s.container.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+
+  beforeAll(async () => {
+    s = await startServer();
+    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
+  });
+  afterAll(async () => s.close());
+
+  it('a retried submission returns the first answer and stores nothing more', async () => {
+    const first = await owner.post('/v1/intents', simpleIntent('retry-me'), { 'idempotency-key': 'k-1' });
+    expect(first.status).toBe(201);
+    const before = { versions: count('intent_versions'), decisions: count('decisions'), audit: count('audit_events'), flags: count('flag_documents') };
+    const retry = await owner.post('/v1/intents', simpleIntent('retry-me'), { 'idempotency-key': 'k-1' });
+    expect(retry.status).toBe(201);
+    expect(retry.text).toBe(first.text);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect({ versions: count('intent_versions'), decisions: count('decisions'), audit: count('audit_events'), flags: count('flag_documents') }).toEqual(before);
+    // without the key the same body is a conflict, proving the replay did not just re-run it
+    expect((await owner.post('/v1/intents', simpleIntent('retry-me'))).body.code).toBe('intent_exists');
+  });
+
+  it('the same key with a different body is refused with 422', async () => {
+    const res = await owner.post('/v1/intents', simpleIntent('other-body'), { 'idempotency-key': 'k-1' });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('idempotency_key_reused');
+    expect((await s.api.get('/v1/intents/other-body')).status).toBe(404);
+  });
+
+  it('keys belong to one token: another token may use the same key', async () => {
+    const other = await s.token({ name: 'bob', role: 'owner', team: 'growth' });
+    const res = await other.post('/v1/intents', simpleIntent('bobs-test'), { 'idempotency-key': 'k-1' });
+    expect(res.status).toBe(201);
+  });
+
+  it('replays actions and approvals too, and a 4xx answer as well', async () => {
+    const action = { action: 'pause', reason: 'once' };
+    const a = await owner.post('/v1/intents/retry-me/actions', action, { 'idempotency-key': 'pause-1' });
+    expect(a.status).toBe(200);
+    const version = (await s.api.get('/v1/services/web/flags')).body.version;
+    const b = await owner.post('/v1/intents/retry-me/actions', action, { 'idempotency-key': 'pause-1' });
+    expect(b.status).toBe(200);
+    expect(b.text).toBe(a.text);
+    expect((await s.api.get('/v1/services/web/flags')).body.version).toBe(version);
+    const bad = await owner.post('/v1/intents/nope/actions', action, { 'idempotency-key': 'bad-1' });
+    const badAgain = await owner.post('/v1/intents/nope/actions', action, { 'idempotency-key': 'bad-1' });
+    expect(bad.status).toBe(404);
+    expect(badAgain.text).toBe(bad.text);
+  });
+
+  it('a malformed key is a 400', async () => {
+    const res = await owner.post('/v1/intents', simpleIntent('bad-key'), { 'idempotency-key': 'x'.repeat(300) });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+  });
+});
