@@ -23,9 +23,11 @@ export const SYSTEM_ACTOR: Actor = {
   service: null,
 };
 
+const article = (role: string) => (/^[aeiou]/.test(role) ? `An ${role}` : `A ${role}`);
+
 export function requireRole(actor: Actor, roles: readonly Role[], what: string): void {
   if (actor.role === 'admin' || roles.includes(actor.role)) return;
-  throw new ForbiddenError(`A ${actor.role} token may not ${what}`);
+  throw new ForbiddenError(`${article(actor.role)} token may not ${what}`);
 }
 
 /** Owners act only on their own team's intents; operators and admins on all. */
@@ -36,5 +38,5 @@ export function requireTeamAccess(actor: Actor, owner: string, what: string, all
     if (actor.team === owner) return;
     throw new ForbiddenError(`This token acts for team ${actor.team ?? '(none)'}, not for team ${owner}; it may not ${what}`, 'forbidden_team');
   }
-  throw new ForbiddenError(`A ${actor.role} token may not ${what}`);
+  throw new ForbiddenError(`${article(actor.role)} token may not ${what}`);
 }
