@@ -50,6 +50,10 @@ export function buildApp(c: Container): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks, policy_revision: c.engine.revision() });
   });
 
+  app.get('/metrics', async (_req, res) => {
+    res.type(c.metrics.registry.contentType).send(await c.metrics.registry.metrics());
+  });
+
   app.use('/v1', express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/v1/policy', bundleBody);
   app.use('/v1', authenticate(c.tokens));
@@ -58,7 +62,7 @@ export function buildApp(c: Container): Express {
   app.use(policyRouter(c.policy));
   app.use(auditRouter(c.audit));
   app.use(eventsRouter(c.flags));
-  app.use(flagsRouter(c.flags, () => c.engine.catalog()));
+  app.use(flagsRouter(c.flags, () => c.engine.catalog(), c.metrics));
   app.use(decisionsRouter(c.decisions));
   app.use(tokensRouter(c.tokens));
 

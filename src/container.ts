@@ -17,6 +17,7 @@ import { IntentStore } from './storage/intent-store.js';
 import { PolicyStore } from './storage/policy-store.js';
 import { TokenStore } from './storage/token-store.js';
 import { sqliteTransactor } from './storage/transactor.js';
+import { Metrics } from './metrics.js';
 
 export interface ContainerOptions {
   dbPath: string;
@@ -39,13 +40,15 @@ export interface Container {
   flags: FlagStateService;
   decisions: DecisionStore;
   idempotency: IdempotencyStore;
+  metrics: Metrics;
   close(): void;
 }
 
 export async function createContainer(opts: ContainerOptions): Promise<Container> {
   const { clock, logger } = opts;
   const db = openDatabase({ path: opts.dbPath });
-  const tx = sqliteTransactor(db);
+  const metrics = new Metrics();
+  const tx = metrics.observeTransactor(sqliteTransactor(db));
   const intentStore = new IntentStore(db);
   const decisions = new DecisionStore(db);
   const audit = new AuditLog(new AuditStore(db), clock);
@@ -62,9 +65,10 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   });
   const flags = new FlagStateService(new FlagStore(db), clock);
   const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx });
-  const intents = new IntentService({ intents: intentStore, decisions, policy: engine, audit, clock, lifecycle });
+  const intents = new IntentService({ intents: intentStore, decisions, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
   const tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx });
   await policy.boot(opts.policyBundlePath);
+  metrics.trackPolicy(() => engine.revision());
   return {
     db,
     clock,
@@ -78,6 +82,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     flags,
     decisions,
     idempotency: new IdempotencyStore(db),
+    metrics,
     close: () => {
       if (db.open) db.close();
     },

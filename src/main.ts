@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const container = await createContainer(containerOptions(config, systemClock, logger));
   const { token } = container.tokens.bootstrap(config.bootstrapToken);
-  const scheduler = new Scheduler(container.lifecycle, logger.child({ module: 'scheduler' }));
+  const scheduler = new Scheduler(container.lifecycle, logger.child({ module: 'scheduler' }), (ms) =>
+    container.metrics.schedulerLag.set(ms / 1000),
+  );
   scheduler.start(config.schedulerIntervalMs);
 
   const app = buildApp(container);

@@ -4,6 +4,7 @@ import { ForbiddenError, NotFoundError } from '../errors.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
 import type { StoredFlagDocument } from '../storage/flag-store.js';
+import type { Metrics } from '../metrics.js';
 import { actorOf } from './auth.js';
 import { param } from './body.js';
 
@@ -23,33 +24,38 @@ export function requireServiceAccess(actor: Actor, service: string): void {
 }
 
 /**
- * Flag reads fail static: a service that has flags keeps being served even if the catalog (which
- * comes from the active policy) is momentarily unavailable.
+ * Flag reads fail static: while the catalog (which comes from the active policy) is unavailable,
+ * every service keeps being served what it has, even if that is nothing yet; a 404 would tell a
+ * service that is in the catalog that it is not.
  */
 export function knownServiceDocument(flags: FlagStateService, catalog: () => ServiceCatalog, service: string): StoredFlagDocument {
   const doc = flags.current(service);
-  if (doc.version === 0 && !catalog().has(service)) {
+  const known = catalog();
+  if (doc.version === 0 && known.available && !known.has(service)) {
     throw new NotFoundError('service_not_found', `No service ${service} in the catalog`);
   }
   return doc;
 }
 
-export function sendDocument(req: Request, res: Response, doc: StoredFlagDocument): void {
+/** Sends the document or 304; returns the status sent. */
+export function sendDocument(req: Request, res: Response, doc: StoredFlagDocument): 200 | 304 {
   res.setHeader('ETag', doc.etag);
   res.setHeader('Cache-Control', 'no-cache');
   if (etagMatches(req.headers['if-none-match'], doc.etag)) {
     res.status(304).end();
-    return;
+    return 304;
   }
   res.status(200).type('application/json').send(doc.json);
+  return 200;
 }
 
-export function flagsRouter(flags: FlagStateService, catalog: () => ServiceCatalog): Router {
+export function flagsRouter(flags: FlagStateService, catalog: () => ServiceCatalog, metrics: Metrics): Router {
   const r = Router();
   r.get('/v1/services/:service/flags', (req, res) => {
     const service = param(req, 'service');
     requireServiceAccess(actorOf(res), service);
-    sendDocument(req, res, knownServiceDocument(flags, catalog, service));
+    const status = sendDocument(req, res, knownServiceDocument(flags, catalog, service));
+    metrics.flagReads.inc({ service, status: String(status) });
   });
   return r;
 }

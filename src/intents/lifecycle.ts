@@ -146,15 +146,17 @@ export class Lifecycle {
   }
 
   /** Applies every transition that is due at the clock's current time; safe to call at any time, twice. */
-  tick(): { started: string[]; expired: string[] } {
+  tick(): { started: string[]; expired: string[]; lagMs: number } {
     const started: string[] = [];
     const expired: string[] = [];
+    let lagMs = 0;
     const now = this.deps.clock.now();
     for (const due of this.deps.intents.listDue(now.toISOString())) {
       this.transaction(() => {
         // Re-read inside the transaction: another process or an earlier tick may have moved it.
         const exp = this.deps.intents.getExperiment(due.key);
         if (!exp || exp.dueAt === null || new Date(exp.dueAt) > now || exp.activeVersion === null) return;
+        lagMs = Math.max(lagMs, now.getTime() - new Date(exp.dueAt).getTime());
         const v = this.deps.intents.getVersion(exp.key, exp.activeVersion)!;
         const end = v.intent.schedule?.end ? new Date(v.intent.schedule.end) : null;
         if (exp.state === 'scheduled' && !(end && end <= now)) {
@@ -166,7 +168,7 @@ export class Lifecycle {
         }
       });
     }
-    return { started, expired };
+    return { started, expired, lagMs };
   }
 
   /**

@@ -8,17 +8,17 @@ import type { Lifecycle } from './lifecycle.js';
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
-  /** How late the last tick ran behind the transitions it applied, for the metrics. */
-  lastLagMs = 0;
-
   constructor(
     private readonly lifecycle: Lifecycle,
     private readonly logger: Logger,
+    /** Told how late (ms) the transitions of each tick ran after they fell due. */
+    private readonly onLag: (ms: number) => void = () => undefined,
   ) {}
 
   tick(): { started: string[]; expired: string[] } {
     try {
       const done = this.lifecycle.tick();
+      this.onLag(done.lagMs);
       if (done.started.length || done.expired.length) this.logger.info(done, 'scheduled transitions applied');
       return done;
     } catch (err) {
