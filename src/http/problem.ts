@@ -7,6 +7,8 @@ export const PROBLEM_TYPE_BASE = 'urn:switchyard:problem:';
 
 export function sendProblem(res: Response, err: SwitchyardError, instance: string): void {
   const requestId = res.getHeader('x-request-id');
+  // RFC 9110 §11.6.1: a 401 must say which scheme to authenticate with.
+  if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="switchyard"');
   res
     .status(err.status)
     .type('application/problem+json')

@@ -45,6 +45,8 @@ export interface PolicyEvaluator {
 }
 
 export interface ServiceCatalog {
+  /** False when no policy is loaded: there is then no catalog to check a service name against. */
+  readonly available: boolean;
   has(service: string): boolean;
   services(): string[];
 }
@@ -110,6 +112,7 @@ export class LoadedBundle {
   catalog(): ServiceCatalog {
     const services = catalogServices(this.bundle.data);
     return {
+      available: true,
       has: (s) => Object.prototype.hasOwnProperty.call(services, s),
       services: () => Object.keys(services).sort(),
     };
@@ -188,7 +191,7 @@ export class PolicyEngine implements PolicyEvaluator {
   }
 
   catalog(): ServiceCatalog {
-    return this.active?.catalog() ?? { has: () => false, services: () => [] };
+    return this.active?.catalog() ?? { available: false, has: () => false, services: () => [] };
   }
 
   evaluate(input: PolicyInput): PolicyEvaluation {

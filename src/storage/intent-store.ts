@@ -155,10 +155,11 @@ export class IntentStore {
           WHERE ${LIVE_VERSION}
           ORDER BY v.key, v.version`,
       ),
-      listExperiments: db.prepare<[string, string, string, number], ExperimentRow>(
+      // Named, not numbered (?1), parameters: better-sqlite3 binds ?NNN by name and refuses positional values.
+      listExperiments: db.prepare<[{ owner: string; state: string; after: string; limit: number }], ExperimentRow>(
         `SELECT * FROM experiments
-          WHERE (?1 = '' OR owner = ?1) AND (?2 = '' OR state = ?2) AND key > ?3
-          ORDER BY key LIMIT ?4`,
+          WHERE (@owner = '' OR owner = @owner) AND (@state = '' OR state = @state) AND key > @after
+          ORDER BY key LIMIT @limit`,
       ),
       due: db.prepare<[string], ExperimentRow>('SELECT * FROM experiments WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, key'),
       insertApproval: db.prepare(
@@ -186,7 +187,7 @@ export class IntentStore {
 
   listExperiments(filter: { owner?: string; state?: string; after?: string; limit: number }): ExperimentRecord[] {
     return this.stmts.listExperiments
-      .all(filter.owner ?? '', filter.state ?? '', filter.after ?? '', filter.limit)
+      .all({ owner: filter.owner ?? '', state: filter.state ?? '', after: filter.after ?? '', limit: filter.limit })
       .map(toExperiment);
   }
 
