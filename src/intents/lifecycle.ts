@@ -205,7 +205,7 @@ export class Lifecycle {
     const next = activeVersion !== null ? this.deps.intents.getVersion(exp.key, activeVersion) : undefined;
     this.deps.intents.setActive(exp.key, activeVersion, state, dueAt, at);
     const drives = next && (state === 'running' || state === 'paused');
-    const flags = drives ? this.flagsFor(next, state === 'running', actor, at) : new Map();
+    const flags = drives ? this.flagsFor(next, state === 'running') : new Map();
     const services = new Set<string>([
       ...(previous?.intent.services.map((s) => s.service) ?? []),
       ...(next?.intent.services.map((s) => s.service) ?? []),
@@ -238,13 +238,18 @@ export class Lifecycle {
     }
   }
 
-  private flagsFor(v: VersionRecord, enabled: boolean, actor: Actor, at: string) {
+  /**
+   * A flag's provenance is the decision it came from: its id, the policy revision that made it, who
+   * submitted it and when (as in SPEC §5, where the approved example names its submitter). Who
+   * paused, resumed or rolled it back, and when, is in the audit trail and the event feed.
+   */
+  private flagsFor(v: VersionRecord, enabled: boolean) {
     const decision = v.decisionId ? this.deps.decisions.get(v.decisionId) : undefined;
     return resolveFlagStates(v.intent, v.version, v.slice, enabled, {
       decision_id: v.decisionId ?? '',
       policy_revision: decision?.policyRevision ?? '',
-      actor: actor.name,
-      at,
+      actor: decision?.actor ?? v.submittedBy,
+      at: decision?.createdAt ?? v.submittedAt,
     });
   }
 

@@ -34,8 +34,8 @@ describe('GET /v1/services/{service}/flags', () => {
         variants: { seed: 'exp/checkout-redesign', buckets: [['control', 50], ['treatment', 50]] },
       },
       experiment: { key: 'checkout-redesign', version: 1 },
-      // The state was produced by the scheduler when schedule.start came.
-      provenance: { decision_id: decisionId, policy_revision: revision, actor: 'system:scheduler', at: '2026-12-01T00:00:00.000Z' },
+      // Provenance is the decision's: its submitter and time, as in the SPEC §5 example.
+      provenance: { decision_id: decisionId, policy_revision: revision, actor: 'alice', at: '2026-11-25T12:00:00.000Z' },
     };
 
     const web = await alice.get('/v1/services/web/flags');

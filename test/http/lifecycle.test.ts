@@ -55,7 +55,9 @@ describe('an experiment through its whole life', () => {
     web = await flags('web');
     expect(web.version).toBe(2);
     expect(web.flags['checkout_redesign'].state).toBe('DISABLED');
-    expect(web.flags['checkout_redesign'].provenance.actor).toBe('olga');
+    // provenance names the decision (its submitter); who paused is in the feed
+    expect(web.flags['checkout_redesign'].provenance.actor).toBe('alice');
+    expect((await s.api.get('/v1/events?after=0')).body.events.at(-1)).toMatchObject({ type: 'paused', actor: 'olga', service: 'web' });
 
     // pausing twice is an illegal transition
     const again = await act(operator, 'pause');
