@@ -3,12 +3,48 @@
  * `code` (listed in the README and pinned by test/http/error-codes.test.ts), an HTTP `status` and a
  * human `message`. The HTTP layer maps them to RFC 9457 problem+json; nothing else knows about HTTP.
  */
+/**
+ * Every error code a client can receive, with its HTTP status. Typing `code` against this list means
+ * a new code cannot be thrown without being added here, and test/http/error-codes.test.ts checks
+ * that each one is in the README and reachable.
+ */
+export const ERROR_CODES = {
+  validation_failed: 400,
+  malformed_body: 400,
+  policy_invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  forbidden_team: 403,
+  forbidden_service: 403,
+  self_approval: 403,
+  approval_role_mismatch: 403,
+  intent_not_found: 404,
+  decision_not_found: 404,
+  token_not_found: 404,
+  service_not_found: 404,
+  route_not_found: 404,
+  intent_exists: 409,
+  experiment_completed: 409,
+  not_pending_approval: 409,
+  already_approved: 409,
+  invalid_transition: 409,
+  flag_conflict: 409,
+  layer_capacity: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  idempotency_key_reused: 422,
+  internal_error: 500,
+  shutting_down: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 export class SwitchyardError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, status: number, message: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode, status: number, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = new.target.name;
     this.code = code;
@@ -55,31 +91,31 @@ export class UnauthorizedError extends SwitchyardError {
 }
 
 export class ForbiddenError extends SwitchyardError {
-  constructor(message: string, code = 'forbidden') {
+  constructor(message: string, code: 'forbidden' | 'forbidden_team' | 'forbidden_service' | 'self_approval' | 'approval_role_mismatch' = 'forbidden') {
     super(code, 403, message);
   }
 }
 
 export class NotFoundError extends SwitchyardError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, 404, message);
   }
 }
 
 export class ConflictError extends SwitchyardError {
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(code, 409, message, details);
   }
 }
 
 export class UnprocessableError extends SwitchyardError {
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(code, 422, message, details);
   }
 }
 
 export class PolicyError extends SwitchyardError {
-  constructor(code: 'policy_unavailable' | 'policy_error' | 'policy_invalid', message: string, status = 503) {
+  constructor(code: 'policy_invalid', message: string, status = 400) {
     super(code, status, message);
   }
 }

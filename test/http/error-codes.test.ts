@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
+import { apiFor, exampleIntent, simpleIntent, startServer, type Api, type ApiResponse, type TestServer } from '../helpers/harness.js';
+import { ROOT } from '../helpers/paths.js';
+
+/** The README's error table: `| \`code\`, \`code\` | status | when |`. */
+function readmeCodes(): Map<string, number> {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Error codes'), readme.indexOf('\n## ', readme.indexOf('## Error codes') + 5));
+  const out = new Map<string, number>();
+  for (const line of section.split('\n')) {
+    const m = /^\| ((?:`[a-z_]+`(?:, )?)+) \| (\d{3}) \|/.exec(line);
+    if (!m) continue;
+    for (const code of m[1]!.matchAll(/`([a-z_]+)`/g)) out.set(code[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+describe('error codes', () => {
+  it('the README lists exactly the codes the code can throw, with their status', () => {
+    expect(Object.fromEntries(readmeCodes())).toEqual(ERROR_CODES);
+  });
+
+  describe('each is reachable, as problem+json with its status', () => {
+    let s: TestServer;
+    let owner: Api;
+    let otherTeam: Api;
+    let sre: Api;
+    let privacy: Api;
+    let web: Api;
+    const seen = new Map<string, number>();
+    const expectProblem = (res: ApiResponse, code: ErrorCode) => {
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ code, status: ERROR_CODES[code], type: `urn:switchyard:problem:${code}` });
+      expect(res.status).toBe(ERROR_CODES[code]);
+      seen.set(code, res.status);
+    };
+
+    beforeAll(async () => {
+      s = await startServer();
+      owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
+      otherTeam = await s.token({ name: 'carol', role: 'owner', team: 'crm' });
+      sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
+      privacy = await s.token({ name: 'pia', role: 'approver', approval_roles: ['privacy'] });
+      web = await s.token({ name: 'web', role: 'service', service: 'web' });
+      await owner.post('/v1/intents', exampleIntent());
+      await owner.post('/v1/intents', simpleIntent('done-test'));
+      await owner.post('/v1/intents/done-test/actions', { action: 'complete', reason: 'finished' });
+    });
+    afterAll(async () => s.close());
+
+    const cases: [ErrorCode, () => Promise<ApiResponse>][] = [
+      ['validation_failed', () => owner.post('/v1/intents', { key: 'x' })],
+      ['malformed_body', () => owner.post('/v1/intents', '{"key":', { 'content-type': 'application/json' })],
+      ['policy_invalid', () => s.api.put('/v1/policy', Buffer.from('nope'), { 'content-type': 'application/gzip' })],
+      ['unauthorized', () => apiFor(() => s.base, 'sy_wrong').get('/v1/intents')],
+      ['forbidden', () => web.get('/v1/intents')],
+      ['forbidden_team', () => otherTeam.post('/v1/intents/checkout-redesign/actions', { action: 'pause', reason: 'x' })],
+      ['forbidden_service', () => web.get('/v1/services/search/flags')],
+      ['self_approval', () => s.api.post('/v1/intents', simpleIntent('self-test', { services: [{ service: 'payments', flag: 'p' }], exposure: 1 })).then(() => s.api.post('/v1/intents/self-test/approvals', {}))],
+      ['approval_role_mismatch', () => privacy.post('/v1/intents/checkout-redesign/approvals', {})],
+      ['intent_not_found', () => owner.get('/v1/intents/no-such-intent')],
+      ['decision_not_found', () => owner.get('/v1/decisions/d_nothing')],
+      ['token_not_found', () => s.api.del('/v1/tokens/tok_nothing')],
+      ['service_not_found', () => owner.get('/v1/services/no-such-service/flags')],
+      ['route_not_found', () => owner.get('/v1/nowhere')],
+      ['intent_exists', () => owner.post('/v1/intents', exampleIntent())],
+      ['experiment_completed', () => owner.put('/v1/intents/done-test', simpleIntent('done-test'))],
+      ['not_pending_approval', () => sre.post('/v1/intents/done-test/approvals', {})],
+      ['already_approved', async () => {
+        await owner.post('/v1/intents', exampleIntent({ key: 'twice-test', services: [{ service: 'checkout-api', flag: 'twice' }], data_access: ['purchase_history'], layer: undefined }));
+        await sre.post('/v1/intents/twice-test/approvals', {});
+        return sre.post('/v1/intents/twice-test/approvals', {});
+      }],
+      ['invalid_transition', () => owner.post('/v1/intents/checkout-redesign/actions', { action: 'pause', reason: 'not running' })],
+      ['flag_conflict', async () => {
+        // v1 runs, v2 (other flag) replaces it, another experiment takes v1's flag, rollback cannot return
+        await owner.post('/v1/intents', simpleIntent('roll-test', { services: [{ service: 'search', flag: 'first' }] }));
+        await owner.put('/v1/intents/roll-test', simpleIntent('roll-test', { services: [{ service: 'search', flag: 'second' }] }));
+        await owner.post('/v1/intents', simpleIntent('taker-test', { services: [{ service: 'search', flag: 'first' }] }));
+        return owner.post('/v1/intents/roll-test/actions', { action: 'rollback', reason: 'bad v2' });
+      }],
+      ['layer_capacity', async () => {
+        await owner.post('/v1/intents', simpleIntent('lay-test', { services: [{ service: 'recommendations', flag: 'l1' }], layer: 'recs', exposure: 60 }));
+        await owner.put('/v1/intents/lay-test', simpleIntent('lay-test', { services: [{ service: 'recommendations', flag: 'l1' }], layer: 'recs', exposure: 10 }));
+        await owner.post('/v1/intents', simpleIntent('lay-taker', { services: [{ service: 'recommendations', flag: 'l2' }], layer: 'recs', exposure: 90 }));
+        return owner.post('/v1/intents/lay-test/actions', { action: 'rollback', reason: 'bad v2' });
+      }],
+      ['payload_too_large', () => owner.post('/v1/intents', { ...simpleIntent('big'), description: 'x'.repeat(300_000) })],
+      ['unsupported_media_type', () => owner.post('/v1/intents', 'key=x', { 'content-type': 'application/x-www-form-urlencoded' })],
+      ['idempotency_key_reused', async () => {
+        await owner.post('/v1/intents:evaluate', simpleIntent('idem-a'), { 'idempotency-key': 'same' });
+        return owner.post('/v1/intents:evaluate', simpleIntent('idem-b'), { 'idempotency-key': 'same' });
+      }],
+    ];
+
+    for (const [code, trigger] of cases) {
+      it(code, async () => {
+        expectProblem(await trigger(), code);
+      });
+    }
+
+    it('covers every code but the two that need a failing process (internal_error: a bug; shutting_down: SIGTERM, see stream tests)', () => {
+      const untestedHere = Object.keys(ERROR_CODES).filter((c) => !seen.has(c));
+      expect(untestedHere.sort()).toEqual(['internal_error', 'shutting_down']);
+    });
+  });
+});
