@@ -1,0 +1,27 @@
+/**
+ * The Switchyard SDK (`switchyard/sdk`): a client that keeps a service's flags in memory and
+ * evaluates them locally, and an OpenFeature server provider on top of it. It evaluates with the
+ * server's own module (`src/evaluation/`), so answers match the server, OFREP and flagd.
+ */
+export {
+  createClient,
+  SwitchyardSdkError,
+  type ChangeListener,
+  type ClientErrorCode,
+  type ClientOptions,
+  type ClientResolution,
+  type ConnectionState,
+  type FlagsChange,
+  type SdkErrorCode,
+  type SdkLogger,
+  type SwitchyardClient,
+  type UpdateSource,
+} from './client.js';
+export { SwitchyardProvider, type SwitchyardProviderOptions } from './provider.js';
+export type {
+  EvaluationContext,
+  FlagState,
+  FlagsDocument,
+  Resolution,
+  ResolutionReason,
+} from '../evaluation/index.js';
