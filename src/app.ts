@@ -8,13 +8,22 @@ import { authenticate } from './http/auth.js';
 import { idempotency } from './http/idempotency.js';
 import { bundleBody, policyRouter } from './http/policy-router.js';
 import { flagsRouter } from './http/flags-router.js';
+import { flagdRouter } from './http/flagd-router.js';
+import { OFREP_MOUNT, ofrepErrorFields, ofrepRouter } from './http/ofrep-router.js';
+import { attachFlagStreams, streamRouter } from './http/stream-router.js';
+import { FlagStreamHub } from './flags/flag-stream.js';
 import { intentsRouter } from './http/intents-router.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 
 export const BODY_LIMIT = '256kb';
 
+export interface AppOptions {
+  /** Interval of SSE heartbeat comments; 15 s unless a test wants to see one sooner. */
+  streamHeartbeatMs?: number;
+}
+
 /** Builds the HTTP app from its dependencies. It never listens: main.ts and the tests do. */
-export function buildApp(c: Container): Express {
+export function buildApp(c: Container, options: AppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -63,9 +72,18 @@ export function buildApp(c: Container): Express {
   app.use(auditRouter(c.audit));
   app.use(eventsRouter(c.flags));
   app.use(flagsRouter(c.flags, () => c.engine.catalog(), c.metrics));
+  const streams = new FlagStreamHub(c.flags, {
+    heartbeatMs: options.streamHeartbeatMs,
+    onCountChange: (n) => c.metrics.sseClients.set(n),
+  });
+  attachFlagStreams(app, streams);
+  app.use(streamRouter(streams, c.flags, () => c.engine.catalog()));
+  app.use(ofrepRouter(c.flags, () => c.engine.catalog(), c.metrics.ofrepEvaluations));
+  app.use(flagdRouter(c.flags, () => c.engine.catalog()));
   app.use(decisionsRouter(c.decisions));
   app.use(tokensRouter(c.tokens));
 
+  app.use(OFREP_MOUNT, ofrepErrorFields);
   app.use(notFoundHandler);
   app.use(problemHandler(c.logger.child({ module: 'errors' })));
   return app;

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { buildApp } from './app.js';
+import { flagStreamsOf } from './http/stream-router.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
 import { containerOptions, createContainer } from './container.js';
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'draining in-flight requests');
     scheduler.stop();
+    // SSE streams never go idle on their own: end them so the drain below is not held for 10 s.
+    flagStreamsOf(app)?.closeAll();
     const force = setTimeout(() => {
       logger.warn('drain timed out; closing connections');
       server.closeAllConnections();

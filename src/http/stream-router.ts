@@ -1,0 +1,56 @@
+import { Router, type Express } from 'express';
+import { SwitchyardError } from '../errors.js';
+import type { FlagStateService } from '../flags/flag-state-service.js';
+import { parseLastEventId, type FlagStreamHub } from '../flags/flag-stream.js';
+import type { ServiceCatalog } from '../policy/policy-engine.js';
+import { actorOf } from './auth.js';
+import { param, queryString } from './body.js';
+import { knownServiceDocument, requireServiceAccess } from './flags-router.js';
+
+const HUB_KEY = 'switchyard.flagStreams';
+
+/** Lets `main.ts` reach the app's stream hub to end every stream on shutdown. */
+export function attachFlagStreams(app: Express, hub: FlagStreamHub): void {
+  app.locals[HUB_KEY] = hub;
+}
+
+export function flagStreamsOf(app: Express): FlagStreamHub | undefined {
+  return app.locals[HUB_KEY] as FlagStreamHub | undefined;
+}
+
+/**
+ * `GET /v1/services/{service}/flags/stream` (SPEC §7): Server-Sent Events, one unnamed event
+ * (`message`, so `EventSource.onmessage` sees it) per flags version, `id` = version, data = the
+ * document. Same access as the flags GET. Resume with the `Last-Event-ID` header, or with
+ * `?last_event_id=` for clients that cannot set headers (a browser `EventSource` on first connect).
+ * Every check that can fail happens before the first byte, so errors are ordinary problem+json.
+ */
+export function streamRouter(hub: FlagStreamHub, flags: FlagStateService, catalog: () => ServiceCatalog): Router {
+  const r = Router();
+  r.get('/v1/services/:service/flags/stream', (req, res) => {
+    const service = param(req, 'service');
+    requireServiceAccess(actorOf(res), service);
+    if (hub.closed) {
+      res.setHeader('Retry-After', '2');
+      throw new SwitchyardError('shutting_down', 503, 'The server is shutting down; reconnect in a moment');
+    }
+    const doc = knownServiceDocument(flags, catalog, service);
+    const header = req.headers['last-event-id'];
+    const lastEventId = parseLastEventId(typeof header === 'string' ? header : queryString(req, 'last_event_id'));
+
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    // A stream never shares its connection; closing it with the stream lets a drain finish at once.
+    res.setHeader('Connection', 'close');
+    // Tell nginx-style proxies not to buffer the stream.
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    req.socket.setTimeout(0);
+    req.socket.setNoDelay(true);
+
+    const stream = hub.open(res, doc, lastEventId);
+    res.on('close', () => stream.close());
+  });
+  return r;
+}
