@@ -12,8 +12,16 @@ import { flagdRouter } from './http/flagd-router.js';
 import { OFREP_MOUNT, ofrepErrorFields, ofrepRouter } from './http/ofrep-router.js';
 import { attachFlagStreams, streamRouter } from './http/stream-router.js';
 import { FlagStreamHub } from './flags/flag-stream.js';
+import { EventFeedStreams } from './flags/event-feed-stream.js';
 import { intentsRouter } from './http/intents-router.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
+
+const FEEDS_KEY = 'switchyard.eventFeeds';
+
+/** Open change-feed streams, for shutdown. */
+export function eventFeedsOf(app: Express): EventFeedStreams | undefined {
+  return app.locals[FEEDS_KEY] as EventFeedStreams | undefined;
+}
 
 export const BODY_LIMIT = '256kb';
 
@@ -70,7 +78,9 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use(intentsRouter(c.intents, c.lifecycle));
   app.use(policyRouter(c.policy));
   app.use(auditRouter(c.audit));
-  app.use(eventsRouter(c.flags));
+  const feeds = new EventFeedStreams(c.flags, options.streamHeartbeatMs);
+  app.locals[FEEDS_KEY] = feeds;
+  app.use(eventsRouter(c.flags, feeds));
   app.use(flagsRouter(c.flags, () => c.engine.catalog(), c.metrics));
   const streams = new FlagStreamHub(c.flags, {
     heartbeatMs: options.streamHeartbeatMs,

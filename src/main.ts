@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { buildApp } from './app.js';
+import { buildApp, eventFeedsOf } from './app.js';
 import { flagStreamsOf } from './http/stream-router.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     scheduler.stop();
     // SSE streams never go idle on their own: end them so the drain below is not held for 10 s.
     flagStreamsOf(app)?.closeAll();
+    eventFeedsOf(app)?.closeAll();
     const force = setTimeout(() => {
       logger.warn('drain timed out; closing connections');
       server.closeAllConnections();

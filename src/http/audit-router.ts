@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
-import { ValidationError } from '../errors.js';
+import { SwitchyardError, ValidationError } from '../errors.js';
+import { feedEventView, type EventFeedStreams } from '../flags/event-feed-stream.js';
+import { parseLastEventId } from '../flags/flag-stream.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { parseWith } from './intents-router.js';
@@ -17,6 +19,11 @@ const AuditQuery = z.strictObject({
   to: isoTime.optional(),
   cursor: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const EventsStreamQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  service: z.string().max(128).optional(),
 });
 
 const EventsQuery = z.strictObject({
@@ -55,18 +62,35 @@ export function auditRouter(audit: AuditLog): Router {
  * the feed position (`seq`), so a consumer that stores the last id it applied resumes exactly there
  * and gets each event once. A service token sees only its own service.
  */
-export function eventsRouter(flags: FlagStateService): Router {
+export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams): Router {
   const r = Router();
-  r.get('/v1/events', allow([...READERS, 'service'], 'read the change feed'), (req, res) => {
+  const readers = allow([...READERS, 'service'], 'read the change feed');
+  r.get('/v1/events', readers, (req, res) => {
     const q = parseWith(EventsQuery, req.query, 'query');
     const actor = actorOf(res);
     const service = actor.role === 'service' ? actor.service! : q.service;
-    const events = flags.events(q.after, service, q.limit).map(eventView);
+    const events = flags.events(q.after, service, q.limit).map(feedEventView);
     res.json({ events, next_cursor: events.length > 0 ? String(events[events.length - 1]!.id) : String(q.after) });
   });
+  r.get('/v1/events/stream', readers, (req, res) => {
+    const q = parseWith(EventsStreamQuery, req.query, 'query');
+    const actor = actorOf(res);
+    const service = actor.role === 'service' ? actor.service! : q.service;
+    if (feeds.closed) {
+      res.setHeader('Retry-After', '2');
+      throw new SwitchyardError('shutting_down', 503, 'The server is shutting down; reconnect in a moment');
+    }
+    const header = req.headers['last-event-id'];
+    const after = parseLastEventId(typeof header === 'string' ? header : undefined) ?? q.after;
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'close');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    req.socket.setTimeout(0);
+    const close = feeds.open(res, after, service);
+    res.on('close', close);
+  });
   return r;
-}
-
-export function eventView(e: { seq: number; service: string; version: number; etag: string; at: string; cause: object }) {
-  return { id: e.seq, service: e.service, version: e.version, etag: e.etag, at: e.at, ...e.cause };
 }

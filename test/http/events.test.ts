@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { openSse } from '../fixtures/sse-client.js';
+import { ADMIN_TOKEN, simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 
 describe('the change feed', () => {
   let s: TestServer;
@@ -48,5 +49,31 @@ describe('the change feed', () => {
     const search = await s.token({ name: 'search-svc', role: 'service', service: 'search' });
     const events = (await search.get('/v1/events?service=web')).body.events;
     expect(events.map((e: any) => e.service)).toEqual(['search']);
+  });
+
+  it('the SSE form sends the backlog after Last-Event-ID, then live changes, each once', async () => {
+    const all = (await owner.get('/v1/events')).body.events;
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const sse = await openSse(`${s.base}/v1/events/stream`, { ...auth, 'last-event-id': String(all[1].id) });
+    try {
+      expect(sse.status).toBe(200);
+      const backlog = [await sse.nextEvent(), await sse.nextEvent()];
+      expect(backlog.map((e) => Number(e.id))).toEqual([all[2].id, all[3].id]);
+      expect(JSON.parse(backlog[1]!.data)).toEqual(all[3]);
+      await owner.post('/v1/intents/feed-one/actions', { action: 'resume', reason: 'live' });
+      const live = JSON.parse((await sse.nextEvent()).data);
+      expect(live).toMatchObject({ service: 'web', version: 4, type: 'resumed', experiment: 'feed-one', actor: 'alice' });
+      expect(live.id).toBe(all[3].id + 1);
+      expect(sse.events).toHaveLength(3);
+    } finally {
+      sse.close();
+    }
+    const filtered = await openSse(`${s.base}/v1/events/stream?service=search`, auth);
+    try {
+      const first = JSON.parse((await filtered.nextEvent()).data);
+      expect(first).toMatchObject({ service: 'search', experiment: 'feed-two' });
+    } finally {
+      filtered.close();
+    }
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * The SSE form of the change feed (`GET /v1/events/stream`): every flags-document version with its
+ * provenance, in commit order, each event's `id` its feed position. A consumer that reconnects
+ * with `Last-Event-ID` first gets everything it missed (from the database) and then live changes,
+ * each exactly once: live changes that arrive while the backlog is being sent are held back and
+ * only those past the backlog are sent.
+ */
+import type { FlagEventRecord } from '../storage/flag-store.js';
+import type { FlagChangeCause, FlagsChange, FlagsListener } from './flag-state-service.js';
+import { DEFAULT_HEARTBEAT_MS, sseEvent, type StreamSink } from './flag-stream.js';
+
+export interface FeedSource {
+  subscribe(listener: FlagsListener): () => void;
+  events(afterSeq: number, service: string | undefined, limit: number): FlagEventRecord[];
+}
+
+export interface FeedEvent {
+  id: number;
+  service: string;
+  version: number;
+  etag: string;
+  at: string;
+}
+
+export function feedEventView(e: { seq: number; service: string; version: number; etag: string; at: string; cause: FlagChangeCause }): FeedEvent & FlagChangeCause {
+  return { id: e.seq, service: e.service, version: e.version, etag: e.etag, at: e.at, ...e.cause };
+}
+
+const BACKLOG_PAGE = 500;
+
+interface Subscriber {
+  sink: StreamSink;
+  service: string | undefined;
+  lastSent: number;
+}
+
+export class EventFeedStreams {
+  private readonly subscribers = new Set<Subscriber>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private shut = false;
+
+  constructor(
+    private readonly source: FeedSource,
+    private readonly heartbeatMs = DEFAULT_HEARTBEAT_MS,
+  ) {}
+
+  get closed(): boolean {
+    return this.shut;
+  }
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  /** Sends the backlog after `afterSeq` and then every new change; returns the close function. */
+  open(sink: StreamSink, afterSeq: number, service: string | undefined): () => void {
+    if (this.shut) throw new Error('the event feed is closed');
+    const sub: Subscriber = { sink, service, lastSent: afterSeq };
+    this.ensureListening();
+    this.subscribers.add(sub);
+    sink.write('retry: 2000\n\n');
+    // Synchronous from here to the end of the backlog: no change can be published in between,
+    // because publishing happens on the same thread after a commit.
+    for (;;) {
+      const page = this.source.events(sub.lastSent, service, BACKLOG_PAGE);
+      for (const e of page) this.send(sub, e.seq, feedEventView(e));
+      if (page.length < BACKLOG_PAGE) break;
+    }
+    return () => this.remove(sub);
+  }
+
+  closeAll(): void {
+    if (this.shut) return;
+    this.shut = true;
+    for (const sub of [...this.subscribers]) {
+      this.remove(sub);
+      try {
+        sub.sink.end();
+      } catch {
+        // already gone
+      }
+    }
+    this.unsubscribe?.();
+  }
+
+  private ensureListening(): void {
+    if (!this.unsubscribe) this.unsubscribe = this.source.subscribe((c) => this.deliver(c));
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => {
+        for (const sub of this.subscribers) sub.sink.write(': ping\n\n');
+      }, this.heartbeatMs);
+      this.heartbeat.unref();
+    }
+  }
+
+  private deliver(c: FlagsChange): void {
+    for (const sub of this.subscribers) {
+      if (sub.service !== undefined && sub.service !== c.service) continue;
+      if (c.seq <= sub.lastSent) continue;
+      this.send(sub, c.seq, feedEventView(c));
+    }
+  }
+
+  private send(sub: Subscriber, seq: number, event: unknown): void {
+    sub.lastSent = seq;
+    sub.sink.write(sseEvent(seq, JSON.stringify(event)));
+  }
+
+  private remove(sub: Subscriber): void {
+    this.subscribers.delete(sub);
+    if (this.subscribers.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+}
