@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { TokenService } from '../access/token-service.js';
 import { NotFoundError } from '../errors.js';
+import type { PolicyDecision } from '../policy/policy-engine.js';
 import type { DecisionStore } from '../storage/decision-store.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { jsonBody, param } from './body.js';
@@ -22,11 +23,16 @@ export function decisionsRouter(decisions: DecisionStore): Router {
   r.get('/v1/decisions/:id', allow(READERS, 'read decisions'), (req, res) => {
     const d = decisions.get(param(req, 'id'));
     if (!d) throw new NotFoundError('decision_not_found', `No decision with id ${param(req, 'id')}`);
+    const result = d.result as Partial<PolicyDecision>;
     res.json({
       id: d.id,
+      policy_revision: d.policyRevision,
+      allow: result.allow ?? false,
+      violations: result.violations ?? [],
+      obligations: result.obligations ?? null,
+      limits: result.limits ?? {},
       intent: d.key === null ? null : { key: d.key, version: d.version },
       status: d.status,
-      policy_revision: d.policyRevision,
       actor: d.actor,
       at: d.createdAt,
       input: d.input,

@@ -48,7 +48,7 @@ export function auditRouter(audit: AuditLog): Router {
       limit: q.limit + 1,
     });
     const page = items.slice(0, q.limit);
-    res.json({ items: page, next_cursor: items.length > q.limit ? String(page[page.length - 1]!.seq) : null });
+    res.json({ events: page, next_cursor: items.length > q.limit ? String(page[page.length - 1]!.seq) : null });
   });
   r.get('/v1/audit/verify', allow([...READERS], 'verify the audit trail'), (_req, res) => {
     const result = audit.verify();

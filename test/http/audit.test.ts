@@ -17,35 +17,35 @@ describe('the audit trail', () => {
   afterAll(async () => s.close());
 
   it('filters by experiment, actor, type, service and time, and pages with a cursor', async () => {
-    const two = (await s.api.get('/v1/audit?experiment=audit-two')).body.items;
+    const two = (await s.api.get('/v1/audit?experiment=audit-two')).body.events;
     expect(two.map((e: any) => e.type)).toEqual(['submitted', 'decided', 'started', 'paused']);
     expect(two.every((e: any) => e.experiment === 'audit-two')).toBe(true);
-    const paused = (await s.api.get('/v1/audit?type=paused')).body.items;
+    const paused = (await s.api.get('/v1/audit?type=paused')).body.events;
     expect(paused).toHaveLength(1);
     expect(paused[0]).toMatchObject({ actor: 'bootstrap-admin', data: { reason: 'checking the trail', from_state: 'running', to_state: 'paused' } });
-    const byAlice = (await s.api.get('/v1/audit?actor=alice')).body.items;
+    const byAlice = (await s.api.get('/v1/audit?actor=alice')).body.events;
     expect(byAlice.length).toBe(9);
-    const web = (await s.api.get('/v1/audit?service=web&type=started')).body.items;
+    const web = (await s.api.get('/v1/audit?service=web&type=started')).body.events;
     expect(web.map((e: any) => e.experiment)).toEqual(['audit-one', 'audit-two', 'audit-three']);
-    expect((await s.api.get('/v1/audit?service=payments')).body.items).toEqual([]);
-    const window = (await s.api.get('/v1/audit?type=submitted&from=2026-11-25T12:01:30Z&to=2026-11-25T12:02:30Z')).body.items;
+    expect((await s.api.get('/v1/audit?service=payments')).body.events).toEqual([]);
+    const window = (await s.api.get('/v1/audit?type=submitted&from=2026-11-25T12:01:30Z&to=2026-11-25T12:02:30Z')).body.events;
     expect(window.map((e: any) => e.experiment)).toEqual(['audit-two']);
 
     const seen: string[] = [];
     let cursor: string | null = '';
     while (cursor !== null) {
       const page: any = (await s.api.get(`/v1/audit?limit=4${cursor ? `&cursor=${cursor}` : ''}`)).body;
-      expect(page.items.length).toBeLessThanOrEqual(4);
-      seen.push(...page.items.map((e: any) => e.id));
+      expect(page.events.length).toBeLessThanOrEqual(4);
+      seen.push(...page.events.map((e: any) => e.id));
       cursor = page.next_cursor;
     }
-    const all = (await s.api.get('/v1/audit?limit=1000')).body.items.map((e: any) => e.id);
+    const all = (await s.api.get('/v1/audit?limit=1000')).body.events.map((e: any) => e.id);
     expect(seen).toEqual(all);
     expect(new Set(seen).size).toBe(seen.length);
   });
 
   it('is chained: every event carries the hash of the one before, and the chain verifies', async () => {
-    const items = (await s.api.get('/v1/audit?limit=1000')).body.items;
+    const items = (await s.api.get('/v1/audit?limit=1000')).body.events;
     for (let i = 1; i < items.length; i++) expect(items[i].prev_hash).toBe(items[i - 1].hash);
     const verify = await s.api.get('/v1/audit/verify');
     expect(verify.body).toMatchObject({ ok: true, events: items.length, head: items.at(-1).hash });

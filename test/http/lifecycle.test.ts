@@ -105,7 +105,7 @@ describe('an experiment through its whole life', () => {
     expect((await act(owner, 'resume')).status).toBe(409);
 
     // every step is in the audit trail, in order, and the chain verifies
-    const audit = (await s.api.get('/v1/audit?experiment=checkout-redesign&limit=100')).body.items.map((e: any) => e.type);
+    const audit = (await s.api.get('/v1/audit?experiment=checkout-redesign&limit=100')).body.events.map((e: any) => e.type);
     expect(audit).toEqual([
       'submitted', 'decided', 'approved', 'started', 'paused', 'resumed',
       'submitted', 'decided', 'approved', 'started', 'rolled_back', 'completed',
@@ -144,7 +144,7 @@ describe('schedules survive restarts', () => {
       expect(scheduler.tick().expired).toEqual([]);
       expect((await s.api.get('/v1/intents/search-ranking')).body.state).toBe('completed');
       expect((await s.api.get('/v1/services/search/flags')).body.flags).toEqual({});
-      const types = (await s.api.get('/v1/audit?experiment=search-ranking')).body.items.map((e: any) => e.type);
+      const types = (await s.api.get('/v1/audit?experiment=search-ranking')).body.events.map((e: any) => e.type);
       expect(types.filter((t: string) => t === 'started')).toHaveLength(1);
       expect(types.filter((t: string) => t === 'expired')).toHaveLength(1);
     } finally {

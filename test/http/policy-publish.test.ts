@@ -95,7 +95,7 @@ describe('publishing a policy', () => {
     expect(denied.body.status).toBe('denied');
     expect(denied.body.decision.policy_revision).toBe(revision);
     expect(denied.body.decision.limits.max_exposure).toBe(20);
-    const events = (await s.api.get('/v1/audit?type=policy_activated')).body.items;
+    const events = (await s.api.get('/v1/audit?type=policy_activated')).body.events;
     expect(events.at(-1)).toMatchObject({ actor: 'gina', data: { revision, previous: original, impact: { would_deny: 1 } } });
 
     await s.restart();
