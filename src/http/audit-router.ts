@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
-import { SwitchyardError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { feedEventView, type EventFeedStreams } from '../flags/event-feed-stream.js';
-import { parseLastEventId } from '../flags/flag-stream.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { parseWith } from './intents-router.js';
+import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
 
@@ -76,19 +76,9 @@ export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams): 
     const q = parseWith(EventsStreamQuery, req.query, 'query');
     const actor = actorOf(res);
     const service = actor.role === 'service' ? actor.service! : q.service;
-    if (feeds.closed) {
-      res.setHeader('Retry-After', '2');
-      throw new SwitchyardError('shutting_down', 503, 'The server is shutting down; reconnect in a moment');
-    }
-    const header = req.headers['last-event-id'];
-    const after = parseLastEventId(typeof header === 'string' ? header : undefined) ?? q.after;
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'close');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    req.socket.setTimeout(0);
+    refuseWhileClosing(res, feeds.closed);
+    const after = lastEventId(req, undefined) ?? q.after;
+    startEventStream(req, res);
     const close = feeds.open(res, after, service);
     res.on('close', close);
   });

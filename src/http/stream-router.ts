@@ -1,11 +1,11 @@
 import { Router, type Express } from 'express';
-import { SwitchyardError } from '../errors.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
-import { parseLastEventId, type FlagStreamHub } from '../flags/flag-stream.js';
+import type { FlagStreamHub } from '../flags/flag-stream.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
 import { actorOf } from './auth.js';
 import { param, queryString } from './body.js';
 import { knownServiceDocument, requireServiceAccess } from './flags-router.js';
+import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
 
 const HUB_KEY = 'switchyard.flagStreams';
 
@@ -30,26 +30,11 @@ export function streamRouter(hub: FlagStreamHub, flags: FlagStateService, catalo
   r.get('/v1/services/:service/flags/stream', (req, res) => {
     const service = param(req, 'service');
     requireServiceAccess(actorOf(res), service);
-    if (hub.closed) {
-      res.setHeader('Retry-After', '2');
-      throw new SwitchyardError('shutting_down', 503, 'The server is shutting down; reconnect in a moment');
-    }
+    refuseWhileClosing(res, hub.closed);
     const doc = knownServiceDocument(flags, catalog, service);
-    const header = req.headers['last-event-id'];
-    const lastEventId = parseLastEventId(typeof header === 'string' ? header : queryString(req, 'last_event_id'));
-
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    // A stream never shares its connection; closing it with the stream lets a drain finish at once.
-    res.setHeader('Connection', 'close');
-    // Tell nginx-style proxies not to buffer the stream.
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    req.socket.setTimeout(0);
-    req.socket.setNoDelay(true);
-
-    const stream = hub.open(res, doc, lastEventId);
+    const lastId = lastEventId(req, queryString(req, 'last_event_id'));
+    startEventStream(req, res);
+    const stream = hub.open(res, doc, lastId);
     res.on('close', () => stream.close());
   });
   return r;
