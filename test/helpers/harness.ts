@@ -8,7 +8,7 @@ import { buildApp } from '../../src/app.js';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
-import { BUNDLE_PATH } from './paths.js';
+import { BUNDLE_PATH, ROOT } from './paths.js';
 
 export const ADMIN_TOKEN = 'sy_test_admin_token_0123456789abcdef';
 
@@ -142,29 +142,12 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   return ts;
 }
 
-/** The SPEC §2 example intent, with overrides for what a test needs. */
+/** The SPEC §2 example intent (docs/examples/checkout-redesign.json, also used by the tour), with overrides. */
 export function exampleIntent(overrides: Record<string, unknown> = {}): Record<string, any> {
-  return {
-    key: 'checkout-redesign',
-    owner: 'growth',
-    description: 'New one-page checkout',
-    unit: 'user_id',
-    services: [
-      { service: 'web', flag: 'checkout_redesign' },
-      { service: 'checkout-api', flag: 'checkout_v2' },
-    ],
-    variants: [
-      { key: 'control', weight: 50, value: false },
-      { key: 'treatment', weight: 50, value: true, overrides: { 'checkout-api': 'v2' } },
-    ],
-    exposure: 4.5,
-    audience: [{ attribute: 'locale', op: 'in', values: ['en-US', 'en-GB'] }],
-    layer: 'checkout',
-    data_access: ['clickstream'],
-    schedule: { start: '2026-12-01T00:00:00Z', end: '2026-12-31T00:00:00Z' },
-    ...overrides,
-  };
+  return { ...structuredClone(SPEC_EXAMPLE), ...overrides };
 }
+
+const SPEC_EXAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples/checkout-redesign.json'), 'utf8')) as Record<string, any>;
 
 /** A small intent on one standard service that needs no approval. */
 export function simpleIntent(key: string, overrides: Record<string, unknown> = {}): Record<string, any> {
