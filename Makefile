@@ -75,7 +75,7 @@ build: $(DIST_STAMP) $(BUNDLE)
 run: build
 	node dist/src/main.js
 
-test: deps $(CHECK_STAMP) $(BUNDLE)
+test: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP)
 	npx tsc -p tsconfig.json
 	npx vitest run
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +8,10 @@ import autocannon from 'autocannon';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
+export const OPA = path.join(ROOT, '.tools/opa-v1.22.3/opa');
 export const ADMIN = 'sy_bench_admin_token_0123456789abcdef';
+/** Every HTTP load phase, ours and the peer's, uses this many connections. */
+export const CONNECTIONS = 10;
 
 export interface Row {
   section: string;
@@ -15,6 +19,7 @@ export interface Row {
   metric: string;
   value: number;
   unit: string;
+  /** The peer doing the same work in the same run. */
   peer?: { name: string; value: number };
   note?: string;
 }
@@ -35,67 +40,127 @@ export function timeEach(n: number, fn: (i: number) => void): number[] {
   return out.sort((a, b) => a - b);
 }
 
-/** Average ns per call over a tight loop: for sub-microsecond work where hrtime per call would dominate. */
-export function timeLoop(n: number, fn: (i: number) => void): number {
+/**
+ * Nanoseconds per call over a tight loop, for sub-microsecond work where an hrtime pair per call
+ * would dominate: a warm-up, then the median of `rounds` timed loops (the median resists a
+ * neighbour stealing the CPU during one round).
+ */
+export function timeLoop(n: number, fn: (i: number) => void, rounds = 5): number {
   for (let i = 0; i < Math.min(n, 100_000); i++) fn(i);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) fn(i);
-  return Number(process.hrtime.bigint() - t0) / n;
+  const perCall: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn(i);
+    perCall.push(Number(process.hrtime.bigint() - t0) / n);
+  }
+  return perCall.sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
 }
 
-export interface RunningServer {
-  base: string;
-  child: ChildProcess;
-  dir: string;
-  rssKb(): number;
+/** p50, p99 and throughput rows from sorted per-call nanoseconds, each with the peer's figure if given. */
+export function latencyRows(section: string, name: string, ours: number[], peer?: { name: string; ns: number[] }, note?: string): Row[] {
+  const us = (ns: number[], p: number) => percentile(ns, p) / 1000;
+  const rows: Row[] = [50, 99].map((p) => ({
+    section,
+    name,
+    metric: `p${p}`,
+    value: us(ours, p),
+    unit: 'µs',
+    ...(peer ? { peer: { name: peer.name, value: us(peer.ns, p) } } : {}),
+  }));
+  if (note) rows[0]!.note = note;
+  return rows;
+}
+
+export interface Child {
+  pid: number;
+  /** Resident set size in MiB, read from /proc. */
+  rssMb(): number;
   stop(): Promise<void>;
 }
 
-/** Starts the real server (built dist/) as its own process on a fresh SQLite file. */
-export async function startServer(port: number, env: Record<string, string> = {}): Promise<RunningServer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      SWITCHYARD_DB: path.join(dir, 'bench.db'),
-      SWITCHYARD_BOOTSTRAP_TOKEN: ADMIN,
-      SWITCHYARD_POLICY_BUNDLE: BUNDLE,
-      SWITCHYARD_LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+/** Spawns a process and resolves once its stdout matches `ready` (or `probe` answers, for quiet ones). */
+export async function startChild(
+  command: string,
+  args: string[],
+  opts: { env?: Record<string, string>; ready?: RegExp; probe?: string; cleanup?: () => void },
+): Promise<Child> {
+  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const failed = exited.then(() => {
+    throw new Error(`${path.basename(command)} exited before it was ready: ${out}`);
   });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += String(c);
-      if (out.includes('listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  child.stdout!.on('data', (c: Buffer) => {
+    if (out.length < 10_000) out += String(c);
   });
-  child.stdout!.resume();
-  const base = `http://127.0.0.1:${port}`;
+  const ready = opts.ready
+    ? new Promise<void>((resolve) => child.stdout!.on('data', () => opts.ready!.test(out) && resolve()))
+    : waitForHttp(opts.probe!);
+  await Promise.race([ready, failed]);
+  failed.catch(() => undefined);
   return {
-    base,
-    child,
-    dir,
-    rssKb() {
-      try {
-        const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-      } catch {
-        return NaN;
-      }
-    },
+    pid: child.pid!,
+    rssMb: () => rssMb(child.pid!),
     async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
+      opts.cleanup?.();
     },
   };
+}
+
+async function waitForHttp(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+export function rssMb(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+export interface RunningServer extends Child {
+  base: string;
+  dbPath: string;
+}
+
+/**
+ * Starts the real server (built dist/) as its own process, on a fresh SQLite file unless `dbPath`
+ * names one. It logs at its default level (info: one pino line per request), as deployed.
+ */
+export async function startServer(port: number, opts: { dbPath?: string } = {}): Promise<RunningServer> {
+  const dir = opts.dbPath ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
+  const dbPath = opts.dbPath ?? path.join(dir!, 'bench.db');
+  const child = await startChild(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+    env: {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SWITCHYARD_DB: dbPath,
+      SWITCHYARD_BOOTSTRAP_TOKEN: ADMIN,
+      SWITCHYARD_POLICY_BUNDLE: BUNDLE,
+    },
+    ready: /listening on/,
+    cleanup: () => dir && fs.rmSync(dir, { recursive: true, force: true }),
+  });
+  return { ...child, base: `http://127.0.0.1:${port}`, dbPath };
+}
+
+/** `opa run --server` on loopback with the policies/ sources (tests left out), logging errors only. */
+export function startOpa(port: number): Promise<Child> {
+  const addr = `127.0.0.1:${port}`;
+  const args = ['run', '--server', '--addr', addr, '--ignore', '*_test.rego', '--log-level', 'error', '--skip-version-check', path.join(ROOT, 'policies')];
+  return startChild(OPA, args, { probe: `http://${addr}/health` });
 }
 
 export async function api(base: string, token: string, method: string, url: string, body?: unknown): Promise<any> {
@@ -109,33 +174,94 @@ export async function api(base: string, token: string, method: string, url: stri
   return text ? JSON.parse(text) : undefined;
 }
 
-export type LoadOptions = autocannon.Options;
+export interface Call {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
 
-/** One autocannon run; returns requests/s (mean), latency p50/p99 in ms, and non-2xx/3xx counts. */
-export async function load(opts: LoadOptions): Promise<{ rps: number; p50: number; p99: number; errors: number; non2xx: number; total: number }> {
-  const result = await autocannon({ connections: 10, duration: 5, ...opts });
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-    total: result.requests.total,
-  };
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One request on a kept-alive connection; resolves with the status once the body is read. */
+function send(base: string, call: Call): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + call.path, { method: call.method, headers: call.headers, agent: keepAlive }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(call.body);
+  });
+}
+
+/**
+ * Round-trip latency: `n` requests one after another on one kept-alive connection (after a
+ * warm-up), cycling through `calls`; per-request nanoseconds, sorted. This is latency, not load:
+ * throughput always comes from autocannon.
+ */
+export async function roundTrips(base: string, calls: Call[], n: number, warmup = 500): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < warmup + n; i++) {
+    const t0 = process.hrtime.bigint();
+    const status = await send(base, calls[i % calls.length]!);
+    if (status >= 400) throw new Error(`${calls[i % calls.length]!.path} answered ${status}`);
+    if (i >= warmup) out.push(Number(process.hrtime.bigint() - t0));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/**
+ * One autocannon run with `CONNECTIONS` connections, cycling through `calls`, after a one-second
+ * warm-up; requests/s (mean), latency p50/p99 in ms, failures.
+ */
+export async function load(base: string, calls: Call[], seconds: number): Promise<LoadResult> {
+  let next = 0;
+  const requests = [{ setupRequest: (req: any) => ({ ...req, ...calls[next++ % calls.length] }) }];
+  const opts = { url: base, connections: CONNECTIONS, requests } as autocannon.Options;
+  await autocannon({ ...opts, duration: 1 });
+  const r = await autocannon({ ...opts, duration: seconds });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+/** Throughput and p99 rows for a load phase, ours against a peer's when given. */
+export function loadRows(section: string, name: string, ours: LoadResult, peer?: { name: string; result: LoadResult }): Row[] {
+  const failures = (r: LoadResult) => r.errors + r.non2xx;
+  const bad = failures(ours) + (peer ? failures(peer.result) : 0);
+  return [
+    {
+      section,
+      name,
+      metric: 'throughput',
+      value: ours.rps,
+      unit: 'req/s',
+      ...(peer ? { peer: { name: peer.name, value: peer.result.rps } } : {}),
+      ...(bad ? { note: `${bad} failed requests` } : {}),
+    },
+    { section, name, metric: 'p99', value: ours.p99, unit: 'ms', ...(peer ? { peer: { name: peer.name, value: peer.result.p99 } } : {}) },
+  ];
+}
+
+/** How many times better ours is: >1 means ours wins (higher throughput, or lower time). */
+export function ratio(r: Row): number | undefined {
+  if (!r.peer) return undefined;
+  return r.unit.endsWith('/s') ? r.value / r.peer.value : r.peer.value / r.value;
 }
 
 export function table(rows: Row[]): string {
   const fmt = (v: number) => (Number.isNaN(v) ? 'n/a' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2));
   const head = ['section', 'benchmark', 'metric', 'ours', 'peer', 'ratio', 'note'];
-  const body = rows.map((r) => [
-    r.section,
-    r.name,
-    `${r.metric} (${r.unit})`,
-    fmt(r.value),
-    r.peer ? `${fmt(r.peer.value)} ${r.peer.name}` : '',
-    r.peer ? `${(r.unit.includes('/s') ? r.value / r.peer.value : r.peer.value / r.value).toFixed(1)}×` : '',
-    r.note ?? '',
-  ]);
-  const lines = [head, head.map(() => '---'), ...body].map((cols) => `| ${cols.join(' | ')} |`);
-  return lines.join('\n');
+  const body = rows.map((r) => {
+    const x = ratio(r);
+    return [r.section, r.name, `${r.metric} (${r.unit})`, fmt(r.value), r.peer ? `${fmt(r.peer.value)} ${r.peer.name}` : '', x === undefined ? '' : `${x.toFixed(1)}×`, r.note ?? ''];
+  });
+  return [head, head.map(() => '---'), ...body].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
 }

@@ -1,12 +1,44 @@
 import type { Request } from 'express';
-import { UnsupportedMediaTypeError } from '../errors.js';
+import { UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+
+/**
+ * How deep arrays and objects may nest in a JSON body (the body itself is level 1). JSON.parse
+ * copes with any depth, but schema validation, canonical JSON and even JSON.stringify recurse,
+ * and a 256 KiB body of `[[[[…` would overflow their stack: a 500 for bad input. No real body
+ * comes near: an intent's flag value sits at level 4.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Refuses (400, with the path where the limit is crossed) a value nested deeper than MAX_JSON_DEPTH, without recursing. */
+export function assertJsonDepth(value: unknown, max = MAX_JSON_DEPTH): void {
+  interface Frame {
+    value: unknown;
+    depth: number;
+    key: string;
+    parent: Frame | null;
+  }
+  const stack: Frame[] = [{ value, depth: 1, key: '', parent: null }];
+  while (stack.length > 0) {
+    const f = stack.pop()!;
+    if (f.value === null || typeof f.value !== 'object') continue;
+    if (f.depth > max) {
+      const path: string[] = [];
+      for (let p: Frame | null = f; p?.parent; p = p.parent) path.unshift(p.key);
+      throw new ValidationError([{ path: path.join('.') || '(body)', message: `nests arrays and objects deeper than ${max} levels` }], 'The request body is nested too deeply');
+    }
+    for (const [k, v] of Object.entries(f.value)) stack.push({ value: v, depth: f.depth + 1, key: k, parent: f });
+  }
+}
 
 /**
  * The JSON body, or `{}` when none was sent. A body in another media type is refused rather than
  * ignored, so a client that forgot its Content-Type hears about it.
  */
 export function jsonBody(req: Request): unknown {
-  if (req.body !== undefined) return req.body;
+  if (req.body !== undefined) {
+    assertJsonDepth(req.body);
+    return req.body;
+  }
   const length = Number(req.headers['content-length'] ?? 0);
   if (length > 0 || req.headers['transfer-encoding']) throw new UnsupportedMediaTypeError('application/json');
   return {};

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { UnprocessableError, ValidationError } from '../errors.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
 import { actorOf } from './auth.js';
+import { assertJsonDepth } from './body.js';
 
 /**
  * `Idempotency-Key` on POST and PUT: the first answer (2xx or 4xx) is stored under (token, key);
@@ -21,6 +22,7 @@ export function idempotency(store: IdempotencyStore, clock: Clock): RequestHandl
     }
     const actor = actorOf(res);
     const body: unknown = req.body;
+    if (!Buffer.isBuffer(body)) assertJsonDepth(body);
     const bodyBytes = Buffer.isBuffer(body) ? body : Buffer.from(body === undefined ? '' : JSON.stringify(body));
     const requestHash = crypto.createHash('sha256').update(req.method).update('\0').update(req.originalUrl).update('\0').update(bodyBytes).digest('hex');
     const prior = store.get(actor.tokenId, key);

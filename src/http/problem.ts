@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ulid } from 'ulid';
-import { MalformedBodyError, PayloadTooLargeError, SwitchyardError, UnsupportedMediaTypeError } from '../errors.js';
+import { MalformedBodyError, PayloadTooLargeError, SwitchyardError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export const PROBLEM_TYPE_BASE = 'urn:switchyard:problem:';
@@ -26,6 +26,9 @@ export function sendProblem(res: Response, err: SwitchyardError, instance: strin
 
 /** Turns body-parser failures into our own errors so they share one code list. */
 function fromBodyParser(err: unknown): SwitchyardError | undefined {
+  // The router could not percent-decode a path segment (`/v1/intents/%E0%A4%A`): the URL is at
+  // fault, not the body.
+  if (err instanceof URIError && (err as { status?: number }).status === 400) return new ValidationError([{ path: '(path)', message: 'is not valid percent-encoded UTF-8' }], 'The request path cannot be decoded');
   const e = err as { type?: string; status?: number; limit?: number };
   if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`${e.limit ?? ''} bytes`);
   if (e?.type === 'entity.parse.failed') return new MalformedBodyError('The request body is not valid JSON');
