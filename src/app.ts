@@ -15,6 +15,9 @@ import { FlagStreamHub } from './flags/flag-stream.js';
 import { EventFeedStreams } from './flags/event-feed-stream.js';
 import { intentsRouter } from './http/intents-router.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
+import { openApiRouter } from './http/openapi-router.js';
+import { whoamiRouter } from './http/whoami-router.js';
+import { consoleRouter } from './console/console-router.js';
 
 const FEEDS_KEY = 'switchyard.eventFeeds';
 
@@ -70,6 +73,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.get('/metrics', async (_req, res) => {
     res.type(c.metrics.registry.contentType).send(await c.metrics.registry.metrics());
   });
+  app.use(openApiRouter());
 
   app.use('/v1', express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/v1/policy', bundleBody);
@@ -92,6 +96,9 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use(flagdRouter(c.flags, () => c.engine.catalog()));
   app.use(decisionsRouter(c.decisions));
   app.use(tokensRouter(c.tokens));
+  app.use(whoamiRouter());
+  // The web console: exactly `/` and `/console/*`, after every API route, so it shadows none.
+  app.use(consoleRouter());
 
   app.use(OFREP_MOUNT, ofrepErrorFields);
   app.use(notFoundHandler);

@@ -1,0 +1,300 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildModifiedBundle, withTierCap } from '../helpers/bundles.js';
+import { exampleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { ROOT } from '../helpers/paths.js';
+import { launchChromium, type LaunchedBrowser } from './chromium.js';
+
+/**
+ * The web console in real headless chromium against the real server: an owner reads a decision,
+ * an sre approver approves it from the page, an operator pauses it, and the services page shows
+ * the flags disabled with their versions moved on. Screenshots of the main pages go to
+ * docs/screenshots/ when UPDATE_SCREENSHOTS=1 (else to a temp folder, so a test run leaves the
+ * tree clean).
+ */
+
+const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-shots-'));
+
+type Client = Api & { secret: string };
+
+let s: TestServer;
+let chrome: LaunchedBrowser;
+let page: Page;
+let owner: Client;
+let sre: Client;
+let operator: Client;
+let governance: Client;
+
+const example = () => {
+  // The SPEC §2 example without its schedule: it goes live as soon as sre approves it.
+  const intent = exampleIntent();
+  delete intent['schedule'];
+  return intent;
+};
+
+const readExample = (name: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples', name), 'utf8'));
+
+/** Polls a locator's text until it matches: the page fills itself in from the API. */
+async function textOf(locator: Locator, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    last = ((await locator.count()) > 0 ? await locator.first().textContent() : '') ?? '';
+    if (pattern.test(last)) return last;
+    if (Date.now() > deadline) throw new Error(`expected ${pattern} in ${locator}, last saw: ${JSON.stringify(last)}`);
+    await page.waitForTimeout(50);
+  }
+}
+
+async function signIn(secret: string, name: string) {
+  if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
+  await page.getByLabel('API token').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await textOf(page.locator('#whoami'), new RegExp(`Signed in as ${name} `));
+}
+
+async function openExperiment(key: string) {
+  await page.getByRole('link', { name: 'Experiments', exact: true }).click();
+  await page.locator('#experiments-table').getByRole('link', { name: key, exact: true }).click();
+  try {
+    await page.getByRole('heading', { level: 1, name: key }).waitFor();
+    await page.locator('#audit-heading').waitFor();
+  } catch (err) {
+    throw new Error(`the page of ${key} did not load; it shows: ${await page.locator('main').innerText()}`, { cause: err });
+  }
+}
+
+// Evaluated in the page (this file is type-checked without the DOM library).
+const focusedId = () => page.evaluate<string | undefined>('document.activeElement?.id');
+const storedToken = () => page.evaluate<string | null>("sessionStorage.getItem('switchyard.token')");
+
+async function shot(name: string) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+const rowOf = (table: Locator, text: string) => table.locator('tr', { has: page.locator('th', { hasText: text }) });
+
+describe('web console in headless chromium', () => {
+  beforeAll(async () => {
+    chrome = await launchChromium();
+    s = await startServer();
+    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
+    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
+    operator = await s.token({ name: 'olga', role: 'operator' });
+    governance = await s.token({ name: 'gina', role: 'governance' });
+    expect((await owner.post('/v1/intents', example())).body).toMatchObject({ status: 'pending_approval', state: 'draft' });
+    expect((await owner.post('/v1/intents', readExample('search-ranking.json'))).body).toMatchObject({ status: 'approved', state: 'running' });
+    expect((await owner.post('/v1/intents', readExample('denied.json'))).body).toMatchObject({ status: 'denied' });
+
+    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (err) => consoleErrors.push(String(err)));
+    page.on('console', (m) => {
+      // 4xx answers the test provokes on purpose are logged by chromium as failed loads.
+      if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) consoleErrors.push(m.text());
+    });
+    (globalThis as { consoleErrors?: string[] }).consoleErrors = consoleErrors;
+    await page.goto(s.base + '/');
+  }, 600_000);
+
+  afterAll(async () => {
+    await chrome?.close();
+    await s?.close();
+  });
+
+  it('refuses a bad token with the problem detail, then signs an owner in', async () => {
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    await page.getByLabel('API token').fill('sy_not_a_real_token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect(await textOf(page.locator('#sign-in-error'), /unknown or revoked/)).toContain('(unauthorized)');
+    expect(await page.getByLabel('API token').getAttribute('aria-invalid')).toBe('true');
+
+    await signIn(owner.secret, 'alice');
+    expect(await page.locator('#whoami').textContent()).toBe('Signed in as alice · owner (team growth)');
+    expect(await storedToken()).toBe(owner.secret);
+  });
+
+  it('lists experiments with their status and state', async () => {
+    const table = page.locator('#experiments-table');
+    await table.waitFor();
+    expect(await rowOf(table, 'checkout-redesign').textContent()).toMatch(/growth\s*pending approval\s*draft\s*v1\s*4.5 %\s*web, checkout-api/);
+    expect(await rowOf(table, 'search-ranking').textContent()).toMatch(/approved\s*running/);
+    expect(await rowOf(table, 'Promo_Blast').textContent()).toMatch(/denied\s*draft/);
+    await shot('experiments');
+
+    // Pages of two: "Load more" fetches the next page with the API's cursor, then goes away.
+    await page.goto(s.base + '/#/experiments?limit=2');
+    await textOf(page.locator('#experiments-table tbody'), /^Promo_Blast.*checkout-redesign/);
+    expect(await page.locator('#experiments-table tbody tr').count()).toBe(2);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await textOf(page.locator('#experiments-table tbody'), /search-ranking/);
+    expect(await page.locator('#experiments-table tbody tr').count()).toBe(3);
+    expect(await page.getByRole('button', { name: 'Load more' }).isVisible()).toBe(false);
+
+    // The state filter asks the API for that state only.
+    await page.getByLabel('State').selectOption('running');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/#\/experiments\?state=running$/);
+    await textOf(page.locator('#experiments-table tbody'), /^search-ranking/);
+    expect(await page.locator('#experiments-table tbody tr').count()).toBe(1);
+  });
+
+  it('explains the decision: allowed, one sre approval owed; the owner may not approve', async () => {
+    await openExperiment('checkout-redesign');
+    expect(await page.locator('#verdict').textContent()).toBe('Allowed, waiting for approval.');
+    const approvals = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Outstanding' }) });
+    expect(await rowOf(approvals, 'sre').textContent()).toMatch(/sre\s*1\s*nobody yet\s*1 still needed/);
+    expect(await page.getByText('full, kept 400 days').count()).toBe(1);
+    expect(await page.locator('#approve-button').count()).toBe(0);
+    expect(await page.locator('#action-pause').count()).toBe(0);
+    // Nothing is live yet: the owner of its team may only complete (abandon) it.
+    expect(await page.getByRole('group', { name: 'Actions on checkout-redesign' }).getByRole('button').allTextContents()).toEqual(['Complete']);
+    expect(await textOf(page.locator('#audit-timeline'), /submitted by alice/)).toMatch(/decided by alice \(v1\) — status pending approval/);
+
+    // The dialog is modal, asks for a reason, and Escape leaves everything as it was.
+    await page.locator('#action-complete').click();
+    const dialog = page.getByRole('dialog', { name: 'Complete checkout-redesign' });
+    await dialog.waitFor();
+    expect(await focusedId()).toBe('action-reason');
+    await dialog.getByRole('button', { name: 'Complete' }).click();
+    expect(await textOf(dialog.getByRole('alert'), /required/)).toBe('Reason is required.');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedId()).toBe('action-complete');
+    expect((await owner.get('/v1/intents/checkout-redesign')).body.state).toBe('draft');
+  });
+
+  it('lets an sre approver approve from the page, which puts it live', async () => {
+    await signIn(sre.secret, 'sam');
+    await openExperiment('checkout-redesign');
+    await page.locator('#approve-button').click();
+    const dialog = page.getByRole('dialog', { name: 'Approve checkout-redesign v1' });
+    await dialog.getByLabel('Comment (optional)').fill('capacity ok');
+    await dialog.getByRole('button', { name: 'Approve' }).click();
+    expect(await textOf(page.locator('#notice'), /Approved/)).toBe('Approved. checkout-redesign is now approved and running.');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await page.locator('.badges').textContent()).toMatch(/Status approved · State running/);
+    expect(await page.locator('#approve-button').count()).toBe(0);
+    const approvals = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Outstanding' }) });
+    expect(await rowOf(approvals, 'sre').textContent()).toMatch(/sam \(.*\): “capacity ok”\s*done/);
+    const timeline = await page.locator('#audit-timeline').textContent();
+    expect(timeline).toMatch(/approved by sam \(v1\) — as sre · comment: “capacity ok”/);
+    expect(timeline).toMatch(/started by sam \(v1\) — draft → running/);
+    expect((await owner.get('/v1/intents/checkout-redesign')).body).toMatchObject({ status: 'approved', state: 'running', active_version: 1 });
+    // Its flags, as the services serve them now.
+    const flags = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'State now' }) });
+    expect(await rowOf(flags, 'web').textContent()).toMatch(/checkout_redesign\s*ENABLED from v1/);
+    expect(await rowOf(flags, 'checkout-api').textContent()).toMatch(/checkout_v2\s*ENABLED from v1.*treatment = "v2"/);
+    await shot('experiment');
+  });
+
+  it('lets an operator pause it; the services page shows the flags disabled at the next version', async () => {
+    const before = {
+      web: (await operator.get('/v1/services/web/flags')).body,
+      api: (await operator.get('/v1/services/checkout-api/flags')).body,
+    };
+    expect(before.web.flags.checkout_redesign.state).toBe('ENABLED');
+
+    await signIn(operator.secret, 'olga');
+    await page.getByRole('link', { name: 'Services' }).click();
+    const web = page.locator('#service-web');
+    await textOf(web.locator('h2'), new RegExp(`^web version ${before.web.version}$`));
+    expect(await web.locator('tr[data-flag="checkout_redesign"]').textContent()).toMatch(/^checkout_redesign\s*ENABLED\s*checkout-redesign v1/);
+
+    await openExperiment('checkout-redesign');
+    expect(await page.getByRole('group', { name: 'Actions on checkout-redesign' }).getByRole('button').allTextContents()).toEqual([
+      'Pause',
+      'Roll back',
+      'Complete',
+    ]);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Pause checkout-redesign' });
+    await dialog.getByLabel(/Reason/).fill('conversion dropped in EU');
+    await dialog.getByRole('button', { name: 'Pause' }).click();
+    expect(await textOf(page.locator('#notice'), /Paused/)).toBe('Paused. checkout-redesign is now paused.');
+    expect(await page.getByRole('group', { name: 'Actions on checkout-redesign' }).getByRole('button').allTextContents()).toEqual([
+      'Resume',
+      'Roll back',
+      'Complete',
+    ]);
+    expect(await focusedId()).toBe('actions-heading');
+    expect(await page.locator('#audit-timeline li[data-type="paused"]').textContent()).toMatch(
+      new RegExp(`paused by olga \\(v1\\) — running → paused · reason: “conversion dropped in EU” · flags checkout-api v${before.api.version + 1}, web v${before.web.version + 1}`),
+    );
+
+    await page.getByRole('link', { name: 'Services' }).click();
+    await textOf(web.locator('h2'), new RegExp(`^web version ${before.web.version + 1}$`));
+    expect(await web.locator('tr[data-flag="checkout_redesign"]').textContent()).toMatch(/^checkout_redesign\s*DISABLED\s*checkout-redesign v1/);
+    // The other experiment on web is untouched.
+    expect(await web.locator('tr[data-flag="ranking_banner"]').textContent()).toMatch(/ENABLED\s*search-ranking v1/);
+    const api = page.locator('#service-checkout-api');
+    expect(await api.locator('h2').textContent()).toBe(`checkout-api version ${before.api.version + 1}`);
+    expect(await api.locator('tr[data-flag="checkout_v2"]').textContent()).toMatch(/DISABLED.*treatment = "v2".*4.5 % \(buckets 0–450 of 10000, seed layer\/checkout\)/);
+
+    // The page says what the API serves.
+    const after = (await operator.get('/v1/services/web/flags')).body;
+    expect(after.version).toBe(before.web.version + 1);
+    expect(after.flags.checkout_redesign.state).toBe('DISABLED');
+    await shot('services');
+  });
+
+  it('shows the problem detail when an action fails', async () => {
+    await openExperiment('search-ranking');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    // Someone else pauses it first.
+    expect((await operator.post('/v1/intents/search-ranking/actions', { action: 'pause', reason: 'incident 42' })).status).toBe(200);
+    const dialog = page.getByRole('dialog', { name: 'Pause search-ranking' });
+    await dialog.getByLabel(/Reason/).fill('me too');
+    await dialog.getByRole('button', { name: 'Pause' }).click();
+    expect(await textOf(dialog.getByRole('alert'), /Cannot/)).toBe('Cannot pause experiment search-ranking: it is paused (invalid_transition)');
+    expect(await dialog.isVisible()).toBe(true);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  it('previews the impact of a stricter bundle, then publishes it (governance)', async () => {
+    const active = (await governance.get('/v1/policy')).body.revision as string;
+    await signIn(governance.secret, 'gina');
+    await page.getByRole('link', { name: 'Policy' }).click();
+    expect(await textOf(page.locator('#policy-revision'), /^sha256:/)).toBe(active);
+
+    // A critical tier capped at 4 %: the 4.5 % checkout experiment would be denied.
+    const file = path.join(s.dir, 'strict-bundle.tar.gz');
+    fs.writeFileSync(file, buildModifiedBundle(withTierCap('critical', 4), 'strict'));
+    await page.getByLabel('Policy bundle').setInputFiles(file);
+    await page.getByRole('button', { name: 'Preview impact' }).click();
+    expect(await textOf(page.locator('#impact-summary'), /evaluated/)).toMatch(/2 live experiments evaluated, 1 changed, 1 would be denied\.$/);
+    const row = page.locator('#impact tr[data-key="checkout-redesign"]');
+    expect(await row.textContent()).toMatch(/checkout-redesign\s*v1\s*paused\s*approved → denied\s*yes\s*max_exposure exposure 4.5% is above the 4% cap/);
+    expect(await page.locator('#impact tr[data-key="search-ranking"]').textContent()).toMatch(/approved → approved\s*no\s*none/);
+    expect((await governance.get('/v1/policy')).body.revision).toBe(active);
+    await shot('policy');
+
+    await page.getByRole('button', { name: 'Publish this bundle' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Publish this bundle' });
+    await dialog.getByRole('button', { name: 'Publish' }).click();
+    const published = (await governance.get('/v1/policy')).body;
+    await textOf(page.locator('#notice'), /Published/);
+    expect(published.revision).not.toBe(active);
+    expect(published.manifest_revision).toBe('strict');
+    expect(await page.locator('#policy-revision').textContent()).toBe(published.revision);
+  });
+
+  it('hides the policy preview from roles that may not publish, and had no script errors', async () => {
+    await signIn(sre.secret, 'sam');
+    await page.getByRole('link', { name: 'Policy' }).click();
+    await page.locator('#policy-revision').waitFor();
+    expect(await page.getByLabel('Policy bundle').count()).toBe(0);
+    expect(await page.getByText('Governance and admin tokens can preview and publish').count()).toBe(1);
+
+    await page.locator('#sign-out').click();
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    expect(await storedToken()).toBeNull();
+    expect((globalThis as { consoleErrors?: string[] }).consoleErrors).toEqual([]);
+  });
+});
