@@ -18,7 +18,7 @@ POLICY_REV     = $(shell find policies -type f ! -name '*_test.rego' | LC_ALL=C 
 
 export SWITCHYARD_POLICY_BUNDLE ?= $(CURDIR)/$(BUNDLE)
 
-.PHONY: help deps opa policies policy-check build run test test-unit bench policy-publish clean
+.PHONY: help deps opa policies policy-check build run test bench policy-publish clean chromium
 
 help:
 	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
@@ -49,6 +49,10 @@ $(OPA):
 
 opa: $(OPA)
 
+# The browser tests drive Debian's chromium (playwright-core cannot download a browser here).
+chromium:
+	@bash scripts/install-chromium.sh
+
 policy-check: $(OPA)
 	$(OPA) fmt --list --fail policies
 	$(OPA) check --strict --capabilities $(CAPABILITIES) policies
@@ -75,7 +79,7 @@ build: $(DIST_STAMP) $(BUNDLE)
 run: build
 	node dist/src/main.js
 
-test: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP)
+test: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP) chromium
 	npx tsc -p tsconfig.json
 	npx vitest run
 
