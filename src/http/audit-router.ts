@@ -10,7 +10,7 @@ import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
 
-const AuditQuery = z.strictObject({
+export const AuditQuery = z.strictObject({
   experiment: z.string().max(128).optional(),
   service: z.string().max(128).optional(),
   actor: z.string().max(128).optional(),
@@ -21,12 +21,12 @@ const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-const EventsStreamQuery = z.strictObject({
+export const EventsStreamQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
   service: z.string().max(128).optional(),
 });
 
-const EventsQuery = z.strictObject({
+export const EventsQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
   service: z.string().max(128).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

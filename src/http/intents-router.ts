@@ -7,12 +7,12 @@ import { zodFieldErrors } from '../intents/validation.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { jsonBody, param } from './body.js';
 
-const ApprovalSchema = z.strictObject({ comment: z.string().max(2000).optional() });
-const ActionSchema = z.strictObject({
+export const ApprovalSchema = z.strictObject({ comment: z.string().max(2000).optional() });
+export const ActionSchema = z.strictObject({
   action: z.enum(['pause', 'resume', 'rollback', 'complete']),
   reason: z.string().min(1).max(2000),
 });
-const ListQuery = z.strictObject({
+export const ListQuery = z.strictObject({
   owner: z.string().max(128).optional(),
   state: z.enum(['draft', 'scheduled', 'running', 'paused', 'completed']).optional(),
   cursor: z.string().max(256).optional(),

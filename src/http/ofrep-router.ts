@@ -19,7 +19,7 @@ export interface OfrepEvaluationCounter {
  * `{"context": {...}}`; unknown members are ignored, so a provider built against a later protocol
  * version keeps working.
  */
-const EvaluationRequest = z.looseObject({ context: z.record(z.string(), z.unknown()).optional() });
+export const EvaluationRequest = z.looseObject({ context: z.record(z.string(), z.unknown()).optional() });
 
 function readContext(req: Request): EvaluationContext {
   const body = jsonBody(req);

@@ -6,7 +6,7 @@ import { actorOf, allow, READERS } from './auth.js';
 import { param } from './body.js';
 import { parseWith } from './intents-router.js';
 
-const PublishQuery = z.strictObject({ dry_run: z.enum(['true', 'false', '1', '0']).optional() });
+export const PublishQuery = z.strictObject({ dry_run: z.enum(['true', 'false', '1', '0']).optional() });
 
 export const BUNDLE_LIMIT = '32mb';
 

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import type { Runner } from '../context.js';
+import { orDash, shortRevision, table } from '../format.js';
+import { positiveInt } from './options.js';
+
+interface AuditEvent {
+  seq: number;
+  type: string;
+  experiment: string | null;
+  version: number | null;
+  service: string | null;
+  actor: string;
+  at: string;
+  data: Record<string, unknown>;
+}
+
+interface AuditPage {
+  events: AuditEvent[];
+  next_cursor: string | null;
+}
+
+const list = (v: unknown) => (Array.isArray(v) ? v.map(String).join(', ') : '');
+
+/** One line of what an event did, from the fields each type carries; the rest is in --json. */
+export function eventSummary(e: AuditEvent): string {
+  const d = e.data;
+  switch (e.type) {
+    case 'submitted':
+      return `services ${list(d['services'])}`;
+    case 'decided':
+      return `${String(d['status'])}${list(d['violations']) ? `: ${list(d['violations'])}` : ''}`;
+    case 'approved':
+      return `as ${list(d['roles'])}${d['complete'] ? ', all approvals in' : ''}${d['comment'] ? `: ${JSON.stringify(d['comment'])}` : ''}`;
+    case 'started':
+    case 'paused':
+    case 'resumed':
+    case 'rolled_back':
+    case 'completed':
+    case 'expired':
+      return `${String(d['from_state'] ?? '?')} → ${String(d['to_state'] ?? '?')}${d['reason'] ? `: ${JSON.stringify(d['reason'])}` : ''}`;
+    case 'policy_activated':
+      return `${shortRevision(d['revision'] as string)}${d['impact'] ? ` (${JSON.stringify(d['impact'])})` : ''}`;
+    case 'token_created':
+    case 'token_revoked':
+      return `${String(d['name'] ?? '')} (${String(d['role'] ?? '')})${d['token_id'] ? ` ${String(d['token_id'])}` : ''}`;
+    default:
+      return '';
+  }
+}
+
+function pageText(p: AuditPage): string {
+  if (p.events.length === 0) return 'no audit events match';
+  const rows = p.events.map((e) => [
+    String(e.seq),
+    e.at,
+    e.type,
+    e.experiment ? `${e.experiment}${e.version !== null ? ` v${e.version}` : ''}` : orDash(e.service),
+    e.actor,
+    eventSummary(e),
+  ]);
+  const out = table(['SEQ', 'AT', 'TYPE', 'SUBJECT', 'ACTOR', 'WHAT'], rows);
+  return p.next_cursor ? `${out}\nmore: add --cursor ${p.next_cursor}` : out;
+}
+
+export function registerAuditCommands(program: Command, run: Runner): void {
+  program
+    .command('audit')
+    .description('the audit trail, oldest first (GET /v1/audit)')
+    .option('--experiment <key>', 'only this experiment')
+    .option('--type <type>', 'only this event type (submitted, decided, approved, started, paused, …)')
+    .option('--actor <name>', 'only this actor')
+    .option('--service <service>', 'only events touching this service')
+    .option('--from <time>', 'from this ISO 8601 time')
+    .option('--to <time>', 'up to this ISO 8601 time')
+    .option('--limit <n>', 'at most n (1-1000)', positiveInt)
+    .option('--cursor <seq>', 'continue after this sequence number')
+    .action(
+      run<Record<string, string | number | undefined>>(async (ctx, _args, o) => {
+        const p = await ctx.client().get<AuditPage>('/v1/audit', {
+          experiment: o['experiment'],
+          type: o['type'],
+          actor: o['actor'],
+          service: o['service'],
+          from: o['from'],
+          to: o['to'],
+          limit: o['limit'],
+          cursor: o['cursor'],
+        });
+        ctx.output(p, () => pageText(p));
+      }),
+    );
+}

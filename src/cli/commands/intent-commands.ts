@@ -1,0 +1,253 @@
+import { Option, type Command } from 'commander';
+import { pathOf } from '../api-client.js';
+import type { Runner } from '../context.js';
+import { approvalLines, decisionLines, explainResult, type Decision, type DecisionResult } from '../decision-text.js';
+import { ExitCode, usageError } from '../exit-codes.js';
+import { orDash, showValue, table } from '../format.js';
+import { readObject } from '../input.js';
+import { positiveInt } from './options.js';
+
+const STATES = ['draft', 'scheduled', 'running', 'paused', 'completed'] as const;
+
+interface AudienceCondition {
+  attribute: string;
+  op: string;
+  value?: unknown;
+  values?: unknown[];
+}
+
+interface IntentBody {
+  key: string;
+  owner: string;
+  description?: string;
+  unit: string;
+  services: { service: string; flag: string }[];
+  variants: { key: string; weight: number; value: unknown; overrides?: Record<string, unknown> }[];
+  exposure: number;
+  audience: AudienceCondition[];
+  layer?: string;
+  data_access: string[];
+  schedule?: { start?: string; end?: string };
+}
+
+interface Approval {
+  actor: string;
+  roles: string[];
+  comment: string | null;
+  at: string;
+}
+
+interface Outstanding {
+  role: string;
+  count: number;
+  approved_by: string[];
+  missing: number;
+}
+
+interface IntentDetail {
+  key: string;
+  owner: string;
+  version: number;
+  status: string;
+  state: string;
+  active_version: number | null;
+  intent: IntentBody;
+  decision: Decision | null;
+  approvals: Approval[];
+  outstanding_approvals: Outstanding[];
+  versions: { version: number; status: string; decision_id: string | null; submitted_by: string; submitted_at: string; rolled_back_at?: string }[];
+}
+
+interface IntentList {
+  items: { key: string; owner: string; version: number; active_version: number | null; status: string; state: string; exposure: number; layer: string | null; services: { service: string; flag: string }[] }[];
+  next_cursor: string | null;
+}
+
+interface ApprovalResult {
+  intent: { key: string; version: number };
+  status: 'approved' | 'pending_approval';
+  state: string;
+  approvals: Approval[];
+  outstanding: Outstanding[];
+}
+
+/** Submit, update and evaluate answer with a decision; a denied one is exit 3. */
+function decisionExit(r: DecisionResult): ExitCode {
+  return r.status === 'denied' ? ExitCode.denied : ExitCode.ok;
+}
+
+function intentKey(body: Record<string, unknown>, file: string): string {
+  if (typeof body['key'] !== 'string' || body['key'] === '') throw usageError(`${file} has no "key": the key names the intent to update`);
+  return body['key'];
+}
+
+export function audienceText(c: AudienceCondition): string {
+  return c.values !== undefined ? `${c.attribute} ${c.op} [${c.values.map(showValue).join(', ')}]` : `${c.attribute} ${c.op} ${showValue(c.value)}`;
+}
+
+function approvalText(a: Approval): string {
+  return `${a.actor} (${a.roles.join(', ') || 'no role'}) at ${a.at}${a.comment ? `: ${JSON.stringify(a.comment)}` : ''}`;
+}
+
+function outstandingLines(o: Outstanding[]): string[] {
+  return approvalLines(o.map((x) => ({ role: x.role, count: x.missing })));
+}
+
+function detailText(d: IntentDetail): string {
+  const i = d.intent;
+  const lines = [
+    `${d.key} (team ${d.owner}): version ${d.version} ${d.status}, state ${d.state}, active version ${d.active_version ?? 'none'}`,
+  ];
+  const field = (name: string, value: string | undefined) => {
+    if (value) lines.push(`  ${`${name}:`.padEnd(13)}${value}`);
+  };
+  field('description', i.description);
+  field('services', i.services.map((s) => `${s.service}/${s.flag}`).join(', '));
+  field('variants', i.variants.map((v) => `${v.key}=${showValue(v.value)} (weight ${v.weight})`).join(', '));
+  field('exposure', `${i.exposure}%${i.layer ? ` in layer ${i.layer}` : ''}, unit ${i.unit}`);
+  field('audience', i.audience.map(audienceText).join(' and '));
+  field('data access', i.data_access.join(', '));
+  if (i.schedule) field('schedule', `${i.schedule.start ?? 'on approval'} → ${i.schedule.end ?? 'open-ended'}`);
+  if (d.decision) {
+    const given = new Map<string, string[]>();
+    for (const a of d.approvals) for (const role of a.roles) given.set(role, [...(given.get(role) ?? []), a.actor]);
+    lines.push('decision:', ...decisionLines(d.decision, { given }));
+  }
+  if (d.approvals.length > 0) lines.push('approvals:', ...d.approvals.map((a) => `  ${approvalText(a)}`));
+  const owed = outstandingLines(d.outstanding_approvals);
+  if (owed.length > 0) lines.push('outstanding:', ...owed.map((l) => `  ${l}`));
+  lines.push(
+    'versions:',
+    table(
+      ['  VERSION', 'STATUS', 'SUBMITTED BY', 'SUBMITTED AT', 'DECISION', 'NOTE'],
+      d.versions.map((v) => [`  ${v.version}`, v.status, v.submitted_by, v.submitted_at, orDash(v.decision_id), v.rolled_back_at ? `rolled back ${v.rolled_back_at}` : '']),
+    ),
+  );
+  return lines.join('\n');
+}
+
+function listText(l: IntentList): string {
+  if (l.items.length === 0) return 'no intents match';
+  const rows = l.items.map((e) => [
+    e.key,
+    e.owner,
+    String(e.version),
+    e.status,
+    e.state,
+    `${e.exposure}%`,
+    orDash(e.layer),
+    e.services.map((s) => `${s.service}/${s.flag}`).join(','),
+  ]);
+  const out = table(['KEY', 'OWNER', 'VERSION', 'STATUS', 'STATE', 'EXPOSURE', 'LAYER', 'SERVICES'], rows);
+  return l.next_cursor ? `${out}\nmore: add --cursor ${l.next_cursor}` : out;
+}
+
+function approvalResultText(r: ApprovalResult): string {
+  const id = `${r.intent.key} v${r.intent.version}`;
+  if (r.status === 'approved') return `✓ ${id}: approved; state ${r.state}\n  approvals: ${r.approvals.map(approvalText).join('; ')}`;
+  return [`… ${id}: approval recorded; still pending`, ...outstandingLines(r.outstanding).map((l) => `  ${l}`)].join('\n');
+}
+
+export function registerIntentCommands(program: Command, run: Runner): void {
+  const intent = program.command('intent').description('submit, change, evaluate and read experiment intents');
+  const fileOption = () => new Option('-f, --file <file>', 'the intent, YAML or JSON (- reads stdin)').makeOptionMandatory();
+
+  intent
+    .command('submit')
+    .description('submit a new intent as version 1 (POST /v1/intents); exit 3 when denied')
+    .addOption(fileOption())
+    .action(
+      run<{ file: string }>(async (ctx, _args, o) => {
+        const r = await ctx.client().request<DecisionResult>('POST', '/v1/intents', { json: readObject(o.file, 'intent') });
+        ctx.output(r, () => explainResult(r, false));
+        return decisionExit(r);
+      }),
+    );
+
+  intent
+    .command('update')
+    .description("submit the next version of an existing intent (PUT /v1/intents/{key}, key from the file); exit 3 when denied")
+    .addOption(fileOption())
+    .action(
+      run<{ file: string }>(async (ctx, _args, o) => {
+        const body = readObject(o.file, 'intent');
+        const r = await ctx.client().request<DecisionResult>('PUT', pathOf('/v1/intents/{key}', { key: intentKey(body, o.file) }), { json: body });
+        ctx.output(r, () => explainResult(r, false));
+        return decisionExit(r);
+      }),
+    );
+
+  intent
+    .command('evaluate')
+    .description('dry run: the decision the intent would get now, explained; nothing is stored; exit 3 when denied')
+    .addOption(fileOption())
+    .action(
+      run<{ file: string }>(async (ctx, _args, o) => {
+        const r = await ctx.client().request<DecisionResult>('POST', '/v1/intents:evaluate', { json: readObject(o.file, 'intent') });
+        ctx.output(r, () => explainResult(r, true));
+        return decisionExit(r);
+      }),
+    );
+
+  intent
+    .command('get')
+    .description('an intent: current version, decision, approvals, versions')
+    .argument('<key>', 'the intent key')
+    .action(
+      run(async (ctx, [key]) => {
+        const d = await ctx.client().get<IntentDetail>(pathOf('/v1/intents/{key}', { key: String(key) }));
+        ctx.output(d, () => detailText(d));
+      }),
+    );
+
+  intent
+    .command('list')
+    .description('intents, by key')
+    .option('--owner <team>', 'only this team')
+    .addOption(new Option('--state <state>', 'only experiments in this state').choices(STATES))
+    .option('--limit <n>', 'at most n (1-500)', positiveInt)
+    .option('--cursor <key>', 'continue after this key (printed under a full page)')
+    .action(
+      run<{ owner?: string; state?: string; limit?: number; cursor?: string }>(async (ctx, _args, o) => {
+        const l = await ctx.client().get<IntentList>('/v1/intents', { owner: o.owner, state: o.state, limit: o.limit, cursor: o.cursor });
+        ctx.output(l, () => listText(l));
+      }),
+    );
+
+  program
+    .command('approve')
+    .description("approve an intent's current version with this token's approval roles")
+    .argument('<key>', 'the intent key')
+    .option('--comment <text>', 'why, for the audit trail')
+    .action(
+      run<{ comment?: string }>(async (ctx, [key], o) => {
+        const r = await ctx.client().request<ApprovalResult>('POST', pathOf('/v1/intents/{key}/approvals', { key: String(key) }), {
+          json: o.comment !== undefined ? { comment: o.comment } : {},
+        });
+        ctx.output(r, () => approvalResultText(r));
+      }),
+    );
+
+  const actions = {
+    pause: 'disable the flags: everyone gets the default variant',
+    resume: 'enable the flags of a paused experiment again',
+    rollback: 'return to the previous approved version (or remove the flags)',
+    complete: 'end the experiment and remove its flags (final)',
+  } as const;
+  for (const [action, what] of Object.entries(actions)) {
+    program
+      .command(action)
+      .description(what)
+      .argument('<key>', 'the intent key')
+      .requiredOption('--reason <text>', 'why, for the audit trail (required)')
+      .action(
+        run<{ reason: string }>(async (ctx, [key], o) => {
+          const d = await ctx.client().request<IntentDetail>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
+            json: { action, reason: o.reason },
+          });
+          ctx.output(d, () => `${d.key}: ${action} done; state ${d.state}, active version ${d.active_version ?? 'none'}`);
+        }),
+      );
+  }
+}
+

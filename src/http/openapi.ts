@@ -1,0 +1,893 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API, served at GET /openapi.json.
+ *
+ * Request bodies and query parameters are generated from the zod schemas the routers validate
+ * with (`z.toJSONSchema`, JSON Schema 2020-12, input side), so the document cannot drift from
+ * what the server accepts. Responses have no zod schema in the routers (handlers build plain
+ * objects), so they are declared here as zod schemas, output side, reusing the domain schemas
+ * where one exists (the intent, the policy decision). test/http/openapi.test.ts validates the
+ * document against the OpenAPI 3.1 schema, checks that every route of the app is in it, and
+ * validates real responses against it.
+ */
+import { z } from 'zod';
+import { ROLES, TokenRequestSchema } from '../access/token-service.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
+import { PolicyDecisionSchema } from '../policy/policy-engine.js';
+import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
+import { ActionSchema, ApprovalSchema, ListQuery } from './intents-router.js';
+import { EvaluationRequest } from './ofrep-router.js';
+import { PublishQuery } from './policy-router.js';
+
+type Json = Record<string, unknown>;
+
+// ---------------------------------------------------------------------------------------------
+// Response schemas (the request schemas are the routers' own).
+
+const int = () => z.number().int();
+const time = () => z.iso.datetime({ offset: true });
+
+const VersionStatus = z.enum(['denied', 'pending_approval', 'approved']);
+const ExperimentState = ListQuery.shape.state.unwrap();
+const Violation = PolicyDecisionSchema.shape.violations.element;
+const Obligations = PolicyDecisionSchema.shape.obligations;
+const IntentRef = z.object({ key: z.string(), version: int().min(1) });
+
+const Decision = PolicyDecisionSchema.extend({ id: z.string(), policy_revision: z.string() }).meta({
+  description: 'A policy decision (SPEC §3): violations explain a denial, obligations say what an allowed intent still needs.',
+});
+
+const SubmitResult = z.object({ intent: IntentRef, status: VersionStatus, state: ExperimentState, decision: Decision });
+const EvaluateResult = z.object({ intent: IntentRef, status: VersionStatus, decision: Decision });
+
+const Approval = z.object({ actor: z.string(), roles: z.array(z.string()), comment: z.string().nullable(), at: time() });
+const OutstandingApproval = z.object({ role: z.string(), count: int(), approved_by: z.array(z.string()), missing: int() });
+const Slice = z.object({ start: int(), end: int() });
+
+const IntentDetail = z.object({
+  key: z.string(),
+  owner: z.string(),
+  version: int(),
+  status: VersionStatus,
+  state: ExperimentState,
+  active_version: int().nullable(),
+  intent: IntentSchema,
+  decision: Decision.nullable(),
+  approvals: z.array(Approval),
+  outstanding_approvals: z.array(OutstandingApproval),
+  versions: z.array(
+    z.object({
+      version: int(),
+      status: VersionStatus,
+      decision_id: z.string().nullable(),
+      submitted_by: z.string(),
+      submitted_at: time(),
+      slice: Slice.optional(),
+      rolled_back_at: time().optional(),
+    }),
+  ),
+  created_at: time(),
+  updated_at: time(),
+});
+
+const IntentList = z.object({
+  items: z.array(
+    z.object({
+      key: z.string(),
+      owner: z.string(),
+      version: int(),
+      active_version: int().nullable(),
+      status: VersionStatus,
+      state: ExperimentState,
+      description: z.string().nullable(),
+      services: IntentSchema.shape.services,
+      exposure: z.number(),
+      layer: z.string().nullable(),
+      updated_at: time(),
+    }),
+  ),
+  next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+});
+
+const ApprovalResult = z.object({
+  intent: IntentRef,
+  status: z.enum(['approved', 'pending_approval']),
+  state: ExperimentState,
+  approvals: z.array(Approval),
+  outstanding: z.array(OutstandingApproval),
+});
+
+const FlagState = z.object({
+  state: z.enum(['ENABLED', 'DISABLED']),
+  default_variant: z.string(),
+  variants: z.record(z.string(), z.unknown()),
+  audience: z.array(AudienceConditionSchema),
+  allocation: z.object({
+    unit: z.string(),
+    exposure: z.object({ seed: z.string(), start: int(), end: int(), total: int() }),
+    variants: z.object({ seed: z.string(), buckets: z.array(z.tuple([z.string(), int()])) }),
+  }),
+  experiment: IntentRef,
+  provenance: z.object({ decision_id: z.string(), policy_revision: z.string(), actor: z.string(), at: z.string() }),
+});
+
+const FlagsDocument = z
+  .object({ service: z.string(), version: int().min(0), flags: z.record(z.string(), FlagState) })
+  .meta({ description: "A service's resolved flag states (SPEC §5); evaluate them as SPEC §6 says." });
+
+const Primitive = z.union([z.string(), z.number(), z.boolean()]);
+const FlagdDefinition = z
+  .object({
+    $schema: z.string(),
+    metadata: z.record(z.string(), Primitive),
+    flags: z.record(
+      z.string(),
+      z.object({
+        state: z.enum(['ENABLED', 'DISABLED']),
+        variants: z.record(z.string(), z.unknown()),
+        defaultVariant: z.string(),
+        targeting: z.record(z.string(), z.unknown()).optional(),
+        metadata: z.record(z.string(), Primitive),
+      }),
+    ),
+  })
+  .meta({ description: 'A flagd flag definition (https://flagd.dev/schema/v0/flags.json).' });
+
+const OfrepSuccess = z.object({
+  key: z.string(),
+  value: z.unknown(),
+  reason: z.enum(['SPLIT', 'DEFAULT', 'DISABLED']),
+  variant: z.string(),
+  metadata: z.record(z.string(), Primitive),
+});
+const OfrepFailure = z.object({
+  key: z.string(),
+  errorCode: z.enum(['TARGETING_KEY_MISSING', 'FLAG_NOT_FOUND', 'INVALID_CONTEXT', 'PARSE_ERROR', 'GENERAL']),
+  errorDetails: z.string(),
+});
+const OfrepBulk = z.object({ flags: z.array(z.union([OfrepSuccess, OfrepFailure])) });
+
+const PolicyInfo = z.object({
+  revision: z.string().nullable(),
+  manifest_revision: z.string().nullable(),
+  wasm_sha256: z.string().nullable(),
+  entrypoints: z.array(z.string()),
+  loaded_at: z.string().nullable(),
+  activated_by: z.string().nullable(),
+  services: z.array(z.string()),
+});
+
+const ImpactEntry = z.object({
+  key: z.string(),
+  version: int(),
+  state: z.string(),
+  old: z.object({ status: z.string(), policy_revision: z.string(), violations: z.array(Violation), obligations: Obligations.nullable() }),
+  new: z.object({ status: z.string(), violations: z.array(Violation), obligations: Obligations }),
+  changed: z.boolean(),
+});
+const PublishResult = z.object({
+  dry_run: z.boolean(),
+  activated: z.boolean(),
+  revision: z.string(),
+  previous_revision: z.string().nullable(),
+  impact: z.object({
+    candidate_revision: z.string(),
+    active_revision: z.string().nullable(),
+    evaluated: int(),
+    would_deny: int(),
+    changed: int(),
+    experiments: z.array(ImpactEntry),
+  }),
+});
+
+const ReplayResult = z.object({ decision_id: z.string(), policy_revision: z.string(), matches: z.boolean(), original: z.unknown(), replayed: z.unknown() });
+
+const DecisionRecord = z.object({
+  id: z.string(),
+  policy_revision: z.string(),
+  allow: z.boolean(),
+  violations: z.array(Violation),
+  obligations: Obligations.nullable(),
+  limits: z.record(z.string(), z.unknown()),
+  intent: IntentRef.nullable(),
+  status: VersionStatus,
+  actor: z.string(),
+  at: time(),
+  input: z.unknown().meta({ description: 'The policy input (docs/policy-contract.md).' }),
+  result: z.unknown().meta({ description: 'The policy answer as stored.' }),
+});
+
+const AuditEvent = z.object({
+  id: z.string(),
+  seq: int().min(1),
+  type: z.string(),
+  experiment: z.string().nullable(),
+  version: int().nullable(),
+  service: z.string().nullable(),
+  actor: z.string(),
+  at: time(),
+  data: z.record(z.string(), z.unknown()),
+  prev_hash: z.string(),
+  hash: z.string(),
+});
+const AuditPage = z.object({ events: z.array(AuditEvent), next_cursor: z.string().nullable() });
+const AuditVerification = z.object({
+  ok: z.boolean(),
+  events: int(),
+  head: z.string(),
+  broken_at: z.object({ seq: int(), id: z.string(), reason: z.string() }).optional(),
+});
+
+const FeedEvent = z.object({
+  id: int().meta({ description: 'The feed position: pass the last one applied as `after`.' }),
+  service: z.string(),
+  version: int(),
+  etag: z.string(),
+  at: time(),
+  type: z.string(),
+  experiment: z.string(),
+  experiment_version: int().nullable(),
+  decision_id: z.string().nullable(),
+  policy_revision: z.string().nullable(),
+  actor: z.string(),
+});
+const EventsPage = z.object({ events: z.array(FeedEvent), next_cursor: z.string() });
+
+const TokenCreated = z.object({
+  id: z.string(),
+  token: z.string().meta({ description: 'The bearer token. Shown once; the server keeps only its SHA-256.' }),
+  name: z.string(),
+  role: z.enum(ROLES),
+});
+const Whoami = z.object({ name: z.string(), role: z.enum(ROLES), team: z.string().nullable(), approval_roles: z.array(z.string()), service: z.string().nullable() });
+const Health = z.object({ status: z.literal('ok') });
+const Readiness = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.object({ database: z.boolean(), policy: z.boolean() }),
+  policy_revision: z.string().nullable(),
+});
+
+const CODES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+const Problem = z
+  .looseObject({
+    type: z.string().meta({ description: '`urn:switchyard:problem:<code>`' }),
+    title: z.string(),
+    status: int(),
+    code: z.enum(CODES),
+    detail: z.string(),
+    instance: z.string(),
+    request_id: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().meta({ description: 'Every bad field (validation_failed).' }),
+    correlation_id: z.string().optional().meta({ description: 'internal_error: quote it when reporting; the log has the stack.' }),
+  })
+  .meta({ description: 'An RFC 9457 problem document with a stable `code` (README "Error codes"). Other members may carry details.' });
+
+/** Request schemas, generated on their input side (defaults optional, coercions as sent). */
+const requestSchemas = {
+  Intent: IntentSchema,
+  TokenRequest: TokenRequestSchema,
+  ApprovalRequest: ApprovalSchema,
+  ActionRequest: ActionSchema,
+  OfrepEvaluationRequest: EvaluationRequest,
+} satisfies Record<string, z.ZodType>;
+
+/** Response schemas, generated on their output side. */
+const responseSchemas = {
+  Problem,
+  StoredIntent: IntentSchema,
+  AudienceCondition: AudienceConditionSchema,
+  Violation,
+  Obligations,
+  Decision,
+  SubmitResult,
+  EvaluateResult,
+  IntentDetail,
+  IntentList,
+  ApprovalResult,
+  FlagState,
+  FlagsDocument,
+  FlagdDefinition,
+  OfrepSuccess,
+  OfrepFailure,
+  OfrepBulk,
+  PolicyInfo,
+  PublishResult,
+  ReplayResult,
+  DecisionRecord,
+  AuditEvent,
+  AuditPage,
+  AuditVerification,
+  FeedEvent,
+  EventsPage,
+  TokenCreated,
+  Whoami,
+  Health,
+  Readiness,
+} satisfies Record<string, z.ZodType>;
+
+type SchemaName = keyof typeof responseSchemas | keyof typeof requestSchemas;
+
+// ---------------------------------------------------------------------------------------------
+// JSON Schema generation.
+
+const ref = (name: SchemaName | string): Json => ({ $ref: `#/components/schemas/${name}` });
+
+function isJsonValueSchema(s: unknown): boolean {
+  const any = (s as { anyOf?: Json[] })?.anyOf;
+  return Array.isArray(any) && any.length === 6 && any.some((x) => x['type'] === 'null') && any.some((x) => x['type'] === 'array');
+}
+
+/**
+ * Rewrites every `$ref` in `value` through `map`, and drops the ±(2^53 - 1) bounds zod gives every
+ * integer: they say nothing a reader needs.
+ */
+function rewriteRefs(value: unknown, map: (ref: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewriteRefs(v, map));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) {
+    if ((k === 'minimum' && v === Number.MIN_SAFE_INTEGER) || (k === 'maximum' && v === Number.MAX_SAFE_INTEGER)) continue;
+    out[k] = k === '$ref' && typeof v === 'string' ? map(v) : rewriteRefs(v, map);
+  }
+  return out;
+}
+
+/**
+ * Generates components from zod schemas. zod puts definitions that no registered schema names
+ * (the recursive JSON value behind a flag value) under a `__shared` pseudo-schema; they become
+ * components of their own here, so every `$ref` is a plain `#/components/schemas/<name>`.
+ */
+function generate(schemas: Record<string, z.ZodType>, io: 'input' | 'output', into: Record<string, Json>): void {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const generated = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }).schemas as Record<string, Json>;
+  const shared = ((generated['__shared'] as Json | undefined)?.['$defs'] ?? {}) as Record<string, Json>;
+  delete generated['__shared'];
+  const names = new Map<string, string>();
+  for (const [def, schema] of Object.entries(shared)) {
+    const wanted = isJsonValueSchema(schema) ? 'JsonValue' : `Shared_${io}_${def}`;
+    names.set(def, wanted);
+  }
+  const map = (r: string) => {
+    const m = /^#\/components\/schemas\/__shared#\/\$defs\/(.+)$/.exec(r);
+    return m ? `#/components/schemas/${names.get(m[1]!) ?? m[1]!}` : r;
+  };
+  const add = (name: string, schema: Json) => {
+    const { $schema: _s, $id: _i, ...rest } = rewriteRefs(schema, map) as Json;
+    if (into[name] && JSON.stringify(into[name]) !== JSON.stringify(rest)) throw new Error(`OpenAPI: two different schemas named ${name}`);
+    into[name] = rest;
+  };
+  for (const [def, schema] of Object.entries(shared)) add(names.get(def)!, schema);
+  for (const [name, schema] of Object.entries(generated)) add(name, schema);
+}
+
+/** Query parameters from a router's zod query schema. */
+function queryParameters(schema: z.ZodObject): Json[] {
+  const js = rewriteRefs(z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }), (r) => r) as Json;
+  const required = new Set((js['required'] as string[] | undefined) ?? []);
+  return Object.entries((js['properties'] ?? {}) as Record<string, Json>).map(([name, s]) => {
+    const { description, ...rest } = s;
+    return { name, in: 'query', required: required.has(name), ...(description ? { description } : {}), schema: rest };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations.
+
+interface ResponseSpec {
+  description: string;
+  schema?: SchemaName;
+  /** Defaults to application/json when a schema is given. */
+  contentType?: string;
+  /** A schema for a non-JSON body (text, event stream). */
+  rawSchema?: Json;
+  headers?: Record<string, Json>;
+}
+
+interface OperationSpec {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** Who may call it; public operations carry no token. */
+  access: string | 'public';
+  query?: z.ZodObject;
+  extraParameters?: Json[];
+  /** `optional`: an absent body reads as `{}`. */
+  body?: { schema: SchemaName; optional?: boolean } | { contentTypes: string[]; description: string };
+  responses: Record<number, ResponseSpec>;
+  /** Problem codes beyond the ones every operation of its kind can give (see `commonErrors`). */
+  errors: ErrorCode[];
+  /** Whether this operation parses a JSON body (adds the body parser's codes). */
+  jsonBody?: boolean;
+}
+
+const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
+const ETAG = { ETag: header('Strong entity tag of the body; send it back in If-None-Match.') };
+const ifNoneMatch: Json = { name: 'If-None-Match', in: 'header', required: false, description: 'An ETag from an earlier answer: 304 while it still matches.', schema: { type: 'string' } };
+const lastEventIdHeader: Json = { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id.', schema: { type: 'string' } };
+const notModified: ResponseSpec = { description: 'Not modified: the ETag in If-None-Match still matches.', headers: ETAG };
+const eventStream = (description: string): ResponseSpec => ({ description, contentType: 'text/event-stream', rawSchema: { type: 'string' } });
+
+const HUMANS = 'owner, approver, governance, operator, admin';
+const FLAG_READERS = "that service's token, or any human role";
+
+const OPERATIONS: OperationSpec[] = [
+  // --- public
+  { method: 'get', path: '/healthz', operationId: 'health', tag: 'health', summary: 'Liveness', access: 'public', responses: { 200: { description: 'The process answers.', schema: 'Health' } }, errors: [] },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'readiness',
+    tag: 'health',
+    summary: 'Readiness: the database answers and a policy is loaded',
+    access: 'public',
+    responses: { 200: { description: 'Ready.', schema: 'Readiness' }, 503: { description: 'Not ready; `checks` says why.', schema: 'Readiness' } },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'health',
+    summary: 'Prometheus metrics',
+    access: 'public',
+    responses: { 200: { description: 'Prometheus text exposition format.', contentType: 'text/plain', rawSchema: { type: 'string' } } },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openapi',
+    tag: 'meta',
+    summary: 'This document',
+    access: 'public',
+    responses: { 200: { description: 'The OpenAPI 3.1 description of the API.', contentType: 'application/json', rawSchema: { type: 'object' } } },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/',
+    operationId: 'console',
+    tag: 'meta',
+    summary: 'The web console (a static page; its assets are under /console/)',
+    access: 'public',
+    responses: { 200: { description: 'The console page.', contentType: 'text/html', rawSchema: { type: 'string' } } },
+    errors: [],
+  },
+  // --- intents
+  {
+    method: 'post',
+    path: '/v1/intents',
+    operationId: 'submitIntent',
+    tag: 'intents',
+    summary: 'Submit an intent as version 1: decided, stored, and live when approved',
+    description: 'A denied intent is still a 201: the decision lists the violations.',
+    access: 'owner (own team), admin',
+    body: { schema: 'Intent' },
+    jsonBody: true,
+    responses: { 201: { description: 'Stored with its decision.', schema: 'SubmitResult' } },
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_exists'],
+  },
+  {
+    method: 'post',
+    path: '/v1/intents:evaluate',
+    operationId: 'evaluateIntent',
+    tag: 'intents',
+    summary: 'The decision an intent would get now; nothing is stored',
+    access: 'owner, approver, governance, operator, admin',
+    body: { schema: 'Intent' },
+    jsonBody: true,
+    responses: { 200: { description: 'The decision (its id is not stored).', schema: 'EvaluateResult' } },
+    errors: ['validation_failed', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/v1/intents',
+    operationId: 'listIntents',
+    tag: 'intents',
+    summary: 'Intents, paged by key',
+    access: HUMANS,
+    query: ListQuery,
+    responses: { 200: { description: 'One page.', schema: 'IntentList' } },
+    errors: ['validation_failed', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/v1/intents/{key}',
+    operationId: 'getIntent',
+    tag: 'intents',
+    summary: 'An intent: its current version, decision, approvals and versions',
+    access: HUMANS,
+    responses: { 200: { description: 'The intent.', schema: 'IntentDetail' } },
+    errors: ['forbidden', 'intent_not_found'],
+  },
+  {
+    method: 'put',
+    path: '/v1/intents/{key}',
+    operationId: 'updateIntent',
+    tag: 'intents',
+    summary: 'The next version of an intent, decided afresh',
+    description: "The body's key must equal the path's. The last approved version keeps running while the new one waits.",
+    access: 'owner (own team), admin',
+    body: { schema: 'Intent' },
+    jsonBody: true,
+    responses: { 200: { description: 'The new version with its decision.', schema: 'SubmitResult' } },
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed'],
+  },
+  {
+    method: 'post',
+    path: '/v1/intents/{key}/approvals',
+    operationId: 'approveIntent',
+    tag: 'intents',
+    summary: "Approve the current version with the caller's approval roles",
+    access: 'approver, admin',
+    body: { schema: 'ApprovalRequest', optional: true },
+    jsonBody: true,
+    responses: { 201: { description: 'Recorded; `status` is approved once every owed role is filled.', schema: 'ApprovalResult' } },
+    errors: ['validation_failed', 'forbidden', 'self_approval', 'approval_role_mismatch', 'intent_not_found', 'not_pending_approval', 'already_approved'],
+  },
+  {
+    method: 'post',
+    path: '/v1/intents/{key}/actions',
+    operationId: 'actOnIntent',
+    tag: 'intents',
+    summary: 'pause, resume, rollback or complete an experiment',
+    access: 'owner (own team), operator, admin',
+    body: { schema: 'ActionRequest' },
+    jsonBody: true,
+    responses: { 200: { description: 'The intent after the action.', schema: 'IntentDetail' } },
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition', 'flag_conflict', 'layer_capacity'],
+  },
+  // --- flags
+  {
+    method: 'get',
+    path: '/v1/services/{service}/flags',
+    operationId: 'getFlags',
+    tag: 'flags',
+    summary: "A service's flag states",
+    access: FLAG_READERS,
+    extraParameters: [ifNoneMatch],
+    responses: { 200: { description: 'The flags document.', schema: 'FlagsDocument', headers: ETAG }, 304: notModified },
+    errors: ['forbidden_service', 'service_not_found'],
+  },
+  {
+    method: 'get',
+    path: '/v1/services/{service}/flags/stream',
+    operationId: 'streamFlags',
+    tag: 'flags',
+    summary: "A service's flags as Server-Sent Events: each event's id is the flags version, its data the whole document",
+    access: FLAG_READERS,
+    extraParameters: [
+      lastEventIdHeader,
+      { name: 'last_event_id', in: 'query', required: false, description: 'Last-Event-ID for clients that cannot set headers.', schema: { type: 'string' } },
+    ],
+    responses: { 200: eventStream('The stream; `data` of each event is a FlagsDocument.') },
+    errors: ['forbidden_service', 'service_not_found', 'shutting_down'],
+  },
+  {
+    method: 'get',
+    path: '/v1/services/{service}/flagd.json',
+    operationId: 'getFlagdDefinition',
+    tag: 'flags',
+    summary: "A service's flags as a flagd flag definition",
+    access: FLAG_READERS,
+    extraParameters: [ifNoneMatch],
+    responses: { 200: { description: 'The flagd definition.', schema: 'FlagdDefinition', headers: ETAG }, 304: notModified },
+    errors: ['forbidden_service', 'service_not_found'],
+  },
+  {
+    method: 'post',
+    path: '/v1/services/{service}/ofrep/v1/evaluate/flags/{key}',
+    operationId: 'ofrepEvaluateFlag',
+    tag: 'ofrep',
+    summary: 'OFREP: evaluate one flag',
+    description: 'Errors before evaluation are problem documents with the OFREP fields `errorCode` and `errorDetails` added.',
+    access: FLAG_READERS,
+    body: { schema: 'OfrepEvaluationRequest', optional: true },
+    jsonBody: true,
+    responses: {
+      200: { description: 'The evaluation.', schema: 'OfrepSuccess' },
+      400: { description: 'TARGETING_KEY_MISSING, INVALID_CONTEXT or PARSE_ERROR.', schema: 'OfrepFailure' },
+      404: { description: 'FLAG_NOT_FOUND.', schema: 'OfrepFailure' },
+      500: { description: 'GENERAL.', schema: 'OfrepFailure' },
+    },
+    errors: ['validation_failed', 'forbidden_service', 'service_not_found'],
+  },
+  {
+    method: 'post',
+    path: '/v1/services/{service}/ofrep/v1/evaluate/flags',
+    operationId: 'ofrepEvaluateFlags',
+    tag: 'ofrep',
+    summary: 'OFREP: evaluate every flag of the service (ETag per document and context)',
+    access: FLAG_READERS,
+    extraParameters: [ifNoneMatch],
+    body: { schema: 'OfrepEvaluationRequest', optional: true },
+    jsonBody: true,
+    responses: { 200: { description: 'Every flag, by key.', schema: 'OfrepBulk', headers: ETAG }, 304: notModified },
+    errors: ['validation_failed', 'forbidden_service', 'service_not_found'],
+  },
+  // --- policy and decisions
+  {
+    method: 'get',
+    path: '/v1/policy',
+    operationId: 'getPolicy',
+    tag: 'policy',
+    summary: 'The active policy',
+    access: HUMANS,
+    responses: { 200: { description: 'Its revision, digest, entrypoints and catalog services.', schema: 'PolicyInfo' } },
+    errors: ['forbidden'],
+  },
+  {
+    method: 'put',
+    path: '/v1/policy',
+    operationId: 'publishPolicy',
+    tag: 'policy',
+    summary: 'Publish an `opa build -t wasm` bundle, or with dry_run only report its impact',
+    access: 'governance, admin',
+    query: PublishQuery,
+    body: { contentTypes: ['application/gzip', 'application/octet-stream'], description: 'The bundle bytes (at most 32 MiB).' },
+    responses: { 200: { description: 'Validated; activated unless dry_run. The impact on every live experiment.', schema: 'PublishResult' } },
+    errors: ['validation_failed', 'policy_invalid', 'forbidden', 'payload_too_large'],
+  },
+  {
+    method: 'get',
+    path: '/v1/decisions/{id}',
+    operationId: 'getDecision',
+    tag: 'decisions',
+    summary: 'One stored decision with its input',
+    access: HUMANS,
+    responses: { 200: { description: 'The decision.', schema: 'DecisionRecord' } },
+    errors: ['forbidden', 'decision_not_found'],
+  },
+  {
+    method: 'post',
+    path: '/v1/decisions/{id}:replay',
+    operationId: 'replayDecision',
+    tag: 'decisions',
+    summary: 'Re-evaluate a stored decision under the revision that made it',
+    access: HUMANS,
+    responses: { 200: { description: 'Both answers and whether they match.', schema: 'ReplayResult' } },
+    errors: ['forbidden', 'decision_not_found', 'policy_invalid'],
+  },
+  // --- audit and events
+  {
+    method: 'get',
+    path: '/v1/audit',
+    operationId: 'listAuditEvents',
+    tag: 'audit',
+    summary: 'The audit trail, oldest first, cursor-paged',
+    access: HUMANS,
+    query: AuditQuery,
+    responses: { 200: { description: 'One page.', schema: 'AuditPage' } },
+    errors: ['validation_failed', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/v1/audit/verify',
+    operationId: 'verifyAuditChain',
+    tag: 'audit',
+    summary: 'Recompute the hash chain of the audit trail',
+    access: HUMANS,
+    responses: { 200: { description: 'Whether the chain is intact, and where it breaks.', schema: 'AuditVerification' } },
+    errors: ['forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/v1/events',
+    operationId: 'listFlagEvents',
+    tag: 'events',
+    summary: 'The change feed: every flags-document version with its provenance',
+    access: `${HUMANS}; a service token (its own service only)`,
+    query: EventsQuery,
+    responses: { 200: { description: 'Events after `after`.', schema: 'EventsPage' } },
+    errors: ['validation_failed', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/v1/events/stream',
+    operationId: 'streamFlagEvents',
+    tag: 'events',
+    summary: 'The change feed as Server-Sent Events',
+    access: `${HUMANS}; a service token (its own service only)`,
+    query: EventsStreamQuery,
+    extraParameters: [lastEventIdHeader],
+    responses: { 200: eventStream("The stream; each event's data is a FeedEvent.") },
+    errors: ['validation_failed', 'forbidden', 'shutting_down'],
+  },
+  // --- tokens
+  {
+    method: 'post',
+    path: '/v1/tokens',
+    operationId: 'createToken',
+    tag: 'tokens',
+    summary: 'Create a token; the secret is in this answer only',
+    access: 'admin',
+    body: { schema: 'TokenRequest' },
+    jsonBody: true,
+    responses: { 201: { description: 'Created.', schema: 'TokenCreated' } },
+    errors: ['validation_failed', 'forbidden'],
+  },
+  {
+    method: 'delete',
+    path: '/v1/tokens/{id}',
+    operationId: 'revokeToken',
+    tag: 'tokens',
+    summary: 'Revoke a token',
+    access: 'admin',
+    responses: { 204: { description: 'Revoked.' } },
+    errors: ['forbidden', 'token_not_found'],
+  },
+  {
+    method: 'get',
+    path: '/v1/whoami',
+    operationId: 'whoami',
+    tag: 'tokens',
+    summary: 'Who the bearer token is',
+    access: 'any token',
+    responses: { 200: { description: 'The caller.', schema: 'Whoami' } },
+    errors: [],
+  },
+];
+
+/**
+ * Codes an operation can give besides its own: every /v1 call can be refused a token (401); a
+ * path segment that is not valid percent-encoding is a validation failure; a JSON body can be
+ * malformed, too large or in another media type; POST and PUT take an Idempotency-Key whose
+ * reuse with another request is refused; anything can fail with a 500.
+ */
+function commonErrors(op: OperationSpec): ErrorCode[] {
+  const codes: ErrorCode[] = ['internal_error'];
+  if (op.access !== 'public') codes.push('unauthorized');
+  if (op.path.includes('{')) codes.push('validation_failed');
+  if (op.jsonBody) codes.push('malformed_body', 'payload_too_large', 'unsupported_media_type');
+  if (op.access !== 'public' && (op.method === 'post' || op.method === 'put')) codes.push('validation_failed', 'idempotency_key_reused');
+  return codes;
+}
+
+/** The codes an operation documents, by HTTP status. */
+function operationErrors(op: OperationSpec): Map<number, ErrorCode[]> {
+  const all = [...new Set([...op.errors, ...commonErrors(op)])];
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of all) byStatus.set(ERROR_CODES[code], [...(byStatus.get(ERROR_CODES[code]) ?? []), code]);
+  return byStatus;
+}
+
+function problemResponse(codes: ErrorCode[]): Json {
+  const schema = { allOf: [ref('Problem'), { properties: { code: { enum: codes } } }] };
+  return { description: `Problem: ${codes.join(', ')}.`, content: { 'application/problem+json': { schema } } };
+}
+
+function responseObject(spec: ResponseSpec): Json {
+  const out: Json = { description: spec.description };
+  if (spec.headers) out['headers'] = spec.headers;
+  if (spec.schema) out['content'] = { [spec.contentType ?? 'application/json']: { schema: ref(spec.schema) } };
+  else if (spec.rawSchema) out['content'] = { [spec.contentType ?? 'application/json']: { schema: spec.rawSchema } };
+  return out;
+}
+
+function operationObject(op: OperationSpec): Json {
+  const parameters: Json[] = [...(op.path.match(/\{(\w+)\}/g) ?? [])].map((p) => ({
+    name: p.slice(1, -1),
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  if (op.query) parameters.push(...queryParameters(op.query));
+  parameters.push(...(op.extraParameters ?? []));
+  if (op.access !== 'public' && (op.method === 'post' || op.method === 'put')) parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
+
+  const responses: Record<string, Json> = {};
+  for (const [status, spec] of Object.entries(op.responses)) responses[status] = responseObject(spec);
+  for (const [status, codes] of [...operationErrors(op)].sort((a, b) => a[0] - b[0])) {
+    const problem = problemResponse(codes);
+    const existing = responses[String(status)];
+    if (existing) {
+      // OFREP: the same status is an OFREP failure (evaluation) or a problem (before evaluation).
+      existing['content'] = { ...(existing['content'] as Json), ...(problem['content'] as Json) };
+      existing['description'] = `${String(existing['description'])} Or a problem: ${codes.join(', ')}.`;
+    } else {
+      responses[String(status)] = problem;
+    }
+    if (status === 401) responses['401']!['headers'] = { 'WWW-Authenticate': header('`Bearer realm="switchyard"`') };
+  }
+
+  const out: Json = {
+    operationId: op.operationId,
+    tags: [op.tag],
+    summary: op.summary,
+    description: [op.description, `Who: ${op.access === 'public' ? 'anyone, no token' : op.access}.`].filter(Boolean).join('\n\n'),
+  };
+  if (parameters.length > 0) out['parameters'] = parameters;
+  if (op.body) {
+    out['requestBody'] =
+      'schema' in op.body
+        ? { required: op.body.optional !== true, content: { 'application/json': { schema: ref(op.body.schema) } } }
+        : {
+            required: true,
+            description: op.body.description,
+            content: Object.fromEntries(op.body.contentTypes.map((t) => [t, { schema: { type: 'string', contentEncoding: 'binary' } }])),
+          };
+  }
+  out['responses'] = responses;
+  if (op.access === 'public') out['security'] = [];
+  return out;
+}
+
+/** The operations as `METHOD /path` (OpenAPI path syntax), for the route-coverage test. */
+export function documentedOperations(): string[] {
+  return OPERATIONS.map((o) => `${o.method.toUpperCase()} ${o.path}`);
+}
+
+function buildDocument(): Json {
+  const schemas: Record<string, Json> = {};
+  generate(requestSchemas, 'input', schemas);
+  generate(responseSchemas, 'output', schemas);
+
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const op of OPERATIONS) (paths[op.path] ??= {})[op.method] = operationObject(op);
+
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Switchyard',
+      version: '1',
+      summary: 'Experiment intents → Rego/WASM decisions → per-service flag states',
+      description:
+        'Every /v1 call carries `Authorization: Bearer <token>`. Errors are `application/problem+json` (RFC 9457) with a ' +
+        'stable `code`; each operation lists the codes it can give. A path that matches no route gets 404 `route_not_found`. ' +
+        'Every answer carries `X-Request-Id`. POST and PUT accept `Idempotency-Key`; a replayed answer carries ' +
+        '`Idempotent-Replayed: true`.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    tags: [
+      { name: 'intents', description: 'Experiment intents, their decisions, approvals and lifecycle' },
+      { name: 'flags', description: "Services' resolved flag states" },
+      { name: 'ofrep', description: 'OpenFeature Remote Evaluation Protocol, base URL /v1/services/{service}' },
+      { name: 'policy', description: 'The governance policy bundle' },
+      { name: 'decisions', description: 'Stored decisions' },
+      { name: 'audit', description: 'The append-only, hash-chained audit trail' },
+      { name: 'events', description: 'The change feed of flags documents' },
+      { name: 'tokens', description: 'API tokens' },
+      { name: 'health', description: 'Liveness, readiness, metrics' },
+      { name: 'meta', description: 'This document and the web console' },
+    ],
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'A Switchyard token (`sy_…`), created with POST /v1/tokens.' },
+      },
+      parameters: {
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description: 'Retry-safe writes: the first answer is stored per (token, key) and replayed; the same key with another request is 422.',
+          schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+        },
+      },
+    },
+  };
+}
+
+let cached: string | undefined;
+
+/** The document, serialized once per process (it depends on nothing that changes at run time). */
+export function openApiJson(): string {
+  cached ??= JSON.stringify(buildDocument());
+  return cached;
+}
+
+export function openApiDocument(): Json {
+  return JSON.parse(openApiJson()) as Json;
+}
