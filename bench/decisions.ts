@@ -1,42 +1,43 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { pino } from 'pino';
+import { parseIntent } from '../src/intents/intent-service.js';
 import { parseBundle } from '../src/policy/policy-bundle.js';
 import { LoadedBundle, PolicyEngine } from '../src/policy/policy-engine.js';
-import { probeInput, type PolicyInput } from '../src/policy/policy-input.js';
-import { BUNDLE, percentile, timeEach, type Row } from './lib.js';
+import { buildPolicyInput, probeInput, type PolicyInput } from '../src/policy/policy-input.js';
+import type { LiveFlagClaim, LiveLayerClaim } from '../src/storage/intent-store.js';
+import { api, ADMIN, BUNDLE, latencyRows, load, loadRows, ROOT, roundTrips, startOpa, startServer, timeEach, type Call, type Row } from './lib.js';
 
-/** The SPEC §2 example as the policy sees it, with a busy live context. */
-export function exampleInput(now: Date): PolicyInput {
-  const base = probeInput(now);
-  return {
-    ...base,
-    intent: {
-      key: 'checkout-redesign',
-      owner: 'growth',
-      unit: 'user_id',
-      services: [
-        { service: 'web', flag: 'checkout_redesign' },
-        { service: 'checkout-api', flag: 'checkout_v2' },
-      ],
-      variants: [
-        { key: 'control', weight: 50, value: false },
-        { key: 'treatment', weight: 50, value: true, overrides: { 'checkout-api': 'v2' } },
-      ],
-      exposure: 4.5,
-      audience: [{ attribute: 'locale', op: 'in', values: ['en-US', 'en-GB'] }],
-      layer: 'checkout',
-      data_access: ['clickstream'],
-      schedule: { start: '2026-12-01T00:00:00Z', end: '2026-12-31T00:00:00Z' },
-    },
-    schedule_ms: { start: Date.parse('2026-12-01T00:00:00Z'), end: Date.parse('2026-12-31T00:00:00Z') },
-    live: {
-      flags: [],
-      layer: [
-        { key: 'other-a', version: 1, status: 'running', exposure: 20, start: 0, end: 2000 },
-        { key: 'other-b', version: 3, status: 'paused', exposure: 10, start: 2000, end: 3000 },
-      ],
-    },
-  };
+/** The three README examples (pending approval, denied for three reasons, approved). */
+export const EXAMPLES = ['checkout-redesign', 'denied', 'search-ranking'].map(
+  (name) => JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples', `${name}.json`), 'utf8')) as Record<string, any>,
+);
+
+const layerClaims = (n: number): LiveLayerClaim[] =>
+  Array.from({ length: n }, (_, i) => ({ key: `other-${i}`, version: 1, status: 'running', exposure: 2, start: i * 200, end: i * 200 + 200 }));
+
+/** Live contexts a decision may meet: none, a busy layer, and another experiment holding the flag. */
+const LIVES: ((intent: Record<string, any>) => { flags: LiveFlagClaim[]; layer: LiveLayerClaim[] })[] = [
+  () => ({ flags: [], layer: [] }),
+  () => ({ flags: [], layer: layerClaims(20) }),
+  (intent) => ({ flags: [{ key: 'holder', version: 2, status: 'running', ...intent['services'][0] }], layer: layerClaims(2) }),
+];
+
+/** 48 policy inputs: each example under each live context, under four keys. The same array goes to both engines. */
+export function decisionInputs(now: Date): PolicyInput[] {
+  const actor = { name: 'alice', role: 'owner', team: 'growth' };
+  const out: PolicyInput[] = [];
+  for (let k = 0; k < 4; k++) {
+    for (const example of EXAMPLES) {
+      for (const live of LIVES) {
+        const intent = parseIntent({ ...example, key: `${example['key']}${k ? `-${k}` : ''}` });
+        const claims = live(example);
+        out.push(buildPolicyInput(intent, actor, now, { liveFlagClaims: () => claims.flags, liveLayerClaims: () => claims.layer }));
+      }
+    }
+  }
+  return out;
 }
 
 export async function engineFromBundle(): Promise<PolicyEngine> {
@@ -46,17 +47,79 @@ export async function engineFromBundle(): Promise<PolicyEngine> {
   return engine;
 }
 
-export async function decisionBench(n = 20_000): Promise<Row[]> {
+const OPA_NAME = 'opa run --server';
+
+/**
+ * Section 1. The shipped policy evaluated in-process (wasm) against the same policies/ served by the
+ * pinned `opa run --server`, on the same inputs; both answers are checked equal first. Then our
+ * whole `POST /v1/intents:evaluate` (HTTP, auth, validation, live context from SQLite, wasm) against
+ * the same OPA round trip.
+ */
+export async function decisionBench(ports: { ours: number; opa: number }, seconds: number): Promise<Row[]> {
   const engine = await engineFromBundle();
-  const input = exampleInput(new Date('2026-11-25T12:00:00Z'));
-  for (let i = 0; i < 2000; i++) engine.evaluate(input);
-  const times = timeEach(n, () => {
-    engine.evaluate(input);
-  });
-  const totalMs = times.reduce((a, b) => a + b, 0) / 1e6;
-  return [
-    { section: 'decisions', name: 'in-process wasm decision (SPEC §2 intent)', metric: 'p50', value: percentile(times, 50) / 1000, unit: 'µs' },
-    { section: 'decisions', name: 'in-process wasm decision (SPEC §2 intent)', metric: 'p99', value: percentile(times, 99) / 1000, unit: 'µs' },
-    { section: 'decisions', name: 'in-process wasm decision (SPEC §2 intent)', metric: 'throughput', value: n / (totalMs / 1000), unit: 'decisions/s', note: 'one core' },
-  ];
+  const inputs = decisionInputs(new Date());
+  const opa = await startOpa(ports.opa);
+  const opaBase = `http://127.0.0.1:${ports.opa}`;
+  const server = await startServer(ports.ours);
+  try {
+    const opaCalls: Call[] = inputs.map((input) => ({
+      method: 'POST',
+      path: '/v1/data/switchyard/decision',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input }),
+    }));
+    for (const [i, input] of inputs.entries()) {
+      const remote = (await (await fetch(opaBase + opaCalls[i]!.path, { method: 'POST', body: opaCalls[i]!.body })).json()) as { result: unknown };
+      const local = engine.evaluate(input);
+      if (local.failedClosed || !isDeepStrictEqual(remote.result, local.decision)) {
+        throw new Error(`opa and the wasm engine disagree on input ${i}: ${JSON.stringify(remote.result)} vs ${JSON.stringify(local.decision)}`);
+      }
+    }
+
+    // Our HTTP path: two running experiments in the checkout layer give it a live context to read.
+    const { token } = await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: 'bench-owner', role: 'owner', team: 'growth' });
+    for (const key of ['layer-mate-a', 'layer-mate-b']) {
+      await api(server.base, token, 'POST', '/v1/intents', {
+        ...EXAMPLES[2],
+        key,
+        services: [{ service: 'web', flag: key.replace(/-/g, '_') }],
+        layer: 'checkout',
+        exposure: 10,
+      });
+    }
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const ourCalls: Call[] = inputs.map((input) => ({ method: 'POST', path: '/v1/intents:evaluate', headers, body: JSON.stringify(input.intent) }));
+
+    // Latency: the three take turns over ten rounds, so a busy neighbour slows all of them alike.
+    for (let i = 0; i < 2_000; i++) engine.evaluate(inputs[i % inputs.length]!);
+    const inProcess: number[] = [];
+    const opaTrips: number[] = [];
+    const ourTrips: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      inProcess.push(...timeEach(2_000, (i) => engine.evaluate(inputs[i % inputs.length]!)));
+      opaTrips.push(...(await roundTrips(opaBase, opaCalls, 500, round ? 0 : 500)));
+      ourTrips.push(...(await roundTrips(server.base, ourCalls, 500, round ? 0 : 500)));
+    }
+    for (const xs of [inProcess, opaTrips, ourTrips]) xs.sort((a, b) => a - b);
+    const opaLoad = await load(opaBase, opaCalls, seconds);
+    const ourLoad = await load(server.base, ourCalls, seconds);
+
+    const busy = inProcess.reduce((a, b) => a + b, 0) / 1e9;
+    return [
+      ...latencyRows('decisions', 'one decision: in-process wasm vs OPA REST round trip', inProcess, { name: OPA_NAME, ns: opaTrips }, '48 inputs; answers checked equal'),
+      {
+        section: 'decisions',
+        name: 'one decision: in-process wasm vs OPA REST round trip',
+        metric: 'throughput',
+        value: inProcess.length / busy,
+        unit: 'decisions/s',
+        peer: { name: OPA_NAME, value: opaLoad.rps },
+        note: `ours: one thread, sequential; opa: autocannon${opaLoad.failed ? `, ${opaLoad.failed} failed` : ''}`,
+      },
+      ...latencyRows('decisions', 'POST /v1/intents:evaluate (HTTP, full path) vs OPA REST', ourTrips, { name: OPA_NAME, ns: opaTrips }, 'sequential, keep-alive'),
+      ...loadRows('decisions', 'POST /v1/intents:evaluate (HTTP, full path) vs OPA REST', ourLoad, { name: OPA_NAME, result: opaLoad }),
+    ];
+  } finally {
+    await Promise.all([opa.stop(), server.stop()]);
+  }
 }

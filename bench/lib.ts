@@ -41,19 +41,21 @@ export function timeEach(n: number, fn: (i: number) => void): number[] {
 }
 
 /**
- * Nanoseconds per call over a tight loop, for sub-microsecond work where an hrtime pair per call
- * would dominate: a warm-up, then the median of `rounds` timed loops (the median resists a
- * neighbour stealing the CPU during one round).
+ * Nanoseconds per call of each function over tight loops, for sub-microsecond work where an
+ * hrtime pair per call would dominate: a warm-up, then `rounds` timed loops of each, taking turns
+ * so that a neighbour stealing the CPU for a while hurts both sides alike; the median round of each.
  */
-export function timeLoop(n: number, fn: (i: number) => void, rounds = 5): number {
-  for (let i = 0; i < Math.min(n, 100_000); i++) fn(i);
-  const perCall: number[] = [];
+export function timeLoops(n: number, fns: ((i: number) => void)[], rounds = 7): number[] {
+  for (const fn of fns) for (let i = 0; i < Math.min(n, 100_000); i++) fn(i);
+  const perCall: number[][] = fns.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) fn(i);
-    perCall.push(Number(process.hrtime.bigint() - t0) / n);
+    fns.forEach((fn, f) => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) fn(i);
+      perCall[f]!.push(Number(process.hrtime.bigint() - t0) / n);
+    });
   }
-  return perCall.sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
+  return perCall.map((xs) => xs.sort((a, b) => a - b)[Math.floor(rounds / 2)]!);
 }
 
 /** p50, p99 and throughput rows from sorted per-call nanoseconds, each with the peer's figure if given. */
@@ -215,8 +217,8 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
-  errors: number;
-  non2xx: number;
+  /** Connection errors, timeouts and 4xx/5xx answers (a 304 is a success). */
+  failed: number;
 }
 
 /**
@@ -229,13 +231,13 @@ export async function load(base: string, calls: Call[], seconds: number): Promis
   const opts = { url: base, connections: CONNECTIONS, requests } as autocannon.Options;
   await autocannon({ ...opts, duration: 1 });
   const r = await autocannon({ ...opts, duration: seconds });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  const refused = Object.entries(r.statusCodeStats ?? {}).reduce((n, [code, s]) => (Number(code) >= 400 ? n + (s.count ?? 0) : n), 0);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, failed: r.errors + r.timeouts + refused };
 }
 
 /** Throughput and p99 rows for a load phase, ours against a peer's when given. */
 export function loadRows(section: string, name: string, ours: LoadResult, peer?: { name: string; result: LoadResult }): Row[] {
-  const failures = (r: LoadResult) => r.errors + r.non2xx;
-  const bad = failures(ours) + (peer ? failures(peer.result) : 0);
+  const bad = ours.failed + (peer?.result.failed ?? 0);
   return [
     {
       section,

@@ -2,30 +2,49 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decisionBench } from './decisions.js';
-import { submissionBench } from './intents.js';
-import { ROOT, table, type Row } from './lib.js';
+import { fetchBench, flagFixture, localBench, ofrepBench } from './flags.js';
+import { ratio, ROOT, table, type Row } from './lib.js';
+import { experimentScaling, flagScaling } from './scaling.js';
 
 /**
- * `make bench`: every benchmark in one run on this machine, one table, and the same rows as JSON
- * under bench/results/. BENCH_SECONDS shortens or lengthens the load phases.
+ * `make bench`: every benchmark in one run on this machine, ours beside its peer on the same work,
+ * one table, and the same rows as JSON in bench/results/latest.json. BENCH_SECONDS sets the length
+ * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling runs a subset.
  */
 async function main(): Promise<void> {
   const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
-  const rows: Row[] = [];
+  const only = process.env['BENCH_ONLY']?.split(',');
   const sections: [string, () => Promise<Row[]>][] = [
-    ['decisions', () => decisionBench()],
-    ['intents', () => submissionBench(18_101, seconds)],
+    ['decisions', () => decisionBench({ ours: 18_101, opa: 18_181 }, seconds)],
+    [
+      'flags',
+      async () => {
+        const fixture = await flagFixture(18_102);
+        try {
+          return [...(await ofrepBench(fixture, 18_103, seconds)), ...(await fetchBench(fixture, seconds)), ...(await localBench(fixture))];
+        } finally {
+          await fixture.server.stop();
+        }
+      },
+    ],
+    ['scaling', async () => [...(await experimentScaling(18_104, seconds)), ...(await flagScaling(18_105, seconds))]],
   ];
+  const rows: Row[] = [];
+  const started = Date.now();
   for (const [name, run] of sections) {
+    if (only && !only.includes(name)) continue;
     process.stderr.write(`bench: ${name}…\n`);
     rows.push(...(await run()));
   }
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()}`;
-  const out = `Machine: ${machine}\n\n${table(rows)}\n`;
-  process.stdout.write(out);
+  const cpus = os.cpus();
+  const machine = `${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+  const took = `${Math.round((Date.now() - started) / 1000)} s, BENCH_SECONDS=${seconds}`;
+  const legend = 'ratio: how many times better ours is than the peer (throughput ours/peer, times peer/ours); >1× means ours is ahead';
+  process.stdout.write(`Machine: ${machine} (${took})\n${legend}\n\n${table(rows)}\n`);
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), machine, rows }, null, 2) + '\n');
+  const json = { at: new Date().toISOString(), machine, took, rows: rows.map((r) => ({ ...r, ...(r.peer ? { ratio: ratio(r) } : {}) })) };
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,7 @@
+import crypto from 'node:crypto';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
-import { ulid } from 'ulid';
+import { monotonicFactory } from 'ulid';
 import type { Container } from './container.js';
 import { decisionsRouter, tokensRouter } from './http/admin-router.js';
 import { auditRouter, eventsRouter } from './http/audit-router.js';
@@ -33,6 +34,23 @@ export interface AppOptions {
   streamHeartbeatMs?: number;
 }
 
+/**
+ * ULIDs for request ids, drawing their random part from a pooled buffer: ulid's default asks the
+ * system for one random byte per character, which was a sixth of the server's CPU on the OFREP
+ * benchmark. Monotonic, so ids made within one millisecond still sort in arrival order.
+ */
+function requestIdFactory(): () => string {
+  const pool = Buffer.alloc(4096);
+  let next = pool.length;
+  return monotonicFactory(() => {
+    if (next === pool.length) {
+      crypto.randomFillSync(pool);
+      next = 0;
+    }
+    return pool[next++]! / 256;
+  });
+}
+
 /** Builds the HTTP app from its dependencies. It never listens: main.ts and the tests do. */
 export function buildApp(c: Container, options: AppOptions = {}): Express {
   const app = express();
@@ -41,16 +59,20 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.set('query parser', 'simple');
 
   const httpLogger = c.logger.child({ module: 'http' });
+  const requestId = requestIdFactory();
   app.use(
     pinoHttp({
       logger: httpLogger,
       genReqId: (req, res) => {
         const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : ulid();
+        const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : requestId();
         res.setHeader('X-Request-Id', id);
         return id;
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      // The serializers below read four fields of the raw objects; pino-http's default wrapping
+      // first copies every header of the request and the response for them to pick from.
+      wrapSerializers: false,
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -78,7 +100,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use('/v1', express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/v1/policy', bundleBody);
   app.use('/v1', authenticate(c.tokens));
-  app.use('/v1', idempotency(c.idempotency, c.clock));
+  app.use('/v1', idempotency(c.idempotency, c.clock, (fn) => c.lifecycle.transaction(fn)));
   app.use(intentsRouter(c.intents, c.lifecycle));
   app.use(policyRouter(c.policy));
   app.use(auditRouter(c.audit));

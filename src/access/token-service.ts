@@ -38,6 +38,17 @@ export function generateToken(): string {
   return `sy_${crypto.randomBytes(32).toString('base64url')}`;
 }
 
+/**
+ * Anything shaped like a token (ours are `sy_` + 43 characters; a configured bootstrap token may be
+ * shorter): error messages quote what the client sent, and a client may send a token where it does
+ * not belong (an intent's owner, a path), so log lines pass through this first.
+ */
+const TOKEN_LIKE = /sy_[A-Za-z0-9_-]{16,}/g;
+
+export function redactTokens(text: string): string {
+  return text.replace(TOKEN_LIKE, 'sy_[redacted]');
+}
+
 export function hashToken(token: string): string {
   return crypto.createHash('sha256').update(token, 'utf8').digest('hex');
 }

@@ -138,11 +138,32 @@ function compileCondition(condition: unknown, at: string): ContextPredicate | st
       return (ctx) => {
         const actual = readAttribute(ctx, attribute);
         if (typeof actual !== 'string') return false;
-        const version: SemVer | null = parseSemver(actual);
+        const version = parsedVersion(actual);
         return version !== null && (version.compare(wanted) >= 0) === atLeast;
       };
     }
   }
+}
+
+/**
+ * Parsing a version string costs more than the rest of an evaluation together (a regex and an
+ * object), and contexts carry few distinct app versions, so parses are remembered. Bounded: at
+ * most 1,024 strings of at most 256 characters, and the map is dropped when full. Only `compare` is ever called on
+ * a cached SemVer, which does not mutate it.
+ */
+const versions = new Map<string, SemVer | null>();
+const MAX_CACHED_VERSIONS = 1024;
+
+function parsedVersion(text: string): SemVer | null {
+  // semver refuses anything longer than 256 characters; keeping those out bounds the cache's size.
+  if (text.length > 256) return null;
+  let version = versions.get(text);
+  if (version === undefined) {
+    if (versions.size >= MAX_CACHED_VERSIONS) versions.clear();
+    version = parseSemver(text);
+    versions.set(text, version);
+  }
+  return version;
 }
 
 function orderTest(op: 'gt' | 'gte' | 'lt' | 'lte'): (comparison: number) => boolean {

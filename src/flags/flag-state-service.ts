@@ -33,6 +33,12 @@ function serialize(doc: FlagsDocument): string {
   return JSON.stringify({ service: doc.service, version: doc.version, flags });
 }
 
+/** What a service without any flags document yet is served: version 0, no flags. */
+function emptyDocument(service: string): StoredFlagDocument {
+  const json = serialize({ service, version: 0, flags: {} });
+  return { service, version: 0, json, etag: strongEtag(json), createdAt: new Date(0).toISOString() };
+}
+
 /**
  * Owns the per-service flags documents. Writes happen inside the caller's transaction and return
  * the changes; listeners (streams, the event feed) hear of them only after the caller commits, so no
@@ -40,17 +46,28 @@ function serialize(doc: FlagsDocument): string {
  */
 export class FlagStateService implements FlagStateReader {
   private readonly listeners = new Set<FlagsListener>();
+  /** The latest document per service, with the row it came from: rows are append-only. */
+  private readonly latest = new Map<string, { seq: number; doc: StoredFlagDocument }>();
 
   constructor(
     private readonly store: FlagStore,
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Every read asks the database which row is the latest, so a write by any connection is seen at
+   * once; only the document's text is reused, because reading and decoding it (hundreds of KiB
+   * with a thousand flags) made a 304 cost as much as a 200. Only committed rows are remembered:
+   * a row read inside a transaction may be rolled back and its seq reused.
+   */
   current(service: string): StoredFlagDocument {
-    const found = this.store.latest(service);
-    if (found) return found;
-    const json = serialize({ service, version: 0, flags: {} });
-    return { service, version: 0, json, etag: strongEtag(json), createdAt: new Date(0).toISOString() };
+    const seq = this.store.latestSeq(service);
+    if (seq === undefined) return emptyDocument(service);
+    const hit = this.latest.get(service);
+    if (hit?.seq === seq) return hit.doc;
+    const doc = this.store.bySeq(seq)!;
+    if (!this.store.inTransaction()) this.latest.set(service, { seq, doc });
+    return doc;
   }
 
   at(service: string, version: number): StoredFlagDocument | undefined {

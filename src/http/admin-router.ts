@@ -5,11 +5,15 @@ import type { PolicyDecision } from '../policy/policy-engine.js';
 import type { DecisionStore } from '../storage/decision-store.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { jsonBody, param } from './body.js';
+import { SHOWN_ONCE } from './idempotency.js';
 
 export function tokensRouter(tokens: TokenService): Router {
   const r = Router();
   r.post('/v1/tokens', allow(['admin'], 'create tokens'), (req, res) => {
-    res.status(201).json(tokens.create(jsonBody(req), actorOf(res)));
+    const created = tokens.create(jsonBody(req), actorOf(res));
+    // Shown once: a retry with the same Idempotency-Key gets the same id, never the secret again.
+    res.locals[SHOWN_ONCE] = ['token'];
+    res.status(201).json(created);
   });
   r.delete('/v1/tokens/:id', allow(['admin'], 'revoke tokens'), (req, res) => {
     tokens.revoke(param(req, 'id'), actorOf(res));

@@ -9,24 +9,38 @@ import { UnsupportedMediaTypeError, ValidationError } from '../errors.js';
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** Refuses (400, with the path where the limit is crossed) a value nested deeper than MAX_JSON_DEPTH, without recursing. */
-export function assertJsonDepth(value: unknown, max = MAX_JSON_DEPTH): void {
+/**
+ * Refuses (400, with the path) what the JSON parser accepts but the rest of the stack cannot take
+ * faithfully, without recursing: nesting deeper than MAX_JSON_DEPTH, and a member named
+ * `__proto__`, which JavaScript objects cannot hold as data (schema validation drops it, so a flag
+ * value or an override would be stored silently changed).
+ */
+export function assertPlainJson(value: unknown, max = MAX_JSON_DEPTH): void {
   interface Frame {
     value: unknown;
     depth: number;
     key: string;
     parent: Frame | null;
   }
+  const pathOf = (f: Frame) => {
+    const path: string[] = [];
+    for (let p: Frame | null = f; p?.parent; p = p.parent) path.unshift(p.key);
+    return path.join('.') || '(body)';
+  };
   const stack: Frame[] = [{ value, depth: 1, key: '', parent: null }];
   while (stack.length > 0) {
     const f = stack.pop()!;
     if (f.value === null || typeof f.value !== 'object') continue;
     if (f.depth > max) {
-      const path: string[] = [];
-      for (let p: Frame | null = f; p?.parent; p = p.parent) path.unshift(p.key);
-      throw new ValidationError([{ path: path.join('.') || '(body)', message: `nests arrays and objects deeper than ${max} levels` }], 'The request body is nested too deeply');
+      throw new ValidationError([{ path: pathOf(f), message: `nests arrays and objects deeper than ${max} levels` }], 'The request body is nested too deeply');
     }
-    for (const [k, v] of Object.entries(f.value)) stack.push({ value: v, depth: f.depth + 1, key: k, parent: f });
+    for (const [k, v] of Object.entries(f.value)) {
+      const child = { value: v, depth: f.depth + 1, key: k, parent: f };
+      if (k === '__proto__' && !Array.isArray(f.value)) {
+        throw new ValidationError([{ path: pathOf(child), message: 'a member named "__proto__" is not accepted' }], 'The request body is not valid');
+      }
+      stack.push(child);
+    }
   }
 }
 
@@ -36,7 +50,7 @@ export function assertJsonDepth(value: unknown, max = MAX_JSON_DEPTH): void {
  */
 export function jsonBody(req: Request): unknown {
   if (req.body !== undefined) {
-    assertJsonDepth(req.body);
+    assertPlainJson(req.body);
     return req.body;
   }
   const length = Number(req.headers['content-length'] ?? 0);

@@ -4,15 +4,32 @@ import type { Clock } from '../clock.js';
 import { UnprocessableError, ValidationError } from '../errors.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
 import { actorOf } from './auth.js';
-import { assertJsonDepth } from './body.js';
+import { assertPlainJson } from './body.js';
+
+/**
+ * `res.locals` key a handler sets to the top-level members of its JSON answer that are shown once
+ * (a new token's secret): the stored copy, and so a replay, carries them as `null`, because the
+ * database keeps no secret in the clear.
+ */
+export const SHOWN_ONCE = 'idempotency.shownOnce';
+
+const ROLLBACK = Symbol('roll back the request transaction');
+
+function withoutShownOnce(text: string, fields: unknown): string {
+  if (!Array.isArray(fields) || fields.length === 0) return text;
+  const doc: unknown = JSON.parse(text);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return text;
+  for (const f of fields as string[]) if (Object.hasOwn(doc, f)) (doc as Record<string, unknown>)[f] = null;
+  return JSON.stringify(doc);
+}
 
 /**
  * `Idempotency-Key` on POST and PUT: the first answer (2xx or 4xx) is stored under (token, key);
  * a retry with the same request gets it back byte for byte and changes nothing; the same key with a
- * different method, path or body is refused with 422. Handlers run synchronously on SQLite, so a
- * request's write and the record of its answer happen before the next request is handled.
+ * different method, path or body is refused with 422. The record of the answer commits with the
+ * request's own writes.
  */
-export function idempotency(store: IdempotencyStore, clock: Clock): RequestHandler {
+export function idempotency(store: IdempotencyStore, clock: Clock, atomically: <T>(fn: () => T) => T): RequestHandler {
   return (req, res, next) => {
     if (req.method !== 'POST' && req.method !== 'PUT') return next();
     const key = req.headers['idempotency-key'];
@@ -22,7 +39,7 @@ export function idempotency(store: IdempotencyStore, clock: Clock): RequestHandl
     }
     const actor = actorOf(res);
     const body: unknown = req.body;
-    if (!Buffer.isBuffer(body)) assertJsonDepth(body);
+    if (!Buffer.isBuffer(body)) assertPlainJson(body);
     const bodyBytes = Buffer.isBuffer(body) ? body : Buffer.from(body === undefined ? '' : JSON.stringify(body));
     const requestHash = crypto.createHash('sha256').update(req.method).update('\0').update(req.originalUrl).update('\0').update(bodyBytes).digest('hex');
     const prior = store.get(actor.tokenId, key);
@@ -36,6 +53,12 @@ export function idempotency(store: IdempotencyStore, clock: Clock): RequestHandl
       return;
     }
     const send = res.send.bind(res);
+    // While the handler runs inside `atomically`, its answer is recorded in the same transaction
+    // as its writes and sent only after COMMIT: a crash can lose both, never just the record (a
+    // retry would then run the write again). Handlers that finish later (async ones) record and
+    // send at once, outside the transaction.
+    let inTransaction = false;
+    let deferred: { payload: unknown } | undefined;
     res.send = (payload?: unknown) => {
       if (res.statusCode < 500) {
         const text = Buffer.isBuffer(payload) ? payload.toString('utf8') : typeof payload === 'string' ? payload : JSON.stringify(payload ?? '');
@@ -46,12 +69,28 @@ export function idempotency(store: IdempotencyStore, clock: Clock): RequestHandl
           requestHash,
           status: res.statusCode,
           headers: contentType ? { 'content-type': String(contentType) } : {},
-          body: text,
+          body: withoutShownOnce(text, res.locals[SHOWN_ONCE]),
           createdAt: clock.now().toISOString(),
         });
       }
+      if (inTransaction) {
+        deferred = { payload };
+        return res;
+      }
       return send(payload);
     };
-    next();
+    inTransaction = true;
+    try {
+      atomically(() => {
+        next();
+        // A handler that failed (5xx) commits nothing, not even what it wrote before failing.
+        if (deferred && res.statusCode >= 500) throw ROLLBACK;
+      });
+    } catch (err) {
+      if (err !== ROLLBACK) throw err;
+    } finally {
+      inTransaction = false;
+    }
+    if (deferred) send(deferred.payload);
   };
 }

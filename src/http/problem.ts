@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ulid } from 'ulid';
 import { MalformedBodyError, PayloadTooLargeError, SwitchyardError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { redactTokens } from '../access/token-service.js';
 import type { Logger } from '../logger.js';
 
 export const PROBLEM_TYPE_BASE = 'urn:switchyard:problem:';
@@ -46,12 +47,13 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const known = err instanceof SwitchyardError ? err : fromBodyParser(err);
     if (known) {
-      logger.info({ code: known.code, status: known.status, path: req.path, reqId: res.getHeader('x-request-id') }, known.message);
+      // The message often quotes the request (an owner, a key, a path): a token sent there stays out of the log.
+      logger.info({ code: known.code, status: known.status, path: redactTokens(req.path), reqId: res.getHeader('x-request-id') }, redactTokens(known.message));
       sendProblem(res, known, req.originalUrl);
       return;
     }
     const correlationId = String(res.getHeader('x-request-id') ?? ulid());
-    logger.error({ err, path: req.path, reqId: correlationId }, 'unhandled error');
+    logger.error({ err, path: redactTokens(req.path), reqId: correlationId }, 'unhandled error');
     if (res.headersSent) {
       res.end();
       return;

@@ -48,6 +48,8 @@ const toDoc = (r: Row): StoredFlagDocument => ({
 
 /** Every version of every service's flags document is kept: history is how an answer is explained later. */
 export class FlagStore {
+  private readonly latestSeqStmt;
+  private readonly bySeqStmt;
   private readonly latestStmt;
   private readonly atStmt;
   private readonly insertStmt;
@@ -55,7 +57,12 @@ export class FlagStore {
   private readonly eventsStmt;
   private readonly lastSeqStmt;
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
+    // Answered from the (service, version) index alone: seq is the rowid, so no document is read.
+    this.latestSeqStmt = db.prepare<[string], { seq: number }>(
+      'SELECT seq FROM flag_documents WHERE service = ? ORDER BY version DESC LIMIT 1',
+    );
+    this.bySeqStmt = db.prepare<[number], Row>('SELECT * FROM flag_documents WHERE seq = ?');
     this.latestStmt = db.prepare<[string], Row>(
       'SELECT * FROM flag_documents WHERE service = ? ORDER BY version DESC LIMIT 1',
     );
@@ -72,6 +79,21 @@ export class FlagStore {
         JOIN (SELECT service, max(version) AS version FROM flag_documents GROUP BY service) m
           ON m.service = d.service AND m.version = d.version`,
     );
+  }
+
+  /** Which row holds the service's latest document; rows never change, so it identifies the content. */
+  latestSeq(service: string): number | undefined {
+    return this.latestSeqStmt.get(service)?.seq;
+  }
+
+  /** Inside a write transaction a row may still be rolled back, and its seq handed out again. */
+  inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
+  bySeq(seq: number): StoredFlagDocument | undefined {
+    const r = this.bySeqStmt.get(seq);
+    return r ? toDoc(r) : undefined;
   }
 
   latest(service: string): StoredFlagDocument | undefined {

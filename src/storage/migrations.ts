@@ -153,4 +153,15 @@ CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 `,
   },
+  {
+    // Idempotency records of POST /v1/tokens used to keep the new token's secret in the clear; the
+    // stored answer now carries it as null (src/http/idempotency.ts SHOWN_ONCE). Scrub older ones.
+    version: 2,
+    name: 'idempotency_keys_without_token_secrets',
+    sql: `
+UPDATE idempotency_keys SET body = json_set(body, '$.token', json('null'))
+WHERE method = 'POST' AND path LIKE '/v1/tokens%'
+  AND CASE WHEN json_valid(body) THEN json_type(body, '$.token') = 'text' ELSE 0 END;
+`,
+  },
 ];

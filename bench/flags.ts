@@ -1,0 +1,199 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FlagdCore } from '@openfeature/flagd-core';
+import { createClient } from '../src/sdk/index.js';
+import type { EvaluationContext, FlagsDocument } from '../src/evaluation/index.js';
+import { ADMIN, api, load, loadRows, ROOT, startChild, startServer, timeLoops, type Call, type RunningServer, type Row } from './lib.js';
+
+const SERVICE = 'web';
+const PEER = 'flagd-core + node:http (flagd substitute)';
+
+const intent = (key: string, flag: string, values: unknown[], exposure: number, extra: Record<string, unknown> = {}) => ({
+  key,
+  owner: 'growth',
+  services: [{ service: SERVICE, flag }],
+  variants: values.map((value, i) => ({ key: `v${i}`, weight: 1, value })),
+  exposure,
+  ...extra,
+});
+
+/** Eight flags on one service, covering every kind of rule: audiences, layers, 2 and 3 arms, all value types. */
+export const FLAG_INTENTS = [
+  intent('checkout-redesign', 'checkout_redesign', [false, true], 40, { layer: 'checkout', audience: [{ attribute: 'locale', op: 'in', values: ['en-US', 'en-GB'] }] }),
+  intent('search-ranking', 'ranking_banner', ['bm25', 'ltr'], 20, { layer: 'search', audience: [{ attribute: 'country', op: 'in', values: ['US', 'CA'] }] }),
+  intent('new-nav', 'new_nav', [false, true], 30),
+  intent('button-color', 'button_color', ['blue', 'green', 'red'], 50, { layer: 'ui' }),
+  intent('price-display', 'price_display', ['plain', 'strikethrough'], 40, { audience: [{ attribute: 'app_version', op: 'semver_gte', value: '2.3.0' }] }),
+  intent('search-limit', 'search_limit', [10, 20, 50], 25, { audience: [{ attribute: 'plan', op: 'in', values: ['pro', 'enterprise'] }] }),
+  intent('promo-header', 'promo_header', ['none', 'sale'], 10, { audience: [{ attribute: 'email', op: 'ends_with', value: '@example.com' }] }),
+  intent('dark-mode', 'dark_mode', [false, true], 50, { audience: [{ attribute: 'country', op: 'neq', value: 'DE' }] }),
+];
+
+/** Varied contexts, generated once; every benchmark walks the same array. */
+export const CONTEXTS: EvaluationContext[] = Array.from({ length: 1024 }, (_, i) => ({
+  targetingKey: `user-${i}`,
+  country: ['US', 'CA', 'DE', 'FR', 'GB'][i % 5]!,
+  locale: ['en-US', 'en-GB', 'de-DE', 'fr-FR'][i % 4]!,
+  app_version: `2.${i % 6}.${i % 3}`,
+  plan: ['free', 'pro', 'enterprise'][i % 3]!,
+  email: i % 2 ? `u${i}@example.com` : `u${i}@mail.test`,
+}));
+
+export interface FlagFixture {
+  server: RunningServer;
+  /** A `service` token for web. */
+  token: string;
+  doc: FlagsDocument;
+  etag: string;
+  /** Our flagd export of the same document, as served. */
+  flagdJson: string;
+}
+
+/** The real server with the eight flags running on web (submitted over HTTP like any owner would). */
+export async function flagFixture(port: number): Promise<FlagFixture> {
+  const server = await startServer(port);
+  const owner = (await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: 'bench-owner', role: 'owner', team: 'growth' })).token;
+  for (const body of FLAG_INTENTS) {
+    const r = await api(server.base, owner, 'POST', '/v1/intents', body);
+    if (r.state !== 'running') throw new Error(`${body.key} is ${r.status}/${r.state}, not running`);
+  }
+  const token = (await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: 'bench-web', role: 'service', service: SERVICE })).token;
+  const res = await fetch(`${server.base}/v1/services/${SERVICE}/flags`, { headers: { authorization: `Bearer ${token}` } });
+  const doc = (await res.json()) as FlagsDocument;
+  const flagdJson = await (await fetch(`${server.base}/v1/services/${SERVICE}/flagd.json`, { headers: { authorization: `Bearer ${token}` } })).text();
+  return { server, token, doc, etag: res.headers.get('etag')!, flagdJson };
+}
+
+const post = (path: string, headers: Record<string, string>, ctx: EvaluationContext): Call => ({
+  method: 'POST',
+  path,
+  headers: { ...headers, 'content-type': 'application/json' },
+  body: JSON.stringify({ context: ctx }),
+});
+
+type Ofrep = { key: string; value?: unknown; variant?: string };
+
+/**
+ * Section 2. Remote evaluation: our OFREP bulk and single endpoints against the flagd substitute
+ * serving our own flagd export, with the same contexts, the same load and the same connections.
+ * Answers are compared first, so both sides do the same work.
+ */
+export async function ofrepBench(f: FlagFixture, peerPort: number, seconds: number): Promise<Row[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-flagd-'));
+  fs.writeFileSync(path.join(dir, 'flags.json'), f.flagdJson);
+  const peer = await startChild(process.execPath, [path.join(ROOT, 'dist/bench/peers/flagd-ofrep.js'), String(peerPort), path.join(dir, 'flags.json')], {
+    ready: /listening/,
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  });
+  const peerBase = `http://127.0.0.1:${peerPort}`;
+  try {
+    const auth = { authorization: `Bearer ${f.token}` };
+    const ours = `/v1/services/${SERVICE}/ofrep/v1/evaluate/flags`;
+    const theirs = '/ofrep/v1/evaluate/flags';
+    for (const ctx of CONTEXTS.slice(0, 100)) {
+      const a = await answers(f.server.base, post(ours, auth, ctx));
+      const b = await answers(peerBase, post(theirs, {}, ctx));
+      if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`OFREP answers differ for ${JSON.stringify(ctx)}:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`);
+    }
+    const keys = Object.keys(f.doc.flags);
+    const single = (prefix: string, headers: Record<string, string>) =>
+      CONTEXTS.map((ctx, i) => post(`${prefix}/${keys[i % keys.length]}`, headers, ctx));
+    const rows: Row[] = [];
+    const pairs: [string, Call[], Call[]][] = [
+      [`OFREP bulk (${keys.length} flags per request)`, CONTEXTS.map((c) => post(ours, auth, c)), CONTEXTS.map((c) => post(theirs, {}, c))],
+      ['OFREP single flag', single(ours, auth), single(theirs, {})],
+    ];
+    for (const [name, ourCalls, peerCalls] of pairs) {
+      const a = await load(f.server.base, ourCalls, seconds);
+      const b = await load(peerBase, peerCalls, seconds);
+      rows.push(...loadRows('ofrep', name, a, { name: PEER, result: b }));
+    }
+    return [...rows, ...(await floorRows(peerPort + 1, seconds))];
+  } finally {
+    await peer.stop();
+  }
+}
+
+/** What HTTP alone costs: express 5 + express.json() against bare node:http, echoing the bulk request. */
+async function floorRows(port: number, seconds: number): Promise<Row[]> {
+  const calls = CONTEXTS.map((c) => post('/echo', {}, c));
+  const echo = async (kind: string) => {
+    const child = await startChild(process.execPath, [path.join(ROOT, 'dist/bench/peers/echo.js'), kind, String(port)], { ready: /listening/ });
+    try {
+      return await load(`http://127.0.0.1:${port}`, calls, seconds);
+    } finally {
+      await child.stop();
+    }
+  };
+  const a = await echo('express');
+  const b = await echo('http');
+  return loadRows('ofrep', 'HTTP floor, no app code: express 5 echo vs node:http echo', a, { name: 'node:http', result: b });
+}
+
+/** Bulk answers as (key, variant, value), sorted, for comparing two servers. */
+async function answers(base: string, call: Call): Promise<[string, unknown, unknown][]> {
+  const res = await fetch(base + call.path, { method: call.method, headers: call.headers, body: call.body });
+  const { flags } = (await res.json()) as { flags: Ofrep[] };
+  return flags.map((e): [string, unknown, unknown] => [e.key, e.variant, e.value]).sort((x, y) => x[0].localeCompare(y[0]));
+}
+
+/** Section 3. Flag fetch: the flags document (200) and the ETag revalidation (304). */
+export async function fetchBench(f: FlagFixture, seconds: number): Promise<Row[]> {
+  const path = `/v1/services/${SERVICE}/flags`;
+  const auth = { authorization: `Bearer ${f.token}` };
+  const full = await load(f.server.base, [{ method: 'GET', path, headers: auth }], seconds);
+  const revalidate = await load(f.server.base, [{ method: 'GET', path, headers: { ...auth, 'if-none-match': f.etag } }], seconds);
+  return [...loadRows('fetch', `GET flags → 200 (${f.doc.flags ? Object.keys(f.doc.flags).length : 0} flags)`, full), ...loadRows('fetch', 'GET flags + If-None-Match → 304', revalidate)];
+}
+
+let sink = 0;
+
+type Evaluate = (ctx: EvaluationContext) => unknown;
+
+/**
+ * Section 4. Local evaluation: our SDK client (holding the document the server serves) against
+ * flagd-core holding our flagd export of it. Typed calls on both sides, as a provider makes them;
+ * every flag against every one of the 1,024 contexts, in the same order.
+ */
+export async function localBench(f: FlagFixture): Promise<Row[]> {
+  const client = createClient({ baseUrl: f.server.base, service: SERVICE, token: f.token, mode: 'poll', pollIntervalMs: 3_600_000 });
+  await client.ready();
+  const core = new FlagdCore();
+  core.setConfigurations(f.flagdJson);
+  const ours: Evaluate[] = [];
+  const theirs: Evaluate[] = [];
+  for (const [key, flag] of Object.entries(f.doc.flags)) {
+    const sample = Object.values(flag.variants)[0];
+    const fallback = typeof sample === 'boolean' ? false : typeof sample === 'number' ? 0 : '';
+    ours.push((ctx) => client.evaluate(key, ctx, fallback).value);
+    theirs.push((ctx) => {
+      const c = ctx as Parameters<FlagdCore['resolveAll']>[0];
+      if (typeof fallback === 'boolean') return core.resolveBooleanEvaluation(key, fallback, c).value;
+      if (typeof fallback === 'number') return core.resolveNumberEvaluation(key, fallback, c).value;
+      return core.resolveStringEvaluation(key, fallback, c).value;
+    });
+  }
+  const k = ours.length;
+  const contextOf = (i: number) => CONTEXTS[((i / k) | 0) & 1023]!;
+  // Same answers first: the loops below must time the same work.
+  for (let i = 0; i < k * CONTEXTS.length; i++) {
+    if (ours[i % k]!(contextOf(i)) !== theirs[i % k]!(contextOf(i))) throw new Error(`local answers differ at ${i}`);
+  }
+  const run = (fns: Evaluate[]) => (i: number) => {
+    if (fns[i % k]!(contextOf(i))) sink++;
+  };
+  const [ns, peerNs] = timeLoops(200_000, [run(ours), run(theirs)]) as [number, number];
+  await client.close();
+  return [
+    {
+      section: 'local',
+      name: 'SDK evaluate vs flagd-core (in-process)',
+      metric: 'time per evaluation',
+      value: ns,
+      unit: 'ns',
+      peer: { name: 'flagd-core', value: peerNs },
+      note: `${k} flags × 1,024 contexts, typed calls`,
+    },
+  ];
+}
