@@ -395,9 +395,12 @@ describe('tokens', () => {
       s.api.post('/v1/tokens', { name: owner.secret, role: 'owner' }), // 400 team missing
       s.api.post('/v1/tokens', { name: 'ok', role: 'owner', team: 'growth' }, { 'idempotency-key': 'log-1' }),
       s.api.post('/v1/tokens', { name: 'other', role: 'owner', team: 'growth' }, { 'idempotency-key': 'log-1' }), // 422
+      // The secret in the URL, where the request log line would carry it.
+      owner.get(`/v1/intents/${owner.secret}`), // 404
+      owner.get(`/v1/audit?actor=${wrong}`), // 200
     ];
     const answers = await Promise.all(calls);
-    expect(answers.map((a) => a.status)).toEqual([201, 200, 403, 403, 200, 403, 200, 401, 401, 401, 401, 403, 201, 400, 400, 400, 200, 200, 400, 201, 422]);
+    expect(answers.map((a) => a.status)).toEqual([201, 200, 403, 403, 200, 403, 200, 401, 401, 401, 401, 403, 201, 400, 400, 400, 200, 200, 400, 201, 422, 404, 200]);
     secrets.push(['minted token', answers[19]!.body.token as string]);
     // Each leak as "<which secret>: <the log line>", so a failure says where it escaped.
     const leaks = secrets.flatMap(([which, secret]) =>
