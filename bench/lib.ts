@@ -80,7 +80,10 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Spawns a process and resolves once its stdout matches `ready` (or `probe` answers, for quiet ones). */
+/**
+ * Spawns a process and resolves once its stdout matches `ready` (or `probe` answers, for quiet
+ * ones). The last few KiB of its output are kept, and printed if it exits before `stop()`.
+ */
 export async function startChild(
   command: string,
   args: string[],
@@ -88,22 +91,25 @@ export async function startChild(
 ): Promise<Child> {
   const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const failed = exited.then(() => {
-    throw new Error(`${path.basename(command)} exited before it was ready: ${out}`);
-  });
+  let stopping = false;
   child.stdout!.on('data', (c: Buffer) => {
-    if (out.length < 10_000) out += String(c);
+    out = (out + String(c)).slice(-8_000);
   });
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) process.stderr.write(`bench: ${path.basename(args[0] ?? command)} exited unexpectedly (${signal ?? code}); its last output:\n${out}\n`);
+      resolve();
+    }),
+  );
   const ready = opts.ready
     ? new Promise<void>((resolve) => child.stdout!.on('data', () => opts.ready!.test(out) && resolve()))
     : waitForHttp(opts.probe!);
-  await Promise.race([ready, failed]);
-  failed.catch(() => undefined);
+  await Promise.race([ready, exited.then(() => Promise.reject(new Error(`${path.basename(command)} exited before it was ready`)))]);
   return {
     pid: child.pid!,
     rssMb: () => rssMb(child.pid!),
     async stop() {
+      stopping = true;
       child.kill('SIGTERM');
       await exited;
       opts.cleanup?.();

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   ];
   const rows: Row[] = [];
   const started = Date.now();
+  const loadBefore = os.loadavg()[0]!;
   for (const [name, run] of sections) {
     if (only && !only.includes(name)) continue;
     process.stderr.write(`bench: ${name}…\n`);
@@ -38,7 +39,8 @@ async function main(): Promise<void> {
   }
   const cpus = os.cpus();
   const machine = `${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
-  const took = `${Math.round((Date.now() - started) / 1000)} s, BENCH_SECONDS=${seconds}`;
+  // The 1-minute load average before and after: other work on the machine shows up in every row.
+  const took = `${Math.round((Date.now() - started) / 1000)} s, BENCH_SECONDS=${seconds}, load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
   const legend = 'ratio: how many times better ours is than the peer (throughput ours/peer, times peer/ours); >1× means ours is ahead';
   process.stdout.write(`Machine: ${machine} (${took})\n${legend}\n\n${table(rows)}\n`);
   const dir = path.join(ROOT, 'bench/results');

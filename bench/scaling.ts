@@ -86,12 +86,14 @@ export async function experimentScaling(port: number, seconds: number): Promise<
     for (const key of ['mate-a', 'mate-b']) {
       c.intents.submit({ key, owner: 'growth', services: [{ service: 'web', flag: key }], variants: VARIANTS, exposure: 2, layer: 'checkout' }, OWNER);
     }
+    // Until the policy's wasm has tiered up (about 10,000 evaluations) the first point would look slower.
+    for (let i = 0; i < 20_000; i++) c.intents.evaluate(EXAMPLES[0], OWNER);
     let seeded = 0;
     for (const n of [10, 100, 1_000, 10_000]) {
       const t0 = Date.now();
       for (; seeded < n; seeded++) seedExperiment(c, seeded);
       process.stderr.write(`  ${n} live experiments seeded (${Date.now() - t0} ms)\n`);
-      for (let i = 0; i < 500; i++) c.intents.evaluate(EXAMPLES[0], OWNER);
+      for (let i = 0; i < 1_000; i++) c.intents.evaluate(EXAMPLES[0], OWNER);
       const ns = timeEach(5_000, () => c.intents.evaluate(EXAMPLES[0], OWNER));
       const submit = await serveCopy(c, port, async (server) => {
         const { token } = await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: 'bench-owner', role: 'owner', team: 'growth' });
