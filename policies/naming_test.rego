@@ -21,6 +21,7 @@ cases := {
 	"starts with a digit": {"intent": {"key": "1checkout"}, "want": {"codes": ["naming"]}},
 	"starts with a hyphen": {"intent": {"key": "-checkout"}, "want": {"codes": ["naming"]}},
 	"dot": {"intent": {"key": "checkout.v2"}, "want": {"codes": ["naming"]}},
+	"non-ASCII letter": {"intent": {"key": "café-test"}, "want": {"codes": ["naming"]}},
 	"trailing newline": {"intent": {"key": "checkout\n"}, "want": {"codes": ["naming"]}},
 	"message names the key": {
 		"intent": {"key": "Bad_Key"},
