@@ -233,7 +233,13 @@ export interface LoadResult {
  */
 export async function load(base: string, calls: Call[], seconds: number): Promise<LoadResult> {
   let next = 0;
-  const requests = [{ setupRequest: (req: any) => ({ ...req, ...calls[next++ % calls.length] }) }];
+  // A copy of the headers: autocannon writes Content-Length into the object it is given, which
+  // would then travel with any other request made from the same call.
+  const setupRequest = (req: any) => {
+    const call = calls[next++ % calls.length]!;
+    return { ...req, ...call, headers: { ...call.headers } };
+  };
+  const requests = [{ setupRequest }];
   const opts = { url: base, connections: CONNECTIONS, requests } as autocannon.Options;
   await autocannon({ ...opts, duration: 1 });
   const r = await autocannon({ ...opts, duration: seconds });
@@ -258,18 +264,23 @@ export function loadRows(section: string, name: string, ours: LoadResult, peer?:
   ];
 }
 
-/** How many times better ours is: >1 means ours wins (higher throughput, or lower time). */
+/**
+ * How many times better ours is: >1 means ours wins (higher throughput, or lower time). Undefined
+ * where a value is 0, which for autocannon's latencies (whole milliseconds) means "under 1 ms".
+ */
 export function ratio(r: Row): number | undefined {
-  if (!r.peer) return undefined;
+  if (!r.peer || r.value === 0 || r.peer.value === 0) return undefined;
   return r.unit.endsWith('/s') ? r.value / r.peer.value : r.peer.value / r.value;
 }
 
 export function table(rows: Row[]): string {
-  const fmt = (v: number) => (Number.isNaN(v) ? 'n/a' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2));
+  const fmt = (v: number, unit: string) =>
+    Number.isNaN(v) ? 'n/a' : v === 0 && unit === 'ms' ? '<1' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2);
   const head = ['section', 'benchmark', 'metric', 'ours', 'peer', 'ratio', 'note'];
   const body = rows.map((r) => {
     const x = ratio(r);
-    return [r.section, r.name, `${r.metric} (${r.unit})`, fmt(r.value), r.peer ? `${fmt(r.peer.value)} ${r.peer.name}` : '', x === undefined ? '' : `${x.toFixed(1)}×`, r.note ?? ''];
+    const shown = x !== undefined ? `${x.toFixed(1)}×` : r.peer && r.peer.value === 0 && r.value > 0 ? `<${(1 / r.value).toFixed(2)}×` : '';
+    return [r.section, r.name, `${r.metric} (${r.unit})`, fmt(r.value, r.unit), r.peer ? `${fmt(r.peer.value, r.unit)} ${r.peer.name}` : '', shown, r.note ?? ''];
   });
   return [head, head.map(() => '---'), ...body].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
 }
