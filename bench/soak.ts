@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { ADMIN, api, rssMb, startServer, type RunningServer } from './lib.js';
 
@@ -123,7 +124,10 @@ function intent(key: string, critical: boolean, n: number) {
 
 async function main(): Promise<void> {
   const port = await freePort();
-  const server: RunningServer = await startServer(port);
+  // Its own folder, outside the bench's temp-folder naming, so no other benchmark's clean-up can
+  // remove the database under a running soak.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-soak-'));
+  const server: RunningServer = await startServer(port, { dbPath: path.join(dir, 'soak.db') });
   const base = server.base;
   const token = async (spec: Record<string, unknown>) => (await api(base, ADMIN, 'POST', '/v1/tokens', spec)).token as string;
   const owner = await token({ name: 'soak-owner', role: 'owner', team: 'growth' });
@@ -247,6 +251,7 @@ async function main(): Promise<void> {
   clearInterval(rssPoll);
   const storage = storageReport(server.dbPath);
   await server.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
 
   // The verdict: growth of the RSS floor across the second half, between the mean of its first k
   // samples' floors and the mean of its last k (k up to 3), and the least-squares slope for context.
