@@ -1,18 +1,9 @@
 import type { Command } from 'commander';
+import type { AuditEvent } from '../../audit/audit-log.js';
 import type { Runner } from '../context.js';
 import { orDash, shortRevision, table } from '../format.js';
 import { positiveInt } from './options.js';
 
-interface AuditEvent {
-  seq: number;
-  type: string;
-  experiment: string | null;
-  version: number | null;
-  service: string | null;
-  actor: string;
-  at: string;
-  data: Record<string, unknown>;
-}
 
 interface AuditPage {
   events: AuditEvent[];
