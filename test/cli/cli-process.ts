@@ -4,18 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers/paths.js';
+import { newestSourceMtime } from '../helpers/sources.js';
 
 export const CLI_JS = path.join(ROOT, 'dist/src/cli/main.js');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 const builtAt = () => (fs.existsSync(CLI_JS) ? fs.statSync(CLI_JS).mtimeMs : 0);
 
@@ -26,7 +18,7 @@ const builtAt = () => (fs.existsSync(CLI_JS) ? fs.statSync(CLI_JS).mtimeMs : 0);
  * that the binary is now newer than every source file.
  */
 export async function ensureCliBuilt(): Promise<void> {
-  const sources = newestSource(path.join(ROOT, 'src'));
+  const sources = newestSourceMtime(path.join(ROOT, 'src'));
   if (builtAt() >= sources) return;
   const lock = path.join(ROOT, 'dist', '.cli-build-lock');
   fs.mkdirSync(path.dirname(lock), { recursive: true });

@@ -2,18 +2,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BUNDLE_PATH, ROOT } from '../helpers/paths.js';
+import { newestSourceMtime } from '../helpers/sources.js';
 
 export const MAIN_JS = path.join(ROOT, 'dist/src/main.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 /**
  * The crash test runs the compiled server, as production does. `make test` does not build dist/,
@@ -21,7 +13,7 @@ function newestMtime(dir: string): number {
  */
 export function ensureBuilt(): void {
   const built = fs.existsSync(MAIN_JS) ? fs.statSync(MAIN_JS).mtimeMs : 0;
-  if (built >= newestMtime(path.join(ROOT, 'src'))) return;
+  if (built >= newestSourceMtime(path.join(ROOT, 'src'))) return;
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
 }
 

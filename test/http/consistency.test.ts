@@ -19,18 +19,8 @@ import type { EvaluationContext, FlagState, FlagsDocument, Resolution } from '..
 import { toFlagdDefinition } from '../../src/flags/flagd-export.js';
 import { flagdSchemaValidator } from '../fixtures/flagd-schema.js';
 import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { prng } from '../helpers/prng.js';
 
-/** mulberry32: a small seeded PRNG, so every run draws the same contexts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A keep-alive HTTP client: the raw path, several times faster than fetch for thousands of calls. */
 function rawPoster(base: string, token: string) {
