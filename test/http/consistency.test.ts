@@ -20,6 +20,7 @@ import { toFlagdDefinition } from '../../src/flags/flagd-export.js';
 import { flagdSchemaValidator } from '../fixtures/flagd-schema.js';
 import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 import { prng } from '../helpers/prng.js';
+import { flagdResolve } from '../fixtures/flagd-resolve.js';
 
 
 /** A keep-alive HTTP client: the raw path, several times faster than fetch for thousands of calls. */
@@ -119,13 +120,6 @@ function outcome(r: Resolution): { variant: string | undefined; value: unknown }
   return { variant: r.variant, value: r.value };
 }
 
-function flagdResolve(core: FlagdCore, key: string, sample: unknown, ctx: EvaluationContext) {
-  const context = ctx as Parameters<FlagdCore['resolveStringEvaluation']>[2];
-  if (typeof sample === 'boolean') return core.resolveBooleanEvaluation(key, false, context);
-  if (typeof sample === 'number') return core.resolveNumberEvaluation(key, -1, context);
-  if (typeof sample === 'string') return core.resolveStringEvaluation(key, '<code default>', context);
-  return core.resolveObjectEvaluation(key, {}, context);
-}
 
 describe('the server, OFREP and flagd-core give every context the same variant', () => {
   let s: TestServer;

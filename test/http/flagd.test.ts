@@ -6,19 +6,13 @@ import { toFlagdDefinition } from '../../src/flags/flagd-export.js';
 import { flagdSchemaValidator } from '../fixtures/flagd-schema.js';
 import { expectProblem } from '../fixtures/http.js';
 import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { flagdResolve } from '../fixtures/flagd-resolve.js';
 
 const validate = flagdSchemaValidator();
 
 /** Both of flagd-core's execution modes: compiled JSON Logic (default) and the interpreter. */
 const cores = () => [new FlagdCore(), new FlagdCore(undefined, undefined, { disableDynamicCodeGeneration: true })];
 
-function flagdResolve(core: FlagdCore, key: string, sample: unknown, ctx: EvaluationContext) {
-  const context = ctx as Parameters<FlagdCore['resolveStringEvaluation']>[2];
-  if (typeof sample === 'boolean') return core.resolveBooleanEvaluation(key, false, context);
-  if (typeof sample === 'number') return core.resolveNumberEvaluation(key, -1, context);
-  if (typeof sample === 'string') return core.resolveStringEvaluation(key, '<code default>', context);
-  return core.resolveObjectEvaluation(key, {}, context);
-}
 
 /** A flag built by hand, for cases the intent API would refuse or that need no server. */
 function handFlag(audience: AudienceCondition[], overrides: Partial<FlagState['allocation']> = {}): FlagState {
