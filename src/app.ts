@@ -1,17 +1,16 @@
-import crypto from 'node:crypto';
+import http, { type Server } from 'node:http';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
-import { monotonicFactory } from 'ulid';
-import { redactTokens } from './access/token-service.js';
 import type { Container } from './container.js';
 import { decisionsRouter, tokensRouter } from './http/admin-router.js';
 import { auditRouter, eventsRouter } from './http/audit-router.js';
+import { accessLog } from './http/access-log.js';
 import { authenticate } from './http/auth.js';
 import { idempotency } from './http/idempotency.js';
 import { bundleBody, policyRouter } from './http/policy-router.js';
-import { flagsRouter } from './http/flags-router.js';
+import { flagsEndpoint, flagsRouter } from './http/flags-router.js';
 import { flagdRouter } from './http/flagd-router.js';
-import { OFREP_MOUNT, ofrepErrorFields, ofrepRouter } from './http/ofrep-router.js';
+import { OFREP_MOUNT, ofrepEndpoints, ofrepErrorFields, ofrepRouter } from './http/ofrep-router.js';
+import { readPath, type ReadEndpoints, type ReadPathStats } from './http/read-path.js';
 import { attachFlagStreams, streamRouter } from './http/stream-router.js';
 import { FlagStreamHub } from './flags/flag-stream.js';
 import { EventFeedStreams } from './flags/event-feed-stream.js';
@@ -22,6 +21,7 @@ import { whoamiRouter } from './http/whoami-router.js';
 import { consoleRouter } from './console/console-router.js';
 
 const FEEDS_KEY = 'switchyard.eventFeeds';
+const READ_KEY = 'switchyard.readEndpoints';
 
 /** Open change-feed streams, for shutdown. */
 export function eventFeedsOf(app: Express): EventFeedStreams | undefined {
@@ -29,27 +29,11 @@ export function eventFeedsOf(app: Express): EventFeedStreams | undefined {
 }
 
 export const BODY_LIMIT = '256kb';
+const BODY_LIMIT_BYTES = 256 * 1024;
 
 export interface AppOptions {
   /** Interval of SSE heartbeat comments; 15 s unless a test wants to see one sooner. */
   streamHeartbeatMs?: number;
-}
-
-/**
- * ULIDs for request ids, drawing their random part from a pooled buffer: ulid's default asks the
- * system for one random byte per character, which was a sixth of the server's CPU on the OFREP
- * benchmark. Monotonic, so ids made within one millisecond still sort in arrival order.
- */
-function requestIdFactory(): () => string {
-  const pool = Buffer.alloc(4096);
-  let next = pool.length;
-  return monotonicFactory(() => {
-    if (next === pool.length) {
-      crypto.randomFillSync(pool);
-      next = 0;
-    }
-    return pool[next++]! / 256;
-  });
 }
 
 /** Builds the HTTP app from its dependencies. It never listens: main.ts and the tests do. */
@@ -59,27 +43,12 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  const httpLogger = c.logger.child({ module: 'http' });
-  const requestId = requestIdFactory();
-  app.use(
-    pinoHttp({
-      logger: httpLogger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : requestId();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-      // The serializers below read four fields of the raw objects; pino-http's default wrapping
-      // first copies every header of the request and the response for them to pick from.
-      wrapSerializers: false,
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactTokens(req.url) }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  const accessLogger = accessLog(c.logger.child({ module: 'http' }));
+  app.use((req, res, next) => {
+    accessLogger(req, res);
+    next();
+  });
+  const errorLogger = c.logger.child({ module: 'errors' });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -110,14 +79,23 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   const feeds = new EventFeedStreams(c.flags, options.streamHeartbeatMs);
   app.locals[FEEDS_KEY] = feeds;
   app.use(eventsRouter(c.flags, feeds));
-  app.use(flagsRouter(c.flags, () => c.engine.catalog(), c.metrics));
+  const read: ReadEndpoints = {
+    tokens: c.tokens,
+    flags: flagsEndpoint(c.flags, () => c.engine.catalog(), c.metrics),
+    ofrep: ofrepEndpoints(c.flags, () => c.engine.catalog(), c.metrics.ofrepEvaluations),
+    accessLog: accessLogger,
+    errors: errorLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+  };
+  app.locals[READ_KEY] = read;
+  app.use(flagsRouter(read.flags));
   const streams = new FlagStreamHub(c.flags, {
     heartbeatMs: options.streamHeartbeatMs,
     onCountChange: (n) => c.metrics.sseClients.set(n),
   });
   attachFlagStreams(app, streams);
   app.use(streamRouter(streams, c.flags, () => c.engine.catalog()));
-  app.use(ofrepRouter(c.flags, () => c.engine.catalog(), c.metrics.ofrepEvaluations));
+  app.use(ofrepRouter(read.ofrep));
   app.use(flagdRouter(c.flags, () => c.engine.catalog()));
   app.use(decisionsRouter(c.decisions));
   app.use(tokensRouter(c.tokens));
@@ -127,6 +105,24 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
 
   app.use(OFREP_MOUNT, ofrepErrorFields);
   app.use(notFoundHandler);
-  app.use(problemHandler(c.logger.child({ module: 'errors' })));
+  app.use(problemHandler(errorLogger));
   return app;
+}
+
+export interface BuiltServer {
+  server: Server;
+  app: Express;
+  /** What the read path answered itself and what it passed to express. */
+  readPath: ReadPathStats;
+}
+
+/**
+ * The server main.ts runs: node:http with the read path in front of the app (see read-path.ts).
+ * It does not listen yet.
+ */
+export function buildServer(c: Container, options: AppOptions = {}): BuiltServer {
+  const app = buildApp(c, options);
+  const stats: ReadPathStats = { served: 0, passed: 0 };
+  const server = http.createServer(readPath(app.locals[READ_KEY] as ReadEndpoints, app, stats));
+  return { server, app, readPath: stats };
 }

@@ -1,5 +1,4 @@
-import type { Server } from 'node:http';
-import { buildApp, eventFeedsOf } from './app.js';
+import { buildServer, eventFeedsOf } from './app.js';
 import { flagStreamsOf } from './http/stream-router.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -26,8 +25,8 @@ async function main(): Promise<void> {
   );
   scheduler.start(config.schedulerIntervalMs);
 
-  const app = buildApp(container);
-  const server: Server = app.listen(config.port, config.host, () => {
+  const { server, app } = buildServer(container);
+  server.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const base = `http://${config.host}:${port}`;

@@ -4,16 +4,17 @@ import { requireRole, type Role } from '../access/actor.js';
 import type { TokenService } from '../access/token-service.js';
 import { UnauthorizedError } from '../errors.js';
 
+/** The actor behind an `Authorization: Bearer <token>` header; 401 for anything else. */
+export function actorFromAuthorization(tokens: TokenService, header: string | undefined): Actor {
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) throw new UnauthorizedError(header ? 'The Authorization header must be "Bearer <token>"' : 'A bearer token is required');
+  return tokens.authenticate(match[1]);
+}
+
 /** Resolves the bearer token on every /v1 request; the actor travels in res.locals. */
 export function authenticate(tokens: TokenService): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) {
-      next(new UnauthorizedError(header ? 'The Authorization header must be "Bearer <token>"' : 'A bearer token is required'));
-      return;
-    }
-    res.locals['actor'] = tokens.authenticate(match[1]);
+    res.locals['actor'] = actorFromAuthorization(tokens, req.headers.authorization);
     next();
   };
 }

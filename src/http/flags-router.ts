@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import type { Actor } from '../access/actor.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
@@ -7,6 +7,7 @@ import type { StoredFlagDocument } from '../storage/flag-store.js';
 import type { Metrics } from '../metrics.js';
 import { actorOf } from './auth.js';
 import { param } from './body.js';
+import { sendReply, type Reply } from './reply.js';
 
 /** RFC 9110 If-None-Match: a list of entity tags (weak comparison) or `*`. */
 export function etagMatches(header: string | undefined, etag: string): boolean {
@@ -37,25 +38,27 @@ export function knownServiceDocument(flags: FlagStateService, catalog: () => Ser
   return doc;
 }
 
-/** Sends the document or 304; returns the status sent. */
-export function sendDocument(req: Request, res: Response, doc: StoredFlagDocument): 200 | 304 {
-  res.setHeader('ETag', doc.etag);
-  res.setHeader('Cache-Control', 'no-cache');
-  if (etagMatches(req.headers['if-none-match'], doc.etag)) {
-    res.status(304).end();
-    return 304;
-  }
-  res.status(200).type('application/json').send(doc.json);
-  return 200;
+/** The flags document, or 304 when the caller already has this version. */
+export function documentReply(doc: StoredFlagDocument, ifNoneMatch: string | undefined): Reply {
+  const headers = { ETag: doc.etag, 'Cache-Control': 'no-cache' };
+  if (etagMatches(ifNoneMatch, doc.etag)) return { status: 304, headers };
+  return { status: 200, headers, json: doc.json };
 }
 
-export function flagsRouter(flags: FlagStateService, catalog: () => ServiceCatalog, metrics: Metrics): Router {
+/** `GET /v1/services/{service}/flags` for an authenticated caller, counted by status. */
+export function flagsEndpoint(flags: FlagStateService, catalog: () => ServiceCatalog, metrics: Metrics) {
+  return (actor: Actor, service: string, ifNoneMatch: string | undefined): Reply => {
+    requireServiceAccess(actor, service);
+    const reply = documentReply(knownServiceDocument(flags, catalog, service), ifNoneMatch);
+    metrics.flagReads.inc({ service, status: String(reply.status) });
+    return reply;
+  };
+}
+
+export function flagsRouter(endpoint: ReturnType<typeof flagsEndpoint>): Router {
   const r = Router();
   r.get('/v1/services/:service/flags', (req, res) => {
-    const service = param(req, 'service');
-    requireServiceAccess(actorOf(res), service);
-    const status = sendDocument(req, res, knownServiceDocument(flags, catalog, service));
-    metrics.flagReads.inc({ service, status: String(status) });
+    sendReply(res, endpoint(actorOf(res), param(req, 'service'), req.headers['if-none-match']));
   });
   return r;
 }

@@ -1,14 +1,16 @@
-import { Router, type ErrorRequestHandler, type Request } from 'express';
+import { Router, type ErrorRequestHandler } from 'express';
 import { z } from 'zod';
-import { SwitchyardError } from '../errors.js';
+import type { Actor } from '../access/actor.js';
+import { MalformedBodyError, SwitchyardError } from '../errors.js';
 import type { EvaluationContext } from '../evaluation/types.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import { bulkEtag, isOfrepFailure, OfrepEvaluator, type OfrepEvaluation } from '../flags/ofrep.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
 import { actorOf } from './auth.js';
-import { jsonBody, param } from './body.js';
+import { assertPlainJson, jsonBody, param } from './body.js';
 import { etagMatches, knownServiceDocument, requireServiceAccess } from './flags-router.js';
 import { parseWith } from './intents-router.js';
+import { sendReply, type Reply } from './reply.js';
 
 /** Where evaluations are counted (a Prometheus counter fits). */
 export interface OfrepEvaluationCounter {
@@ -21,8 +23,8 @@ export interface OfrepEvaluationCounter {
  */
 export const EvaluationRequest = z.looseObject({ context: z.record(z.string(), z.unknown()).optional() });
 
-function readContext(req: Request): EvaluationContext {
-  const body = jsonBody(req);
+function readContext(body: unknown): EvaluationContext {
+  assertPlainJson(body);
   parseWith(EvaluationRequest, body, 'OFREP evaluation request');
   // The validated object itself, not zod's copy: attribute names reach evaluation exactly as sent.
   return ((body as { context?: EvaluationContext }).context ?? {}) as EvaluationContext;
@@ -65,16 +67,18 @@ export const ofrepErrorFields: ErrorRequestHandler = (err, req, _res, next) => {
   } catch {
     key = match?.[1];
   }
+  next(withOfrepFields(err, key));
+};
+
+/** `err` with the OFREP failure fields added (see `ofrepErrorFields`), or `err` itself if unknown. */
+export function withOfrepFields(err: unknown, key: string | undefined): unknown {
   const parseFailed = (err as { type?: string } | null)?.type === 'entity.parse.failed';
   const known: SwitchyardError | undefined = err instanceof SwitchyardError
     ? err
     : parseFailed
-      ? new SwitchyardError('malformed_body', 400, 'The request body is not valid JSON')
+      ? new MalformedBodyError('The request body is not valid JSON')
       : undefined;
-  if (!known || known.details?.['errorCode'] !== undefined) {
-    next(err);
-    return;
-  }
+  if (!known || known.details?.['errorCode'] !== undefined) return err;
   const errorCode =
     known.code === 'malformed_body'
       ? 'PARSE_ERROR'
@@ -83,50 +87,62 @@ export const ofrepErrorFields: ErrorRequestHandler = (err, req, _res, next) => {
         : known.status === 404 && key !== undefined
           ? 'FLAG_NOT_FOUND'
           : 'GENERAL';
-  const decorated = new SwitchyardError(known.code, known.status, known.message, {
+  return new SwitchyardError(known.code, known.status, known.message, {
     ...(known.details ?? {}),
     ...(key !== undefined ? { key } : {}),
     errorCode,
     errorDetails: known.message,
   });
-  next(decorated);
-};
+}
 
 /**
  * OFREP (SPEC §7) under `/v1/services/{service}`, so a stock OFREP provider works with base URL
  * `.../v1/services/{service}` and an `Authorization: Bearer` header. Access is the flags GET's.
  */
-export function ofrepRouter(flags: FlagStateService, catalog: () => ServiceCatalog, counter?: OfrepEvaluationCounter): Router {
-  const r = Router();
+export interface OfrepEndpoints {
+  /** `POST …/ofrep/v1/evaluate/flags/{key}` for an authenticated caller with the parsed body. */
+  single(actor: Actor, service: string, key: string, body: unknown): Reply;
+  /** `POST …/ofrep/v1/evaluate/flags`, 304 when `If-None-Match` names the answer's ETag. */
+  bulk(actor: Actor, service: string, body: unknown, ifNoneMatch: string | undefined): Reply;
+}
+
+export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCatalog, counter?: OfrepEvaluationCounter): OfrepEndpoints {
   const evaluator = new OfrepEvaluator();
   const count = (service: string, e: OfrepEvaluation) => counter?.inc({ service, reason: isOfrepFailure(e) ? 'ERROR' : e.reason });
+  return {
+    single(actor, service, key, body) {
+      requireServiceAccess(actor, service);
+      const context = readContext(body);
+      const doc = knownServiceDocument(flags, catalog, service);
+      const result = evaluator.evaluate(doc, key, context);
+      count(service, result);
+      return { status: ofrepStatus(result), json: JSON.stringify(result) };
+    },
+    bulk(actor, service, body, ifNoneMatch) {
+      requireServiceAccess(actor, service);
+      const context = readContext(body);
+      const doc = knownServiceDocument(flags, catalog, service);
+      const etag = bulkEtag(doc, context);
+      const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
+      if (etagMatches(ifNoneMatch, etag)) return { status: 304, headers };
+      const results = evaluator.evaluateAll(doc, context);
+      for (const e of results) count(service, e);
+      return { status: 200, headers, json: JSON.stringify({ flags: results }) };
+    },
+  };
+}
 
+/**
+ * OFREP (SPEC §7) under `/v1/services/{service}`, so a stock OFREP provider works with base URL
+ * `.../v1/services/{service}` and an `Authorization: Bearer` header. Access is the flags GET's.
+ */
+export function ofrepRouter(endpoints: OfrepEndpoints): Router {
+  const r = Router();
   r.post('/v1/services/:service/ofrep/v1/evaluate/flags/:key', (req, res) => {
-    const service = param(req, 'service');
-    requireServiceAccess(actorOf(res), service);
-    const context = readContext(req);
-    const doc = knownServiceDocument(flags, catalog, service);
-    const result = evaluator.evaluate(doc, param(req, 'key'), context);
-    count(service, result);
-    res.status(ofrepStatus(result)).json(result);
+    sendReply(res, endpoints.single(actorOf(res), param(req, 'service'), param(req, 'key'), jsonBody(req)));
   });
-
   r.post('/v1/services/:service/ofrep/v1/evaluate/flags', (req, res) => {
-    const service = param(req, 'service');
-    requireServiceAccess(actorOf(res), service);
-    const context = readContext(req);
-    const doc = knownServiceDocument(flags, catalog, service);
-    const etag = bulkEtag(doc, context);
-    res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'no-cache');
-    if (etagMatches(req.headers['if-none-match'], etag)) {
-      res.status(304).end();
-      return;
-    }
-    const results = evaluator.evaluateAll(doc, context);
-    for (const e of results) count(service, e);
-    res.status(200).json({ flags: results });
+    sendReply(res, endpoints.bulk(actorOf(res), param(req, 'service'), jsonBody(req), req.headers['if-none-match']));
   });
-
   return r;
 }

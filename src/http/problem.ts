@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ulid } from 'ulid';
 import { MalformedBodyError, PayloadTooLargeError, SwitchyardError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
@@ -6,23 +7,37 @@ import type { Logger } from '../logger.js';
 
 export const PROBLEM_TYPE_BASE = 'urn:switchyard:problem:';
 
+/** The RFC 9457 document for an error, as JSON text. */
+export function problemDocument(err: SwitchyardError, instance: string, requestId: unknown): string {
+  return JSON.stringify({
+    type: PROBLEM_TYPE_BASE + err.code,
+    title: err.code.replace(/_/g, ' '),
+    status: err.status,
+    code: err.code,
+    detail: err.message,
+    instance,
+    ...(requestId ? { request_id: requestId } : {}),
+    ...(err.details ?? {}),
+  });
+}
+
+const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
+
+/** Through express's `res.send`, so the idempotency middleware records a refusal like any answer. */
 export function sendProblem(res: Response, err: SwitchyardError, instance: string): void {
-  const requestId = res.getHeader('x-request-id');
   // RFC 9110 §11.6.1: a 401 must say which scheme to authenticate with.
   if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="switchyard"');
-  res
-    .status(err.status)
-    .type('application/problem+json')
-    .json({
-      type: PROBLEM_TYPE_BASE + err.code,
-      title: err.code.replace(/_/g, ' '),
-      status: err.status,
-      code: err.code,
-      detail: err.message,
-      instance,
-      ...(requestId ? { request_id: requestId } : {}),
-      ...(err.details ?? {}),
-    });
+  res.status(err.status).type(PROBLEM_JSON).send(problemDocument(err, instance, res.getHeader('x-request-id')));
+}
+
+/** The same answer on a bare node:http response, for the read path that bypasses express. */
+export function writeProblem(res: ServerResponse, err: SwitchyardError, instance: string): void {
+  const body = problemDocument(err, instance, res.getHeader('x-request-id'));
+  if (err.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="switchyard"');
+  res.statusCode = err.status;
+  res.setHeader('Content-Type', PROBLEM_JSON);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** Turns body-parser failures into our own errors so they share one code list. */
@@ -40,29 +55,30 @@ function fromBodyParser(err: unknown): SwitchyardError | undefined {
 }
 
 /**
- * The one place errors become responses. Known errors keep their status and code; 4xx are logged
- * at info. Anything else is a bug: 500 with a correlation id, logged at error with its stack.
+ * What a client is told about `err`. Known errors keep their status and code and are logged at
+ * info. Anything else is a bug: 500 with a correlation id, logged at error with its stack.
  */
+export function explainError(logger: Logger, err: unknown, path: string, requestId: unknown): SwitchyardError {
+  const known = err instanceof SwitchyardError ? err : fromBodyParser(err);
+  if (known) {
+    // The message often quotes the request (an owner, a key, a path): a token sent there stays out of the log.
+    logger.info({ code: known.code, status: known.status, path: redactTokens(path), reqId: requestId }, redactTokens(known.message));
+    return known;
+  }
+  const correlationId = String(requestId ?? ulid());
+  logger.error({ err, path: redactTokens(path), reqId: correlationId }, 'unhandled error');
+  return new SwitchyardError('internal_error', 500, `Something went wrong on our side; quote ${correlationId} when reporting it`, { correlation_id: correlationId });
+}
+
+/** The one place errors become responses in the express app. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const known = err instanceof SwitchyardError ? err : fromBodyParser(err);
-    if (known) {
-      // The message often quotes the request (an owner, a key, a path): a token sent there stays out of the log.
-      logger.info({ code: known.code, status: known.status, path: redactTokens(req.path), reqId: res.getHeader('x-request-id') }, redactTokens(known.message));
-      sendProblem(res, known, req.originalUrl);
-      return;
-    }
-    const correlationId = String(res.getHeader('x-request-id') ?? ulid());
-    logger.error({ err, path: redactTokens(req.path), reqId: correlationId }, 'unhandled error');
+    const error = explainError(logger, err, req.path, res.getHeader('x-request-id'));
     if (res.headersSent) {
       res.end();
       return;
     }
-    sendProblem(
-      res,
-      new SwitchyardError('internal_error', 500, `Something went wrong on our side; quote ${correlationId} when reporting it`, { correlation_id: correlationId }),
-      req.originalUrl,
-    );
+    sendProblem(res, error, req.originalUrl);
   };
 }
 

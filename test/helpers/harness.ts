@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
-import { buildApp } from '../../src/app.js';
+import { buildServer } from '../../src/app.js';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
@@ -102,7 +102,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       logger: createLogger('info', sink),
     });
     container.tokens.bootstrap(ADMIN_TOKEN);
-    server = buildApp(container).listen(0, '127.0.0.1');
+    server = buildServer(container).server.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };

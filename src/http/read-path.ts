@@ -1,0 +1,149 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Actor } from '../access/actor.js';
+import type { TokenService } from '../access/token-service.js';
+import { MalformedBodyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { AccessLog } from './access-log.js';
+import { actorFromAuthorization } from './auth.js';
+import { withOfrepFields, type OfrepEndpoints } from './ofrep-router.js';
+import { explainError, writeProblem } from './problem.js';
+import { writeReply, type Reply } from './reply.js';
+
+/** What the read path serves; express serves the same endpoints for every request it passes on. */
+export interface ReadEndpoints {
+  tokens: TokenService;
+  flags(actor: Actor, service: string, ifNoneMatch: string | undefined): Reply;
+  ofrep: OfrepEndpoints;
+  accessLog: AccessLog;
+  /** Where refused and failed requests are logged (the express problem handler's logger). */
+  errors: Logger;
+  /** express.json's limit, in bytes. */
+  bodyLimit: number;
+}
+
+/** How many requests the read path answered itself, and how many it passed to express. */
+export interface ReadPathStats {
+  served: number;
+  passed: number;
+}
+
+const FLAGS = /^\/v1\/services\/([^/?]+)\/flags$/;
+const OFREP = /^\/v1\/services\/([^/?]+)\/ofrep\/v1\/evaluate\/flags(?:\/([^/?]+))?$/;
+/** What express.json would read as UTF-8 JSON: `application/json`, with no charset or a UTF-8 one. */
+const JSON_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset=(?:utf-8|"utf-8")[ \t]*)?$/i;
+const DIGITS = /^\d+$/;
+
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * body-parser's strict JSON reading, for the bodies the read path accepts: the UTF-8 text without
+ * its byte-order mark; empty is `{}`; anything that does not start with `{` or `[` is malformed.
+ */
+function parseBody(bytes: Buffer): unknown {
+  let text = bytes.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.length === 0) return {};
+  const first = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/.exec(text)?.[1];
+  if (first !== '{' && first !== '[') throw new MalformedBodyError('The request body is not valid JSON');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new MalformedBodyError('The request body is not valid JSON');
+  }
+}
+
+/**
+ * The read path: the requests services make all day (`GET /v1/services/{s}/flags` and the two
+ * OFREP evaluations) answered straight from node:http, in front of express. The express app costs
+ * about three times what the evaluation does (see ADR 0004); this path keeps everything else: the
+ * same token check, the same endpoint functions, the same problem+json and OFREP error fields, the
+ * same access-log line and metrics.
+ *
+ * It takes only the plain form of each request, and only before reading any of it: the exact path
+ * (case, no trailing slash, decodable segments), a JSON body of known length within the limit,
+ * no content encoding, no `Idempotency-Key`. Everything else, including every unusual form of these
+ * routes, goes to express untouched, which answers it as it always did. test/http/read-path.test.ts
+ * holds the two to the same answers.
+ */
+export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadPathStats = { served: 0, passed: 0 }): RequestListener {
+  const pass = (req: IncomingMessage, res: ServerResponse) => {
+    stats.passed++;
+    app(req, res);
+  };
+  return (req, res) => {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (req.method === 'GET') {
+      const m = FLAGS.exec(path);
+      const service = m && decoded(m[1]!);
+      if (service === undefined || service === null) return pass(req, res);
+      stats.served++;
+      read.accessLog(req, res);
+      try {
+        const actor = actorFromAuthorization(read.tokens, req.headers.authorization);
+        writeReply(res, read.flags(actor, service, req.headers['if-none-match']));
+      } catch (err) {
+        fail(read, req, res, path, err, false, undefined);
+      }
+      return;
+    }
+    if (req.method !== 'POST') return pass(req, res);
+    const m = OFREP.exec(path);
+    if (!m) return pass(req, res);
+    const service = decoded(m[1]!);
+    const key = m[2] === undefined ? null : decoded(m[2]);
+    if (service === undefined || key === undefined) return pass(req, res);
+    const h = req.headers;
+    const length = h['content-length'];
+    if (
+      h['idempotency-key'] !== undefined ||
+      h['transfer-encoding'] !== undefined ||
+      (h['content-encoding'] !== undefined && h['content-encoding'].toLowerCase() !== 'identity') ||
+      length === undefined ||
+      !DIGITS.test(length) ||
+      Number(length) > read.bodyLimit ||
+      !JSON_TYPE.test(h['content-type'] ?? '')
+    ) {
+      return pass(req, res);
+    }
+    stats.served++;
+    read.accessLog(req, res);
+    let actor: Actor;
+    try {
+      actor = actorFromAuthorization(read.tokens, h.authorization);
+    } catch (err) {
+      fail(read, req, res, path, err, true, key ?? undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    // A client that goes away mid-body is owed nothing; the access log records the close.
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      try {
+        const body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+        const reply = key === null ? read.ofrep.bulk(actor, service, body, h['if-none-match']) : read.ofrep.single(actor, service, key, body);
+        writeReply(res, reply);
+      } catch (err) {
+        fail(read, req, res, path, err, true, key ?? undefined);
+      }
+    });
+  };
+}
+
+/** The problem handler's answer, with the OFREP failure fields on the OFREP routes. */
+function fail(read: ReadEndpoints, req: IncomingMessage, res: ServerResponse, path: string, err: unknown, ofrep: boolean, key: string | undefined): void {
+  const error = explainError(read.errors, ofrep ? withOfrepFields(err, key) : err, path, res.getHeader('x-request-id'));
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  writeProblem(res, error, req.url ?? path);
+}

@@ -1,0 +1,36 @@
+import type { ServerResponse } from 'node:http';
+import type { Response } from 'express';
+
+/**
+ * An answer built without a framework. The read endpoints (flags GET, OFREP) return one, and the
+ * two ways into the server send it: express with `sendReply` and the read path with `writeReply`,
+ * so both put the same status, headers and bytes on the wire.
+ */
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  /** JSON text; none for a 304. */
+  json?: string;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Through express's `res.send`, so the idempotency middleware records it like any answer. */
+export function sendReply(res: Response, r: Reply): void {
+  for (const [h, v] of Object.entries(r.headers ?? {})) res.setHeader(h, v);
+  res.status(r.status);
+  if (r.json === undefined) res.end();
+  else res.type(JSON_TYPE).send(r.json);
+}
+
+export function writeReply(res: ServerResponse, r: Reply): void {
+  for (const [h, v] of Object.entries(r.headers ?? {})) res.setHeader(h, v);
+  res.statusCode = r.status;
+  if (r.json === undefined) {
+    res.end();
+    return;
+  }
+  res.setHeader('Content-Type', JSON_TYPE);
+  res.setHeader('Content-Length', Buffer.byteLength(r.json));
+  res.end(r.json);
+}
