@@ -80,30 +80,41 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+let logs = 0;
+
 /**
  * Spawns a process and resolves once its stdout matches `ready` (or `probe` answers, for quiet
- * ones). The last few KiB of its output are kept, and printed if it exits before `stop()`.
+ * ones). Its stdout goes to a file, not a pipe: the load generator runs in this process, and must
+ * not spend its time reading the server's access log. The end of that file is printed if the
+ * process exits before `stop()`.
  */
 export async function startChild(
   command: string,
   args: string[],
   opts: { env?: Record<string, string>; ready?: RegExp; probe?: string; cleanup?: () => void },
 ): Promise<Child> {
-  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
+  const logFile = path.join(os.tmpdir(), `switchyard-bench-${process.pid}-${logs++}.log`);
+  const fd = fs.openSync(logFile, 'w');
+  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', fd, 'inherit'] });
+  fs.closeSync(fd);
+  const tail = () => {
+    try {
+      const text = fs.readFileSync(logFile, 'utf8');
+      return text.slice(-8_000);
+    } catch {
+      return '';
+    }
+  };
   let stopping = false;
-  child.stdout!.on('data', (c: Buffer) => {
-    out = (out + String(c)).slice(-8_000);
-  });
+  let exitedYet = false;
   const exited = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
-      if (!stopping) process.stderr.write(`bench: ${path.basename(args[0] ?? command)} exited unexpectedly (${signal ?? code}); its last output:\n${out}\n`);
+      exitedYet = true;
+      if (!stopping) process.stderr.write(`bench: ${path.basename(args[0] ?? command)} exited unexpectedly (${signal ?? code}); its last output:\n${tail()}\n`);
       resolve();
     }),
   );
-  const ready = opts.ready
-    ? new Promise<void>((resolve) => child.stdout!.on('data', () => opts.ready!.test(out) && resolve()))
-    : waitForHttp(opts.probe!);
+  const ready = opts.ready ? waitForOutput(logFile, opts.ready, () => exitedYet) : waitForHttp(opts.probe!);
   await Promise.race([ready, exited.then(() => Promise.reject(new Error(`${path.basename(command)} exited before it was ready`)))]);
   return {
     pid: child.pid!,
@@ -112,9 +123,17 @@ export async function startChild(
       stopping = true;
       child.kill('SIGTERM');
       await exited;
+      fs.rmSync(logFile, { force: true });
       opts.cleanup?.();
     },
   };
+}
+
+async function waitForOutput(file: string, ready: RegExp, gone: () => boolean): Promise<void> {
+  while (!gone()) {
+    if (ready.test(fs.readFileSync(file, 'utf8'))) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 async function waitForHttp(url: string): Promise<void> {

@@ -48,6 +48,12 @@ interface Prepared {
   readonly compiled: CompiledDocument;
   /** Per flag: which experiment drives it, so callers can attribute exposures. */
   readonly metadata: ReadonlyMap<string, OfrepMetadata>;
+  /**
+   * Per flag, the JSON of each successful answer seen so far, by reason and variant: within one
+   * document version a flag's success is one of a few fixed objects, so the bulk answer is put
+   * together from text instead of serialising the same objects on every request.
+   */
+  readonly answers: Map<string, Map<string, string>>;
 }
 
 /**
@@ -56,13 +62,14 @@ interface Prepared {
  * canonicalised (RFC 8785) so key order and whitespace do not matter.
  */
 export function bulkEtag(doc: StoredFlagDocument, context: EvaluationContext): string {
-  const digest = crypto
-    .createHash('sha256')
-    .update(doc.etag)
-    .update('\0')
-    .update(canonicalize(context) ?? '{}')
-    .digest('base64url');
+  const digest = crypto.hash('sha256', `${doc.etag}\0${canonicalize(context) ?? '{}'}`, 'base64url');
   return `"${digest.slice(0, 32)}"`;
+}
+
+/** The bulk answer as JSON text, with how many flags resolved with each reason (`ERROR` for failures). */
+export interface BulkAnswer {
+  json: string;
+  reasons: Map<string, number>;
 }
 
 export class OfrepEvaluator {
@@ -82,6 +89,29 @@ export class OfrepEvaluator {
     return out;
   }
 
+  /** `{"flags": evaluateAll(…)}` as JSON text: the same bytes `JSON.stringify` would give. */
+  evaluateAllJson(doc: StoredFlagDocument, context: EvaluationContext): BulkAnswer {
+    const p = this.prepare(doc);
+    const parts: string[] = [];
+    const reasons = new Map<string, number>();
+    for (const [key, flag] of p.compiled.flags) {
+      const r = flag.evaluate(context);
+      reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+      if (r.reason === 'ERROR') {
+        parts.push(JSON.stringify(toOfrep(r, undefined)));
+        continue;
+      }
+      let seen = p.answers.get(key);
+      if (!seen) p.answers.set(key, (seen = new Map()));
+      // Reasons hold no ':', so the variant after it cannot make two answers collide.
+      const id = `${r.reason}:${r.variant}`;
+      let text = seen.get(id);
+      if (text === undefined) seen.set(id, (text = JSON.stringify(toOfrep(r, p.metadata.get(key)))));
+      parts.push(text);
+    }
+    return { json: `{"flags":[${parts.join(',')}]}`, reasons };
+  }
+
   private prepare(doc: StoredFlagDocument): Prepared {
     const hit = this.prepared.get(doc.service);
     if (hit?.etag === doc.etag) return hit;
@@ -93,7 +123,7 @@ export class OfrepEvaluator {
       if (typeof flag?.experiment?.version === 'number') m['experiment_version'] = flag.experiment.version;
       metadata.set(key, m);
     }
-    const prepared: Prepared = { etag: doc.etag, compiled: compileDocument(parsed), metadata };
+    const prepared: Prepared = { etag: doc.etag, compiled: compileDocument(parsed), metadata, answers: new Map() };
     this.prepared.set(doc.service, prepared);
     return prepared;
   }

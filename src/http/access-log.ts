@@ -27,7 +27,7 @@ const INCOMING_ID = /^[\w.-]{1,128}$/;
 export type AccessLog = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * One line per request, written when the response finishes (or the connection closes first):
+ * One line per request, written when the response is done (or the connection is lost first):
  * `{req: {id, method, url}, res: {statusCode}, responseTime}` with the message `request completed`,
  * at error level with `request errored` for a 5xx. The request id is the caller's `X-Request-Id`
  * when it is a plain token of up to 128 characters, a new ULID otherwise, and is echoed in the
@@ -44,14 +44,11 @@ export function accessLog(logger: Logger): AccessLog {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && INCOMING_ID.test(incoming) ? incoming : nextId();
     res.setHeader('X-Request-Id', id);
-    const done = () => {
-      res.removeListener('finish', done);
-      res.removeListener('close', done);
+    // 'close' comes once per response, after 'finish' or when the connection is lost first.
+    res.once('close', () => {
       const entry = { req: { id, method: req.method, url: redactTokens(req.url ?? '') }, res: { statusCode: res.statusCode }, responseTime: Date.now() - started };
       if (res.statusCode >= 500) logger.error(entry, 'request errored');
       else logger.info(entry, 'request completed');
-    };
-    res.on('finish', done);
-    res.on('close', done);
+    });
   };
 }

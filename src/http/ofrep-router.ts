@@ -14,7 +14,7 @@ import { sendReply, type Reply } from './reply.js';
 
 /** Where evaluations are counted (a Prometheus counter fits). */
 export interface OfrepEvaluationCounter {
-  inc(labels: { service: string; reason: string }): void;
+  inc(labels: { service: string; reason: string }, value?: number): void;
 }
 
 /**
@@ -23,7 +23,8 @@ export interface OfrepEvaluationCounter {
  */
 export const EvaluationRequest = z.looseObject({ context: z.record(z.string(), z.unknown()).optional() });
 
-function readContext(body: unknown): EvaluationContext {
+function readContext(readBody: () => unknown): EvaluationContext {
+  const body = readBody();
   assertPlainJson(body);
   parseWith(EvaluationRequest, body, 'OFREP evaluation request');
   // The validated object itself, not zod's copy: attribute names reach evaluation exactly as sent.
@@ -100,34 +101,38 @@ export function withOfrepFields(err: unknown, key: string | undefined): unknown 
  * `.../v1/services/{service}` and an `Authorization: Bearer` header. Access is the flags GET's.
  */
 export interface OfrepEndpoints {
-  /** `POST …/ofrep/v1/evaluate/flags/{key}` for an authenticated caller with the parsed body. */
-  single(actor: Actor, service: string, key: string, body: unknown): Reply;
+  /**
+   * `POST …/ofrep/v1/evaluate/flags/{key}` for an authenticated caller. The body is read only after
+   * the access check, so a caller without access learns nothing from how its body is judged.
+   */
+  single(actor: Actor, service: string, key: string, readBody: () => unknown): Reply;
   /** `POST …/ofrep/v1/evaluate/flags`, 304 when `If-None-Match` names the answer's ETag. */
-  bulk(actor: Actor, service: string, body: unknown, ifNoneMatch: string | undefined): Reply;
+  bulk(actor: Actor, service: string, readBody: () => unknown, ifNoneMatch: string | undefined): Reply;
 }
 
 export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCatalog, counter?: OfrepEvaluationCounter): OfrepEndpoints {
   const evaluator = new OfrepEvaluator();
   const count = (service: string, e: OfrepEvaluation) => counter?.inc({ service, reason: isOfrepFailure(e) ? 'ERROR' : e.reason });
   return {
-    single(actor, service, key, body) {
+    single(actor, service, key, readBody) {
       requireServiceAccess(actor, service);
-      const context = readContext(body);
+      const context = readContext(readBody);
       const doc = knownServiceDocument(flags, catalog, service);
       const result = evaluator.evaluate(doc, key, context);
       count(service, result);
       return { status: ofrepStatus(result), json: JSON.stringify(result) };
     },
-    bulk(actor, service, body, ifNoneMatch) {
+    bulk(actor, service, readBody, ifNoneMatch) {
       requireServiceAccess(actor, service);
-      const context = readContext(body);
+      const context = readContext(readBody);
       const doc = knownServiceDocument(flags, catalog, service);
       const etag = bulkEtag(doc, context);
       const headers = { ETag: etag, 'Cache-Control': 'no-cache' };
       if (etagMatches(ifNoneMatch, etag)) return { status: 304, headers };
-      const results = evaluator.evaluateAll(doc, context);
-      for (const e of results) count(service, e);
-      return { status: 200, headers, json: JSON.stringify({ flags: results }) };
+      const { json, reasons } = evaluator.evaluateAllJson(doc, context);
+      // One increment per reason, not per flag: a counter increment hashes its labels.
+      for (const [reason, n] of reasons) counter?.inc({ service, reason }, n);
+      return { status: 200, headers, json };
     },
   };
 }
@@ -139,10 +144,10 @@ export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCa
 export function ofrepRouter(endpoints: OfrepEndpoints): Router {
   const r = Router();
   r.post('/v1/services/:service/ofrep/v1/evaluate/flags/:key', (req, res) => {
-    sendReply(res, endpoints.single(actorOf(res), param(req, 'service'), param(req, 'key'), jsonBody(req)));
+    sendReply(res, endpoints.single(actorOf(res), param(req, 'service'), param(req, 'key'), () => jsonBody(req)));
   });
   r.post('/v1/services/:service/ofrep/v1/evaluate/flags', (req, res) => {
-    sendReply(res, endpoints.bulk(actorOf(res), param(req, 'service'), jsonBody(req), req.headers['if-none-match']));
+    sendReply(res, endpoints.bulk(actorOf(res), param(req, 'service'), () => jsonBody(req), req.headers['if-none-match']));
   });
   return r;
 }

@@ -129,7 +129,8 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
     req.on('end', () => {
       try {
         const body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-        const reply = key === null ? read.ofrep.bulk(actor, service, body, h['if-none-match']) : read.ofrep.single(actor, service, key, body);
+        const readBody = () => body;
+        const reply = key === null ? read.ofrep.bulk(actor, service, readBody, h['if-none-match']) : read.ofrep.single(actor, service, key, readBody);
         writeReply(res, reply);
       } catch (err) {
         fail(read, req, res, path, err, true, key ?? undefined);

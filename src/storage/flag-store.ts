@@ -1,4 +1,5 @@
 import type { Database } from './database.js';
+import { ReadCache } from './read-cache.js';
 
 /** Why a document version exists: the provenance the event feed hands to mirroring consumers. */
 export interface FlagChangeCause {
@@ -56,8 +57,11 @@ export class FlagStore {
   private readonly allLatestStmt;
   private readonly eventsStmt;
   private readonly lastSeqStmt;
+  /** The latest row of each service, asked on every flags read; a new version starts it over. */
+  private readonly latestSeqs;
 
   constructor(private readonly db: Database) {
+    this.latestSeqs = new ReadCache<string, number>(db);
     // Answered from the (service, version) index alone: seq is the rowid, so no document is read.
     this.latestSeqStmt = db.prepare<[string], { seq: number }>(
       'SELECT seq FROM flag_documents WHERE service = ? ORDER BY version DESC LIMIT 1',
@@ -83,7 +87,7 @@ export class FlagStore {
 
   /** Which row holds the service's latest document; rows never change, so it identifies the content. */
   latestSeq(service: string): number | undefined {
-    return this.latestSeqStmt.get(service)?.seq;
+    return this.latestSeqs.get(service, () => this.latestSeqStmt.get(service)?.seq);
   }
 
   /** Inside a write transaction a row may still be rolled back, and its seq handed out again. */
@@ -112,6 +116,7 @@ export class FlagStore {
 
   /** Returns the global sequence number of the new version: the event feed's cursor. */
   insert(doc: StoredFlagDocument, cause: FlagChangeCause): number {
+    this.latestSeqs.clear();
     return Number(this.insertStmt.run(doc.service, doc.version, doc.json, doc.etag, doc.createdAt, JSON.stringify(cause)).lastInsertRowid);
   }
 

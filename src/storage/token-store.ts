@@ -1,4 +1,5 @@
 import type { Database } from './database.js';
+import { ReadCache } from './read-cache.js';
 
 export type Role = 'owner' | 'approver' | 'governance' | 'operator' | 'service' | 'admin';
 
@@ -44,8 +45,11 @@ export class TokenStore {
   private readonly byId;
   private readonly insertStmt;
   private readonly revokeStmt;
+  /** Every authenticated request looks its token up; revoking or adding one starts it over. */
+  private readonly active;
 
   constructor(private readonly db: Database) {
+    this.active = new ReadCache<string, TokenRecord>(db);
     this.byHash = db.prepare<[string], Row>('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL');
     this.byId = db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?');
     this.insertStmt = db.prepare(
@@ -56,9 +60,12 @@ export class TokenStore {
     this.revokeStmt = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   }
 
+  /** The record is shared by every caller of the same token: read it, do not change it. */
   findActiveByHash(hash: string): TokenRecord | undefined {
-    const row = this.byHash.get(hash);
-    return row ? toRecord(row) : undefined;
+    return this.active.get(hash, () => {
+      const row = this.byHash.get(hash);
+      return row ? toRecord(row) : undefined;
+    });
   }
 
   get(id: string): TokenRecord | undefined {
@@ -68,6 +75,7 @@ export class TokenStore {
 
   /** Returns false when a token with the same hash already exists (bootstrap token on restart). */
   insert(token: Omit<TokenRecord, 'revokedAt'>, hash: string): boolean {
+    this.active.clear();
     const info = this.insertStmt.run({
       ...token,
       approvalRoles: JSON.stringify(token.approvalRoles),
@@ -77,6 +85,7 @@ export class TokenStore {
   }
 
   revoke(id: string, at: string): boolean {
+    this.active.clear();
     return this.revokeStmt.run(at, id).changes === 1;
   }
 
