@@ -7,20 +7,22 @@ export const LOG_FLUSH_MS = 1000;
 
 /**
  * Standard output written in blocks of at least 4 KiB, and at least every LOG_FLUSH_MS, the way
- * nginx buffers its access log (`buffer=… flush=…`): one write per request line was a third of the
- * server's CPU under load. Whatever is buffered is written synchronously when the process exits,
- * including on an uncaught exception; a SIGKILL loses up to the last second of log lines. No state
- * lives in the log: the audit trail is in SQLite.
+ * nginx buffers its access log (`buffer=… flush=…`): a write per request line, on the main thread
+ * or through the thread pool, cost more than the OFREP evaluation it logged. What is buffered is
+ * written when the process exits, an uncaught exception included; a SIGKILL loses up to the last
+ * second of log lines. No state lives in the log: the audit trail is in SQLite.
  */
 function bufferedStdout(): pino.DestinationStream {
-  const out = pino.destination({ dest: 1, minLength: 4096, sync: false });
-  setInterval(() => {
+  const out = pino.destination({ dest: 1, minLength: 4096, sync: true });
+  const flush = () => {
     try {
-      out.flush();
+      out.flushSync();
     } catch {
-      // Destroyed at exit: nothing left to write.
+      // Already closed, or stdout is gone: nothing more can be written.
     }
-  }, LOG_FLUSH_MS).unref();
+  };
+  setInterval(flush, LOG_FLUSH_MS).unref();
+  process.on('exit', flush);
   return out;
 }
 

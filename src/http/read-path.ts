@@ -85,12 +85,12 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
       const service = m && decoded(m[1]!);
       if (service === undefined || service === null) return pass(req, res);
       stats.served++;
-      read.accessLog(req, res);
+      const id = read.accessLog(req, res, false);
       try {
         const actor = actorFromAuthorization(read.tokens, req.headers.authorization);
-        writeReply(res, read.flags(actor, service, req.headers['if-none-match']));
+        writeReply(res, read.flags(actor, service, req.headers['if-none-match']), id);
       } catch (err) {
-        fail(read, req, res, path, err, false, undefined);
+        fail(read, req, res, id, path, err, false, undefined);
       }
       return;
     }
@@ -114,12 +114,12 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
       return pass(req, res);
     }
     stats.served++;
-    read.accessLog(req, res);
+    const id = read.accessLog(req, res, false);
     let actor: Actor;
     try {
       actor = actorFromAuthorization(read.tokens, h.authorization);
     } catch (err) {
-      fail(read, req, res, path, err, true, key ?? undefined);
+      fail(read, req, res, id, path, err, true, key ?? undefined);
       return;
     }
     const chunks: Buffer[] = [];
@@ -131,20 +131,21 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
         const body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
         const readBody = () => body;
         const reply = key === null ? read.ofrep.bulk(actor, service, readBody, h['if-none-match']) : read.ofrep.single(actor, service, key, readBody);
-        writeReply(res, reply);
+        writeReply(res, reply, id);
       } catch (err) {
-        fail(read, req, res, path, err, true, key ?? undefined);
+        fail(read, req, res, id, path, err, true, key ?? undefined);
       }
     });
   };
 }
 
 /** The problem handler's answer, with the OFREP failure fields on the OFREP routes. */
-function fail(read: ReadEndpoints, req: IncomingMessage, res: ServerResponse, path: string, err: unknown, ofrep: boolean, key: string | undefined): void {
-  const error = explainError(read.errors, ofrep ? withOfrepFields(err, key) : err, path, res.getHeader('x-request-id'));
+function fail(read: ReadEndpoints, req: IncomingMessage, res: ServerResponse, id: string, path: string, err: unknown, ofrep: boolean, key: string | undefined): void {
+  const error = explainError(read.errors, ofrep ? withOfrepFields(err, key) : err, path, id);
   if (res.headersSent) {
     res.end();
     return;
   }
+  res.setHeader('X-Request-Id', id);
   writeProblem(res, error, req.url ?? path);
 }

@@ -23,14 +23,14 @@ export function sendReply(res: Response, r: Reply): void {
   else res.type(JSON_TYPE).send(r.json);
 }
 
-export function writeReply(res: ServerResponse, r: Reply): void {
-  for (const [h, v] of Object.entries(r.headers ?? {})) res.setHeader(h, v);
-  res.statusCode = r.status;
+/** On a bare node:http response, every header in one `writeHead`, with the request id. */
+export function writeReply(res: ServerResponse, r: Reply, requestId: string): void {
+  const headers = ['X-Request-Id', requestId];
+  for (const [h, v] of Object.entries(r.headers ?? {})) headers.push(h, v);
   if (r.json === undefined) {
-    res.end();
+    res.writeHead(r.status, headers).end();
     return;
   }
-  res.setHeader('Content-Type', JSON_TYPE);
-  res.setHeader('Content-Length', Buffer.byteLength(r.json));
-  res.end(r.json);
+  headers.push('Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(r.json)));
+  res.writeHead(r.status, headers).end(r.json);
 }
