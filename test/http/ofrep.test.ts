@@ -1,10 +1,12 @@
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { OpenFeature, type Client, type EvaluationDetails, type JsonValue } from '@openfeature/server-sdk';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileDocument, type CompiledDocument } from '../../src/evaluation/index.js';
 import type { EvaluationContext, FlagsDocument } from '../../src/evaluation/types.js';
 import { expectProblem } from '../fixtures/http.js';
 import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { EvaluationRequest, plainEvaluationRequest } from '../../src/http/ofrep-router.js';
 
 const OFREP = (service: string) => `/v1/services/${service}/ofrep/v1/evaluate/flags`;
 
@@ -222,5 +224,29 @@ describe('OFREP', () => {
       expect(empty.status).toBe(200);
       expect(empty.body).toEqual({ flags: [] });
     });
+  });
+});
+
+describe('the OFREP request check without zod', () => {
+  it('accepts only what the EvaluationRequest schema accepts', () => {
+    const body = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ context: fc.jsonValue() }, { requiredKeys: [] }),
+      fc.record({ context: fc.dictionary(fc.string(), fc.jsonValue()), extra: fc.jsonValue() }, { requiredKeys: ['context'] }),
+    );
+    let plain = 0;
+    fc.assert(
+      fc.property(body, (b) => {
+        const parsed = JSON.parse(JSON.stringify(b)) as unknown;
+        if (plainEvaluationRequest(parsed)) {
+          plain++;
+          expect(EvaluationRequest.safeParse(parsed).success).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    // The property means something only if both outcomes occurred.
+    expect(plain).toBeGreaterThan(100);
+    expect(plain).toBeLessThan(2000);
   });
 });
