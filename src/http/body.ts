@@ -34,12 +34,14 @@ export function assertPlainJson(value: unknown, max = MAX_JSON_DEPTH): void {
     if (f.depth > max) {
       throw new ValidationError([{ path: pathOf(f), message: `nests arrays and objects deeper than ${max} levels` }], 'The request body is nested too deeply');
     }
+    const isArray = Array.isArray(f.value);
     for (const [k, v] of Object.entries(f.value)) {
-      const child = { value: v, depth: f.depth + 1, key: k, parent: f };
-      if (k === '__proto__' && !Array.isArray(f.value)) {
+      if (k === '__proto__' && !isArray) {
+        const child = { value: v, depth: f.depth + 1, key: k, parent: f };
         throw new ValidationError([{ path: pathOf(child), message: 'a member named "__proto__" is not accepted' }], 'The request body is not valid');
       }
-      stack.push(child);
+      // Only arrays and objects nest: a primitive member needs no frame of its own.
+      if (v !== null && typeof v === 'object') stack.push({ value: v, depth: f.depth + 1, key: k, parent: f });
     }
   }
 }
