@@ -40,9 +40,8 @@ export function knownServiceDocument(flags: FlagStateService, catalog: () => Ser
 
 /** The flags document, or 304 when the caller already has this version. */
 export function documentReply(doc: StoredFlagDocument, ifNoneMatch: string | undefined): Reply {
-  const headers = { ETag: doc.etag, 'Cache-Control': 'no-cache' };
-  if (etagMatches(ifNoneMatch, doc.etag)) return { status: 304, headers };
-  return { status: 200, headers, json: doc.json };
+  if (etagMatches(ifNoneMatch, doc.etag)) return { status: 304, etag: doc.etag };
+  return { status: 200, etag: doc.etag, json: doc.json };
 }
 
 /** `GET /v1/services/{service}/flags` for an authenticated caller, counted by status. */

@@ -8,7 +8,8 @@ import type { Response } from 'express';
  */
 export interface Reply {
   status: number;
-  headers?: Record<string, string>;
+  /** A validator: sent as `ETag`, with `Cache-Control: no-cache` so caches always revalidate. */
+  etag?: string;
   /** JSON text; none for a 304. */
   json?: string;
 }
@@ -17,7 +18,10 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Through express's `res.send`, so the idempotency middleware records it like any answer. */
 export function sendReply(res: Response, r: Reply): void {
-  for (const [h, v] of Object.entries(r.headers ?? {})) res.setHeader(h, v);
+  if (r.etag !== undefined) {
+    res.setHeader('ETag', r.etag);
+    res.setHeader('Cache-Control', 'no-cache');
+  }
   res.status(r.status);
   if (r.json === undefined) res.end();
   else res.type(JSON_TYPE).send(r.json);
@@ -26,7 +30,7 @@ export function sendReply(res: Response, r: Reply): void {
 /** On a bare node:http response, every header in one `writeHead`, with the request id. */
 export function writeReply(res: ServerResponse, r: Reply, requestId: string): void {
   const headers = ['X-Request-Id', requestId];
-  for (const [h, v] of Object.entries(r.headers ?? {})) headers.push(h, v);
+  if (r.etag !== undefined) headers.push('ETag', r.etag, 'Cache-Control', 'no-cache');
   if (r.json === undefined) {
     res.writeHead(r.status, headers).end();
     return;
