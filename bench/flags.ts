@@ -51,8 +51,8 @@ export interface FlagFixture {
 }
 
 /** The real server with the eight flags running on web (submitted over HTTP like any owner would). */
-export async function flagFixture(port: number): Promise<FlagFixture> {
-  const server = await startServer(port);
+export async function flagFixture(port: number, env: Record<string, string> = {}): Promise<FlagFixture> {
+  const server = await startServer(port, { env });
   const owner = (await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: 'bench-owner', role: 'owner', team: 'growth' })).token;
   for (const body of FLAG_INTENTS) {
     const r = await api(server.base, owner, 'POST', '/v1/intents', body);
@@ -109,26 +109,26 @@ export async function ofrepBench(f: FlagFixture, peerPort: number, seconds: numb
       const b = await load(peerBase, peerCalls, seconds);
       rows.push(...loadRows('ofrep', name, a, { name: PEER, result: b }));
     }
-    return [...rows, ...(await floorRows(peerPort + 1, seconds))];
+    return [...rows, ...(await quietRows(peerPort + 1, peerBase, seconds))];
   } finally {
     await peer.stop();
   }
 }
 
-/** What HTTP alone costs: express 5 + express.json() against bare node:http, echoing the bulk request. */
-async function floorRows(port: number, seconds: number): Promise<Row[]> {
-  const calls = CONTEXTS.map((c) => post('/echo', {}, c));
-  const echo = async (kind: string) => {
-    const child = await startChild(process.execPath, [path.join(ROOT, 'dist/bench/peers/echo.js'), kind, String(port)], { ready: /listening/ });
-    try {
-      return await load(`http://127.0.0.1:${port}`, calls, seconds);
-    } finally {
-      await child.stop();
-    }
-  };
-  const a = await echo('express');
-  const b = await echo('http');
-  return loadRows('ofrep', 'HTTP floor, no app code: express 5 echo vs node:http echo', a, { name: 'node:http', result: b });
+/**
+ * The cost of the access log: the same bulk load on a second server, same flags and token, started
+ * with SWITCHYARD_LOG_LEVEL=warn (a setting an operator can choose). The substitute logs nothing.
+ */
+async function quietRows(port: number, peerBase: string, seconds: number): Promise<Row[]> {
+  const quiet = await flagFixture(port, { SWITCHYARD_LOG_LEVEL: 'warn' });
+  try {
+    const auth = { authorization: `Bearer ${quiet.token}` };
+    const a = await load(quiet.server.base, CONTEXTS.map((c) => post(`/v1/services/${SERVICE}/ofrep/v1/evaluate/flags`, auth, c)), seconds);
+    const b = await load(peerBase, CONTEXTS.map((c) => post('/ofrep/v1/evaluate/flags', {}, c)), seconds);
+    return loadRows('ofrep', 'OFREP bulk, access log off (SWITCHYARD_LOG_LEVEL=warn)', a, { name: PEER, result: b });
+  } finally {
+    await quiet.server.stop();
+  }
 }
 
 /** Bulk answers as (key, variant, value), sorted, for comparing two servers. */

@@ -166,7 +166,7 @@ export interface RunningServer extends Child {
  * Starts the real server (built dist/) as its own process, on a fresh SQLite file unless `dbPath`
  * names one. It logs at its default level (info: one pino line per request), as deployed.
  */
-export async function startServer(port: number, opts: { dbPath?: string } = {}): Promise<RunningServer> {
+export async function startServer(port: number, opts: { dbPath?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
   const dir = opts.dbPath ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
   const dbPath = opts.dbPath ?? path.join(dir!, 'bench.db');
   const child = await startChild(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
@@ -176,6 +176,7 @@ export async function startServer(port: number, opts: { dbPath?: string } = {}):
       SWITCHYARD_DB: dbPath,
       SWITCHYARD_BOOTSTRAP_TOKEN: ADMIN,
       SWITCHYARD_POLICY_BUNDLE: BUNDLE,
+      ...opts.env,
     },
     ready: /listening on/,
     cleanup: () => dir && fs.rmSync(dir, { recursive: true, force: true }),
