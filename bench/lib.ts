@@ -81,6 +81,11 @@ export interface Child {
 }
 
 let logs = 0;
+/**
+ * Where children's output goes: memory (tmpfs) where the machine has it, so the disk's writeback
+ * of a server's access log is charged to neither side; the server still makes every write.
+ */
+const LOG_DIR = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 /**
  * Spawns a process and resolves once its stdout matches `ready` (or `probe` answers, for quiet
@@ -93,7 +98,7 @@ export async function startChild(
   args: string[],
   opts: { env?: Record<string, string>; ready?: RegExp; probe?: string; cleanup?: () => void },
 ): Promise<Child> {
-  const logFile = path.join(os.tmpdir(), `switchyard-bench-${process.pid}-${logs++}.log`);
+  const logFile = path.join(LOG_DIR, `switchyard-bench-${process.pid}-${logs++}.log`);
   const fd = fs.openSync(logFile, 'w');
   const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', fd, 'inherit'] });
   fs.closeSync(fd);

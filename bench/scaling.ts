@@ -9,6 +9,9 @@ import { EXAMPLES } from './decisions.js';
 import { submissionCalls } from './intents.js';
 import { ADMIN, api, BUNDLE, load, percentile, startServer, timeEach, type LoadResult, type RunningServer, type Row } from './lib.js';
 
+/** autocannon's latencies are whole milliseconds: 0 means under one. */
+const ms = (v: number) => (v === 0 ? '<1 ms' : `${v} ms`);
+
 const OWNER: Actor = { tokenId: 'bench', name: 'bench-owner', role: 'owner', team: 'growth', approvalRoles: [], service: null };
 const VARIANTS = [
   { key: 'control', weight: 50, value: false },
@@ -116,7 +119,7 @@ export async function experimentScaling(port: number, seconds: number): Promise<
       rows.push(
         point('decision p50', percentile(ns, 50) / 1000, 'µs', 'in-process, live context from SQLite'),
         point('decision p99', percentile(ns, 99) / 1000, 'µs'),
-        point('POST /v1/intents', submit.rps, 'req/s', `p99 ${submit.p99} ms; server RSS ${Math.round(submit.rss)} MB${submit.failed ? `; ${submit.failed} failed` : ''}`),
+        point('POST /v1/intents', submit.rps, 'req/s', `p99 ${ms(submit.p99)}; server RSS ${Math.round(submit.rss)} MB${submit.failed ? `; ${submit.failed} failed` : ''}`),
       );
     }
     return rows;
@@ -152,8 +155,8 @@ export async function flagScaling(port: number, seconds: number): Promise<Row[]>
           const rss = `server RSS ${Math.round(server.rssMb())} MB`;
           const failed = (r: LoadResult) => (r.failed ? `; ${r.failed} failed` : '');
           return [
-            { section: 'scaling', name: label, metric: 'GET flags → 200', value: full.rps, unit: 'req/s', note: `p99 ${full.p99} ms; ${rss}${failed(full)}` },
-            { section: 'scaling', name: label, metric: 'GET flags → 304', value: cached.rps, unit: 'req/s', note: `p99 ${cached.p99} ms${failed(cached)}` },
+            { section: 'scaling', name: label, metric: 'GET flags → 200', value: full.rps, unit: 'req/s', note: `p99 ${ms(full.p99)}; ${rss}${failed(full)}` },
+            { section: 'scaling', name: label, metric: 'GET flags → 304', value: cached.rps, unit: 'req/s', note: `p99 ${ms(cached.p99)}${failed(cached)}` },
           ];
         })),
       );
