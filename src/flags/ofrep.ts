@@ -62,8 +62,31 @@ interface Prepared {
  * canonicalised (RFC 8785) so key order and whitespace do not matter.
  */
 export function bulkEtag(doc: StoredFlagDocument, context: EvaluationContext): string {
-  const digest = crypto.hash('sha256', `${doc.etag}\0${canonicalize(context) ?? '{}'}`, 'base64url');
+  const digest = crypto.hash('sha256', `${doc.etag}\0${canonicalContext(context)}`, 'base64url');
   return `"${digest.slice(0, 32)}"`;
+}
+
+const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
+
+/**
+ * RFC 8785 text of a context, as `canonicalize` writes it. For the usual context, whose members
+ * are all strings, numbers, booleans or null, that is `JSON.stringify` of the members in code-unit
+ * order: one native call instead of one per key and value. Keys that look like array indexes are
+ * left to the library, because JavaScript objects put those first whatever their insertion order
+ * (and `__proto__`, which an object literal cannot hold as data).
+ */
+export function canonicalContext(context: EvaluationContext): string {
+  const keys = Object.keys(context);
+  let sorted = true;
+  for (let i = 0; i < keys.length; i++) {
+    const v = context[keys[i]!];
+    if ((v !== null && typeof v === 'object') || INDEX_LIKE.test(keys[i]!) || keys[i] === '__proto__') return canonicalize(context) ?? '{}';
+    if (i > 0 && keys[i - 1]! > keys[i]!) sorted = false;
+  }
+  if (sorted) return JSON.stringify(context);
+  const ordered: Record<string, unknown> = {};
+  for (const k of keys.sort()) ordered[k] = context[k];
+  return JSON.stringify(ordered);
 }
 
 /** The bulk answer as JSON text, with how many flags resolved with each reason (`ERROR` for failures). */
