@@ -104,15 +104,10 @@ export class OfrepEvaluator {
     return toOfrep(p.compiled.evaluate(key, context), p.metadata.get(key));
   }
 
-  /** Every flag of the document, sorted by key (the document's order). */
-  evaluateAll(doc: StoredFlagDocument, context: EvaluationContext): OfrepEvaluation[] {
-    const p = this.prepare(doc);
-    const out: OfrepEvaluation[] = [];
-    for (const [key, flag] of p.compiled.flags) out.push(toOfrep(flag.evaluate(context), p.metadata.get(key)));
-    return out;
-  }
-
-  /** `{"flags": evaluateAll(…)}` as JSON text: the same bytes `JSON.stringify` would give. */
+  /**
+   * Every flag of the document, sorted by key (the document's order), as the JSON text of
+   * `{"flags": [OfrepEvaluation, …]}`: the same bytes `JSON.stringify` would give.
+   */
   evaluateAllJson(doc: StoredFlagDocument, context: EvaluationContext): BulkAnswer {
     const p = this.prepare(doc);
     const parts: string[] = [];

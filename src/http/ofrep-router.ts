@@ -109,10 +109,7 @@ export function withOfrepFields(err: unknown, key: string | undefined): unknown 
   });
 }
 
-/**
- * OFREP (SPEC §7) under `/v1/services/{service}`, so a stock OFREP provider works with base URL
- * `.../v1/services/{service}` and an `Authorization: Bearer` header. Access is the flags GET's.
- */
+/** The two OFREP evaluations, served both by `ofrepRouter` and by the read path. */
 export interface OfrepEndpoints {
   /**
    * `POST …/ofrep/v1/evaluate/flags/{key}` for an authenticated caller. The body is read only after

@@ -82,8 +82,8 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
     const path = q === -1 ? url : url.slice(0, q);
     if (req.method === 'GET') {
       const m = FLAGS.exec(path);
-      const service = m && decoded(m[1]!);
-      if (service === undefined || service === null) return pass(req, res);
+      const service = m ? decoded(m[1]!) : undefined;
+      if (service === undefined) return pass(req, res);
       stats.served++;
       const id = read.accessLog(req, res, false);
       try {
