@@ -28,8 +28,8 @@ export function eventFeedsOf(app: Express): EventFeedStreams | undefined {
   return app.locals[FEEDS_KEY] as EventFeedStreams | undefined;
 }
 
-export const BODY_LIMIT = '256kb';
-const BODY_LIMIT_BYTES = 256 * 1024;
+/** The largest JSON body accepted (the policy bundle upload has its own limit). */
+export const BODY_LIMIT_BYTES = 256 * 1024;
 
 export interface AppOptions {
   /** Interval of SSE heartbeat comments; 15 s unless a test wants to see one sooner. */
@@ -70,7 +70,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   // Authenticate before reading any body: without a token nobody makes the server read 256 KiB
   // (32 MiB for a policy bundle) only to be told 401.
   app.use('/v1', authenticate(c.tokens));
-  app.use('/v1', express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use('/v1/policy', bundleBody);
   app.use('/v1', idempotency(c.idempotency, c.clock, (fn) => c.lifecycle.transaction(fn)));
   app.use(intentsRouter(c.intents, c.lifecycle));

@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BODY_LIMIT } from '../../src/app.js';
+import { BODY_LIMIT_BYTES } from '../../src/app.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { MAX_JSON_DEPTH } from '../../src/http/body.js';
 import { BUNDLE_LIMIT } from '../../src/http/policy-router.js';
@@ -36,7 +36,7 @@ const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 
 const OFREP_ERROR_CODES = ['PARSE_ERROR', 'TARGETING_KEY_MISSING', 'INVALID_CONTEXT', 'FLAG_NOT_FOUND', 'GENERAL'];
 const KIB = 1024;
-const JSON_LIMIT_BYTES = parseInt(BODY_LIMIT, 10) * KIB;
+const JSON_LIMIT_BYTES = BODY_LIMIT_BYTES;
 const BUNDLE_LIMIT_BYTES = parseInt(BUNDLE_LIMIT, 10) * KIB * KIB;
 
 interface Caller {
@@ -823,7 +823,7 @@ describe('bad input never hurts (property tests)', () => {
       expect(over.json.errors.map((e: { path: string }) => e.path)).toEqual(['Idempotency-Key']);
     });
 
-    it(`JSON body: ${BODY_LIMIT} (${JSON_LIMIT_BYTES} bytes), then 413`, async () => {
+    it(`JSON body: ${JSON_LIMIT_BYTES / KIB} KiB (${JSON_LIMIT_BYTES} bytes), then 413`, async () => {
       const text = JSON.stringify(simpleIntent('size-limit'));
       const exact = Buffer.from(text + ' '.repeat(JSON_LIMIT_BYTES - text.length));
       const headers = { authorization: `Bearer ${alice.secret}`, 'content-type': 'application/json' };
