@@ -291,17 +291,22 @@ function expectStatus(ctx: RoundContext, a: Attempt, ans: Answer, ok: number): b
   return false;
 }
 
+/** Sends a write, applies its answer if it has the expected status, and frees the entry either way. */
+async function attempt(ctx: RoundContext, entry: KeyEntry, a: Attempt, ok: number): Promise<void> {
+  try {
+    const ans = await send(ctx, entry, a);
+    if (expectStatus(ctx, a, ans, ok)) applyAnswer(entry, a, ans);
+  } finally {
+    entry.busy = false;
+  }
+}
+
 export async function submit(ctx: RoundContext, worker: number, n: number, kind: Kind, startMs?: number, sentinel = false): Promise<void> {
   const key = `c${ctx.round}-w${worker}-${n}`;
   const intent = buildIntent({ kind, key, rng: ctx.rng, ...(startMs !== undefined ? { startMs } : {}) });
   const entry = ctx.ledger.add({ key, kind, intent, ...(startMs !== undefined ? { startMs } : {}), ...(sentinel ? { sentinel } : {}) });
   const a: Attempt = { op: 'submit', key, method: 'POST', url: '/v1/intents', body: intent, token: ctx.tokens.owner, idemKey: idem() };
-  try {
-    const ans = await send(ctx, entry, a);
-    if (expectStatus(ctx, a, ans, 201)) applyAnswer(entry, a, ans);
-  } finally {
-    entry.busy = false;
-  }
+  await attempt(ctx, entry, a, 201);
 }
 
 export async function put(ctx: RoundContext): Promise<boolean> {
@@ -312,12 +317,7 @@ export async function put(ctx: RoundContext): Promise<boolean> {
   const exposure = entry.intent.layer ? int(ctx.rng, 10, 100) / 100 : int(ctx.rng, 1, cap);
   const body = { ...entry.intent, exposure, description: nonce };
   const a: Attempt = { op: 'put', key: entry.key, method: 'PUT', url: `/v1/intents/${entry.key}`, body, token: ctx.tokens.owner, idemKey: idem(), nonce };
-  try {
-    const ans = await send(ctx, entry, a);
-    if (expectStatus(ctx, a, ans, 200)) applyAnswer(entry, a, ans);
-  } finally {
-    entry.busy = false;
-  }
+  await attempt(ctx, entry, a, 200);
   return true;
 }
 
@@ -336,12 +336,7 @@ export async function approve(ctx: RoundContext): Promise<boolean> {
     targetVersion: entry.baseline!.version,
     actor: ACTORS[who],
   };
-  try {
-    const ans = await send(ctx, entry, a);
-    if (expectStatus(ctx, a, ans, 201)) applyAnswer(entry, a, ans);
-  } finally {
-    entry.busy = false;
-  }
+  await attempt(ctx, entry, a, 201);
   return true;
 }
 
@@ -361,12 +356,7 @@ export async function act(ctx: RoundContext): Promise<boolean> {
     idemKey: idem(),
     action,
   };
-  try {
-    const ans = await send(ctx, entry, a);
-    if (expectStatus(ctx, a, ans, 200)) applyAnswer(entry, a, ans);
-  } finally {
-    entry.busy = false;
-  }
+  await attempt(ctx, entry, a, 200);
   return true;
 }
 
