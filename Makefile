@@ -6,6 +6,9 @@ SHELL := bash
 OPA_VERSION   := v1.22.3
 TOOLS_DIR     := $(CURDIR)/.tools
 OPA           := $(TOOLS_DIR)/opa-$(OPA_VERSION)/opa
+# The flagd daemon `make bench` compares against: the version pinned in bench/peers/flagd/go.mod.
+FLAGD_VERSION := $(shell awk '$$1 == "github.com/open-feature/flagd/flagd" { print $$2 }' bench/peers/flagd/go.mod)
+FLAGD         := $(TOOLS_DIR)/flagd-$(FLAGD_VERSION)/flagd
 CAPABILITIES  := build-support/opa-capabilities.json
 BUNDLE        := build/policy/bundle.tar.gz
 ENTRYPOINT    := switchyard/decision
@@ -18,7 +21,7 @@ POLICY_REV     = $(shell find policies -type f ! -name '*_test.rego' | LC_ALL=C 
 
 export SWITCHYARD_POLICY_BUNDLE ?= $(CURDIR)/$(BUNDLE)
 
-.PHONY: help deps opa policies policy-check build run test bench policy-publish clean chromium
+.PHONY: help deps opa flagd policies policy-check build run test bench policy-publish clean chromium
 
 help:
 	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
@@ -48,6 +51,22 @@ $(OPA):
 	@$@ version | head -1
 
 opa: $(OPA)
+
+# The flagd daemon for `make bench` only: built from the Go module proxy with the checksums in
+# bench/peers/flagd/go.sum (a few minutes, once; build.sh says what it substitutes and why).
+# Where Go is missing, a `flagd` already on PATH at the pinned version is used instead.
+$(FLAGD): bench/peers/flagd/go.mod bench/peers/flagd/go.sum bench/peers/flagd/build.sh
+	@mkdir -p $(dir $@)
+	@if command -v go >/dev/null 2>&1; then \
+	  echo "building flagd $(FLAGD_VERSION) from the Go module proxy (once)"; \
+	  bench/peers/flagd/build.sh $@; \
+	elif command -v flagd >/dev/null 2>&1 && flagd version 2>/dev/null | grep -q "^flagd: $(FLAGD_VERSION) "; then \
+	  ln -sf "$$(command -v flagd)" $@; \
+	else \
+	  echo "need Go (to build flagd $(FLAGD_VERSION)) or flagd $(FLAGD_VERSION) on PATH" >&2; exit 1; \
+	fi
+
+flagd: $(FLAGD)
 
 # The browser tests drive Debian's chromium (playwright-core cannot download a browser here).
 chromium:
@@ -83,8 +102,8 @@ test: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP) chromium
 	npx tsc -p tsconfig.json
 	npx vitest run
 
-bench: build
-	node dist/bench/run.js
+bench: build $(FLAGD)
+	SWITCHYARD_BENCH_FLAGD=$(FLAGD) node dist/bench/run.js
 
 policy-publish: $(BUNDLE)
 	@test -n "$${SWITCHYARD_TOKEN:-}" || { echo "set SWITCHYARD_TOKEN to a governance or admin token" >&2; exit 1; }

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { FlagdCore } from '@openfeature/flagd-core';
 import { createClient } from '../src/sdk/index.js';
 import type { EvaluationContext, FlagsDocument } from '../src/evaluation/index.js';
-import { ADMIN, api, load, loadRows, ROOT, startChild, startServer, timeLoops, type Call, type RunningServer, type Row } from './lib.js';
+import { ADMIN, api, load, loadRows, ROOT, startChild, startFlagd, startServer, timeLoops, type Call, type RunningServer, type Row } from './lib.js';
 
 const SERVICE = 'web';
-const PEER = 'flagd-core + node:http (flagd substitute)';
+const FLAGD_NAME = 'flagd v0.16.0 daemon';
+const CORE_NAME = 'flagd-core + bare node:http';
 
 const intent = (key: string, flag: string, values: unknown[], exposure: number, extra: Record<string, unknown> = {}) => ({
   key,
@@ -75,59 +76,73 @@ const post = (path: string, headers: Record<string, string>, ctx: EvaluationCont
 type Ofrep = { key: string; value?: unknown; variant?: string };
 
 /**
- * Section 2. Remote evaluation: our OFREP bulk and single endpoints against the flagd substitute
+ * Section 2. Remote evaluation: our OFREP bulk and single endpoints against the flagd daemon
  * serving our own flagd export, with the same contexts, the same load and the same connections.
- * Answers are compared first, so both sides do the same work.
+ * Then the same bulk load against flagd's JavaScript evaluator (flagd-core) behind a bare
+ * node:http server with no auth and no logging: the least a Node server can do for this work,
+ * shown beside ours with our access log on and off. Every peer's answers are compared with ours
+ * first, so all do the same work.
  */
-export async function ofrepBench(f: FlagFixture, peerPort: number, seconds: number): Promise<Row[]> {
+export async function ofrepBench(f: FlagFixture, ports: { flagd: number; core: number; quiet: number }, seconds: number): Promise<Row[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-flagd-'));
-  fs.writeFileSync(path.join(dir, 'flags.json'), f.flagdJson);
-  const peer = await startChild(process.execPath, [path.join(ROOT, 'dist/bench/peers/flagd-ofrep.js'), String(peerPort), path.join(dir, 'flags.json')], {
-    ready: /listening/,
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  const file = path.join(dir, 'flags.json');
+  fs.writeFileSync(file, f.flagdJson);
+  const keys = Object.keys(f.doc.flags);
+  const ours = `/v1/services/${SERVICE}/ofrep/v1/evaluate/flags`;
+  const theirs = '/ofrep/v1/evaluate/flags';
+  const bulk = (base: string, prefix: string, headers: Record<string, string>) => ({ base, calls: CONTEXTS.map((c) => post(prefix, headers, c)) });
+  const single = (base: string, prefix: string, headers: Record<string, string>) => ({
+    base,
+    calls: CONTEXTS.map((ctx, i) => post(`${prefix}/${keys[i % keys.length]}`, headers, ctx)),
   });
-  const peerBase = `http://127.0.0.1:${peerPort}`;
+  const auth = { authorization: `Bearer ${f.token}` };
+  const BULK = `OFREP bulk (${keys.length} flags per request)`;
+  /** One load phase on our side, then the same on the peer's; only that peer is running. */
+  const versus = async (name: string, peerName: string, a: { base: string; calls: Call[] }, b: { base: string; calls: Call[] }) => {
+    const ourLoad = await load(a.base, a.calls, seconds);
+    return loadRows('ofrep', name, ourLoad, { name: peerName, result: await load(b.base, b.calls, seconds) });
+  };
+  const rows: Row[] = [];
   try {
-    const auth = { authorization: `Bearer ${f.token}` };
-    const ours = `/v1/services/${SERVICE}/ofrep/v1/evaluate/flags`;
-    const theirs = '/ofrep/v1/evaluate/flags';
-    for (const ctx of CONTEXTS.slice(0, 100)) {
-      const a = await answers(f.server.base, post(ours, auth, ctx));
-      const b = await answers(peerBase, post(theirs, {}, ctx));
-      if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`OFREP answers differ for ${JSON.stringify(ctx)}:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`);
+    const flagdBase = `http://127.0.0.1:${ports.flagd}`;
+    const flagd = await startFlagd(ports.flagd, file);
+    try {
+      // flagd answers its readiness probe before its file sync has loaded the flags.
+      for (let i = 0; i < 200 && (await answers(flagdBase, post(theirs, {}, CONTEXTS[0]!))).length < keys.length; i++) await new Promise((r) => setTimeout(r, 50));
+      await sameAnswers(f.server.base, ours, auth, flagdBase);
+      rows.push(...(await versus(BULK, FLAGD_NAME, bulk(f.server.base, ours, auth), bulk(flagdBase, theirs, {}))));
+      rows.push(...(await versus('OFREP single flag', FLAGD_NAME, single(f.server.base, ours, auth), single(flagdBase, theirs, {}))));
+    } finally {
+      await flagd.stop();
     }
-    const keys = Object.keys(f.doc.flags);
-    const single = (prefix: string, headers: Record<string, string>) =>
-      CONTEXTS.map((ctx, i) => post(`${prefix}/${keys[i % keys.length]}`, headers, ctx));
-    const rows: Row[] = [];
-    const pairs: [string, Call[], Call[]][] = [
-      [`OFREP bulk (${keys.length} flags per request)`, CONTEXTS.map((c) => post(ours, auth, c)), CONTEXTS.map((c) => post(theirs, {}, c))],
-      ['OFREP single flag', single(ours, auth), single(theirs, {})],
-    ];
-    for (const [name, ourCalls, peerCalls] of pairs) {
-      const a = await load(f.server.base, ourCalls, seconds);
-      const b = await load(peerBase, peerCalls, seconds);
-      rows.push(...loadRows('ofrep', name, a, { name: PEER, result: b }));
+    const coreBase = `http://127.0.0.1:${ports.core}`;
+    const core = await startChild(process.execPath, [path.join(ROOT, 'dist/bench/peers/flagd-ofrep.js'), String(ports.core), file], { ready: /listening/ });
+    try {
+      await sameAnswers(f.server.base, ours, auth, coreBase);
+      rows.push(...(await versus(BULK, CORE_NAME, bulk(f.server.base, ours, auth), bulk(coreBase, theirs, {}))));
+      // The same flags and token on a second server started with the access log off.
+      const quiet = await flagFixture(ports.quiet, { SWITCHYARD_LOG_LEVEL: 'warn' });
+      try {
+        const quietAuth = { authorization: `Bearer ${quiet.token}` };
+        rows.push(...(await versus('OFREP bulk, access log off (SWITCHYARD_LOG_LEVEL=warn)', CORE_NAME, bulk(quiet.server.base, ours, quietAuth), bulk(coreBase, theirs, {}))));
+      } finally {
+        await quiet.server.stop();
+      }
+    } finally {
+      await core.stop();
     }
-    return [...rows, ...(await quietRows(peerPort + 1, peerBase, seconds))];
+    return rows;
   } finally {
-    await peer.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/**
- * The cost of the access log: the same bulk load on a second server, same flags and token, started
- * with SWITCHYARD_LOG_LEVEL=warn (a setting an operator can choose). The substitute logs nothing.
- */
-async function quietRows(port: number, peerBase: string, seconds: number): Promise<Row[]> {
-  const quiet = await flagFixture(port, { SWITCHYARD_LOG_LEVEL: 'warn' });
-  try {
-    const auth = { authorization: `Bearer ${quiet.token}` };
-    const a = await load(quiet.server.base, CONTEXTS.map((c) => post(`/v1/services/${SERVICE}/ofrep/v1/evaluate/flags`, auth, c)), seconds);
-    const b = await load(peerBase, CONTEXTS.map((c) => post('/ofrep/v1/evaluate/flags', {}, c)), seconds);
-    return loadRows('ofrep', 'OFREP bulk, access log off (SWITCHYARD_LOG_LEVEL=warn)', a, { name: PEER, result: b });
-  } finally {
-    await quiet.server.stop();
+/** Throws unless the peer at `peerBase` gives every one of the first 100 contexts the arms we give. */
+async function sameAnswers(base: string, ours: string, auth: Record<string, string>, peerBase: string): Promise<void> {
+  for (const ctx of CONTEXTS.slice(0, 100)) {
+    const a = await answers(base, post(ours, auth, ctx));
+    const b = await answers(peerBase, post('/ofrep/v1/evaluate/flags', {}, ctx));
+    if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`OFREP answers differ from ${peerBase} for ${JSON.stringify(ctx)}:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`);
   }
 }
 

@@ -9,6 +9,8 @@ import autocannon from 'autocannon';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
 export const OPA = path.join(ROOT, '.tools/opa-v1.22.3/opa');
+/** The flagd daemon `make bench` builds from bench/peers/flagd (it passes the path). */
+export const FLAGD = process.env['SWITCHYARD_BENCH_FLAGD'] ?? '';
 export const ADMIN = 'sy_bench_admin_token_0123456789abcdef';
 /** Every HTTP load phase, ours and the peer's, uses this many connections. */
 export const CONNECTIONS = 10;
@@ -194,6 +196,17 @@ export function startOpa(port: number): Promise<Child> {
   const addr = `127.0.0.1:${port}`;
   const args = ['run', '--server', '--addr', addr, '--ignore', '*_test.rego', '--log-level', 'error', '--skip-version-check', path.join(ROOT, 'policies')];
   return startChild(OPA, args, { probe: `http://${addr}/health` });
+}
+
+/**
+ * The flagd daemon serving one flag file: OFREP on `port`, its other three listeners (gRPC
+ * evaluation, management, sync) on the next three ports, at its default log level (info, which
+ * writes no line per evaluation).
+ */
+export function startFlagd(port: number, file: string): Promise<Child> {
+  if (!FLAGD) throw new Error('SWITCHYARD_BENCH_FLAGD is not set: run the benchmarks with `make bench`, which builds flagd');
+  const ports = ['--ofrep-port', port, '--port', port + 1, '--management-port', port + 2, '--sync-port', port + 3].map(String);
+  return startChild(FLAGD, ['start', '--uri', `file:${file}`, ...ports], { probe: `http://127.0.0.1:${port + 2}/readyz` });
 }
 
 export async function api(base: string, token: string, method: string, url: string, body?: unknown): Promise<any> {

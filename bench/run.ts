@@ -21,7 +21,7 @@ async function main(): Promise<void> {
       async () => {
         const fixture = await flagFixture(18_102);
         try {
-          return [...(await ofrepBench(fixture, 18_103, seconds)), ...(await fetchBench(fixture, seconds)), ...(await localBench(fixture))];
+          return [...(await ofrepBench(fixture, { flagd: 18_110, core: 18_103, quiet: 18_104 }, seconds)), ...(await fetchBench(fixture, seconds)), ...(await localBench(fixture))];
         } finally {
           await fixture.server.stop();
         }

@@ -1,9 +1,9 @@
 /**
- * The flagd substitute for the OFREP benchmark. The flagd daemon cannot be installed here (the Go
- * module proxy answers 403 for github.com/open-feature/flagd), so this serves flagd's own evaluator,
- * `@openfeature/flagd-core`, over the two OFREP routes flagd serves, with flagd's request and
- * response shapes. It is deliberately minimal (node:http, no auth, no logging, no metrics): the
- * evaluator's cost plus the least HTTP a Node server can do. docs/adr/0002 has the reasoning.
+ * flagd's JavaScript evaluator, `@openfeature/flagd-core`, behind a bare node:http server on the two
+ * OFREP routes flagd serves, with flagd's request and response shapes. It is deliberately minimal
+ * (no auth, no logging, no metrics, no body limit): the evaluator's cost plus the least HTTP a Node
+ * server can do, the floor against which our own Node server's extra work shows. The flagd daemon
+ * itself is benchmarked too (bench/peers/flagd). docs/adr/0002 has the reasoning.
  *
  *   node dist/bench/peers/flagd-ofrep.js PORT FLAGD_JSON_FILE
  */
