@@ -91,9 +91,9 @@ const LOG_DIR = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 /**
  * Spawns a process and resolves once its stdout matches `ready` (or `probe` answers, for quiet
- * ones). Its stdout goes to a file, not a pipe: the load generator runs in this process, and must
- * not spend its time reading the server's access log. The end of that file is printed if the
- * process exits before `stop()`.
+ * ones). Its stdout and stderr go to a file, not a pipe: the load generator runs in this process,
+ * and must not spend its time reading the server's access log. The end of that file is printed
+ * if the process exits before `stop()`.
  */
 export async function startChild(
   command: string,
@@ -102,7 +102,7 @@ export async function startChild(
 ): Promise<Child> {
   const logFile = path.join(LOG_DIR, `switchyard-bench-${process.pid}-${logs++}.log`);
   const fd = fs.openSync(logFile, 'w');
-  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', fd, 'inherit'] });
+  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   const tail = () => {
     try {
