@@ -109,7 +109,8 @@ export async function ofrepBench(f: FlagFixture, ports: { flagd: number; core: n
     try {
       // flagd answers its readiness probe before its file sync has loaded the flags.
       for (let i = 0; i < 200 && (await answers(flagdBase, post(theirs, {}, CONTEXTS[0]!))).length < keys.length; i++) await new Promise((r) => setTimeout(r, 50));
-      await sameAnswers(f.server.base, ours, auth, flagdBase);
+      // flagd, like SPEC §6, hashes UTF-8, so ids outside ASCII land in the same arms too.
+      await sameAnswers(f.server.base, ours, auth, flagdBase, [...CONTEXTS.slice(0, 100), ...UNICODE_CONTEXTS]);
       rows.push(...(await versus(BULK, FLAGD_NAME, bulk(f.server.base, ours, auth), bulk(flagdBase, theirs, {}))));
       rows.push(...(await versus('OFREP single flag', FLAGD_NAME, single(f.server.base, ours, auth), single(flagdBase, theirs, {}))));
     } finally {
@@ -118,7 +119,7 @@ export async function ofrepBench(f: FlagFixture, ports: { flagd: number; core: n
     const coreBase = `http://127.0.0.1:${ports.core}`;
     const core = await startChild(process.execPath, [path.join(ROOT, 'dist/bench/peers/flagd-ofrep.js'), String(ports.core), file], { ready: /listening/ });
     try {
-      await sameAnswers(f.server.base, ours, auth, coreBase);
+      await sameAnswers(f.server.base, ours, auth, coreBase, CONTEXTS.slice(0, 100));
       rows.push(...(await versus(BULK, CORE_NAME, bulk(f.server.base, ours, auth), bulk(coreBase, theirs, {}))));
       // The same flags and token on a second server started with the access log off.
       const quiet = await flagFixture(ports.quiet, { SWITCHYARD_LOG_LEVEL: 'warn' });
@@ -137,9 +138,12 @@ export async function ofrepBench(f: FlagFixture, ports: { flagd: number; core: n
   }
 }
 
-/** Throws unless the peer at `peerBase` gives every one of the first 100 contexts the arms we give. */
-async function sameAnswers(base: string, ours: string, auth: Record<string, string>, peerBase: string): Promise<void> {
-  for (const ctx of CONTEXTS.slice(0, 100)) {
+/** Contexts whose ids are not ASCII: flagd-core (JavaScript) hashes UTF-16 and differs on them. */
+const UNICODE_CONTEXTS: EvaluationContext[] = CONTEXTS.slice(0, 100).map((c, i) => ({ ...c, targetingKey: `ünïcødé-${i}-日本-😀` }));
+
+/** Throws unless the peer at `peerBase` gives every one of `contexts` the arms we give. */
+async function sameAnswers(base: string, ours: string, auth: Record<string, string>, peerBase: string, contexts: EvaluationContext[]): Promise<void> {
+  for (const ctx of contexts) {
     const a = await answers(base, post(ours, auth, ctx));
     const b = await answers(peerBase, post('/ofrep/v1/evaluate/flags', {}, ctx));
     if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`OFREP answers differ from ${peerBase} for ${JSON.stringify(ctx)}:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`);
