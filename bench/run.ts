@@ -9,7 +9,8 @@ import { experimentScaling, flagScaling } from './scaling.js';
 /**
  * `make bench`: every benchmark in one run on this machine, ours beside its peer on the same work,
  * one table, and the same rows as JSON in bench/results/latest.json. BENCH_SECONDS sets the length
- * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling runs a subset.
+ * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling runs a subset, written to
+ * bench/results/only-<sections>.json instead.
  */
 async function main(): Promise<void> {
   const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -46,7 +47,9 @@ async function main(): Promise<void> {
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
   const json = { at: new Date().toISOString(), machine, took, rows: rows.map((r) => ({ ...r, ...(r.peer ? { ratio: ratio(r) } : {}) })) };
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  // A partial run (BENCH_ONLY) must not replace the full run the README quotes.
+  const name = only ? `only-${only.join('-')}.json` : 'latest.json';
+  fs.writeFileSync(path.join(dir, name), JSON.stringify(json, null, 2) + '\n');
 }
 
 main().catch((err: unknown) => {
