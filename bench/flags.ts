@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FlagdCore } from '@openfeature/flagd-core';
 import { createClient } from '../src/sdk/index.js';
 import type { EvaluationContext, FlagsDocument } from '../src/evaluation/index.js';
-import { ADMIN, api, load, loadRows, ROOT, startChild, startFlagd, startServer, timeLoops, type Call, type RunningServer, type Row } from './lib.js';
+import { ADMIN, api, load, loadPair, loadRows, ROOT, startChild, startFlagd, startServer, timeLoops, type Call, type RunningServer, type Row, type Target } from './lib.js';
 
 const SERVICE = 'web';
 const FLAGD_NAME = 'flagd v0.16.0 daemon';
@@ -81,7 +81,8 @@ type Ofrep = { key: string; value?: unknown; variant?: string };
  * Then the same bulk load against flagd's JavaScript evaluator (flagd-core) behind a bare
  * node:http server with no auth and no logging: the least a Node server can do for this work,
  * shown beside ours with our access log on and off. Every peer's answers are compared with ours
- * first, so all do the same work.
+ * first, so all do the same work. Each pair is three alternating rounds (`loadPair`), as the
+ * bare server's throughput is within the run-to-run noise of ours.
  */
 export async function ofrepBench(f: FlagFixture, ports: { flagd: number; core: number; quiet: number }, seconds: number): Promise<Row[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-flagd-'));
@@ -97,10 +98,10 @@ export async function ofrepBench(f: FlagFixture, ports: { flagd: number; core: n
   });
   const auth = { authorization: `Bearer ${f.token}` };
   const BULK = `OFREP bulk (${keys.length} flags per request)`;
-  /** One load phase on our side, then the same on the peer's; only that peer is running. */
-  const versus = async (name: string, peerName: string, a: { base: string; calls: Call[] }, b: { base: string; calls: Call[] }) => {
-    const ourLoad = await load(a.base, a.calls, seconds);
-    return loadRows('ofrep', name, ourLoad, { name: peerName, result: await load(b.base, b.calls, seconds) });
+  /** Ours against one peer, in alternating rounds; only that peer is running. */
+  const versus = async (name: string, peerName: string, a: Target, b: Target) => {
+    const [ourLoad, peerLoad] = await loadPair(a, b, seconds);
+    return loadRows('ofrep', name, ourLoad, { name: peerName, result: peerLoad });
   };
   const rows: Row[] = [];
   try {

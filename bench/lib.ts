@@ -269,7 +269,7 @@ export interface LoadResult {
  * One autocannon run with `CONNECTIONS` connections, cycling through `calls`, after a one-second
  * warm-up; requests/s (mean), latency p50/p99 in ms, failures.
  */
-export async function load(base: string, calls: Call[], seconds: number): Promise<LoadResult> {
+export async function load(base: string, calls: Call[], seconds: number, warmup = true): Promise<LoadResult> {
   let next = 0;
   // A copy of the headers: autocannon writes Content-Length into the object it is given, which
   // would then travel with any other request made from the same call.
@@ -279,10 +279,37 @@ export async function load(base: string, calls: Call[], seconds: number): Promis
   };
   const requests = [{ setupRequest }];
   const opts = { url: base, connections: CONNECTIONS, requests } as autocannon.Options;
-  await autocannon({ ...opts, duration: 1 });
+  if (warmup) await autocannon({ ...opts, duration: 1 });
   const r = await autocannon({ ...opts, duration: seconds });
   const refused = Object.entries(r.statusCodeStats ?? {}).reduce((n, [code, s]) => (Number(code) >= 400 ? n + (s.count ?? 0) : n), 0);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, failed: r.errors + r.timeouts + refused };
+}
+
+export interface Target {
+  base: string;
+  calls: Call[];
+}
+
+/**
+ * Ours against a peer whose throughput is close to ours: after a warm-up of each, `rounds`
+ * alternating load phases (ours, then the peer's), and for each side the round with its median
+ * throughput. A neighbour on the machine that slows one phase then moves one round, not the
+ * result. Failures are summed over every round.
+ */
+export async function loadPair(ours: Target, peer: Target, seconds: number, rounds = 3): Promise<[LoadResult, LoadResult]> {
+  await load(ours.base, ours.calls, 1, false);
+  await load(peer.base, peer.calls, 1, false);
+  const a: LoadResult[] = [];
+  const b: LoadResult[] = [];
+  for (let i = 0; i < rounds; i++) {
+    a.push(await load(ours.base, ours.calls, seconds, false));
+    b.push(await load(peer.base, peer.calls, seconds, false));
+  }
+  const median = (xs: LoadResult[]): LoadResult => {
+    const mid = [...xs].sort((x, y) => x.rps - y.rps)[Math.floor(xs.length / 2)]!;
+    return { ...mid, failed: xs.reduce((n, x) => n + x.failed, 0) };
+  };
+  return [median(a), median(b)];
 }
 
 /** Throughput and p99 rows for a load phase, ours against a peer's when given. */
