@@ -305,11 +305,13 @@ export async function loadPair(ours: Target, peer: Target, seconds: number, roun
     a.push(await load(ours.base, ours.calls, seconds, false));
     b.push(await load(peer.base, peer.calls, seconds, false));
   }
-  const median = (xs: LoadResult[]): LoadResult => {
-    const mid = [...xs].sort((x, y) => x.rps - y.rps)[Math.floor(xs.length / 2)]!;
-    return { ...mid, failed: xs.reduce((n, x) => n + x.failed, 0) };
-  };
-  return [median(a), median(b)];
+  return [medianRound(a), medianRound(b)];
+}
+
+/** The round with the median throughput (its own latencies with it), and every round's failures. */
+export function medianRound(rounds: LoadResult[]): LoadResult {
+  const mid = [...rounds].sort((x, y) => x.rps - y.rps)[Math.floor(rounds.length / 2)]!;
+  return { ...mid, failed: rounds.reduce((n, x) => n + x.failed, 0) };
 }
 
 /** Throughput and p99 rows for a load phase, ours against a peer's when given. */
