@@ -9,7 +9,8 @@
 # webhook file (it needs an older controller-runtime, and flagd never calls it). The benchmark
 # reads flags from a file; the Kubernetes sync is compiled in but never runs.
 set -euo pipefail
-out=$(realpath -m "$1")
+mkdir -p "$(dirname "$1")"
+out=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 src=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
