@@ -129,6 +129,9 @@ describe('web console in headless chromium', () => {
 
     // Pages of two: "Load more" fetches the next page with the API's cursor, then goes away.
     await page.goto(s.base + '/#/experiments?limit=2');
+    // The whole list shown before also starts with these two rows: wait for the paged view, the
+    // only one with "Load more" (it is rendered with its table), before counting rows.
+    await page.getByRole('button', { name: 'Load more' }).waitFor({ state: 'visible' });
     await textOf(page.locator('#experiments-table tbody'), /^Promo_Blast.*checkout-redesign/);
     expect(await page.locator('#experiments-table tbody tr').count()).toBe(2);
     await page.getByRole('button', { name: 'Load more' }).click();
