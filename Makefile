@@ -27,7 +27,7 @@ help:
 	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
 	@echo "make test            install what is missing, check + test policies/, run the vitest suite"
 	@echo "make policies        opa fmt/check/test and build the wasm bundle ($(BUNDLE))"
-	@echo "make bench           run the benchmarks and print their table"
+	@echo "make bench           run the benchmarks against OPA and flagd (built once) and print their table"
 	@echo "make policy-publish  publish policies/ to a running server (SWITCHYARD_URL, SWITCHYARD_TOKEN)"
 
 deps: $(NODE_STAMP) $(OPA)
