@@ -107,13 +107,9 @@ require (
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/open-feature/flagd-schemas v0.2.13 // indirect
-	// flagd v0.16.0's go.mod names core v0.15.6, which the proxy refuses; core v0.16.0 is the
-	// same release commit (80b9e95) as flagd v0.16.0.
 	github.com/open-feature/flagd/core v0.16.0 // indirect
 	github.com/open-feature/flagd/flagd v0.16.0 // indirect
 	github.com/open-feature/open-feature-operator/api v0.2.47 // indirect
-	// The Kubernetes CRD types under the path flagd imports (.../api, v0.2.47) are refused by the
-	// proxy; build.sh writes them at that path from this served release, see build.sh.
 	github.com/open-feature/open-feature-operator/apis v0.2.45 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.3 // indirect
 	github.com/pkg/browser v0.0.0-20240102092130-5ac0b6a4141c // indirect
