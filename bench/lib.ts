@@ -198,15 +198,27 @@ export function startOpa(port: number): Promise<Child> {
   return startChild(OPA, args, { probe: `http://${addr}/health` });
 }
 
+/** flagd's OFREP bulk route (ours is the same below `/v1/services/{service}`). */
+export const FLAGD_BULK = '/ofrep/v1/evaluate/flags';
+
 /**
  * The flagd daemon serving one flag file: OFREP on `port`, its other three listeners (gRPC
  * evaluation, management, sync) on the next three ports, at its default log level (info, which
- * writes no line per evaluation).
+ * writes no line per evaluation). Resolves once it serves the file's flags: flagd answers its
+ * readiness probe before its file sync has loaded them.
  */
-export function startFlagd(port: number, file: string): Promise<Child> {
+export async function startFlagd(port: number, file: string): Promise<Child> {
   if (!FLAGD) throw new Error('SWITCHYARD_BENCH_FLAGD is not set: run the benchmarks with `make bench`, which builds flagd');
   const ports = ['--ofrep-port', port, '--port', port + 1, '--management-port', port + 2, '--sync-port', port + 3].map(String);
-  return startChild(FLAGD, ['start', '--uri', `file:${file}`, ...ports], { probe: `http://127.0.0.1:${port + 2}/readyz` });
+  const child = await startChild(FLAGD, ['start', '--uri', `file:${file}`, ...ports], { probe: `http://127.0.0.1:${port + 2}/readyz` });
+  const wanted = Object.keys((JSON.parse(fs.readFileSync(file, 'utf8')) as { flags: object }).flags).length;
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}${FLAGD_BULK}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"context":{}}' });
+    if (((await res.json()) as { flags?: unknown[] }).flags?.length === wanted) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await child.stop();
+  throw new Error(`flagd did not load the ${wanted} flags of ${file}`);
 }
 
 export async function api(base: string, token: string, method: string, url: string, body?: unknown): Promise<any> {
