@@ -1,4 +1,7 @@
 # Switchyard: `make run` and `make test` set up everything they need on a fresh clone.
+# Recipes run under pipefail: no recipe pipes a command into a reader that may stop early (head,
+# grep -q), since the writer then dies of SIGPIPE and fails the recipe at random; read a captured
+# output instead (`head -1 <<<"$$(cmd)"`). test/unit/makefile.test.ts holds this.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -43,12 +46,12 @@ $(OPA):
 	@if command -v go >/dev/null 2>&1; then \
 	  echo "installing opa $(OPA_VERSION) with go install (once)"; \
 	  CGO_ENABLED=0 GOBIN=$(dir $@) go install github.com/open-policy-agent/opa@$(OPA_VERSION); \
-	elif command -v opa >/dev/null 2>&1 && opa version | grep -q "^Version: $(OPA_VERSION:v%=%)$$"; then \
+	elif command -v opa >/dev/null 2>&1 && grep -qx "Version: $(OPA_VERSION:v%=%)" <<<"$$(opa version)"; then \
 	  ln -sf "$$(command -v opa)" $@; \
 	else \
 	  echo "need Go (to install opa $(OPA_VERSION)) or opa $(OPA_VERSION) on PATH" >&2; exit 1; \
 	fi
-	@$@ version | head -1
+	@head -1 <<<"$$($@ version)"
 
 opa: $(OPA)
 
@@ -60,7 +63,7 @@ $(FLAGD): bench/peers/flagd/go.mod bench/peers/flagd/go.sum bench/peers/flagd/bu
 	@if command -v go >/dev/null 2>&1; then \
 	  echo "building flagd $(FLAGD_VERSION) from the Go module proxy (once)"; \
 	  bench/peers/flagd/build.sh $@; \
-	elif command -v flagd >/dev/null 2>&1 && flagd version 2>/dev/null | grep -q "^flagd: $(FLAGD_VERSION) "; then \
+	elif command -v flagd >/dev/null 2>&1 && grep -q "^flagd: $(FLAGD_VERSION) " <<<"$$(flagd version 2>/dev/null)"; then \
 	  ln -sf "$$(command -v flagd)" $@; \
 	else \
 	  echo "need Go (to build flagd $(FLAGD_VERSION)) or flagd $(FLAGD_VERSION) on PATH" >&2; exit 1; \
