@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog, GENESIS_HASH } from '../../../src/audit/audit-log.js';
+import { ManualClock } from '../../../src/clock.js';
+import { openDatabase, type Database } from '../../../src/storage/database.js';
+import { AuditStore } from '../../../src/storage/audit-store.js';
+
+/**
+ * The audit chain on a real SQLite file, without a server. Someone with write access to the file
+ * (the triggers dropped) changes one column of one event, or deletes one: verify must name the
+ * first event whose stored content no longer matches, whatever the column.
+ */
+describe('audit chain', () => {
+  let dir: string;
+  let db: Database;
+  let log: AuditLog;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-audit-'));
+    db = openDatabase({ path: path.join(dir, 'db.sqlite') });
+    log = new AuditLog(new AuditStore(db), new ManualClock(new Date('2026-12-01T00:00:00Z')));
+    log.append({ type: 'submitted', actor: 'alice', experiment: 'exp-a', version: 1, data: { reason: 'first' } });
+    log.append({ type: 'decided', actor: 'alice', experiment: 'exp-a', version: 1, data: { allow: true } });
+    log.append({ type: 'flags_changed', actor: 'bob', experiment: 'exp-a', version: 1, service: 'web', data: { version: 2 } });
+    log.append({ type: 'paused', actor: 'ops', experiment: 'exp-a', version: 1, data: { reason: 'incident' } });
+    log.append({ type: 'token_created', actor: 'admin', data: { id: 't1' } });
+    db.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete');
+  });
+
+  afterEach(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verifies an untouched chain from the genesis hash', () => {
+    const events = log.query({ limit: 100 });
+    expect(events[0]!.prev_hash).toBe(GENESIS_HASH);
+    expect(log.verify()).toEqual({ ok: true, events: 5, head: events.at(-1)!.hash });
+  });
+
+  // Event 3 has every column set (service included), so each change below is a real change.
+  it.each([
+    ['id', "'ev_forged'"],
+    ['type', "'resumed'"],
+    ['experiment', "'exp-b'"],
+    ['version', '2'],
+    ['service', "'search'"],
+    ['actor', "'mallory'"],
+    ['at', "'2026-12-01T00:00:01.000Z'"],
+    ['data', `'{"version":3}'`],
+  ])('a changed %s is found at that event', (column, value) => {
+    db.exec(`UPDATE audit_events SET ${column} = ${value} WHERE seq = 3`);
+    expect(log.verify()).toMatchObject({ ok: false, events: 2, broken_at: { seq: 3, reason: 'hash does not match the event content' } });
+  });
+
+  it('a rewritten prev_hash is found at that event', () => {
+    db.exec(`UPDATE audit_events SET prev_hash = '${'f'.repeat(64)}' WHERE seq = 3`);
+    expect(log.verify()).toMatchObject({ ok: false, events: 2, broken_at: { seq: 3, reason: 'prev_hash does not match the event before' } });
+  });
+
+  it('a rewritten hash breaks the link to the next event', () => {
+    db.exec(`UPDATE audit_events SET hash = '${'a'.repeat(64)}' WHERE seq = 3`);
+    expect(log.verify()).toMatchObject({ ok: false, broken_at: { seq: 3 } });
+  });
+
+  it('a deleted event is found at the one after it', () => {
+    db.exec('DELETE FROM audit_events WHERE seq = 3');
+    expect(log.verify()).toMatchObject({ ok: false, events: 2, broken_at: { seq: 4, reason: 'prev_hash does not match the event before' } });
+  });
+
+  it('the database refuses changes while its triggers stand', () => {
+    const fresh = openDatabase({ path: path.join(dir, 'other.sqlite') });
+    try {
+      new AuditLog(new AuditStore(fresh), new ManualClock(new Date())).append({ type: 'submitted', actor: 'a' });
+      expect(() => fresh.exec("UPDATE audit_events SET actor = 'b'")).toThrow(/append-only/);
+      expect(() => fresh.exec('DELETE FROM audit_events')).toThrow(/append-only/);
+    } finally {
+      fresh.close();
+    }
+  });
+});
