@@ -80,6 +80,25 @@ describe('ReadCache', () => {
     expect(read('a')).toBe('local');
   });
 
+  it('keeps nothing it read inside a transaction that then rolled back, cached before or not', () => {
+    expect(() =>
+      db.transaction(() => {
+        db.exec("INSERT INTO kv VALUES ('ghost', 'uncommitted')");
+        expect(read('ghost')).toBe('uncommitted');
+        throw new Error('roll back');
+      })(),
+    ).toThrow('roll back');
+    expect(read('ghost')).toBeUndefined();
+    expect(() =>
+      db.transaction(() => {
+        db.exec("UPDATE kv SET v = 'uncommitted' WHERE k = 'a'");
+        expect(read('a')).toBe('uncommitted');
+        throw new Error('roll back');
+      })(),
+    ).toThrow('roll back');
+    expect(read('a')).toBe('one');
+  });
+
   it('starts over when full', () => {
     db.exec("INSERT INTO kv VALUES ('b', '2'), ('c', '3'), ('d', '4')");
     for (const k of ['a', 'b', 'c']) read(k);
