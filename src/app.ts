@@ -1,7 +1,7 @@
 import http, { type Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { Container } from './container.js';
-import { decisionsRouter, tokensRouter } from './http/admin-router.js';
+import { decisionsRouter, servicesRouter, tokensRouter } from './http/admin-router.js';
 import { auditRouter, eventsRouter } from './http/audit-router.js';
 import { accessLog } from './http/access-log.js';
 import { authenticate } from './http/auth.js';
@@ -99,6 +99,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use(flagdRouter(c.flags, () => c.engine.catalog()));
   app.use(decisionsRouter(c.decisions));
   app.use(tokensRouter(c.tokens));
+  app.use(servicesRouter(() => c.engine.catalog()));
   app.use(whoamiRouter());
   // The web console: exactly `/` and `/console/*`, after every API route, so it shadows none.
   app.use(consoleRouter());

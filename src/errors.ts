@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
   internal_error: 500,
+  policy_unavailable: 503,
   shutting_down: 503,
 } as const;
 

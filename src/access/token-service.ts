@@ -53,6 +53,18 @@ export function hashToken(token: string): string {
   return crypto.hash('sha256', token, 'hex');
 }
 
+/** A token as `GET /v1/tokens` lists it. */
+export interface TokenView {
+  id: string;
+  name: string;
+  role: string;
+  team?: string;
+  approval_roles?: string[];
+  service?: string;
+  created_at: string;
+  revoked_at?: string;
+}
+
 export class TokenService {
   constructor(
     private readonly deps: { tokens: TokenStore; audit: AuditLog; clock: Clock; tx: Transactor },
@@ -97,6 +109,23 @@ export class TokenService {
       });
     });
     return { id, token, name: req.name, role: req.role };
+  }
+
+  /**
+   * Every token, revoked ones included (their ids appear in the audit trail), without the secret
+   * or its hash: a token is shown once, at creation, and never again.
+   */
+  list(): TokenView[] {
+    return this.deps.tokens.list().map((t) => ({
+      id: t.id,
+      name: t.name,
+      role: t.role,
+      ...(t.team !== null ? { team: t.team } : {}),
+      ...(t.approvalRoles.length > 0 ? { approval_roles: t.approvalRoles } : {}),
+      ...(t.service !== null ? { service: t.service } : {}),
+      created_at: t.createdAt,
+      ...(t.revokedAt !== null ? { revoked_at: t.revokedAt } : {}),
+    }));
   }
 
   revoke(id: string, actor: Actor): void {

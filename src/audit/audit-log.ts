@@ -19,6 +19,7 @@ export type AuditEventType =
   | 'rolled_back'
   | 'completed'
   | 'expired'
+  | 'archived'
   | 'policy_activated'
   | 'token_created'
   | 'token_revoked'

@@ -1,6 +1,7 @@
 import { ApiClient } from './api-client.js';
 import { resolveConnection, type Connection } from './config.js';
 import type { ExitCode } from './exit-codes.js';
+import { escapeDeep, escapeLines } from './format.js';
 
 /** Where the CLI writes and what it reads from its process; tests and main.ts supply it. */
 export interface Io {
@@ -54,19 +55,22 @@ export class CommandContext {
     return this.api;
   }
 
-  /** Human text, one trailing newline. */
+  /** Human text, one trailing newline; control characters escaped (see escapeText). */
   print(text: string): void {
-    this.io.out(text.endsWith('\n') ? text : `${text}\n`);
+    this.io.out(escapeLines(text.endsWith('\n') ? text : `${text}\n`));
   }
 
   printJson(value: unknown): void {
     this.io.out(`${JSON.stringify(value, null, 2)}\n`);
   }
 
-  /** `--json` prints `value`; otherwise `human()` is printed. */
-  output(value: unknown, human: () => string): void {
+  /**
+   * `--json` prints `value` exactly; otherwise `human` renders a copy of it whose strings are
+   * escaped (escapeDeep), so a stored value's newline or ESC cannot forge a line of output.
+   */
+  output<T>(value: T, human: (safe: T) => string): void {
     if (this.json) this.printJson(value);
-    else this.print(human());
+    else this.print(human(escapeDeep(value)));
   }
 }
 

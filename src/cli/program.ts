@@ -7,6 +7,7 @@ import { registerPolicyCommands } from './commands/policy-commands.js';
 import { registerTokenCommands } from './commands/token-commands.js';
 import { CommandContext, type GlobalOptions, type Handler, type Io, type Runner } from './context.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { escapeDeep, escapeLines, escapeText } from './format.js';
 
 const EXAMPLES = `
 Connection: --url/--token, else SWITCHYARD_URL/SWITCHYARD_TOKEN, else the config file
@@ -28,8 +29,8 @@ function reportApiError(err: ApiError, ctx: CommandContext | undefined, io: Io):
     io.out(`${JSON.stringify(err.problem ?? { status: err.status, body: err.bodyText }, null, 2)}\n`);
     return;
   }
-  const p: Problem | undefined = err.problem;
-  const lines = p ? [`${p.code}: ${p.detail ?? p.title ?? ''}`] : [`HTTP ${err.status} from ${err.method} ${err.url}${err.bodyText ? `: ${err.bodyText.slice(0, 200)}` : ''}`];
+  const p: Problem | undefined = err.problem === undefined ? undefined : escapeDeep(err.problem);
+  const lines = p ? [`${p.code}: ${p.detail ?? p.title ?? ''}`] : [`HTTP ${err.status} from ${err.method} ${err.url}${err.bodyText ? `: ${escapeText(err.bodyText.slice(0, 200))}` : ''}`];
   for (const e of p?.errors ?? []) lines.push(`  ${e.path}: ${e.message}`);
   if (p?.correlation_id) lines.push(`  (correlation id ${String(p.correlation_id)})`);
   if (p?.code === 'intent_exists') lines.push('  a new version of an existing intent: switchyard intent update -f <file>');
@@ -37,7 +38,7 @@ function reportApiError(err: ApiError, ctx: CommandContext | undefined, io: Io):
   if (err.status === 401 && conn && conn.token === undefined) {
     lines.push(`  no token was sent: pass --token, set SWITCHYARD_TOKEN, or put "token:" in ${conn.from.file}`);
   }
-  io.err(`${lines.join('\n')}\n`);
+  io.err(escapeLines(`${lines.join('\n')}\n`));
 }
 
 /**
@@ -65,7 +66,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     .option('--config <file>', 'config file with url and token (default ~/.config/switchyard/config.yaml)')
     .option('--json', 'print the server\'s JSON instead of text, for scripts')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .configureOutput({ writeOut: (s) => io.out(escapeLines(s)), writeErr: (s) => io.err(escapeLines(s)) })
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXAMPLES);
 
@@ -85,7 +86,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return err.exitCode;
     }
     if (err instanceof CliError) {
-      io.err(`error: ${err.message}\n`);
+      io.err(escapeLines(`error: ${err.message}\n`));
       return err.exitCode;
     }
     io.err(`error: unexpected failure in the CLI: ${(err as Error)?.stack ?? String(err)}\n`);

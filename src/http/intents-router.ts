@@ -14,7 +14,8 @@ export const ActionSchema = z.strictObject({
 });
 export const ListQuery = z.strictObject({
   owner: z.string().max(128).optional(),
-  state: z.enum(['draft', 'scheduled', 'running', 'paused', 'completed']).optional(),
+  /** Archived intents are listed only when asked for by name. */
+  state: z.enum(['draft', 'scheduled', 'running', 'paused', 'completed', 'archived']).optional(),
   cursor: z.string().max(256).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -43,6 +44,10 @@ export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Rou
 
   r.get('/v1/intents/:key', allow(READERS, 'read intents'), (req, res) => {
     res.json(intents.get(param(req, 'key')));
+  });
+
+  r.delete('/v1/intents/:key', (req, res) => {
+    res.status(200).json(intents.archive(param(req, 'key'), actorOf(res)));
   });
 
   r.put('/v1/intents/:key', (req, res) => {

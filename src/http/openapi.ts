@@ -239,6 +239,20 @@ const TokenCreated = z.object({
   name: z.string(),
   role: z.enum(ROLES),
 });
+const TokenInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  team: z.string().optional(),
+  approval_roles: z.array(z.string()).optional(),
+  service: z.string().optional(),
+  created_at: time(),
+  revoked_at: time().optional().meta({ description: 'Present once the token is revoked.' }),
+});
+const TokenList = z.object({ tokens: z.array(TokenInfo).meta({ description: 'Every token, revoked ones included, oldest first; never a secret or its hash.' }) });
+const ServiceList = z.object({
+  services: z.array(z.object({ service: z.string(), tier: z.string().nullable() })).meta({ description: "The active policy's service catalog, sorted by service." }),
+});
 const Whoami = z.object({ name: z.string(), role: z.enum(ROLES), team: z.string().nullable(), approval_roles: z.array(z.string()), service: z.string().nullable() });
 const Health = z.object({ status: z.literal('ok') });
 const Readiness = z.object({
@@ -301,6 +315,8 @@ const responseSchemas = {
   EventsPage,
   TokenCreated,
   Whoami,
+  TokenList,
+  ServiceList,
   Health,
   Readiness,
 } satisfies Record<string, z.ZodType>;
@@ -520,7 +536,19 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'Intent' },
     jsonBody: true,
     responses: { 200: { description: 'The new version with its decision.', schema: 'SubmitResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed', 'invalid_transition'],
+  },
+  {
+    method: 'delete',
+    path: '/v1/intents/{key}',
+    operationId: 'archiveIntent',
+    tag: 'intents',
+    summary: 'Archive an intent that never ran',
+    description:
+      'Only a draft none of whose versions was ever approved. It leaves `GET /v1/intents` (ask for `state=archived`), a pending version is withdrawn, `GET /v1/intents/{key}` answers with `state: "archived"`, the audit trail keeps every event plus `archived`, and the key stays reserved (`POST` answers `intent_exists`).',
+    access: 'owner (own team), admin',
+    responses: { 200: { description: 'The intent, archived.', schema: 'IntentDetail' } },
+    errors: ['forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition'],
   },
   {
     method: 'post',
@@ -547,6 +575,16 @@ const OPERATIONS: OperationSpec[] = [
     errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition', 'flag_conflict', 'layer_capacity'],
   },
   // --- flags
+  {
+    method: 'get',
+    path: '/v1/services',
+    operationId: 'listServices',
+    tag: 'flags',
+    summary: "The active policy's service catalog, each service with its tier",
+    access: 'any token',
+    responses: { 200: { description: 'The services.', schema: 'ServiceList' } },
+    errors: ['policy_unavailable'],
+  },
   {
     method: 'get',
     path: '/v1/services/{service}/flags',
@@ -714,6 +752,16 @@ const OPERATIONS: OperationSpec[] = [
     jsonBody: true,
     responses: { 201: { description: 'Created.', schema: 'TokenCreated' } },
     errors: ['validation_failed', 'forbidden'],
+  },
+  {
+    method: 'get',
+    path: '/v1/tokens',
+    operationId: 'listTokens',
+    tag: 'tokens',
+    summary: 'Every token without its secret, revoked ones included',
+    access: 'admin',
+    responses: { 200: { description: 'The tokens.', schema: 'TokenList' } },
+    errors: ['forbidden'],
   },
   {
     method: 'delete',

@@ -81,7 +81,11 @@ export class IntentService {
     const intent = parseIntent(body);
     requireTeamAccess(actor, intent.owner, `submit intents for team ${intent.owner}`, false);
     return this.deps.lifecycle.transaction(() => {
-      if (this.deps.intents.getExperiment(intent.key)) {
+      const existing = this.deps.intents.getExperiment(intent.key);
+      if (existing?.state === 'archived') {
+        throw new ConflictError('intent_exists', `The intent ${intent.key} is archived; its key stays reserved (the audit trail names it), so choose another key`);
+      }
+      if (existing) {
         throw new ConflictError('intent_exists', `An intent with key ${intent.key} exists already; send PUT /v1/intents/${intent.key} for a new version`);
       }
       this.deps.intents.createExperiment(intent.key, intent.owner, this.now());
@@ -102,6 +106,9 @@ export class IntentService {
       requireTeamAccess(actor, intent.owner, `move an intent to team ${intent.owner}`, false);
       if (exp.state === 'completed') {
         throw new ConflictError('experiment_completed', `Experiment ${key} is completed; submit a new key instead`);
+      }
+      if (exp.state === 'archived') {
+        throw new ConflictError('invalid_transition', `The intent ${key} is archived; submit a new key instead`, { state: exp.state });
       }
       return this.storeVersion(intent, exp.currentVersion + 1, actor);
     });
@@ -161,8 +168,9 @@ export class IntentService {
       const exp = this.deps.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
       const v = this.deps.intents.getVersion(key, exp.currentVersion)!;
-      if (v.status !== 'pending_approval' || exp.state === 'completed') {
-        throw new ConflictError('not_pending_approval', `Version ${v.version} of ${key} is ${exp.state === 'completed' ? 'completed' : v.status}; there is nothing to approve`);
+      if (v.status !== 'pending_approval' || exp.state === 'completed' || exp.state === 'archived') {
+        const what = exp.state === 'completed' || exp.state === 'archived' ? exp.state : v.status;
+        throw new ConflictError('not_pending_approval', `Version ${v.version} of ${key} is ${what}; there is nothing to approve`);
       }
       if (v.submittedBy === actor.name) {
         throw new ForbiddenError(`${actor.name} submitted version ${v.version}; an approval by the submitter never counts`, 'self_approval');
@@ -220,6 +228,43 @@ export class IntentService {
     });
   }
 
+  /**
+   * DELETE /v1/intents/{key}: archives an intent that never ran, that is a draft none of whose
+   * versions was ever approved (a version once approved has been scheduled or live, and the audit
+   * of what it did stays its story). The experiment and every version, decision and audit event
+   * stay; it leaves the lists, a pending version is withdrawn (no approval counts any more, it no
+   * longer holds its flags or layer slice), and the key stays reserved. The owner of its team or
+   * an admin may; an operator's kill switch is for what runs, and a draft does not.
+   */
+  archive(key: string, actor: Actor) {
+    requireRole(actor, ['owner'], 'archive intents');
+    this.deps.lifecycle.transaction(() => {
+      const exp = this.deps.intents.getExperiment(key);
+      if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
+      requireTeamAccess(actor, exp.owner, `archive intents of team ${exp.owner}`, false);
+      const versions = this.deps.intents.listVersions(key);
+      const ran = versions.some((v) => v.status === 'approved');
+      if (exp.state !== 'draft' || exp.activeVersion !== null || ran) {
+        const why = exp.state === 'archived' ? 'it is archived already' : exp.state !== 'draft' ? `it is ${exp.state}` : 'a version of it was approved';
+        throw new ConflictError('invalid_transition', `Cannot archive ${key}: ${why}; only an intent that never ran can be archived`, { state: exp.state, action: 'archive' });
+      }
+      const current = versions.find((v) => v.version === exp.currentVersion)!;
+      if (!this.deps.intents.archive(key, this.now())) throw new Error(`archiving ${key} changed no row`);
+      this.deps.audit.append({
+        type: 'archived',
+        actor: actor.name,
+        experiment: key,
+        version: exp.currentVersion,
+        data: {
+          from_state: exp.state,
+          to_state: 'archived',
+          ...(current.status === 'pending_approval' ? { withdrawn_version: current.version } : {}),
+        },
+      });
+    });
+    return this.get(key);
+  }
+
   get(key: string) {
     const exp = this.deps.intents.getExperiment(key);
     if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
@@ -236,7 +281,7 @@ export class IntentService {
       intent: current.intent,
       decision: decision ? view(decision.id, decision.policyRevision, decision.result as PolicyDecision) : null,
       approvals: this.deps.intents.listApprovals(key, current.version).map(approvalView),
-      outstanding_approvals: current.status === 'pending_approval' ? this.outstanding(current).filter((o) => o.missing > 0) : [],
+      outstanding_approvals: current.status === 'pending_approval' && exp.state !== 'archived' ? this.outstanding(current).filter((o) => o.missing > 0) : [],
       versions: versions.map((v) => ({
         version: v.version,
         status: v.status,

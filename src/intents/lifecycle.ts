@@ -91,7 +91,7 @@ export class Lifecycle {
           this.rollback(exp, actor, reason);
           break;
         case 'complete':
-          if (exp.state === 'completed') illegal();
+          if (exp.state === 'completed' || exp.state === 'archived') illegal();
           this.setActive(exp, exp.activeVersion, 'completed', null, actor, 'completed', reason);
           break;
       }

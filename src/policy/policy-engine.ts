@@ -49,6 +49,8 @@ export interface ServiceCatalog {
   readonly available: boolean;
   has(service: string): boolean;
   services(): string[];
+  /** Each service with its tier (null when the catalog data gives none), sorted by service. */
+  tiers(): { service: string; tier: string | null }[];
 }
 
 /** A policy instance loaded from one bundle. */
@@ -115,6 +117,13 @@ export class LoadedBundle {
       available: true,
       has: (s) => Object.prototype.hasOwnProperty.call(services, s),
       services: () => Object.keys(services).sort(),
+      tiers: () =>
+        Object.keys(services)
+          .sort()
+          .map((service) => {
+            const entry = services[service] as { tier?: unknown } | null;
+            return { service, tier: entry && typeof entry.tier === 'string' ? entry.tier : null };
+          }),
     };
   }
 }
@@ -191,7 +200,7 @@ export class PolicyEngine implements PolicyEvaluator {
   }
 
   catalog(): ServiceCatalog {
-    return this.active?.catalog() ?? { available: false, has: () => false, services: () => [] };
+    return this.active?.catalog() ?? { available: false, has: () => false, services: () => [], tiers: () => [] };
   }
 
   evaluate(input: PolicyInput): PolicyEvaluation {

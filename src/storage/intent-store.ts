@@ -3,7 +3,8 @@ import type { Database } from './database.js';
 import { ConflictError } from '../errors.js';
 
 export type VersionStatus = 'denied' | 'pending_approval' | 'approved';
-export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed';
+/** `archived`: a draft that never ran, withdrawn by its owner (DELETE /v1/intents/{key}); final. */
+export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed' | 'archived';
 
 export interface ExperimentRecord {
   key: string;
@@ -105,11 +106,11 @@ const toVersion = (r: VersionRow): VersionRecord => ({
 
 /**
  * A version is "live" (it holds its flags and its layer slice against other experiments) when the
- * experiment is not completed and the version is either the active (approved, driving flags) one or
+ * experiment is neither completed nor archived and the version is either the active (approved, driving flags) one or
  * the current one while it is allowed (pending approval or approved). This one SQL predicate is the
  * definition the conflict context and the layer allocator share.
  */
-const LIVE_VERSION = `e.state <> 'completed' AND (
+const LIVE_VERSION = `e.state NOT IN ('completed', 'archived') AND (
     v.version = e.active_version
     OR (v.version = e.current_version AND v.retired_at IS NULL AND v.status IN ('pending_approval', 'approved')))`;
 
@@ -125,6 +126,7 @@ export class IntentStore {
       ),
       setCurrent: db.prepare('UPDATE experiments SET current_version = ?, owner = ?, updated_at = ? WHERE key = ?'),
       setActive: db.prepare('UPDATE experiments SET active_version = ?, state = ?, due_at = ?, updated_at = ? WHERE key = ?'),
+      archive: db.prepare(`UPDATE experiments SET state = 'archived', due_at = NULL, updated_at = ? WHERE key = ? AND state = 'draft' AND active_version IS NULL`),
       retire: db.prepare('UPDATE intent_versions SET retired_at = ? WHERE key = ? AND version = ?'),
       getVersion: db.prepare<[string, number], VersionRow>('SELECT * FROM intent_versions WHERE key = ? AND version = ?'),
       listVersions: db.prepare<[string], VersionRow>('SELECT * FROM intent_versions WHERE key = ? ORDER BY version'),
@@ -158,7 +160,7 @@ export class IntentStore {
       // Named, not numbered (?1), parameters: better-sqlite3 binds ?NNN by name and refuses positional values.
       listExperiments: db.prepare<[{ owner: string; state: string; after: string; limit: number }], ExperimentRow>(
         `SELECT * FROM experiments
-          WHERE (@owner = '' OR owner = @owner) AND (@state = '' OR state = @state) AND key > @after
+          WHERE (@owner = '' OR owner = @owner) AND (@state = '' AND state <> 'archived' OR state = @state) AND key > @after
           ORDER BY key LIMIT @limit`,
       ),
       due: db.prepare<[string], ExperimentRow>('SELECT * FROM experiments WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, key'),
@@ -234,6 +236,11 @@ export class IntentStore {
   }
 
   /** A rolled-back version stops holding flags and layer room, and is never rolled back to. */
+  /** Archives a draft with no active version; false if it is not one (any more). */
+  archive(key: string, at: string): boolean {
+    return this.stmts.archive.run(at, key).changes === 1;
+  }
+
   retire(key: string, version: number, at: string): void {
     this.stmts.retire.run(at, key, version);
   }

@@ -43,6 +43,7 @@ const toRecord = (r: Row): TokenRecord => ({
 export class TokenStore {
   private readonly byHash;
   private readonly byId;
+  private readonly all;
   private readonly insertStmt;
   private readonly revokeStmt;
   /** Every authenticated request looks its token up; revoking or adding one starts it over. */
@@ -52,6 +53,7 @@ export class TokenStore {
     this.active = new ReadCache<string, TokenRecord>(db);
     this.byHash = db.prepare<[string], Row>('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL');
     this.byId = db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?');
+    this.all = db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created_at, id');
     this.insertStmt = db.prepare(
       `INSERT INTO tokens (id, name, role, team, approval_roles, service, hash, created_at, created_by)
        VALUES (@id, @name, @role, @team, @approvalRoles, @service, @hash, @createdAt, @createdBy)
@@ -71,6 +73,11 @@ export class TokenStore {
   get(id: string): TokenRecord | undefined {
     const row = this.byId.get(id);
     return row ? toRecord(row) : undefined;
+  }
+
+  /** Every token ever created, revoked ones included, oldest first. */
+  list(): TokenRecord[] {
+    return this.all.all().map(toRecord);
   }
 
   /** Returns false when a token with the same hash already exists (bootstrap token on restart). */

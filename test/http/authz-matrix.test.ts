@@ -168,6 +168,11 @@ describe('authorization matrix (SPEC §8)', () => {
       call: async () => ({ method: 'POST', path: `/v1/intents/${await freshRunning()}/actions`, body: { action: 'pause', reason: 'matrix' } }),
       expect: only({ owner: 200, operator: 200, admin: 200 }, { owner_other_team: '403 forbidden_team' }),
     },
+    {
+      route: 'DELETE /v1/intents/{key}',
+      call: async () => ({ method: 'DELETE', path: `/v1/intents/${await freshPending()}` }),
+      expect: only({ owner: 200, admin: 200 }, { owner_other_team: '403 forbidden_team' }),
+    },
     { route: 'GET /v1/services/{service}/flags', call: () => ({ method: 'GET', path: '/v1/services/web/flags' }), expect: flagReaders() },
     {
       route: 'GET /v1/services/{service}/flags/stream',
@@ -207,6 +212,8 @@ describe('authorization matrix (SPEC §8)', () => {
       call: () => ({ method: 'POST', path: '/v1/tokens', body: { name: `minted-${++n}`, role: 'operator' } }),
       expect: only({ admin: 201 }),
     },
+    { route: 'GET /v1/tokens', call: () => ({ method: 'GET', path: '/v1/tokens' }), expect: only({ admin: 200 }) },
+    { route: 'GET /v1/services', call: () => ({ method: 'GET', path: '/v1/services' }), expect: { ...everyone(200), ...UNAUTHENTICATED } },
     { route: 'DELETE /v1/tokens/{id}', call: async () => ({ method: 'DELETE', path: `/v1/tokens/${await freshToken()}` }), expect: only({ admin: 204 }) },
     // Anything else under /v1 still wants a token first, then is a plain 404.
     {

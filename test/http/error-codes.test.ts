@@ -90,6 +90,17 @@ describe('error codes', () => {
       }],
       ['payload_too_large', () => owner.post('/v1/intents', { ...simpleIntent('big'), description: 'x'.repeat(300_000) })],
       ['unsupported_media_type', () => owner.post('/v1/intents', 'key=x', { 'content-type': 'application/x-www-form-urlencoded' })],
+      ['policy_unavailable', async () => {
+        // A server whose bundle does not load has no catalog: GET /v1/services cannot answer.
+        const garbage = path.join(s.dir, 'garbage.tar.gz');
+        fs.writeFileSync(garbage, 'not a bundle');
+        const bare = await startServer({ bundlePath: garbage });
+        try {
+          return await bare.api.get('/v1/services');
+        } finally {
+          await bare.close();
+        }
+      }],
       ['idempotency_key_reused', async () => {
         await owner.post('/v1/intents:evaluate', simpleIntent('idem-a'), { 'idempotency-key': 'same' });
         return owner.post('/v1/intents:evaluate', simpleIntent('idem-b'), { 'idempotency-key': 'same' });

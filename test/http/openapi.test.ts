@@ -134,7 +134,7 @@ describe('OpenAPI document (GET /openapi.json)', () => {
     expect(Object.keys(z.toJSONSchema(IntentSchema, { io: 'input' }).properties ?? {})).toEqual(Object.keys(intent['properties']));
     // a query parameter: GET /v1/intents?state= is the router's enum
     const state = doc['paths']['/v1/intents']['get']['parameters'].find((p: Json) => p.name === 'state');
-    expect(state.schema.enum).toEqual(['draft', 'scheduled', 'running', 'paused', 'completed']);
+    expect(state.schema.enum).toEqual(['draft', 'scheduled', 'running', 'paused', 'completed', 'archived']);
   });
 
   it('every error code is documented where it can occur, with its status, as a shared Problem', () => {
@@ -259,6 +259,14 @@ describe('OpenAPI document (GET /openapi.json)', () => {
     await call(s.api, 'DELETE', `/v1/tokens/${created.body.id}`);
     await call(s.api, 'DELETE', `/v1/tokens/${created.body.id}`);
     await call(owner, 'GET', '/v1/whoami');
+    await call(s.api, 'GET', '/v1/tokens');
+    await call(owner, 'GET', '/v1/tokens');
+    await call(web, 'GET', '/v1/services');
+    // archiving: a denied draft, then again (409), then one that ran (409)
+    await call(owner, 'POST', '/v1/intents', simpleIntent('doc-archived', { exposure: 80 }));
+    await call(owner, 'DELETE', '/v1/intents/doc-archived');
+    await call(owner, 'DELETE', '/v1/intents/doc-archived');
+    await call(owner, 'DELETE', '/v1/intents/no-such-key');
     await call(anon, 'GET', '/v1/whoami');
 
     // idempotency: a replay and a reused key

@@ -77,7 +77,7 @@ export function registerAuditCommands(program: Command, run: Runner): void {
           limit: o['limit'],
           cursor: o['cursor'],
         });
-        ctx.output(p, () => pageText(p));
+        ctx.output(p, (p) => pageText(p));
       }),
     );
 }

@@ -4,7 +4,7 @@ import { parseFlagsDocument } from '../../sdk/document-check.js';
 import { pathOf, type ApiClient } from '../api-client.js';
 import type { Runner } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { showValue, table } from '../format.js';
+import { escapeDeep, escapeText, showValue, table } from '../format.js';
 import { collectPair, readObject } from '../input.js';
 import { audienceText } from './intent-commands.js';
 
@@ -57,7 +57,7 @@ export function registerFlagsCommands(program: Command, run: Runner): void {
     .action(
       run(async (ctx, [service]) => {
         const { doc, etag } = await fetchDocument(ctx.client(), String(service));
-        ctx.output(doc, () => documentText(doc as FlagsDocument, etag));
+        ctx.output(doc, (doc) => documentText(doc as FlagsDocument, etag));
       }),
     );
 
@@ -80,7 +80,7 @@ export function registerFlagsCommands(program: Command, run: Runner): void {
         const f = checked.doc.flags[String(flag)];
         const unitKey = f?.allocation.unit;
         const unit = unitKey !== undefined && context[unitKey] !== undefined ? `${unitKey}=${showValue(context[unitKey])}` : context['targetingKey'] !== undefined ? `targetingKey=${showValue(context['targetingKey'])}` : undefined;
-        ctx.output({ service: svc, flags_version: checked.doc.version, ...r }, () => resolutionText(svc, r, checked.doc, unit));
+        ctx.output({ service: svc, flags_version: checked.doc.version, ...r }, () => resolutionText(escapeText(svc), escapeDeep(r), escapeDeep(checked.doc), unit === undefined ? undefined : escapeText(unit)));
         return r.reason === 'ERROR' ? ExitCode.apiError : ExitCode.ok;
       }),
     );

@@ -159,7 +159,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .action(
       run<{ file: string }>(async (ctx, _args, o) => {
         const r = await ctx.client().request<DecisionResult>('POST', '/v1/intents', { json: readObject(o.file, 'intent') });
-        ctx.output(r, () => explainResult(r, false));
+        ctx.output(r, (r) => explainResult(r, false));
         return decisionExit(r);
       }),
     );
@@ -172,7 +172,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
       run<{ file: string }>(async (ctx, _args, o) => {
         const body = readObject(o.file, 'intent');
         const r = await ctx.client().request<DecisionResult>('PUT', pathOf('/v1/intents/{key}', { key: intentKey(body, o.file) }), { json: body });
-        ctx.output(r, () => explainResult(r, false));
+        ctx.output(r, (r) => explainResult(r, false));
         return decisionExit(r);
       }),
     );
@@ -184,7 +184,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .action(
       run<{ file: string }>(async (ctx, _args, o) => {
         const r = await ctx.client().request<DecisionResult>('POST', '/v1/intents:evaluate', { json: readObject(o.file, 'intent') });
-        ctx.output(r, () => explainResult(r, true));
+        ctx.output(r, (r) => explainResult(r, true));
         return decisionExit(r);
       }),
     );
@@ -196,7 +196,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .action(
       run(async (ctx, [key]) => {
         const d = await ctx.client().get<IntentDetail>(pathOf('/v1/intents/{key}', { key: String(key) }));
-        ctx.output(d, () => detailText(d));
+        ctx.output(d, (d) => detailText(d));
       }),
     );
 
@@ -210,7 +210,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .action(
       run<{ owner?: string; state?: string; limit?: number; cursor?: string }>(async (ctx, _args, o) => {
         const l = await ctx.client().get<IntentList>('/v1/intents', { owner: o.owner, state: o.state, limit: o.limit, cursor: o.cursor });
-        ctx.output(l, () => listText(l));
+        ctx.output(l, (l) => listText(l));
       }),
     );
 
@@ -224,7 +224,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
         const r = await ctx.client().request<ApprovalResult>('POST', pathOf('/v1/intents/{key}/approvals', { key: String(key) }), {
           json: o.comment !== undefined ? { comment: o.comment } : {},
         });
-        ctx.output(r, () => approvalResultText(r));
+        ctx.output(r, (r) => approvalResultText(r));
       }),
     );
 
@@ -245,7 +245,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
           const d = await ctx.client().request<IntentDetail>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
             json: { action, reason: o.reason },
           });
-          ctx.output(d, () => `${d.key}: ${action} done; state ${d.state}, active version ${d.active_version ?? 'none'}`);
+          ctx.output(d, (d) => `${d.key}: ${action} done; state ${d.state}, active version ${d.active_version ?? 'none'}`);
         }),
       );
   }

@@ -107,7 +107,7 @@ export function registerPolicyCommands(program: Command, run: Runner): void {
           contentType: 'application/gzip',
           ...(o.dryRun ? { query: { dry_run: 'true' } } : {}),
         });
-        ctx.output(r, () => impactText(r));
+        ctx.output(r, (r) => impactText(r));
       }),
     );
 }

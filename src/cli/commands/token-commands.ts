@@ -33,7 +33,7 @@ export function registerTokenCommands(program: Command, run: Runner): void {
           ...(o.service !== undefined ? { service: o.service } : {}),
         };
         const t = await ctx.client().request<TokenCreated>('POST', '/v1/tokens', { json: body });
-        ctx.output(t, () => `created ${t.id} for ${t.name} (${t.role}); the token is shown only now:\n${t.token}`);
+        ctx.output(t, (t) => `created ${t.id} for ${t.name} (${t.role}); the token is shown only now:\n${t.token}`);
       }),
     );
 

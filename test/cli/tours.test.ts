@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/harness.js';
+import { ROOT } from '../helpers/paths.js';
+import { CLI_JS, ensureCliBuilt } from './cli-process.js';
+
+/**
+ * The README's two tours, as scripts (docs/tour.sh with curl, docs/cli-tour.sh with the CLI), run
+ * one after the other against one server in both orders, as a new user following the README does.
+ * Each keeps to its own keys, team and flags, so neither trips on what the other left behind.
+ */
+const run = (script: string, base: string) =>
+  promisify(execFile)('bash', [path.join(ROOT, 'docs', script)], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      SWITCHYARD_URL: base,
+      SWITCHYARD_TOKEN: ADMIN_TOKEN,
+      SWITCHYARD_CLI: `${process.execPath} ${CLI_JS}`,
+    },
+  });
+
+/** Problem documents the curl tour printed (it pretty-prints every answer). */
+const problems = (out: string) => [...out.matchAll(/"code": "([a-z_]+)",\n\s*"detail"/g)].map((m) => m[1]);
+
+function checkCurlTour(out: string) {
+  // The one refusal it shows on purpose: an owner may not approve.
+  expect(problems(out)).toEqual(['forbidden']);
+  expect(out).toMatch(/"key": "search-ranking",\s*"version": 1\s*},\s*"status": "approved"/);
+  expect(out).toMatch(/"key": "checkout-redesign",\s*"version": 1\s*},\s*"status": "approved",\s*"state": "scheduled"/);
+  expect(out).toMatch(/\n304\n/);
+}
+
+function checkCliTour(out: string) {
+  expect(out).toContain('✗ Winter_Promo v1: would be denied, 3 violations');
+  expect(out).toContain('✓ recs-carousel v1: approved; state running');
+  expect(out).toContain('… one-click-pay v1: pending approval (needs 1 approval by role sre); state draft');
+  expect(out).toContain('one-click-pay: pause done; state paused, active version 1');
+  expect(out).not.toMatch(/^exit=[^03]/m);
+}
+
+describe('the README tours run one after the other, in either order', () => {
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    await ensureCliBuilt();
+    [a, b] = await Promise.all([startServer(), startServer()]);
+  }, 180_000);
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('curl tour, then CLI tour', async () => {
+    checkCurlTour((await run('tour.sh', a.base)).stdout);
+    checkCliTour((await run('cli-tour.sh', a.base)).stdout);
+  }, 90_000);
+
+  it('CLI tour, then curl tour', async () => {
+    checkCliTour((await run('cli-tour.sh', b.base)).stdout);
+    checkCurlTour((await run('tour.sh', b.base)).stdout);
+  }, 90_000);
+});
