@@ -36,11 +36,14 @@ describe('a layer with 1,000 experiments', () => {
     // Two live versions of one experiment: v1 running, v2 pending an approval.
     expect((await alice.post('/v1/intents', inCrowd('two-versions', { exposure: 3 }))).body.state).toBe('running');
     expect((await alice.put('/v1/intents/two-versions', critical('two-versions', 4))).body.status).toBe('pending_approval');
+    // A large member: judged with itself in the layer it would not fit (70 % held by the others and it, 50 % asked).
+    const filler = simpleIntent('filler', { layer: LAYER, exposure: 50, services: [{ service: 'recommendations', flag: 'filler' }] });
+    expect((await alice.post('/v1/intents', filler)).body.state).toBe('running');
     // Conflicts and denials: not live, but in the same layer and on the same flags.
     expect((await alice.post('/v1/intents', inCrowd('flag-clash', { services: [{ service: 'web', flag: 'tiny_0007_flag' }] }))).body.status).toBe(
       'denied',
     );
-    expect((await alice.post('/v1/intents', inCrowd('too-big', { exposure: 95 }))).body.status).toBe('denied');
+    expect((await alice.post('/v1/intents', inCrowd('too-big', { exposure: 45 }))).body.status).toBe('denied');
     identical = fs.readFileSync(BUNDLE_PATH);
   }, 600_000);
   afterAll(async () => s?.close());
@@ -53,13 +56,13 @@ describe('a layer with 1,000 experiments', () => {
     const stored = await alice.get(`/v1/decisions/${res.body.decision.id}`);
     // The policy saw a summary of the layer, not its 1,000 members.
     expect(JSON.stringify(stored.body.input).length).toBeLessThan(4096);
-    expect(stored.body.input.live.layer_room).toMatchObject({ layer: LAYER, experiments: TINY + 3 });
+    expect(stored.body.input.live.layer_room).toMatchObject({ layer: LAYER, experiments: TINY + 4 });
   });
 
   it('denies an intent the layer has no room for with layer_capacity, and a message of bounded length', async () => {
     const res = await alice.post(
       '/v1/intents:evaluate',
-      inCrowd('no-room', { exposure: 90, services: [{ service: 'recommendations', flag: 'no_room' }] }),
+      inCrowd('no-room', { exposure: 40, services: [{ service: 'recommendations', flag: 'no_room' }] }),
     );
     expect(res.status).toBe(200);
     expect(res.body.decision.violations.map((v: { code: string }) => v.code)).toEqual(['layer_capacity']);
@@ -73,8 +76,8 @@ describe('a layer with 1,000 experiments', () => {
     const res = await gov.put('/v1/policy?dry_run=true', identical, gzip);
     expect(res.status).toBe(200);
     const impact = res.body.impact;
-    // 1,000 tiny + one-more + crit-pending + crit-approved + two versions of two-versions
-    expect(impact.evaluated).toBe(TINY + 5);
+    // 1,000 tiny + one-more + crit-pending + crit-approved + filler + two versions of two-versions
+    expect(impact.evaluated).toBe(TINY + 6);
     expect(impact.experiments.filter((e: { changed: boolean }) => e.changed)).toEqual([]);
     expect(impact.changed).toBe(0);
     expect(impact.would_deny).toBe(0);
