@@ -130,7 +130,8 @@ export async function experimentScaling(port: number, seconds: number): Promise<
 
 /**
  * Section 5a'. The same SPEC §2 decision, in the layer "crowd" that 10 to 10,000 other live experiments
- * share (0.01 % each, one bucket): the policy gets the layer's bounded room summary, never its members.
+ * share (0.01 % each, one bucket; approved and scheduled, as seedExperiment's are, so that no flags
+ * document is rewritten per seed): the policy gets the layer's bounded room summary, never its members.
  * At 10,000 the layer is full and the decision is a layer_capacity denial.
  */
 export async function oneLayerScaling(): Promise<Row[]> {
@@ -145,7 +146,7 @@ export async function oneLayerScaling(): Promise<Row[]> {
       const t0 = Date.now();
       for (; seeded < n; seeded++) {
         const key = `crowd-${seeded}`;
-        const r = c.intents.submit({ key, owner: 'growth', services: [{ service: 'web', flag: key }], variants: VARIANTS, exposure: 0.01, layer: 'crowd' }, OWNER);
+        const r = c.intents.submit({ key, owner: 'growth', services: [{ service: 'web', flag: key }], variants: VARIANTS, exposure: 0.01, layer: 'crowd', schedule: { start: inDays(30), end: inDays(60) } }, OWNER);
         if (r.status === 'denied') throw new Error(`${key} was denied: ${JSON.stringify(r.decision.violations)}`);
       }
       process.stderr.write(`  ${n} experiments seeded in one layer (${Date.now() - t0} ms)\n`);
@@ -153,6 +154,7 @@ export async function oneLayerScaling(): Promise<Row[]> {
       const ns = timeEach(5_000, () => c.intents.evaluate(measured, OWNER));
       const p50 = percentile(ns, 50) / 1000;
       base ??= p50;
+      process.stderr.write(`  decision p50 ${p50.toFixed(0)} µs, p99 ${(percentile(ns, 99) / 1000).toFixed(0)} µs\n`);
       rows.push({
         section: 'scaling',
         name: `${n.toLocaleString('en-US')} live experiments in one layer`,
