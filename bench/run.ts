@@ -4,7 +4,7 @@ import path from 'node:path';
 import { decisionBench } from './decisions.js';
 import { fetchBench, flagFixture, localBench, ofrepBench } from './flags.js';
 import { ratio, ROOT, table, type Row } from './lib.js';
-import { experimentScaling, flagScaling } from './scaling.js';
+import { experimentScaling, flagScaling, oneLayerScaling } from './scaling.js';
 
 /**
  * `make bench`: every benchmark in one run on this machine, ours beside its peer on the same work,
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
         }
       },
     ],
-    ['scaling', async () => [...(await experimentScaling(18_104, seconds)), ...(await flagScaling(18_105, seconds))]],
+    ['scaling', async () => [...(await experimentScaling(18_104, seconds)), ...(await oneLayerScaling()), ...(await flagScaling(18_105, seconds))]],
   ];
   const rows: Row[] = [];
   const started = Date.now();

@@ -129,6 +129,49 @@ export async function experimentScaling(port: number, seconds: number): Promise<
 }
 
 /**
+ * Section 5a'. The same SPEC §2 decision, in the layer "crowd" that 10 to 10,000 other live experiments
+ * share (0.01 % each, one bucket; approved and scheduled, as seedExperiment's are, so that no flags
+ * document is rewritten per seed): the policy gets the layer's bounded room summary, never its members.
+ * At 10,000 the layer is full and the decision is a layer_capacity denial.
+ */
+export async function oneLayerScaling(): Promise<Row[]> {
+  const c = await seedingContainer();
+  const rows: Row[] = [];
+  let base: number | undefined;
+  const measured = { ...EXAMPLES[0], layer: 'crowd' };
+  try {
+    for (let i = 0; i < 20_000; i++) c.intents.evaluate(measured, OWNER);
+    let seeded = 0;
+    for (const n of [10, 100, 1_000, 10_000]) {
+      const t0 = Date.now();
+      for (; seeded < n; seeded++) {
+        const key = `crowd-${seeded}`;
+        const r = c.intents.submit({ key, owner: 'growth', services: [{ service: 'web', flag: key }], variants: VARIANTS, exposure: 0.01, layer: 'crowd', schedule: { start: inDays(30), end: inDays(60) } }, OWNER);
+        if (r.status === 'denied') throw new Error(`${key} was denied: ${JSON.stringify(r.decision.violations)}`);
+      }
+      process.stderr.write(`  ${n} experiments seeded in one layer (${Date.now() - t0} ms)\n`);
+      for (let i = 0; i < 1_000; i++) c.intents.evaluate(measured, OWNER);
+      const ns = timeEach(5_000, () => c.intents.evaluate(measured, OWNER));
+      const p50 = percentile(ns, 50) / 1000;
+      base ??= p50;
+      process.stderr.write(`  decision p50 ${p50.toFixed(0)} µs, p99 ${(percentile(ns, 99) / 1000).toFixed(0)} µs\n`);
+      rows.push({
+        section: 'scaling',
+        name: `${n.toLocaleString('en-US')} live experiments in one layer`,
+        metric: 'decision p50',
+        value: p50,
+        unit: 'µs',
+        ...(n > 10 ? { peer: { name: 'at 10', value: base } } : {}),
+        note: `in-process, the layer's room summary from SQLite; p99 ${Math.round(percentile(ns, 99) / 1000)} µs`,
+      });
+    }
+    return rows;
+  } finally {
+    dispose(c);
+  }
+}
+
+/**
  * Section 5b. Flags-document size and GET rate (200 and 304) with 10, 100 and 1,000 running flags on
  * one service, ten flags per experiment.
  */

@@ -1,8 +1,10 @@
 # conflicts: another live experiment already drives one of the intent's
 # (service, flag) pairs, or the intent's layer has no room left for it.
 #
-# input.live.flags / input.live.layer are filled by the server with live
-# versions of *other* experiments (docs/policy-contract.md).
+# input.live.flags (claims on the intent's own (service, flag) pairs) and
+# input.live.layer_room (a bounded summary of the intent's layer) are filled
+# by the server from live versions of *other* experiments
+# (docs/policy-contract.md, docs/layers.md).
 package switchyard.conflicts
 
 import data.switchyard.lib
@@ -19,12 +21,6 @@ other_flags := [row |
 	row.key != lib.intent.key
 ]
 
-other_layer_rows := [row |
-	some row in object.get(live, "layer", [])
-	row.key != lib.intent.key
-]
-
-# flag_conflict: one violation per conflicting row.
 violations contains v if {
 	some row in other_flags
 	v := {
@@ -48,49 +44,28 @@ status_text(s) := replace(s, "_", " ") if is_string(s)
 else := "unknown"
 
 # --- layer_capacity -------------------------------------------------------
+#
+# input.live.layer_room is a bounded summary of the room other live
+# experiments leave in the intent's layer (docs/layers.md): the server's
+# first-fit allocator places an intent exactly when its buckets fit in the
+# largest free range, so this rule denies exactly then too.
 
 layer := lib.intent.layer
 
 wanted := round(lib.intent.exposure * 100)
 
-other_keys := {row.key | some row in other_layer_rows}
+default room := {}
 
-# Exposure of each other experiment in the layer, in buckets (largest of its versions).
-other_buckets[k] := max({round(row.exposure * 100) | some row in other_layer_rows; row.key == k}) if {
-	some k in other_keys
-}
+room := live.layer_room if is_object(live.layer_room)
 
-used_buckets := sum([b | some b in other_buckets])
+total := object.get(room, "total", layer_buckets)
 
-over_capacity if used_buckets + wanted > layer_buckets
+# Buckets other live experiments hold (reserved slices) or ask without a slice yet.
+used_buckets := object.get(room, "reserved", 0) + object.get(room, "unplaced", 0)
 
-# Reserved [start, end) slices (rows without start/end reserve nothing yet).
-slices := [[row.start, row.end] |
-	some row in other_layer_rows
-	is_number(row.start)
-	is_number(row.end)
-	row.end > row.start
-]
+largest_free := object.get(room, "largest_free", total)
 
-# A free range can only begin at 0 or where a reserved slice ends (first fit
-# would pick the lowest such start); it runs up to the next slice start.
-free_starts contains 0
-
-free_starts contains s[1] if some s in slices
-
-free_range[a] := min({b | some s in slices; b := s[0]; b >= a} | {layer_buckets}) - a if {
-	some a in free_starts
-	a < layer_buckets
-	not inside_slice(a)
-}
-
-inside_slice(a) if {
-	some s in slices
-	s[0] <= a
-	a < s[1]
-}
-
-largest_free := max({n | some n in free_range} | {0})
+over_capacity if used_buckets + wanted > total
 
 fragmented if largest_free < wanted
 
@@ -124,4 +99,11 @@ violations contains v if {
 	}
 }
 
-others_text := concat(", ", [concat(" ", [k, lib.pct(other_buckets[k] / 100)]) | some k in sort(other_keys)])
+# The largest other experiments (the server lists a few, largest first), then how many more.
+listed := [concat(" ", [m.key, lib.pct(m.exposure)]) | some m in object.get(room, "largest", [])]
+
+unlisted := object.get(room, "experiments", count(listed)) - count(listed)
+
+others_text := concat(", ", listed) if unlisted <= 0
+
+else := concat("", [concat(", ", listed), ", and ", format_int(unlisted, 10), " more"])

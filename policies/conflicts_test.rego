@@ -6,10 +6,15 @@ web := {"service": "web", "flag": "f1"}
 
 recs := {"service": "recommendations", "flag": "f5"}
 
-# A live experiment in the layer, with or without a reserved [start, end) slice.
-row(key, exposure) := {"key": key, "version": 1, "status": "running", "exposure": exposure}
+# The room summary the server gives for a layer (docs/layers.md): reserved
+# buckets, the largest free range, and a few of the largest members.
+room(reserved, largest_free, largest, experiments) := {
+	"layer": "checkout", "total": 10000, "reserved": reserved, "unplaced": 0,
+	"largest_free": largest_free, "free_range_count": 1, "free_ranges": [],
+	"experiments": experiments, "largest": largest,
+}
 
-slice(key, exposure, start, end) := object.union(row(key, exposure), {"start": start, "end": end})
+member(key, exposure) := {"key": key, "status": "running", "exposure": exposure}
 
 cases := {
 	"no live experiments": {"want": {"allow": true, "codes": []}},
@@ -41,15 +46,15 @@ cases := {
 		"want": {"allow": true},
 	},
 	"layer with room left": {
-		"live": {"layer": [slice("other-exp", 40, 0, 4000)]},
+		"live": {"layer_room": room(4000, 6000, [member("other-exp", 40)], 1)},
 		"want": {"allow": true},
 	},
 	"layer filled to exactly 100%": {
-		"live": {"layer": [slice("a", 95.5, 0, 9550)]},
+		"live": {"layer_room": room(9550, 450, [member("a", 95.5)], 1)},
 		"want": {"allow": true},
 	},
 	"layer over 100% by 0.01": {
-		"live": {"layer": [slice("a", 95.51, 0, 9551)]},
+		"live": {"layer_room": room(9551, 449, [member("a", 95.51)], 1)},
 		"want": {"allow": false, "codes": ["layer_capacity"]},
 		"violations": [{
 			"code": "layer_capacity", "policy": "conflicts",
@@ -57,69 +62,58 @@ cases := {
 		}],
 	},
 	"experiments without a reserved slice still count": {
-		"live": {"layer": [row("a", 50), row("b", 46)]},
+		"live": {"layer_room": object.union(room(0, 10000, [member("a", 50), member("b", 46)], 2), {"unplaced": 9600})},
 		"want": {"codes": ["layer_capacity"]},
+		"violations": [{"message_contains": "already use 96% (a 50%, b 46%)"}],
 	},
 	"two decimals add up exactly (33.33 + 33.33 + 33.34)": {
 		"intent": {"services": [web], "exposure": 33.34},
-		"live": {"layer": [slice("a", 33.33, 0, 3333), slice("b", 33.33, 3333, 6666)]},
+		"live": {"layer_room": room(6666, 3334, [member("a", 33.33), member("b", 33.33)], 2)},
 		"want": {"allow": true},
 	},
-	"several versions of one experiment count once, by their largest exposure": {
-		"intent": {"services": [web], "exposure": 4.5},
-		"live": {"layer": [
-			row("a", 60), object.union(row("a", 40), {"version": 2}),
-			row("b", 35.5),
-		]},
-		"want": {"allow": true},
-	},
-	"largest version exposure is the one counted": {
-		"intent": {"services": [web], "exposure": 4.5},
-		"live": {"layer": [
-			object.union(row("a", 40), {"version": 2}), row("a", 60),
-			row("b", 35.51),
-		]},
+	"a thousand members: the message names the largest and counts the rest": {
+		"intent": {"services": [recs], "exposure": 95},
+		"live": {"layer_room": room(1003, 8997, [member("big", 2), member("tiny-0000", 0.01)], 1000)},
 		"want": {"codes": ["layer_capacity"]},
-		"violations": [{"message_contains": "(a 60%, b 35.51%)"}],
+		"violations": [{
+			"code": "layer_capacity", "policy": "conflicts",
+			"message": "layer checkout would be at 105.03% exposure: other live experiments already use 10.03% (big 2%, tiny-0000 0.01%, and 998 more) and this intent asks for 95%",
+		}],
 	},
 	"fragmented layer: enough room in total but no contiguous range": {
 		"intent": {"services": [web], "exposure": 15},
-		"live": {"layer": [slice("a", 30, 0, 3000), slice("b", 30, 4000, 7000), slice("c", 20, 8000, 10000)]},
+		"live": {"layer_room": room(8000, 1000, [member("a", 30), member("b", 30), member("c", 20)], 3)},
 		"want": {"allow": false, "codes": ["layer_capacity"]},
 		"violations": [{
 			"code": "layer_capacity", "policy": "conflicts",
 			"message": "layer checkout is fragmented: this intent needs a contiguous free range of 1500 buckets (15%) but the largest one left between the slices reserved by other experiments is 1000 buckets (10%)",
 		}],
 	},
-	"fits a gap exactly": {
+	"fits the largest free range exactly": {
 		"intent": {"services": [web], "exposure": 10},
-		"live": {"layer": [slice("a", 30, 0, 3000), slice("b", 30, 4000, 7000), slice("c", 20, 8000, 10000)]},
+		"live": {"layer_room": room(8000, 1000, [member("a", 30), member("b", 30), member("c", 20)], 3)},
 		"want": {"allow": true},
 	},
-	"free range at the start of the layer": {
-		"intent": {"services": [recs], "exposure": 10},
-		"live": {"layer": [slice("a", 90, 1000, 10000)]},
-		"want": {"allow": true},
-	},
-	"free range at the end of the layer": {
-		"intent": {"services": [recs], "exposure": 10},
-		"live": {"layer": [slice("a", 45, 0, 4500), slice("b", 45, 4500, 9000)]},
-		"want": {"allow": true},
-	},
-	"overlapping slices are handled": {
-		"intent": {"services": [web], "exposure": 5},
-		"live": {"layer": [slice("a", 50, 0, 5000), slice("b", 40, 2000, 6000)]},
-		"want": {"allow": true},
+	"one bucket more than the largest free range": {
+		"intent": {"services": [web], "exposure": 10.01},
+		"live": {"layer_room": room(8000, 1000, [member("a", 30), member("b", 30), member("c", 20)], 3)},
+		"want": {"codes": ["layer_capacity"]},
+		"violations": [{"message_contains": "is fragmented"}],
 	},
 	"over capacity and fragmented: one violation, capacity message": {
 		"intent": {"services": [web], "exposure": 25},
-		"live": {"layer": [slice("a", 30, 0, 3000), slice("b", 30, 4000, 7000), slice("c", 20, 8000, 10000)]},
+		"live": {"layer_room": room(8000, 1000, [member("a", 30), member("b", 30), member("c", 20)], 3)},
 		"want": {"codes": ["layer_capacity"]},
 		"violations": [{"message_contains": "would be at 105% exposure"}],
 	},
+	"an empty layer summary leaves the whole layer free": {
+		"intent": {"services": [recs], "exposure": 100},
+		"live": {"layer_room": room(0, 10000, [], 0)},
+		"want": {"allow": true},
+	},
 	"no layer in the intent: no capacity check": {
 		"drop": ["layer"],
-		"live": {"layer": [row("a", 100)]},
+		"live": {"layer_room": room(10000, 0, [member("a", 100)], 1)},
 		"want": {"allow": true},
 	},
 }

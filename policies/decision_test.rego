@@ -23,7 +23,11 @@ test_contract_example_input if {
 		"intent": {"services": [{"service": "web", "flag": "checkout_redesign"}]},
 		"live": {
 			"flags": [{"key": "other-exp", "version": 2, "status": "running", "service": "web", "flag": "checkout_redesign"}],
-			"layer": [{"key": "other-exp", "version": 1, "status": "running", "exposure": 40, "start": 0, "end": 4000}],
+			"layer_room": {
+				"layer": "checkout", "total": 10000, "reserved": 4000, "unplaced": 0, "largest_free": 6000,
+				"free_range_count": 1, "free_ranges": [{"start": 4000, "end": 10000}],
+				"experiments": 1, "largest": [{"key": "other-exp", "status": "running", "exposure": 40}],
+			},
 		},
 	})
 	d.allow == false

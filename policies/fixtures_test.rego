@@ -3,7 +3,8 @@
 # A case is an object:
 #   "intent":      fields merged into the base intent (lists replace lists)
 #   "drop":        intent fields to remove (e.g. ["layer", "schedule"])
-#   "now_ms", "schedule_ms", "live": replace the base values ("live" rows default to [])
+#   "now_ms", "schedule_ms", "live": replace the base values ("live.flags" defaults to [],
+#                  "live.layer_room" to null)
 #   "want":        expected summary fields: allow, codes (sorted violation codes),
 #                  approvals ([{role, count}]), audit (level), retention_days, max_exposure
 #   "violations":  violations that must be present, as partial objects; the key
@@ -46,7 +47,7 @@ build(c) := {
 	"actor": {"name": "alice", "role": "owner", "team": "growth"},
 	"now_ms": object.get(c, "now_ms", now_ms),
 	"schedule_ms": object.get(c, "schedule_ms", base_schedule_ms),
-	"live": object.union({"flags": [], "layer": []}, object.get(c, "live", {})),
+	"live": object.union({"flags": [], "layer_room": null}, object.get(c, "live", {})),
 }
 
 decide(c) := d if {

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { DecisionStore } from '../storage/decision-store.js';
 import type { IntentStore } from '../storage/intent-store.js';
 import { evaluateWith, type LoadedBundle, type PolicyDecision } from './policy-engine.js';
-import { buildPolicyInput } from './policy-input.js';
+import { buildPolicyInput, snapshotLiveContext } from './policy-input.js';
 
 export interface ImpactEntry {
   key: string;
@@ -30,6 +30,21 @@ function statusOf(d: PolicyDecision): string {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** True when every approval `next` asks was asked (at least as many times) by `prev`. */
+function asksNoMore(next: PolicyDecision['obligations'], prev: PolicyDecision['obligations'] | null): boolean {
+  return next.approvals.every((a) => a.count <= 0 || (prev?.approvals.find((p) => p.role === a.role)?.count ?? 0) >= a.count);
+}
+
+/**
+ * The status the version would hold under the new verdict. Approvals already given keep counting:
+ * an approved version stays approved while the new verdict asks no approval the old one did not.
+ */
+function newStatusOf(d: PolicyDecision, versionStatus: string, old: PolicyDecision | undefined): string {
+  if (!d.allow) return 'denied';
+  if (versionStatus === 'approved' && old?.allow && asksNoMore(d.obligations, old.obligations)) return 'approved';
+  return statusOf(d);
+}
+
 /**
  * Re-evaluates every live experiment version under a candidate bundle, with today's clock and
  * today's live context, and compares with the verdict it holds. Nothing is stored.
@@ -41,15 +56,21 @@ export function policyImpact(
 ): ImpactReport {
   const now = deps.clock.now();
   const experiments: ImpactEntry[] = [];
+  // Each version is judged as at its submission: against the other experiments' live versions,
+  // never its own (the reader leaves out the version's own key), each layer read once.
+  const live = snapshotLiveContext(deps.intents);
   for (const v of deps.intents.liveVersions()) {
     const stored = v.decisionId ? deps.decisions.get(v.decisionId) : undefined;
     const oldResult = stored?.result as PolicyDecision | undefined;
     const submitter = stored?.input as { actor?: { name: string; role: string; team?: string } } | undefined;
-    const input = buildPolicyInput(v.intent, submitter?.actor ?? { name: v.submittedBy, role: 'owner' }, now, deps.intents);
+    const input = buildPolicyInput(v.intent, submitter?.actor ?? { name: v.submittedBy, role: 'owner' }, now, live);
     const { decision } = evaluateWith(candidate, input, deps.logger);
-    const newStatus = statusOf(decision);
+    const newStatus = newStatusOf(decision, v.status, oldResult);
+    // Verdict against verdict: the version's status also records approvals given since, so it is
+    // compared with the status the new verdict leaves it, not with the verdict's bare status.
     const changed =
       newStatus !== v.status ||
+      decision.allow !== (oldResult?.allow ?? !decision.allow) ||
       !sameJson(decision.violations, oldResult?.violations ?? []) ||
       !sameJson(decision.obligations, oldResult?.obligations ?? null);
     experiments.push({

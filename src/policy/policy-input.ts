@@ -1,3 +1,4 @@
+import { layerRoom, type LayerRoom } from '../flags/layer-allocator.js';
 import type { Intent } from '../intents/intent-schema.js';
 import type { LiveFlagClaim, LiveLayerClaim } from '../storage/intent-store.js';
 
@@ -7,13 +8,37 @@ export interface PolicyInput {
   actor: { name: string; role: string; team?: string };
   now_ms: number;
   schedule_ms: { start?: number; end?: number };
-  live: { flags: LiveFlagClaim[]; layer: LiveLayerClaim[] };
+  /**
+   * What other live experiments hold, bounded whatever their number: the claims on the intent's own
+   * (service, flag) pairs (a few per pair), and a summary of the room left in its layer (null without
+   * a layer), never the layer's members one by one (docs/layers.md).
+   */
+  live: { flags: LiveFlagClaim[]; layer_room: LayerRoom | null };
 }
 
-/** Where the live context comes from: indexed lookups, never a scan of every experiment. */
+/**
+ * Where the live context comes from: indexed lookups, never a scan of every experiment. Both leave
+ * out every version of the experiment `key` itself: an intent is judged against the others.
+ */
 export interface LiveContextReader {
   liveFlagClaims(key: string, pairs: { service: string; flag: string }[]): LiveFlagClaim[];
   liveLayerClaims(key: string, layer: string): LiveLayerClaim[];
+}
+
+/**
+ * A reader for judging many live versions at once (policy impact): each layer's members are read
+ * once, and each version is judged against them without its own experiment, as at its submission.
+ */
+export function snapshotLiveContext(reader: LiveContextReader & { liveLayerMembers(layer: string): LiveLayerClaim[] }): LiveContextReader {
+  const layers = new Map<string, LiveLayerClaim[]>();
+  return {
+    liveFlagClaims: (key, pairs) => reader.liveFlagClaims(key, pairs),
+    liveLayerClaims: (key, layer) => {
+      let members = layers.get(layer);
+      if (!members) layers.set(layer, (members = reader.liveLayerMembers(layer)));
+      return members.filter((m) => m.key !== key);
+    },
+  };
 }
 
 export function buildPolicyInput(
@@ -32,7 +57,7 @@ export function buildPolicyInput(
     schedule_ms,
     live: {
       flags: live.liveFlagClaims(intent.key, intent.services),
-      layer: intent.layer ? live.liveLayerClaims(intent.key, intent.layer) : [],
+      layer_room: intent.layer ? layerRoom(intent.layer, live.liveLayerClaims(intent.key, intent.layer)) : null,
     },
   };
 }
@@ -56,6 +81,6 @@ export function probeInput(now: Date): PolicyInput {
     actor: { name: 'probe', role: 'owner', team: 'probe' },
     now_ms: now.getTime(),
     schedule_ms: {},
-    live: { flags: [], layer: [] },
+    live: { flags: [], layer_room: null },
   };
 }

@@ -114,6 +114,12 @@ const LIVE_VERSION = `e.state NOT IN ('completed', 'archived') AND (
     v.version = e.active_version
     OR (v.version = e.current_version AND v.retired_at IS NULL AND v.status IN ('pending_approval', 'approved')))`;
 
+/**
+ * At most this many live claims per (service, flag) pair reach the policy: one is enough to deny,
+ * and the input stays bounded even if a policy without flag_conflict let many experiments share a flag.
+ */
+export const FLAG_CLAIMS_PER_PAIR = 8;
+
 export class IntentStore {
   private readonly stmts;
 
@@ -142,13 +148,29 @@ export class IntentStore {
            FROM version_flags f
            JOIN intent_versions v ON v.key = f.key AND v.version = f.version
            JOIN experiments e ON e.key = v.key
-          WHERE f.service = ? AND f.flag = ? AND f.key <> ? AND ${LIVE_VERSION}`,
+          WHERE f.service = ? AND f.flag = ? AND f.key <> ? AND ${LIVE_VERSION}
+          ORDER BY v.key, v.version
+          LIMIT ${FLAG_CLAIMS_PER_PAIR}`,
       ),
-      liveLayer: db.prepare<[string, string], VersionRow & { state: string; active: number | null; exposure: number }>(
-        `SELECT v.*, e.state, e.active_version AS active
+      // Only the columns the room summary needs: never the intent bodies of every layer member.
+      liveLayer: db.prepare<
+        [string, string],
+        { key: string; version: number; status: string; exposure: number; slice_start: number | null; slice_end: number | null; state: string; active: number | null }
+      >(
+        `SELECT v.key, v.version, v.status, v.exposure, v.slice_start, v.slice_end, e.state, e.active_version AS active
            FROM intent_versions v
            JOIN experiments e ON e.key = v.key
           WHERE v.layer = ? AND v.key <> ? AND ${LIVE_VERSION}
+          ORDER BY v.slice_start`,
+      ),
+      liveLayerMembers: db.prepare<
+        [string],
+        { key: string; version: number; status: string; exposure: number; slice_start: number | null; slice_end: number | null; state: string; active: number | null }
+      >(
+        `SELECT v.key, v.version, v.status, v.exposure, v.slice_start, v.slice_end, e.state, e.active_version AS active
+           FROM intent_versions v
+           JOIN experiments e ON e.key = v.key
+          WHERE v.layer = ? AND ${LIVE_VERSION}
           ORDER BY v.slice_start`,
       ),
       liveVersions: db.prepare<[], VersionRow & { state: string; active: number | null }>(
@@ -253,7 +275,7 @@ export class IntentStore {
     this.stmts.setSlice.run(slice?.start ?? null, slice?.end ?? null, key, version);
   }
 
-  /** Live claims of other experiments on these (service, flag) pairs: one indexed lookup per pair. */
+  /** Live claims of other experiments on these (service, flag) pairs: one indexed lookup per pair, a few rows each. */
   liveFlagClaims(key: string, pairs: { service: string; flag: string }[]): LiveFlagClaim[] {
     const out: LiveFlagClaim[] = [];
     for (const p of pairs) {
@@ -264,15 +286,14 @@ export class IntentStore {
     return out;
   }
 
-  /** Live versions of other experiments in one layer, by the layer index. */
+  /** Live versions of other experiments in one layer, by the layer index (the policy gets their summary, not these rows). */
   liveLayerClaims(key: string, layer: string): LiveLayerClaim[] {
-    return this.stmts.liveLayer.all(layer, key).map((r) => ({
-      key: r.key,
-      version: r.version,
-      status: liveStatus(r),
-      exposure: r.exposure,
-      ...(r.slice_start !== null && r.slice_end !== null ? { start: r.slice_start, end: r.slice_end } : {}),
-    }));
+    return this.stmts.liveLayer.all(layer, key).map(toLayerClaim);
+  }
+
+  /** Live versions of every experiment in one layer (for judging many of them at once). */
+  liveLayerMembers(layer: string): LiveLayerClaim[] {
+    return this.stmts.liveLayerMembers.all(layer).map(toLayerClaim);
   }
 
   /** Every live version of every experiment (for policy impact reports, not for hot paths). */
@@ -300,6 +321,16 @@ export class IntentStore {
       createdAt: r.created_at,
     }));
   }
+}
+
+function toLayerClaim(r: { key: string; version: number; status: string; exposure: number; slice_start: number | null; slice_end: number | null; state: string; active: number | null }): LiveLayerClaim {
+  return {
+    key: r.key,
+    version: r.version,
+    status: liveStatus(r),
+    exposure: r.exposure,
+    ...(r.slice_start !== null && r.slice_end !== null ? { start: r.slice_start, end: r.slice_end } : {}),
+  };
 }
 
 /** The status a policy author reads: the experiment's state for the running version, else the version's. */

@@ -381,7 +381,20 @@ describe('default governance (SPEC §3)', () => {
       actor: { name: 'alice', role: 'owner', team: 'growth' },
       now_ms: s.clock.now().getTime(),
       schedule_ms: { start: Date.parse('2026-12-01T00:00:00Z'), end: Date.parse('2026-12-20T00:00:00Z') },
-      live: { flags: [], layer: [] },
+      live: {
+        flags: [],
+        layer_room: {
+          layer: 'rec',
+          total: 10000,
+          reserved: 0,
+          unplaced: 0,
+          largest_free: 10000,
+          free_range_count: 1,
+          free_ranges: [{ start: 0, end: 10000 }],
+          experiments: 0,
+          largest: [],
+        },
+      },
     });
     const { id: _id, policy_revision: _rev, ...result } = res.body.decision;
     expect(d.body.result).toEqual(result);
