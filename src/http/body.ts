@@ -23,7 +23,8 @@ export function registerJsonSource(value: unknown, text: string): void {
   if (value !== null && typeof value === 'object') SOURCES.set(value, text);
 }
 
-const refuse = (path: string, message: string, title = 'The request body is not valid') => new ValidationError([{ path, message }], title);
+// The path quotes member names; one that is not well-formed is shown with U+FFFD, so the problem document is.
+const refuse = (path: string, message: string, title = 'The request body is not valid') => new ValidationError([{ path: path.toWellFormed(), message }], title);
 
 /**
  * The boundary check every JSON body goes through (SPEC §2, text rules), without recursing:
