@@ -312,8 +312,8 @@ describe('property: arbitrary UTF-16 in every string field of every write', () =
         }
         await reads(s.api);
       }),
-      { seed: SEED, numRuns: 150 },
+      { seed: SEED, numRuns: 100 },
     );
-    expect(accepted, 'the property saw accepted writes too').toBeGreaterThan(20);
+    expect(accepted, 'the property saw accepted writes too').toBeGreaterThan(15);
   }, 120_000);
 });
