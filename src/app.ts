@@ -5,6 +5,7 @@ import { decisionsRouter, servicesRouter, tokensRouter } from './http/admin-rout
 import { auditRouter, eventsRouter } from './http/audit-router.js';
 import { accessLog } from './http/access-log.js';
 import { authenticate } from './http/auth.js';
+import { keepRawJson, queryTextRules, registerBodySource } from './http/body.js';
 import { idempotency } from './http/idempotency.js';
 import { bundleBody, policyRouter } from './http/policy-router.js';
 import { flagsEndpoint, flagsRouter } from './http/flags-router.js';
@@ -70,7 +71,8 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   // Authenticate before reading any body: without a token nobody makes the server read 256 KiB
   // (32 MiB for a policy bundle) only to be told 401.
   app.use('/v1', authenticate(c.tokens));
-  app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'], verify: keepRawJson }));
+  app.use('/v1', registerBodySource, queryTextRules);
   app.use('/v1/policy', bundleBody);
   app.use('/v1', idempotency(c.idempotency, c.clock, (fn) => c.lifecycle.transaction(fn)));
   app.use(intentsRouter(c.intents, c.lifecycle));

@@ -4,14 +4,15 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors.js';
-import { zodFieldErrors } from '../intents/validation.js';
+import { identifier, zodFieldErrors } from '../intents/validation.js';
 import type { TokenStore } from '../storage/token-store.js';
 import type { Transactor } from '../storage/transactor.js';
 import type { Actor } from './actor.js';
 
 export const ROLES = ['owner', 'approver', 'governance', 'operator', 'service', 'admin'] as const;
 
-const name = z.string().min(1).max(128);
+/** Token name, team, service and approval roles are identifiers (SPEC §2): no control characters. */
+const name = identifier(128);
 
 export const TokenRequestSchema = z
   .strictObject({

@@ -5,6 +5,7 @@ import { ValidationError } from '../errors.js';
 import { feedEventView, type EventFeedStreams } from '../flags/event-feed-stream.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import { actorOf, allow, READERS } from './auth.js';
+import { decimalInt } from './body.js';
 import { parseWith } from './intents-router.js';
 import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
 
@@ -17,19 +18,19 @@ export const AuditQuery = z.strictObject({
   type: z.string().max(64).optional(),
   from: isoTime.optional(),
   to: isoTime.optional(),
-  cursor: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: decimalInt(0).optional(),
+  limit: decimalInt(1, 1000).default(100),
 });
 
 export const EventsStreamQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
+  after: decimalInt(0).default(0),
   service: z.string().max(128).optional(),
 });
 
 export const EventsQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
+  after: decimalInt(0).default(0),
   service: z.string().max(128).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: decimalInt(1, 1000).default(100),
 });
 
 export function auditRouter(audit: AuditLog): Router {

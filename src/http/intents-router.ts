@@ -5,7 +5,7 @@ import type { IntentService } from '../intents/intent-service.js';
 import type { Lifecycle } from '../intents/lifecycle.js';
 import { zodFieldErrors } from '../intents/validation.js';
 import { actorOf, allow, READERS } from './auth.js';
-import { jsonBody, param } from './body.js';
+import { decimalInt, jsonBody, param } from './body.js';
 
 export const ApprovalSchema = z.strictObject({ comment: z.string().max(2000).optional() });
 export const ActionSchema = z.strictObject({
@@ -17,7 +17,7 @@ export const ListQuery = z.strictObject({
   /** Archived intents are listed only when asked for by name. */
   state: z.enum(['draft', 'scheduled', 'running', 'paused', 'completed', 'archived']).optional(),
   cursor: z.string().max(256).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: decimalInt(1, 500).default(100),
 });
 
 export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {

@@ -5,6 +5,7 @@ import { MalformedBodyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AccessLog } from './access-log.js';
 import { actorFromAuthorization } from './auth.js';
+import { registerJsonSource } from './body.js';
 import { withOfrepFields, type OfrepEndpoints } from './ofrep-router.js';
 import { explainError, writeProblem } from './problem.js';
 import { writeReply, type Reply } from './reply.js';
@@ -51,11 +52,15 @@ function parseBody(bytes: Buffer): unknown {
   if (text.length === 0) return {};
   const first = text[0] === '{' || text[0] === '[' ? text[0] : /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/.exec(text)?.[1];
   if (first !== '{' && first !== '[') throw new MalformedBodyError('The request body is not valid JSON');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new MalformedBodyError('The request body is not valid JSON');
   }
+  // The OFREP endpoints judge the body with assertPlainJson, as they do express.json's.
+  registerJsonSource(value, text);
+  return value;
 }
 
 /**

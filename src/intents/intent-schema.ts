@@ -1,4 +1,6 @@
+import { parse as parseSemver } from 'semver';
 import { z } from 'zod';
+import { identifier } from './validation.js';
 
 /**
  * The request body of POST /v1/intents and PUT /v1/intents/{key} (SPEC §2). Objects are strict:
@@ -18,6 +20,30 @@ export const LIMITS = Object.freeze({
 });
 
 const shortString = z.string().min(1).max(LIMITS.shortString);
+/** SPEC §2's identifiers: no control characters. */
+const id = identifier(LIMITS.shortString);
+
+/**
+ * Exactly two decimals at most: the value must be what rounding it to two decimals gives, so
+ * `1.0000000001` is refused (a tolerance would let it through and store a slice it does not name),
+ * while `4.5` and `0.07` (not exact in binary, but the same double as their two-decimal form) pass.
+ */
+export const twoDecimals = (x: number) => Number(x.toFixed(2)) === x;
+
+/**
+ * A version the `semver_*` ops can compare (the evaluation's own parser, strict mode; a leading `v`
+ * is accepted there, so here too), without the surrounding whitespace the parser would trim.
+ */
+/**
+ * Flag and variant keys: the names a flags document, OFREP and the flagd export serve under, as
+ * members of JSON objects. `__proto__` is the one name a JavaScript object cannot hold by
+ * assignment: such a flag was approved and then never served (missing from the document, 404 from
+ * OFREP). Other Object.prototype names (`constructor`, `toString`, `hasOwnProperty`, …) are served
+ * correctly everywhere (test/http/text-rules.test.ts holds that), so only this one is refused.
+ */
+const servedKey = id.refine((k) => k !== '__proto__', 'cannot be served: "__proto__" is not usable as a flag or variant key');
+
+export const isSemver = (v: unknown) => typeof v === 'string' && v === v.trim() && parseSemver(v) !== null;
 
 /** A JSON value of bounded serialized size: flag values may be objects, but never unbounded ones. */
 const jsonValue = z.json().refine(
@@ -45,7 +71,7 @@ const LIST_OPS = new Set<string>(['in', 'not_in']);
 
 export const AudienceConditionSchema = z
   .strictObject({
-    attribute: shortString,
+    attribute: id,
     op: z.enum(AUDIENCE_OPS),
     value: scalar.optional(),
     values: z.array(scalar).min(1).max(LIMITS.audienceValues).optional(),
@@ -57,6 +83,9 @@ export const AudienceConditionSchema = z
     } else {
       if (c.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `op ${c.op} needs value` });
       if (c.values !== undefined) ctx.addIssue({ code: 'custom', path: ['values'], message: `op ${c.op} takes value, not values` });
+      if (c.op.startsWith('semver_') && c.value !== undefined && !isSemver(c.value)) {
+        ctx.addIssue({ code: 'custom', path: ['value'], message: `op ${c.op} needs a semantic version (MAJOR.MINOR.PATCH, optional pre-release and build)` });
+      }
     }
   });
 
@@ -64,21 +93,21 @@ const isoTime = z.iso.datetime({ offset: true });
 
 export const IntentSchema = z
   .strictObject({
-    key: shortString,
-    owner: shortString,
+    key: id,
+    owner: id,
     description: z.string().max(LIMITS.description).optional(),
     unit: shortString.default('user_id'),
     services: z
-      .array(z.strictObject({ service: shortString, flag: shortString }))
+      .array(z.strictObject({ service: id, flag: servedKey }))
       .min(1)
       .max(LIMITS.services),
     variants: z
       .array(
         z.strictObject({
-          key: shortString,
+          key: servedKey,
           weight: z.number().int().min(0).max(1_000_000),
           value: jsonValue,
-          overrides: z.record(shortString, jsonValue).optional(),
+          overrides: z.record(id, jsonValue).optional(),
         }),
       )
       .min(2)
@@ -87,13 +116,13 @@ export const IntentSchema = z
       .number()
       .gt(0)
       .lte(100)
-      .refine((x) => Math.abs(Math.round(x * 100) - x * 100) < 1e-6, 'must have at most two decimals'),
+      .refine(twoDecimals, 'must have at most two decimals'),
     audience: z.array(AudienceConditionSchema).max(LIMITS.audience).default([]),
     layer: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be lowercase letters, digits, . _ - (at most 63)')
       .optional(),
-    data_access: z.array(shortString).max(LIMITS.dataAccess).default([]),
+    data_access: z.array(id).max(LIMITS.dataAccess).default([]),
     schedule: z
       .strictObject({ start: isoTime.optional(), end: isoTime.optional() })
       .optional(),

@@ -1,4 +1,5 @@
 import type { Database } from './database.js';
+import { storedText } from './stored-text.js';
 
 export interface AuditRecord {
   seq: number;
@@ -25,14 +26,21 @@ export interface AuditQuery {
   limit: number;
 }
 
+/**
+ * The columns a client's text reaches, read as BLOBs (see storedText): the chain was hashed over
+ * the strings as written, and verification must see those, not their lossy UTF-8 reading.
+ */
+const COLUMNS = `seq, id, CAST(type AS BLOB) AS type, CAST(experiment AS BLOB) AS experiment, version,
+  CAST(service AS BLOB) AS service, CAST(actor AS BLOB) AS actor, at, data, prev_hash, hash`;
+
 interface Row {
   seq: number;
   id: string;
-  type: string;
-  experiment: string | null;
+  type: Buffer;
+  experiment: Buffer | null;
   version: number | null;
-  service: string | null;
-  actor: string;
+  service: Buffer | null;
+  actor: Buffer;
   at: string;
   data: string;
   prev_hash: string;
@@ -42,11 +50,11 @@ interface Row {
 const toRecord = (r: Row): AuditRecord => ({
   seq: r.seq,
   id: r.id,
-  type: r.type,
-  experiment: r.experiment,
+  type: storedText(r.type)!,
+  experiment: storedText(r.experiment),
   version: r.version,
-  service: r.service,
-  actor: r.actor,
+  service: storedText(r.service),
+  actor: storedText(r.actor)!,
   at: r.at,
   data: JSON.parse(r.data) as Record<string, unknown>,
   prevHash: r.prev_hash,
@@ -61,24 +69,24 @@ export class AuditStore {
   private readonly iterateStmt;
 
   constructor(db: Database) {
-    this.lastStmt = db.prepare<[], Row>('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1');
+    this.lastStmt = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT 1`);
     this.insertStmt = db.prepare(
       `INSERT INTO audit_events (id, type, experiment, version, service, actor, at, data, prev_hash, hash)
        VALUES (@id, @type, @experiment, @version, @service, @actor, @at, @data, @prevHash, @hash)`,
     );
     this.queryStmt = db.prepare<Record<string, unknown>, Row>(
-      `SELECT * FROM audit_events
+      `SELECT ${COLUMNS} FROM audit_events
         WHERE seq > @afterSeq
-          AND (@experiment IS NULL OR experiment = @experiment)
-          AND (@service IS NULL OR service = @service OR (@service IS NOT NULL AND EXISTS (
+          AND (@experiment IS NULL OR audit_events.experiment = @experiment)
+          AND (@service IS NULL OR audit_events.service = @service OR (@service IS NOT NULL AND EXISTS (
                 SELECT 1 FROM json_each(audit_events.data, '$.services') WHERE value = @service)))
-          AND (@actor IS NULL OR actor = @actor)
-          AND (@type IS NULL OR type = @type)
+          AND (@actor IS NULL OR audit_events.actor = @actor)
+          AND (@type IS NULL OR audit_events.type = @type)
           AND (@from IS NULL OR at >= @from)
           AND (@to IS NULL OR at < @to)
         ORDER BY seq LIMIT @limit`,
     );
-    this.iterateStmt = db.prepare<[], Row>('SELECT * FROM audit_events ORDER BY seq');
+    this.iterateStmt = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM audit_events ORDER BY seq`);
   }
 
   last(): AuditRecord | undefined {

@@ -1,5 +1,6 @@
 import type { Intent } from '../intents/intent-schema.js';
 import type { Database } from './database.js';
+import { storedText } from './stored-text.js';
 import { ConflictError } from '../errors.js';
 
 export type VersionStatus = 'denied' | 'pending_approval' | 'approved';
@@ -57,8 +58,13 @@ export interface LiveLayerClaim {
   end?: number;
 }
 
+/**
+ * `key_bytes`: the key as a BLOB (see storedText), so a key stored before the text rules (with a
+ * lone surrogate) reads back as written and still finds its versions, approvals and flags.
+ */
 interface ExperimentRow {
   key: string;
+  key_bytes?: Buffer;
   owner: string;
   current_version: number;
   active_version: number | null;
@@ -70,6 +76,7 @@ interface ExperimentRow {
 
 interface VersionRow {
   key: string;
+  key_bytes?: Buffer;
   version: number;
   body: string;
   status: VersionStatus;
@@ -82,7 +89,7 @@ interface VersionRow {
 }
 
 const toExperiment = (r: ExperimentRow): ExperimentRecord => ({
-  key: r.key,
+  key: storedText(r.key_bytes ?? r.key)!,
   owner: r.owner,
   currentVersion: r.current_version,
   activeVersion: r.active_version,
@@ -93,7 +100,7 @@ const toExperiment = (r: ExperimentRow): ExperimentRecord => ({
 });
 
 const toVersion = (r: VersionRow): VersionRecord => ({
-  key: r.key,
+  key: storedText(r.key_bytes ?? r.key)!,
   version: r.version,
   intent: JSON.parse(r.body) as Intent,
   status: r.status,
@@ -125,7 +132,7 @@ export class IntentStore {
 
   constructor(private readonly db: Database) {
     this.stmts = {
-      getExperiment: db.prepare<[string], ExperimentRow>('SELECT * FROM experiments WHERE key = ?'),
+      getExperiment: db.prepare<[string], ExperimentRow>('SELECT *, CAST(key AS BLOB) AS key_bytes FROM experiments WHERE key = ?'),
       insertExperiment: db.prepare(
         `INSERT INTO experiments (key, owner, current_version, active_version, state, created_at, updated_at)
          VALUES (@key, @owner, @currentVersion, NULL, 'draft', @at, @at)`,
@@ -134,8 +141,8 @@ export class IntentStore {
       setActive: db.prepare('UPDATE experiments SET active_version = ?, state = ?, due_at = ?, updated_at = ? WHERE key = ?'),
       archive: db.prepare(`UPDATE experiments SET state = 'archived', due_at = NULL, updated_at = ? WHERE key = ? AND state = 'draft' AND active_version IS NULL`),
       retire: db.prepare('UPDATE intent_versions SET retired_at = ? WHERE key = ? AND version = ?'),
-      getVersion: db.prepare<[string, number], VersionRow>('SELECT * FROM intent_versions WHERE key = ? AND version = ?'),
-      listVersions: db.prepare<[string], VersionRow>('SELECT * FROM intent_versions WHERE key = ? ORDER BY version'),
+      getVersion: db.prepare<[string, number], VersionRow>('SELECT *, CAST(key AS BLOB) AS key_bytes FROM intent_versions WHERE key = ? AND version = ?'),
+      listVersions: db.prepare<[string], VersionRow>('SELECT *, CAST(key AS BLOB) AS key_bytes FROM intent_versions WHERE key = ? ORDER BY version'),
       insertVersion: db.prepare(
         `INSERT INTO intent_versions (key, version, body, status, decision_id, layer, exposure, slice_start, slice_end, submitted_by, submitted_at)
          VALUES (@key, @version, @body, @status, @decisionId, @layer, @exposure, @sliceStart, @sliceEnd, @submittedBy, @submittedAt)`,
@@ -157,7 +164,7 @@ export class IntentStore {
         [string, string],
         { key: string; version: number; status: string; exposure: number; slice_start: number | null; slice_end: number | null; state: string; active: number | null }
       >(
-        `SELECT v.key, v.version, v.status, v.exposure, v.slice_start, v.slice_end, e.state, e.active_version AS active
+        `SELECT v.key, CAST(v.key AS BLOB) AS key_bytes, v.version, v.status, v.exposure, v.slice_start, v.slice_end, e.state, e.active_version AS active
            FROM intent_versions v
            JOIN experiments e ON e.key = v.key
           WHERE v.layer = ? AND v.key <> ? AND ${LIVE_VERSION}
@@ -167,25 +174,25 @@ export class IntentStore {
         [string],
         { key: string; version: number; status: string; exposure: number; slice_start: number | null; slice_end: number | null; state: string; active: number | null }
       >(
-        `SELECT v.key, v.version, v.status, v.exposure, v.slice_start, v.slice_end, e.state, e.active_version AS active
+        `SELECT v.key, CAST(v.key AS BLOB) AS key_bytes, v.version, v.status, v.exposure, v.slice_start, v.slice_end, e.state, e.active_version AS active
            FROM intent_versions v
            JOIN experiments e ON e.key = v.key
           WHERE v.layer = ? AND ${LIVE_VERSION}
           ORDER BY v.slice_start`,
       ),
       liveVersions: db.prepare<[], VersionRow & { state: string; active: number | null }>(
-        `SELECT v.*, e.state, e.active_version AS active
+        `SELECT v.*, CAST(v.key AS BLOB) AS key_bytes, e.state, e.active_version AS active
            FROM intent_versions v JOIN experiments e ON e.key = v.key
           WHERE ${LIVE_VERSION}
           ORDER BY v.key, v.version`,
       ),
       // Named, not numbered (?1), parameters: better-sqlite3 binds ?NNN by name and refuses positional values.
       listExperiments: db.prepare<[{ owner: string; state: string; after: string; limit: number }], ExperimentRow>(
-        `SELECT * FROM experiments
+        `SELECT *, CAST(key AS BLOB) AS key_bytes FROM experiments
           WHERE (@owner = '' OR owner = @owner) AND (@state = '' AND state <> 'archived' OR state = @state) AND key > @after
           ORDER BY key LIMIT @limit`,
       ),
-      due: db.prepare<[string], ExperimentRow>('SELECT * FROM experiments WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, key'),
+      due: db.prepare<[string], ExperimentRow>('SELECT *, CAST(key AS BLOB) AS key_bytes FROM experiments WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, key'),
       insertApproval: db.prepare(
         `INSERT INTO approvals (key, version, actor, roles, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
@@ -323,9 +330,9 @@ export class IntentStore {
   }
 }
 
-function toLayerClaim(r: { key: string; version: number; status: string; exposure: number; slice_start: number | null; slice_end: number | null; state: string; active: number | null }): LiveLayerClaim {
+function toLayerClaim(r: { key: string; key_bytes?: Buffer; version: number; status: string; exposure: number; slice_start: number | null; slice_end: number | null; state: string; active: number | null }): LiveLayerClaim {
   return {
-    key: r.key,
+    key: storedText(r.key_bytes ?? r.key)!,
     version: r.version,
     status: liveStatus(r),
     exposure: r.exposure,

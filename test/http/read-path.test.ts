@@ -126,6 +126,13 @@ describe('the read path answers exactly as the express app does', () => {
       [{ method: 'POST', path: BULK, headers: { ...auth('web'), ...json }, body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"context":{"targetingKey":"bom"}}')]) }, 200],
       [{ method: 'POST', path: BULK, headers: { ...auth('web'), ...json }, body: '{"context":{"__proto__":{"targetingKey":"x"}}}' }, 400],
       [{ method: 'POST', path: BULK, headers: { ...auth('web'), ...json }, body: `{"context":{"a":${'['.repeat(80)}${']'.repeat(80)}}}` }, 400],
+      // SPEC §2 text rules: duplicate member names (also spelt with an escape), lone surrogates, 1e400.
+      [{ method: 'POST', path: BULK, headers: { ...auth('web'), ...json }, body: '{"context":{"targetingKey":"a","targetingKey":"b"}}' }, 400],
+      [{ method: 'POST', path: ONE, headers: { ...auth('web'), ...json }, body: '{"context":{},"\\u0063ontext":{}}' }, 400],
+      [{ method: 'POST', path: BULK, headers: { ...auth('web'), ...json }, body: '{"context":{"targetingKey":"\\ud800"}}' }, 400],
+      [{ method: 'POST', path: ONE, headers: { ...auth('web'), ...json }, body: '{"context":{"\\udfff":1,"targetingKey":"u"}}' }, 400],
+      [{ method: 'POST', path: BULK, headers: { ...auth('web'), ...json }, body: '{"context":{"n":1e400,"targetingKey":"u"}}' }, 400],
+      [{ method: 'POST', path: BULK, headers: { ...auth('web'), ...json }, body: '{"context":{"targetingKey":"u","a":[{"x":1},{"x":2}]}}' }, 200],
       [{ method: 'POST', path: ONE, headers: { ...auth('api'), ...json }, body: '{}' }, 403],
       [{ method: 'POST', path: '/v1/services/nowhere/ofrep/v1/evaluate/flags/x', headers: { ...auth('owner'), ...json }, body: '{}' }, 404],
       [{ method: 'POST', path: ONE, headers: { authorization: 'Basic abc', ...json }, body: '{}' }, 401],
