@@ -1,3 +1,4 @@
+import * as opaWasm from '@open-policy-agent/opa-wasm';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import type { PolicyInput } from './policy-input.js';
 
@@ -36,7 +37,17 @@ export class InProcessRunner implements PolicyRunner {
   private readonly policies = new Map<string, LoadedPolicy>();
 
   async load(revision: string, wasm: Uint8Array, data: Record<string, unknown>): Promise<string[]> {
-    const policy = await loadPolicy(wasm as unknown as ArrayBuffer, MEMORY);
+    return this.keep(revision, await loadPolicy(wasm as unknown as ArrayBuffer, MEMORY), data);
+  }
+
+  /** The same, compiling synchronously: for the sandbox worker, whose thread never returns to its event loop. */
+  loadSync(revision: string, wasm: Uint8Array, data: Record<string, unknown>): string[] {
+    // Exported by the SDK's module object (its default export) but missing from its ESM typings.
+    const sync = (opaWasm as unknown as { default: { loadPolicySync: (wasm: ArrayBuffer, memory: typeof MEMORY) => LoadedPolicy } }).default.loadPolicySync;
+    return this.keep(revision, sync(wasm as unknown as ArrayBuffer, MEMORY), data);
+  }
+
+  private keep(revision: string, policy: LoadedPolicy, data: Record<string, unknown>): string[] {
     policy.setData(data);
     this.policies.set(revision, policy);
     return Object.keys((policy as unknown as { entrypoints: Record<string, number> }).entrypoints ?? {});

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { PolicyError, SwitchyardError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PolicyBundle } from './policy-bundle.js';
@@ -8,6 +8,7 @@ import type { PolicyInput } from './policy-input.js';
 import { PolicyTimeoutError, type PolicyRunner } from './policy-runner.js';
 import {
   CTL_DONE,
+  CTL_DOORBELL,
   CTL_LENGTH,
   CTL_STATUS,
   STATUS_OK,
@@ -23,12 +24,13 @@ import {
  * TypeScript source, the worker imports the source through tsx (workers do not inherit vitest's
  * transform).
  */
-function startWorker(workerData: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./policy-worker.js', import.meta.url), { workerData });
+function startWorker(workerData: unknown, transferList?: TransferListItem[]): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./policy-worker.js', import.meta.url), { workerData, transferList });
   const source = new URL('./policy-worker.ts', import.meta.url).href;
   return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(source)}, ${JSON.stringify(source)}))`, {
     eval: true,
     workerData,
+    transferList,
   });
 }
 
@@ -54,6 +56,7 @@ export interface SandboxOptions {
  */
 export class PolicySandbox implements PolicyRunner {
   private worker!: Worker;
+  private port!: MessagePort;
   private ctl!: Int32Array;
   private out!: Uint8Array;
   /** True until the current worker has answered once: its first answer may include its boot. */
@@ -75,9 +78,11 @@ export class PolicySandbox implements PolicyRunner {
     this.ctl = new Int32Array(ctl);
     this.out = new Uint8Array(out);
     this.fresh = true;
-    const worker = startWorker({ mode: 'evaluator', ctl, out, [WORKER_MARK]: true });
+    const { port1, port2 } = new MessageChannel();
+    const worker = startWorker({ mode: 'evaluator', ctl, out, port: port2, [WORKER_MARK]: true }, [port2]);
     worker.unref();
-    worker.on('message', (reply: EvaluatorReply) => {
+    port1.unref();
+    port1.on('message', (reply: EvaluatorReply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
@@ -91,11 +96,13 @@ export class PolicySandbox implements PolicyRunner {
       this.restart();
     });
     this.worker = worker;
+    this.port = port1;
     for (const [revision, r] of this.revisions) this.post({ kind: 'load', id: this.nextId(), revision, wasm: r.wasm, data: r.data });
   }
 
   private restart(): void {
     const old = this.worker;
+    this.port.close();
     for (const p of this.pending.values()) p.reject(new Error('the policy worker was restarted'));
     this.pending.clear();
     this.spawn();
@@ -108,7 +115,9 @@ export class PolicySandbox implements PolicyRunner {
   }
 
   private post(msg: EvaluatorRequest): void {
-    this.worker.postMessage(msg);
+    this.port.postMessage(msg);
+    Atomics.add(this.ctl, CTL_DOORBELL, 1);
+    Atomics.notify(this.ctl, CTL_DOORBELL);
   }
 
   load(revision: string, wasm: Uint8Array, data: Record<string, unknown>): Promise<string[]> {
@@ -165,6 +174,7 @@ export class PolicySandbox implements PolicyRunner {
     this.closed = true;
     for (const p of this.pending.values()) p.reject(new Error('the policy sandbox is closed'));
     this.pending.clear();
+    this.port.close();
     void this.worker.terminate();
   }
 }

@@ -8,7 +8,7 @@
  * - `check`: one-shot; loads a candidate, probes it and computes its impact on the live experiments
  *   from a read-only connection to the database file (see runPolicyCheck).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { pino } from 'pino';
 import { SwitchyardError } from '../errors.js';
@@ -23,6 +23,8 @@ import type { PolicyBundle } from './policy-bundle.js';
 export const CTL_DONE = 0;
 export const CTL_STATUS = 1;
 export const CTL_LENGTH = 2;
+/** Bumped by the main thread after each message it posts: the worker sleeps on it, not on its event loop. */
+export const CTL_DOORBELL = 3;
 export const STATUS_OK = 0;
 export const STATUS_ERROR = 1;
 
@@ -46,7 +48,12 @@ export type CheckReply =
   | { kind: 'done'; impact: ReturnType<typeof policyImpact> }
   | { kind: 'failed'; code: string | null; status: number; message: string };
 
-function runEvaluator(port: NonNullable<typeof parentPort>, ctl: Int32Array, out: Uint8Array): void {
+/**
+ * The sandbox loop. The thread sleeps in `Atomics.wait` on the doorbell and, woken, takes its
+ * messages synchronously off the port: waking a thread blocked on a futex costs a few microseconds,
+ * a round through the worker's event loop several times that, and this sits on every decision.
+ */
+function runEvaluator(port: MessagePort, ctl: Int32Array, out: Uint8Array): void {
   const runner = new InProcessRunner();
   const encoder = new TextEncoder();
   const answer = (id: number, status: number, text: string) => {
@@ -60,13 +67,15 @@ function runEvaluator(port: NonNullable<typeof parentPort>, ctl: Int32Array, out
     Atomics.store(ctl, CTL_DONE, id);
     Atomics.notify(ctl, CTL_DONE);
   };
-  // One message at a time, in order: an evaluation posted after a load waits for it.
-  let queue = Promise.resolve();
-  port.on('message', (msg: EvaluatorRequest) => {
-    queue = queue.then(async () => {
+  let rung = 0;
+  for (;;) {
+    Atomics.wait(ctl, CTL_DOORBELL, rung);
+    rung = Atomics.load(ctl, CTL_DOORBELL);
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      const msg = m.message as EvaluatorRequest;
       if (msg.kind === 'load') {
         try {
-          const entrypoints = await runner.load(msg.revision, msg.wasm, msg.data);
+          const entrypoints = runner.loadSync(msg.revision, msg.wasm, msg.data);
           port.postMessage({ kind: 'loaded', id: msg.id, entrypoints } satisfies EvaluatorReply);
         } catch (err) {
           port.postMessage({ kind: 'load_failed', id: msg.id, message: describe(err) } satisfies EvaluatorReply);
@@ -80,8 +89,8 @@ function runEvaluator(port: NonNullable<typeof parentPort>, ctl: Int32Array, out
       } else {
         runner.forget(msg.revision);
       }
-    });
-  });
+    }
+  }
 }
 
 async function runCheck(port: NonNullable<typeof parentPort>, job: CheckJob): Promise<void> {
@@ -111,8 +120,8 @@ async function runCheck(port: NonNullable<typeof parentPort>, job: CheckJob): Pr
 /** Set in workerData by the two callers, so importing this module anywhere else does nothing. */
 export const WORKER_MARK = 'switchyardPolicyWorker';
 
-const data = workerData as ({ mode: 'evaluator'; ctl: SharedArrayBuffer; out: SharedArrayBuffer } | CheckJob) & { [WORKER_MARK]?: true };
+const data = workerData as ({ mode: 'evaluator'; ctl: SharedArrayBuffer; out: SharedArrayBuffer; port: MessagePort } | CheckJob) & { [WORKER_MARK]?: true };
 if (parentPort && data?.[WORKER_MARK]) {
-  if (data.mode === 'evaluator') runEvaluator(parentPort, new Int32Array(data.ctl), new Uint8Array(data.out));
+  if (data.mode === 'evaluator') runEvaluator(data.port, new Int32Array(data.ctl), new Uint8Array(data.out));
   else void runCheck(parentPort, data);
 }
