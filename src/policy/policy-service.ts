@@ -136,6 +136,7 @@ export class PolicyService {
     const bundle = await parseBundle(raw);
     const previous = this.deps.engine.revision();
     // The candidate's first run is the untrusted one: in a worker, with a deadline, off this thread.
+    this.deps.logger.info({ revision: bundle.revision, dryRun }, 'checking a policy bundle in a worker');
     const impact = await this.deps.checks.run(bundle, this.deps.clock.now(), previous);
     if (!dryRun) {
       const candidate = await LoadedBundle.load(bundle, probeInput(this.deps.clock.now()), this.deps.engine.runner);
