@@ -13,7 +13,7 @@ async function withManifest(manifest: (old: Record<string, unknown>) => Record<s
   const pack = tar.pack();
   extract.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
     stream.on('end', () => {
       let body = Buffer.concat(chunks);
       if (header.name.replace(/^\//, '') === '.manifest') body = Buffer.from(JSON.stringify(manifest(JSON.parse(body.toString('utf8')))));
