@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { parseIntent } from '../src/intents/intent-service.js';
 import { parseBundle } from '../src/policy/policy-bundle.js';
 import { LoadedBundle, PolicyEngine } from '../src/policy/policy-engine.js';
+import { PolicySandbox } from '../src/policy/policy-sandbox.js';
 import { buildPolicyInput, probeInput, type PolicyInput } from '../src/policy/policy-input.js';
 import type { LiveFlagClaim, LiveLayerClaim } from '../src/storage/intent-store.js';
 import { api, ADMIN, BUNDLE, latencyRows, load, loadRows, ROOT, roundTrips, startOpa, startServer, timeEach, type Call, type Row } from './lib.js';
@@ -40,10 +41,12 @@ export function decisionInputs(now: Date): PolicyInput[] {
   return out;
 }
 
+/** The engine as the server runs it: wasm in the sandbox worker, called synchronously with the default deadline. */
 export async function engineFromBundle(): Promise<PolicyEngine> {
-  const engine = new PolicyEngine(pino({ level: 'silent' }));
+  const logger = pino({ level: 'silent' });
+  const engine = new PolicyEngine(logger, new PolicySandbox({ timeoutMs: 1000, loadTimeoutMs: 30_000, logger }));
   const bundle = await parseBundle(fs.readFileSync(BUNDLE));
-  engine.activate(await LoadedBundle.load(bundle, probeInput(new Date())));
+  engine.activate(await LoadedBundle.load(bundle, probeInput(new Date()), engine.runner));
   return engine;
 }
 

@@ -9,6 +9,8 @@ const schema = z.object({
   SWITCHYARD_POLICY_BUNDLE: z.string().min(1).default('./build/policy/bundle.tar.gz'),
   SWITCHYARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SWITCHYARD_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1000),
+  SWITCHYARD_POLICY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  SWITCHYARD_POLICY_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
 
 export interface Config {
@@ -19,7 +21,16 @@ export interface Config {
   readonly policyBundlePath: string;
   readonly logLevel: string;
   readonly schedulerIntervalMs: number;
+  /** Deadlines of policy wasm: one decision (blocks the caller at most this), and a publish's checks. */
+  readonly policyTimeouts: PolicyTimeouts;
 }
+
+export interface PolicyTimeouts {
+  readonly decisionMs: number;
+  readonly checkMs: number;
+}
+
+export const DEFAULT_POLICY_TIMEOUTS: PolicyTimeouts = Object.freeze({ decisionMs: 1000, checkMs: 30_000 });
 
 export class ConfigError extends Error {}
 
@@ -40,5 +51,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     policyBundlePath: path.resolve(c.SWITCHYARD_POLICY_BUNDLE),
     logLevel: c.SWITCHYARD_LOG_LEVEL,
     schedulerIntervalMs: c.SWITCHYARD_SCHEDULER_INTERVAL_MS,
+    policyTimeouts: Object.freeze({ decisionMs: c.SWITCHYARD_POLICY_TIMEOUT_MS, checkMs: c.SWITCHYARD_POLICY_CHECK_TIMEOUT_MS }),
   });
 }

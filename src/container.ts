@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import type { Config } from './config.js';
+import { DEFAULT_POLICY_TIMEOUTS, type Config, type PolicyTimeouts } from './config.js';
 import type { Logger } from './logger.js';
 import { AuditLog } from './audit/audit-log.js';
 import { TokenService } from './access/token-service.js';
@@ -7,6 +7,7 @@ import { FlagStateService } from './flags/flag-state-service.js';
 import { IntentService } from './intents/intent-service.js';
 import { Lifecycle } from './intents/lifecycle.js';
 import { PolicyEngine } from './policy/policy-engine.js';
+import { PolicyChecks, PolicySandbox } from './policy/policy-sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
 import { AuditStore } from './storage/audit-store.js';
 import { openDatabase, type Database } from './storage/database.js';
@@ -24,6 +25,8 @@ export interface ContainerOptions {
   policyBundlePath: string;
   clock: Clock;
   logger: Logger;
+  /** Deadlines of policy wasm; the defaults of the config when absent. */
+  policyTimeouts?: PolicyTimeouts;
 }
 
 /** Everything the app is made of, wired in this one place. */
@@ -52,7 +55,9 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const intentStore = new IntentStore(db);
   const decisions = new DecisionStore(db);
   const audit = new AuditLog(new AuditStore(db), clock);
-  const engine = new PolicyEngine(logger.child({ module: 'policy' }));
+  const timeouts = opts.policyTimeouts ?? DEFAULT_POLICY_TIMEOUTS;
+  const sandbox = new PolicySandbox({ timeoutMs: timeouts.decisionMs, loadTimeoutMs: timeouts.checkMs, logger: logger.child({ module: 'policy' }) });
+  const engine = new PolicyEngine(logger.child({ module: 'policy' }), sandbox);
   const policy = new PolicyService({
     engine,
     store: new PolicyStore(db),
@@ -62,6 +67,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     clock,
     tx,
     logger: logger.child({ module: 'policy' }),
+    checks: new PolicyChecks({ timeoutMs: timeouts.checkMs, dbPath: opts.dbPath }),
   });
   const flags = new FlagStateService(new FlagStore(db), clock);
   const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx });
@@ -84,11 +90,13 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     idempotency: new IdempotencyStore(db),
     metrics,
     close: () => {
+      policy.stop();
+      sandbox.close();
       if (db.open) db.close();
     },
   };
 }
 
 export function containerOptions(config: Config, clock: Clock, logger: Logger): ContainerOptions {
-  return { dbPath: config.dbPath, policyBundlePath: config.policyBundlePath, clock, logger };
+  return { dbPath: config.dbPath, policyBundlePath: config.policyBundlePath, clock, logger, policyTimeouts: config.policyTimeouts };
 }

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
+  policy_timeout: 422,
   internal_error: 500,
   policy_unavailable: 503,
   shutting_down: 503,
@@ -116,7 +117,7 @@ export class UnprocessableError extends SwitchyardError {
 }
 
 export class PolicyError extends SwitchyardError {
-  constructor(code: 'policy_invalid', message: string, status = 400) {
+  constructor(code: 'policy_invalid' | 'policy_timeout', message: string, status = 400) {
     super(code, status, message);
   }
 }

@@ -67,6 +67,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'draining in-flight requests');
     scheduler.stop();
+    // A publish check in flight (a looping bundle's dry run, say) would hold the drain until its deadline.
+    container.policy.stop();
     // SSE streams never go idle on their own: end them so the drain below is not held for 10 s.
     flagStreamsOf(app)?.closeAll();
     eventFeedsOf(app)?.closeAll();

@@ -673,7 +673,7 @@ const OPERATIONS: OperationSpec[] = [
     query: PublishQuery,
     body: { contentTypes: ['application/gzip', 'application/octet-stream'], description: 'The bundle bytes (at most 32 MiB).' },
     responses: { 200: { description: 'Validated; activated unless dry_run. The impact on every live experiment.', schema: 'PublishResult' } },
-    errors: ['validation_failed', 'policy_invalid', 'forbidden', 'payload_too_large'],
+    errors: ['validation_failed', 'policy_invalid', 'policy_timeout', 'forbidden', 'payload_too_large', 'shutting_down'],
   },
   {
     method: 'get',

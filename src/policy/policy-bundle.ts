@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { PolicyError } from '../errors.js';
+import { promisify } from 'node:util';
+import { PolicyError, SwitchyardError } from '../errors.js';
 
 /** The parts of an `opa build -t wasm` bundle that Switchyard uses. */
 export interface PolicyBundle {
@@ -20,12 +21,25 @@ export interface PolicyBundle {
 
 const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
 const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+/** The most a bundle may decompress to: past it the upload is a gzip bomb, however small. */
+export const MAX_TAR_BYTES = MAX_ENTRY_BYTES * 2;
+/**
+ * The .manifest is metadata (a revision, roots, entrypoints); its revision is copied into the
+ * policy_activated audit event, which must stay small.
+ */
+export const MAX_MANIFEST_BYTES = 64 * 1024;
+
+const gunzip = promisify(zlib.gunzip);
 
 async function untar(gz: Buffer): Promise<Map<string, Buffer>> {
   let tarBytes: Buffer;
   try {
-    tarBytes = zlib.gunzipSync(gz, { maxOutputLength: MAX_ENTRY_BYTES * 2 });
-  } catch {
+    // On the thread pool, not the main thread: up to 128 MiB of output takes a while.
+    tarBytes = await gunzip(gz, { maxOutputLength: MAX_TAR_BYTES });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new SwitchyardError('payload_too_large', 413, `The decompressed bundle exceeds ${MAX_TAR_BYTES / 1024 / 1024} MiB`);
+    }
     throw new PolicyError('policy_invalid', 'The policy bundle is not a gzip-compressed tar file', 400);
   }
   const files = new Map<string, Buffer>();
@@ -77,6 +91,9 @@ export async function parseBundle(raw: Buffer): Promise<PolicyBundle> {
   let entrypoints: string[] = [];
   const manifestBytes = files.get('.manifest');
   if (manifestBytes) {
+    if (manifestBytes.length > MAX_MANIFEST_BYTES) {
+      throw new PolicyError('policy_invalid', `The bundle .manifest is ${manifestBytes.length} bytes; at most ${MAX_MANIFEST_BYTES / 1024} KiB is accepted`, 400);
+    }
     try {
       const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
         revision?: string;

@@ -1,14 +1,11 @@
-import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { z } from 'zod';
 import { PolicyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PolicyBundle } from './policy-bundle.js';
 import type { PolicyInput } from './policy-input.js';
+import { DECISION_ENTRYPOINT, PolicyTimeoutError, type PolicyRunner } from './policy-runner.js';
 
-export const DECISION_ENTRYPOINT = 'switchyard/decision';
-
-/** A wasm page is 64 KiB: 5 to start (the SDK default), 2048 (128 MiB) at most per policy instance. */
-const MEMORY = { initial: 5, maximum: 2048 } as const;
+export { DECISION_ENTRYPOINT };
 
 const ViolationSchema = z.object({
   code: z.string(),
@@ -57,23 +54,23 @@ export interface ServiceCatalog {
 export class LoadedBundle {
   private constructor(
     readonly bundle: PolicyBundle,
-    private readonly policy: LoadedPolicy,
+    private readonly runner: PolicyRunner,
   ) {}
 
   /**
-   * Instantiates the wasm, loads its data and proves the entrypoint answers a probe in the expected
-   * shape. Any failure is `policy_invalid`: a bundle that cannot answer is never activated.
+   * Instantiates the wasm in the runner, loads its data and proves the entrypoint answers a probe in
+   * the expected shape. Any failure is `policy_invalid`, a probe past the deadline `policy_timeout`:
+   * a bundle that cannot answer is never activated.
    */
-  static async load(bundle: PolicyBundle, probe: PolicyInput): Promise<LoadedBundle> {
-    let policy: LoadedPolicy;
+  static async load(bundle: PolicyBundle, probe: PolicyInput, runner: PolicyRunner): Promise<LoadedBundle> {
+    let entrypoints: string[];
     try {
-      policy = await loadPolicy(bundle.wasm, MEMORY);
-      policy.setData(bundle.data);
+      entrypoints = await runner.load(bundle.revision, bundle.wasm, bundle.data);
     } catch (err) {
+      if (err instanceof PolicyTimeoutError) throw timedOut('load', err.timeoutMs);
       throw new PolicyError('policy_invalid', `The policy wasm does not load: ${describe(err)}`, 400);
     }
-    const loaded = new LoadedBundle(bundle, policy);
-    const entrypoints = Object.keys((policy as unknown as { entrypoints: Record<string, number> }).entrypoints ?? {});
+    const loaded = new LoadedBundle(bundle, runner);
     if (!entrypoints.includes(DECISION_ENTRYPOINT)) {
       throw new PolicyError(
         'policy_invalid',
@@ -84,6 +81,7 @@ export class LoadedBundle {
     try {
       loaded.evaluateRaw(probe);
     } catch (err) {
+      if (err instanceof PolicyTimeoutError) throw timedOut('answer a probe intent', err.timeoutMs);
       throw new PolicyError('policy_invalid', `The policy does not answer a probe intent: ${describe(err)}`, 400);
     }
     return loaded;
@@ -95,7 +93,7 @@ export class LoadedBundle {
 
   /** Evaluates and checks the answer's shape; throws on any failure (callers decide how to fail). */
   evaluateRaw(input: PolicyInput): PolicyDecision {
-    const resultSet: unknown = this.policy.evaluate(input, DECISION_ENTRYPOINT);
+    const resultSet: unknown = this.runner.evaluate(this.bundle.revision, input);
     if (!Array.isArray(resultSet) || resultSet.length === 0) {
       throw new Error('the decision rule is undefined for this input');
     }
@@ -128,6 +126,15 @@ export class LoadedBundle {
   }
 }
 
+/** A candidate that does not finish a check within its deadline is refused like an invalid one, with its own code. */
+export function timedOut(what: string, timeoutMs: number): PolicyError {
+  return new PolicyError(
+    'policy_timeout',
+    `The policy bundle did not ${what} within ${timeoutMs} ms (SWITCHYARD_POLICY_*_TIMEOUT_MS); it is refused and the active policy stays`,
+    422,
+  );
+}
+
 function catalogServices(data: Record<string, unknown>): Record<string, unknown> {
   const sw = data['switchyard'] as Record<string, unknown> | undefined;
   const catalog = sw?.['catalog'] as Record<string, unknown> | undefined;
@@ -146,7 +153,7 @@ export function describe(err: unknown): string {
   }
 }
 
-export function failClosed(code: 'policy_unavailable' | 'policy_error', message: string): PolicyDecision {
+export function failClosed(code: 'policy_unavailable' | 'policy_error' | 'policy_timeout', message: string): PolicyDecision {
   return {
     allow: false,
     violations: [{ code, policy: 'engine', message }],
@@ -164,7 +171,11 @@ export class PolicyEngine implements PolicyEvaluator {
   private active: LoadedBundle | null = null;
   private readonly byRevision = new Map<string, LoadedBundle>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** Where every bundle the engine holds is instantiated (the sandbox worker in the server). */
+    readonly runner: PolicyRunner,
+  ) {}
 
   activate(loaded: LoadedBundle): void {
     this.active = loaded;
@@ -184,6 +195,7 @@ export class PolicyEngine implements PolicyEvaluator {
         continue;
       }
       this.byRevision.delete(oldest);
+      this.runner.forget(oldest);
     }
   }
 
@@ -219,6 +231,14 @@ export function evaluateWith(loaded: LoadedBundle | null | undefined, input: Pol
   try {
     return { revision: loaded.revision, decision: loaded.evaluateRaw(input), failedClosed: false };
   } catch (err) {
+    if (err instanceof PolicyTimeoutError) {
+      logger.error({ revision: loaded.revision, timeoutMs: err.timeoutMs }, 'policy evaluation passed its deadline; denying');
+      return {
+        revision: loaded.revision,
+        decision: failClosed('policy_timeout', `The policy did not answer within ${err.timeoutMs} ms, so nothing is allowed`),
+        failedClosed: true,
+      };
+    }
     logger.error({ err: err instanceof Error ? err : new Error(describe(err)), revision: loaded.revision }, 'policy evaluation failed; denying');
     return {
       revision: loaded.revision,

@@ -3,13 +3,14 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import canonicalizeModule from 'canonicalize';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, SwitchyardError } from '../errors.js';
 import type { DecisionStore } from '../storage/decision-store.js';
 import type { IntentStore } from '../storage/intent-store.js';
 import type { PolicyStore } from '../storage/policy-store.js';
-import { policyImpact, type ImpactReport } from './policy-impact.js';
+import type { ImpactReport } from './policy-impact.js';
 import type { Transactor } from '../storage/transactor.js';
 import { parseBundle } from './policy-bundle.js';
+import type { PolicyChecks } from './policy-sandbox.js';
 import { describe, evaluateWith, LoadedBundle, type PolicyEngine } from './policy-engine.js';
 import { probeInput, type PolicyInput } from './policy-input.js';
 
@@ -53,13 +54,18 @@ export class PolicyService {
       clock: Clock;
       tx: Transactor;
       logger: Logger;
+      /** Runs the publish checks (load, probe, impact) in a worker with a deadline. */
+      checks: PolicyChecks;
     },
   ) {}
 
-  /** Parses a bundle and proves it answers; throws policy_invalid (400) otherwise. Activates nothing. */
+  /**
+   * Parses a bundle, loads it into the engine's sandbox and proves it answers a probe within the
+   * decision deadline; throws policy_invalid (400) or policy_timeout (422) otherwise. Activates nothing.
+   */
   async load(raw: Buffer): Promise<LoadedBundle> {
     const bundle = await parseBundle(raw);
-    return LoadedBundle.load(bundle, probeInput(this.deps.clock.now()));
+    return LoadedBundle.load(bundle, probeInput(this.deps.clock.now()), this.deps.engine.runner);
   }
 
   /** Stores the bundle, records the activation and swaps it in, all or nothing. */
@@ -127,15 +133,21 @@ export class PolicyService {
    * that fails validation throws policy_invalid and the active policy stays.
    */
   async publish(raw: Buffer, actor: string, dryRun: boolean): Promise<PublishResult> {
-    const candidate = await this.load(raw);
+    const bundle = await parseBundle(raw);
     const previous = this.deps.engine.revision();
-    const impact = policyImpact(
-      { intents: this.deps.intents, decisions: this.deps.decisions, clock: this.deps.clock, logger: this.deps.logger },
-      candidate,
-      previous,
-    );
-    if (!dryRun) this.activate(candidate, actor, impact);
-    return { dry_run: dryRun, activated: !dryRun, revision: candidate.revision, previous_revision: previous, impact };
+    // The candidate's first run is the untrusted one: in a worker, with a deadline, off this thread.
+    this.deps.logger.info({ revision: bundle.revision, dryRun }, 'checking a policy bundle in a worker');
+    const impact = await this.deps.checks.run(bundle, this.deps.clock.now(), previous);
+    if (!dryRun) {
+      const candidate = await LoadedBundle.load(bundle, probeInput(this.deps.clock.now()), this.deps.engine.runner);
+      this.activate(candidate, actor, impact);
+    }
+    return { dry_run: dryRun, activated: !dryRun, revision: bundle.revision, previous_revision: previous, impact };
+  }
+
+  /** At shutdown: publish checks in flight are stopped so the drain does not wait for them. */
+  stop(): void {
+    this.deps.checks.abortAll(() => new SwitchyardError('shutting_down', 503, 'The server is shutting down; the policy bundle was not checked, publish it again'));
   }
 
   /** Re-evaluates a stored decision's input under the revision that made it, loaded from the database. */

@@ -15,7 +15,11 @@ export interface ActivationRecord {
   activatedBy: string;
 }
 
-/** Every bundle ever activated is kept, so a decision can be replayed under the revision that made it. */
+/**
+ * Every bundle ever activated is kept, so a decision can be replayed under the revision that made it.
+ * A revision is the wasm and data; re-publishing it with another .manifest keeps the newer bytes, so
+ * the manifest shown after a restart is the one last published (the first upload's time and actor stay).
+ */
 export class PolicyStore {
   private readonly stmts;
 
@@ -23,7 +27,8 @@ export class PolicyStore {
     this.stmts = {
       insertBundle: db.prepare(
         `INSERT INTO policy_bundles (revision, manifest_revision, wasm_sha256, entrypoints, raw, uploaded_at, uploaded_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (revision) DO NOTHING`,
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (revision) DO UPDATE SET manifest_revision = excluded.manifest_revision, entrypoints = excluded.entrypoints, raw = excluded.raw`,
       ),
       raw: db.prepare<[string], { raw: Buffer }>('SELECT raw FROM policy_bundles WHERE revision = ?'),
       meta: db.prepare<[string], { revision: string; manifest_revision: string | null; wasm_sha256: string; entrypoints: string; uploaded_at: string; uploaded_by: string }>(

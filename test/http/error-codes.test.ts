@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
 import { apiFor, exampleIntent, simpleIntent, startServer, type Api, type ApiResponse, type TestServer } from '../helpers/harness.js';
+import { buildLoopingBundle, LOOPS_ALWAYS } from '../helpers/looping-bundle.js';
 import { ROOT } from '../helpers/paths.js';
 
 /** The README's error table: `| \`code\`, \`code\` | status | when |`. */
@@ -39,7 +40,8 @@ describe('error codes', () => {
     };
 
     beforeAll(async () => {
-      s = await startServer();
+      // A short check deadline so policy_timeout (a looping bundle's dry run) is reached quickly.
+      s = await startServer({ policyTimeouts: { decisionMs: 1000, checkMs: 2000 } });
       owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
       otherTeam = await s.token({ name: 'carol', role: 'owner', team: 'crm' });
       sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
@@ -55,6 +57,7 @@ describe('error codes', () => {
       ['validation_failed', () => owner.post('/v1/intents', { key: 'x' })],
       ['malformed_body', () => owner.post('/v1/intents', '{"key":', { 'content-type': 'application/json' })],
       ['policy_invalid', () => s.api.put('/v1/policy', Buffer.from('nope'), { 'content-type': 'application/gzip' })],
+      ['policy_timeout', () => s.api.put('/v1/policy?dry_run=true', buildLoopingBundle(LOOPS_ALWAYS, 'loops'), { 'content-type': 'application/gzip' })],
       ['unauthorized', () => apiFor(() => s.base, 'sy_wrong').get('/v1/intents')],
       ['forbidden', () => web.get('/v1/intents')],
       ['forbidden_team', () => otherTeam.post('/v1/intents/checkout-redesign/actions', { action: 'pause', reason: 'x' })],
