@@ -33,8 +33,10 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
+  too_many_streams: 429,
   internal_error: 500,
   shutting_down: 503,
+  server_busy: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -688,7 +688,7 @@ const OPERATIONS: OperationSpec[] = [
     access: `${HUMANS}; a service token (its own service only)`,
     query: EventsQuery,
     responses: { 200: { description: 'Events after `after`.', schema: 'EventsPage' } },
-    errors: ['validation_failed', 'forbidden'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_service'],
   },
   {
     method: 'get',
@@ -700,7 +700,7 @@ const OPERATIONS: OperationSpec[] = [
     query: EventsStreamQuery,
     extraParameters: [lastEventIdHeader],
     responses: { 200: eventStream("The stream; each event's data is a FeedEvent.") },
-    errors: ['validation_failed', 'forbidden', 'shutting_down'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'shutting_down'],
   },
   // --- tokens
   {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
-import { buildServer } from '../../src/app.js';
+import { buildServer, type AppOptions, type BuiltServer } from '../../src/app.js';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
@@ -22,6 +22,8 @@ export interface TestServer {
   api: Api;
   /** Creates a token through the API and returns a client that uses it. */
   token(spec: { name: string; role: string; team?: string; approval_roles?: string[]; service?: string }): Promise<Api & { id: string; secret: string }>;
+  /** The running server, its stats included. */
+  readonly built: BuiltServer;
   restart(): Promise<void>;
   close(): Promise<void>;
 }
@@ -74,6 +76,8 @@ export interface StartOptions {
   clock?: ManualClock;
   bundlePath?: string;
   dir?: string;
+  /** Caps, timeouts, CORS origins: what main.ts passes from the configuration. */
+  app?: AppOptions;
 }
 
 /**
@@ -93,6 +97,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   });
   let container!: Container;
   let server!: Server;
+  let built!: BuiltServer;
   let base = '';
   const boot = async () => {
     container = await createContainer({
@@ -102,7 +107,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       logger: createLogger('info', sink),
     });
     container.tokens.bootstrap(ADMIN_TOKEN);
-    server = buildServer(container).server.listen(0, '127.0.0.1');
+    built = buildServer(container, opts.app);
+    server = built.server.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
@@ -119,6 +125,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
     get container() {
       return container;
+    },
+    get built() {
+      return built;
     },
     clock,
     dir,
