@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** How many connections were cut to make room, and how many were turned away. */
+/** Open connections, how many have a request in progress, how many were cut to make room or turned away. */
 export interface ConnectionGuardStats {
   open: number;
+  busy: number;
   evicted: number;
   refused: number;
 }
@@ -33,7 +34,7 @@ const BUSY_RESPONSE =
  * turned away, with a 503 `server_busy`.
  */
 export function guardConnections(server: Server, max: number): ConnectionGuardStats {
-  const stats: ConnectionGuardStats = { open: 0, evicted: 0, refused: 0 };
+  const stats: ConnectionGuardStats = { open: 0, busy: 0, evicted: 0, refused: 0 };
   /** Open connections, oldest first, with the number of requests each has in progress. */
   const sockets = new Map<Socket, { busy: number }>();
 
@@ -67,8 +68,10 @@ export function guardConnections(server: Server, max: number): ConnectionGuardSt
   server.on('request', (req, res) => {
     const state = sockets.get(req.socket);
     if (!state) return;
-    state.busy++;
-    res.once('close', () => state.busy--);
+    if (state.busy++ === 0) stats.busy++;
+    res.once('close', () => {
+      if (--state.busy === 0) stats.busy--;
+    });
   });
   return stats;
 }

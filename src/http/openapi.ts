@@ -570,7 +570,7 @@ const OPERATIONS: OperationSpec[] = [
       { name: 'last_event_id', in: 'query', required: false, description: 'Last-Event-ID for clients that cannot set headers.', schema: { type: 'string' } },
     ],
     responses: { 200: eventStream('The stream; `data` of each event is a FlagsDocument.') },
-    errors: ['forbidden_service', 'service_not_found', 'shutting_down'],
+    errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
   },
   {
     method: 'get',
@@ -700,7 +700,7 @@ const OPERATIONS: OperationSpec[] = [
     query: EventsStreamQuery,
     extraParameters: [lastEventIdHeader],
     responses: { 200: eventStream("The stream; each event's data is a FeedEvent.") },
-    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'shutting_down'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'too_many_streams', 'shutting_down', 'server_busy'],
   },
   // --- tokens
   {
