@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import { DEFAULT_LIMITS, type ServerLimits } from './config.js';
 import type { Container } from './container.js';
 import { guardConnections, type ConnectionGuardStats } from './http/connection-guard.js';
+import { CORS_ROUTES, flagReadCors } from './http/cors.js';
 import { StreamLeases } from './http/stream-leases.js';
 import { decisionsRouter, tokensRouter } from './http/admin-router.js';
 import { auditRouter, eventsRouter } from './http/audit-router.js';
@@ -74,6 +75,16 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   });
   app.use(openApiRouter());
 
+  // Before authentication: a preflight carries no token. Only the flag-read routes, only when
+  // origins are configured.
+  const corsHeaders = flagReadCors(options.corsOrigins ?? []);
+  if (corsHeaders) {
+    app.use((req, res, next) => {
+      if (CORS_ROUTES.test(req.path)) corsHeaders(req, res, next);
+      else next();
+    });
+  }
+
   // Authenticate before reading any body: without a token nobody makes the server read 256 KiB
   // (32 MiB for a policy bundle) only to be told 401.
   app.use('/v1', authenticate(c.tokens));
@@ -95,6 +106,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
     accessLog: accessLogger,
     errors: errorLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    cors: corsHeaders,
   };
   app.locals[READ_KEY] = read;
   app.use(flagsRouter(read.flags));
