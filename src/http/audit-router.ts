@@ -60,6 +60,13 @@ export function auditRouter(audit: AuditLog): Router {
   return r;
 }
 
+/** The service whose events a caller asked for; a service token gets only its own. */
+function feedService(actor: Actor, asked: string | undefined): string | undefined {
+  if (actor.role !== 'service') return asked;
+  if (asked !== undefined) requireServiceAccess(actor, asked);
+  return actor.service!;
+}
+
 /**
  * The change feed: every flags-document version with its provenance, in commit order. The cursor is
  * the feed position (`seq`), so a consumer that stores the last id it applied resumes exactly there
@@ -67,12 +74,6 @@ export function auditRouter(audit: AuditLog): Router {
  * its own, and asking for another is 403 `forbidden_service` rather than a quiet answer about
  * something else.
  */
-function feedService(actor: Actor, asked: string | undefined): string | undefined {
-  if (actor.role !== 'service') return asked;
-  if (asked !== undefined) requireServiceAccess(actor, asked);
-  return actor.service!;
-}
-
 export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams, leases: StreamLeases): Router {
   const r = Router();
   const readers = allow([...READERS, 'service'], 'read the change feed');
