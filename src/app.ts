@@ -1,7 +1,12 @@
 import http, { type Server } from 'node:http';
 import express, { type Express } from 'express';
+import { DEFAULT_LIMITS, type ServerLimits } from './config.js';
 import type { Container } from './container.js';
 import { decisionsRouter, servicesRouter, tokensRouter } from './http/admin-router.js';
+import { guardConnections, type ConnectionGuardStats } from './http/connection-guard.js';
+import { CORS_ROUTES, flagReadCors } from './http/cors.js';
+import { StreamLeases } from './http/stream-leases.js';
+
 import { auditRouter, eventsRouter } from './http/audit-router.js';
 import { accessLog } from './http/access-log.js';
 import { authenticate } from './http/auth.js';
@@ -35,6 +40,10 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
 export interface AppOptions {
   /** Interval of SSE heartbeat comments; 15 s unless a test wants to see one sooner. */
   streamHeartbeatMs?: number;
+  /** Connection and stream caps and timeouts; DEFAULT_LIMITS for any left out. */
+  limits?: Partial<ServerLimits>;
+  /** Origins allowed to call the flag-read routes from a browser; none by default. */
+  corsOrigins?: readonly string[];
 }
 
 /** Builds the HTTP app from its dependencies. It never listens: main.ts and the tests do. */
@@ -68,6 +77,16 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   });
   app.use(openApiRouter());
 
+  // Before authentication: a preflight carries no token. Only the flag-read routes, only when
+  // origins are configured.
+  const corsHeaders = flagReadCors(options.corsOrigins ?? []);
+  if (corsHeaders) {
+    app.use((req, res, next) => {
+      if (CORS_ROUTES.test(req.path)) corsHeaders(req, res, next);
+      else next();
+    });
+  }
+
   // Authenticate before reading any body: without a token nobody makes the server read 256 KiB
   // (32 MiB for a policy bundle) only to be told 401.
   app.use('/v1', authenticate(c.tokens));
@@ -78,9 +97,11 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use(intentsRouter(c.intents, c.lifecycle));
   app.use(policyRouter(c.policy));
   app.use(auditRouter(c.audit));
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const leases = new StreamLeases(c.tokens, { perToken: limits.maxStreamsPerToken, total: limits.maxStreams });
   const feeds = new EventFeedStreams(c.flags, options.streamHeartbeatMs);
   app.locals[FEEDS_KEY] = feeds;
-  app.use(eventsRouter(c.flags, feeds));
+  app.use(eventsRouter(c.flags, feeds, leases));
   const read: ReadEndpoints = {
     tokens: c.tokens,
     flags: flagsEndpoint(c.flags, () => c.engine.catalog(), c.metrics),
@@ -88,6 +109,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
     accessLog: accessLogger,
     errors: errorLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    cors: corsHeaders,
   };
   app.locals[READ_KEY] = read;
   app.use(flagsRouter(read.flags));
@@ -96,7 +118,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
     onCountChange: (n) => c.metrics.sseClients.set(n),
   });
   attachFlagStreams(app, streams);
-  app.use(streamRouter(streams, c.flags, () => c.engine.catalog()));
+  app.use(streamRouter(streams, c.flags, () => c.engine.catalog(), leases));
   app.use(ofrepRouter(read.ofrep));
   app.use(flagdRouter(c.flags, () => c.engine.catalog()));
   app.use(decisionsRouter(c.decisions));
@@ -117,6 +139,7 @@ export interface BuiltServer {
   app: Express;
   /** What the read path answered itself and what it passed to express. */
   readPath: ReadPathStats;
+  connections: ConnectionGuardStats;
 }
 
 /**
@@ -126,6 +149,18 @@ export interface BuiltServer {
 export function buildServer(c: Container, options: AppOptions = {}): BuiltServer {
   const app = buildApp(c, options);
   const stats: ReadPathStats = { served: 0, passed: 0 };
-  const server = http.createServer(readPath(app.locals[READ_KEY] as ReadEndpoints, app, stats));
-  return { server, app, readPath: stats };
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks both timeouts only this often (30 s by default): a quarter of the header
+      // timeout, at most a second, so a half-sent request is cut close to when it is due.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    readPath(app.locals[READ_KEY] as ReadEndpoints, app, stats),
+  );
+  const connections = guardConnections(server, limits.maxConnections);
+  return { server, app, readPath: stats, connections };
 }

@@ -1,6 +1,34 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/**
+ * What one process takes before it refuses or cuts: see the README's Limits table. Streams are
+ * capped below connections so that open streams never leave `/healthz` without a connection.
+ */
+export interface ServerLimits {
+  /** Open TCP connections; past it the oldest connection without a request in progress is cut. */
+  readonly maxConnections: number;
+  /** Open SSE streams over all tokens (503 `server_busy` past it). */
+  readonly maxStreams: number;
+  /** Open SSE streams of one token (429 `too_many_streams` past it). */
+  readonly maxStreamsPerToken: number;
+  /** Time a client has to send the whole request head (408 and closed past it). */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send the whole request, body included; a stream's request ends with its head. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
+  maxConnections: 4096,
+  maxStreams: 2048,
+  maxStreamsPerToken: 100,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+});
+
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -11,7 +39,29 @@ const schema = z.object({
   SWITCHYARD_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1000),
   SWITCHYARD_POLICY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   SWITCHYARD_POLICY_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  SWITCHYARD_MAX_CONNECTIONS: z.coerce.number().int().min(2).max(1_000_000).default(DEFAULT_LIMITS.maxConnections),
+  SWITCHYARD_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_LIMITS.maxStreams),
+  SWITCHYARD_MAX_STREAMS_PER_TOKEN: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_LIMITS.maxStreamsPerToken),
+  SWITCHYARD_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_LIMITS.headersTimeoutMs),
+  SWITCHYARD_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(DEFAULT_LIMITS.requestTimeoutMs),
+  SWITCHYARD_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_LIMITS.keepAliveTimeoutMs),
+  SWITCHYARD_CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ }).regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i, 'must be an origin: scheme://host[:port], no path')])))
+    .default([]),
+}).superRefine((c, ctx) => {
+  if (c.SWITCHYARD_MAX_STREAMS >= c.SWITCHYARD_MAX_CONNECTIONS) {
+    ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_MAX_STREAMS'], message: 'must be below SWITCHYARD_MAX_CONNECTIONS, so streams never take every connection' });
+  }
+  if (c.SWITCHYARD_MAX_STREAMS_PER_TOKEN > c.SWITCHYARD_MAX_STREAMS) {
+    ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_MAX_STREAMS_PER_TOKEN'], message: 'must not exceed SWITCHYARD_MAX_STREAMS' });
+  }
+  if (c.SWITCHYARD_HEADERS_TIMEOUT_MS > c.SWITCHYARD_REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_HEADERS_TIMEOUT_MS'], message: 'must not exceed SWITCHYARD_REQUEST_TIMEOUT_MS' });
+  }
 });
+
 
 export interface Config {
   readonly port: number;
@@ -23,6 +73,9 @@ export interface Config {
   readonly schedulerIntervalMs: number;
   /** Deadlines of policy wasm: one decision (blocks the caller at most this), and a publish's checks. */
   readonly policyTimeouts: PolicyTimeouts;
+  readonly limits: ServerLimits;
+  /** Origins that may call the flag-read routes from a browser (CORS); empty: no CORS headers. */
+  readonly corsOrigins: readonly string[];
 }
 
 export interface PolicyTimeouts {
@@ -52,5 +105,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: c.SWITCHYARD_LOG_LEVEL,
     schedulerIntervalMs: c.SWITCHYARD_SCHEDULER_INTERVAL_MS,
     policyTimeouts: Object.freeze({ decisionMs: c.SWITCHYARD_POLICY_TIMEOUT_MS, checkMs: c.SWITCHYARD_POLICY_CHECK_TIMEOUT_MS }),
+    limits: Object.freeze({
+      maxConnections: c.SWITCHYARD_MAX_CONNECTIONS,
+      maxStreams: c.SWITCHYARD_MAX_STREAMS,
+      maxStreamsPerToken: c.SWITCHYARD_MAX_STREAMS_PER_TOKEN,
+      headersTimeoutMs: c.SWITCHYARD_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: c.SWITCHYARD_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: c.SWITCHYARD_KEEPALIVE_TIMEOUT_MS,
+    }),
+    corsOrigins: Object.freeze([...new Set(c.SWITCHYARD_CORS_ORIGINS)]),
   });
 }

@@ -34,9 +34,11 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
   policy_timeout: 422,
+  too_many_streams: 429,
   internal_error: 500,
   policy_unavailable: 503,
   shutting_down: 503,
+  server_busy: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   );
   scheduler.start(config.schedulerIntervalMs);
 
-  const { server, app } = buildServer(container);
+  const { server, app } = buildServer(container, { limits: config.limits, corsOrigins: config.corsOrigins });
   server.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;

@@ -65,11 +65,24 @@ export interface TokenView {
   created_at: string;
   revoked_at?: string;
 }
+/** Told the id of each token once its revocation has committed. */
+export type RevocationListener = (tokenId: string) => void;
 
 export class TokenService {
+  private readonly revocationListeners = new Set<RevocationListener>();
+
   constructor(
     private readonly deps: { tokens: TokenStore; audit: AuditLog; clock: Clock; tx: Transactor },
   ) {}
+
+  /**
+   * Calls `listener` after each revocation commits, so whatever a token holds open (its streams)
+   * ends at once instead of living on until it next authenticates. Returns the unsubscribe.
+   */
+  onRevoked(listener: RevocationListener): () => void {
+    this.revocationListeners.add(listener);
+    return () => this.revocationListeners.delete(listener);
+  }
 
   /**
    * Resolves a bearer token. The lookup is by the token's SHA-256 (an index probe, or the store's
@@ -136,6 +149,7 @@ export class TokenService {
       this.deps.tokens.revoke(id, this.deps.clock.now().toISOString());
       this.deps.audit.append({ type: 'token_revoked', actor: actor.name, data: { token_id: id, name: t.name, role: t.role } });
     });
+    for (const listener of [...this.revocationListeners]) listener(id);
   }
 
   /**

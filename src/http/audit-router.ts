@@ -4,10 +4,13 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { ValidationError } from '../errors.js';
 import { feedEventView, type EventFeedStreams } from '../flags/event-feed-stream.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
+import type { Actor } from '../access/actor.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { decimalInt } from './body.js';
+import { requireServiceAccess } from './flags-router.js';
 import { parseWith } from './intents-router.js';
 import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
+import { REVOKED_COMMENT, type StreamLeases } from './stream-leases.js';
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
 
@@ -58,30 +61,46 @@ export function auditRouter(audit: AuditLog): Router {
   return r;
 }
 
+/** The service whose events a caller asked for; a service token gets only its own. */
+function feedService(actor: Actor, asked: string | undefined): string | undefined {
+  if (actor.role !== 'service') return asked;
+  if (asked !== undefined) requireServiceAccess(actor, asked);
+  return actor.service!;
+}
+
 /**
  * The change feed: every flags-document version with its provenance, in commit order. The cursor is
  * the feed position (`seq`), so a consumer that stores the last id it applied resumes exactly there
- * and gets each event once. A service token sees only its own service.
+ * and gets each event once. A service token sees only its own service: without `service` it gets
+ * its own, and asking for another is 403 `forbidden_service` rather than a quiet answer about
+ * something else.
  */
-export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams): Router {
+export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams, leases: StreamLeases): Router {
   const r = Router();
   const readers = allow([...READERS, 'service'], 'read the change feed');
   r.get('/v1/events', readers, (req, res) => {
     const q = parseWith(EventsQuery, req.query, 'query');
-    const actor = actorOf(res);
-    const service = actor.role === 'service' ? actor.service! : q.service;
+    const service = feedService(actorOf(res), q.service);
     const events = flags.events(q.after, service, q.limit).map(feedEventView);
     res.json({ events, next_cursor: events.length > 0 ? String(events[events.length - 1]!.id) : String(q.after) });
   });
   r.get('/v1/events/stream', readers, (req, res) => {
     const q = parseWith(EventsStreamQuery, req.query, 'query');
     const actor = actorOf(res);
-    const service = actor.role === 'service' ? actor.service! : q.service;
+    const service = feedService(actor, q.service);
     refuseWhileClosing(res, feeds.closed);
     const after = lastEventId(req, undefined) ?? q.after;
+    let stop = () => {};
+    const release = leases.acquire(res, actor.tokenId, () => {
+      stop();
+      res.end(REVOKED_COMMENT);
+    });
+    res.on('close', () => {
+      stop();
+      release();
+    });
     startEventStream(req, res);
-    const close = feeds.open(res, after, service);
-    res.on('close', close);
+    stop = feeds.open(res, after, service);
   });
   return r;
 }

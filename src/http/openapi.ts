@@ -608,7 +608,7 @@ const OPERATIONS: OperationSpec[] = [
       { name: 'last_event_id', in: 'query', required: false, description: 'Last-Event-ID for clients that cannot set headers.', schema: { type: 'string' } },
     ],
     responses: { 200: eventStream('The stream; `data` of each event is a FlagsDocument.') },
-    errors: ['forbidden_service', 'service_not_found', 'shutting_down'],
+    errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
   },
   {
     method: 'get',
@@ -726,7 +726,7 @@ const OPERATIONS: OperationSpec[] = [
     access: `${HUMANS}; a service token (its own service only)`,
     query: EventsQuery,
     responses: { 200: { description: 'Events after `after`.', schema: 'EventsPage' } },
-    errors: ['validation_failed', 'forbidden'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_service'],
   },
   {
     method: 'get',
@@ -738,7 +738,7 @@ const OPERATIONS: OperationSpec[] = [
     query: EventsStreamQuery,
     extraParameters: [lastEventIdHeader],
     responses: { 200: eventStream("The stream; each event's data is a FeedEvent.") },
-    errors: ['validation_failed', 'forbidden', 'shutting_down'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'too_many_streams', 'shutting_down', 'server_busy'],
   },
   // --- tokens
   {

@@ -4,6 +4,7 @@ import type { TokenService } from '../access/token-service.js';
 import { MalformedBodyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AccessLog } from './access-log.js';
+import type { CorsHeaders } from './cors.js';
 import { actorFromAuthorization } from './auth.js';
 import { registerJsonSource } from './body.js';
 import { withOfrepFields, type OfrepEndpoints } from './ofrep-router.js';
@@ -20,6 +21,8 @@ export interface ReadEndpoints {
   errors: Logger;
   /** express.json's limit, in bytes. */
   bodyLimit: number;
+  /** The CORS headers the express app sets on these routes (the same function), if any. */
+  cors?: CorsHeaders | undefined;
 }
 
 /** How many requests the read path answered itself, and how many it passed to express. */
@@ -33,6 +36,7 @@ const OFREP = /^\/v1\/services\/([^/?]+)\/ofrep\/v1\/evaluate\/flags(?:\/([^/?]+
 /** What express.json would read as UTF-8 JSON: `application/json`, with no charset or a UTF-8 one. */
 const JSON_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset=(?:utf-8|"utf-8")[ \t]*)?$/i;
 const DIGITS = /^\d+$/;
+const noop = () => undefined;
 
 function decoded(segment: string): string | undefined {
   try {
@@ -91,6 +95,7 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
       if (service === undefined) return pass(req, res);
       stats.served++;
       const id = read.accessLog(req, res, false);
+      read.cors?.(req, res, noop);
       try {
         const actor = actorFromAuthorization(read.tokens, req.headers.authorization);
         writeReply(res, read.flags(actor, service, req.headers['if-none-match']), id);
@@ -120,6 +125,7 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
     }
     stats.served++;
     const id = read.accessLog(req, res, false);
+    read.cors?.(req, res, noop);
     let actor: Actor;
     try {
       actor = actorFromAuthorization(read.tokens, h.authorization);

@@ -6,6 +6,7 @@ import { actorOf } from './auth.js';
 import { param, queryString } from './body.js';
 import { knownServiceDocument, requireServiceAccess } from './flags-router.js';
 import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
+import { REVOKED_COMMENT, type StreamLeases } from './stream-leases.js';
 
 const HUB_KEY = 'switchyard.flagStreams';
 
@@ -25,17 +26,28 @@ export function flagStreamsOf(app: Express): FlagStreamHub | undefined {
  * `?last_event_id=` for clients that cannot set headers (a browser `EventSource` on first connect).
  * Every check that can fail happens before the first byte, so errors are ordinary problem+json.
  */
-export function streamRouter(hub: FlagStreamHub, flags: FlagStateService, catalog: () => ServiceCatalog): Router {
+export function streamRouter(hub: FlagStreamHub, flags: FlagStateService, catalog: () => ServiceCatalog, leases: StreamLeases): Router {
   const r = Router();
   r.get('/v1/services/:service/flags/stream', (req, res) => {
     const service = param(req, 'service');
-    requireServiceAccess(actorOf(res), service);
+    const actor = actorOf(res);
+    requireServiceAccess(actor, service);
     refuseWhileClosing(res, hub.closed);
     const doc = knownServiceDocument(flags, catalog, service);
     const lastId = lastEventId(req, queryString(req, 'last_event_id'));
+    let stop = () => {};
+    // When the token is revoked: stop delivering, say why in a comment, end the stream.
+    const release = leases.acquire(res, actor.tokenId, () => {
+      stop();
+      res.end(REVOKED_COMMENT);
+    });
+    res.on('close', () => {
+      stop();
+      release();
+    });
     startEventStream(req, res);
     const stream = hub.open(res, doc, lastId);
-    res.on('close', () => stream.close());
+    stop = () => stream.close();
   });
   return r;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
-import { buildServer } from '../../src/app.js';
+import { buildServer, type AppOptions, type BuiltServer } from '../../src/app.js';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import type { PolicyTimeouts } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
@@ -23,6 +23,8 @@ export interface TestServer {
   api: Api;
   /** Creates a token through the API and returns a client that uses it. */
   token(spec: { name: string; role: string; team?: string; approval_roles?: string[]; service?: string }): Promise<Api & { id: string; secret: string }>;
+  /** The running server, its stats included. */
+  readonly built: BuiltServer;
   restart(): Promise<void>;
   close(): Promise<void>;
 }
@@ -77,6 +79,8 @@ export interface StartOptions {
   dir?: string;
   /** Deadlines of policy wasm (the config's defaults when absent). */
   policyTimeouts?: PolicyTimeouts;
+  /** Caps, timeouts, CORS origins: what main.ts passes from the configuration. */
+  app?: AppOptions;
 }
 
 /**
@@ -96,6 +100,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   });
   let container!: Container;
   let server!: Server;
+  let built!: BuiltServer;
   let base = '';
   const boot = async () => {
     container = await createContainer({
@@ -106,7 +111,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       ...(opts.policyTimeouts ? { policyTimeouts: opts.policyTimeouts } : {}),
     });
     container.tokens.bootstrap(ADMIN_TOKEN);
-    server = buildServer(container).server.listen(0, '127.0.0.1');
+    built = buildServer(container, opts.app);
+    server = built.server.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
@@ -123,6 +129,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
     get container() {
       return container;
+    },
+    get built() {
+      return built;
     },
     clock,
     dir,

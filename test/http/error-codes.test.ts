@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
+import { openSse, type SseConnection } from '../fixtures/sse-client.js';
 import { apiFor, exampleIntent, simpleIntent, startServer, type Api, type ApiResponse, type TestServer } from '../helpers/harness.js';
 import { buildLoopingBundle, LOOPS_ALWAYS } from '../helpers/looping-bundle.js';
 import { ROOT } from '../helpers/paths.js';
@@ -26,11 +27,11 @@ describe('error codes', () => {
 
   describe('each is reachable, as problem+json with its status', () => {
     let s: TestServer;
-    let owner: Api;
+    let owner: Api & { secret: string };
     let otherTeam: Api;
-    let sre: Api;
+    let sre: Api & { secret: string };
     let privacy: Api;
-    let web: Api;
+    let web: Api & { secret: string };
     const seen = new Map<string, number>();
     const expectProblem = (res: ApiResponse, code: ErrorCode) => {
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -40,8 +41,9 @@ describe('error codes', () => {
     };
 
     beforeAll(async () => {
-      // A short check deadline so policy_timeout (a looping bundle's dry run) is reached quickly.
-      s = await startServer({ policyTimeouts: { decisionMs: 1000, checkMs: 2000 } });
+      // A short check deadline so policy_timeout (a looping bundle's dry run) is reached quickly, and
+      // small stream caps, so the two stream refusals are reachable with a few streams.
+      s = await startServer({ policyTimeouts: { decisionMs: 1000, checkMs: 2000 }, app: { limits: { maxStreamsPerToken: 1, maxStreams: 2 } } });
       owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
       otherTeam = await s.token({ name: 'carol', role: 'owner', team: 'crm' });
       sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
@@ -51,7 +53,16 @@ describe('error codes', () => {
       await owner.post('/v1/intents', simpleIntent('done-test'));
       await owner.post('/v1/intents/done-test/actions', { action: 'complete', reason: 'finished' });
     });
-    afterAll(async () => s.close());
+    const streams: SseConnection[] = [];
+    const stream = async (token: string): Promise<ApiResponse> => {
+      const c = await openSse(`${s.base}/v1/services/web/flags/stream`, { authorization: `Bearer ${token}` });
+      streams.push(c);
+      return { status: c.status, headers: c.headers, body: c.text ? JSON.parse(c.text) : undefined, text: c.text };
+    };
+    afterAll(async () => {
+      for (const c of streams) c.close();
+      await s.close();
+    });
 
     const cases: [ErrorCode, () => Promise<ApiResponse>][] = [
       ['validation_failed', () => owner.post('/v1/intents', { key: 'x' })],
@@ -107,6 +118,14 @@ describe('error codes', () => {
       ['idempotency_key_reused', async () => {
         await owner.post('/v1/intents:evaluate', simpleIntent('idem-a'), { 'idempotency-key': 'same' });
         return owner.post('/v1/intents:evaluate', simpleIntent('idem-b'), { 'idempotency-key': 'same' });
+      }],
+      ['too_many_streams', async () => {
+        expect((await stream(web.secret)).status).toBe(200);
+        return stream(web.secret);
+      }],
+      ['server_busy', async () => {
+        expect((await stream(owner.secret)).status).toBe(200);
+        return stream(sre.secret);
       }],
     ];
 

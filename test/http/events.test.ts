@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem } from '../fixtures/http.js';
 import { openSse } from '../fixtures/sse-client.js';
 import { ADMIN_TOKEN, simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 
@@ -45,10 +46,23 @@ describe('the change feed', () => {
     expect((await owner.get(`/v1/events?after=${all.at(-1).id}`)).body.events).toEqual([]);
   });
 
-  it('a service token sees only its own service', async () => {
+  it('a service token sees only its own service, and asking for another is 403 forbidden_service', async () => {
     const search = await s.token({ name: 'search-svc', role: 'service', service: 'search' });
-    const events = (await search.get('/v1/events?service=web')).body.events;
-    expect(events.map((e: any) => e.service)).toEqual(['search']);
+    for (const url of ['/v1/events', '/v1/events?service=search']) {
+      const own = await search.get(url);
+      expect(own.status).toBe(200);
+      expect(own.body.events.map((e: any) => e.service)).toEqual(['search']);
+    }
+    expectProblem(await search.get('/v1/events?service=web'), 403, 'forbidden_service');
+    const stream = await openSse(`${s.base}/v1/events/stream?service=web`, { authorization: `Bearer ${search.secret}` });
+    expectProblem({ status: stream.status, headers: stream.headers, body: JSON.parse(stream.text), text: stream.text }, 403, 'forbidden_service');
+    const own = await openSse(`${s.base}/v1/events/stream?service=search`, { authorization: `Bearer ${search.secret}` });
+    try {
+      expect(own.status).toBe(200);
+      expect(JSON.parse((await own.nextEvent()).data)).toMatchObject({ service: 'search' });
+    } finally {
+      own.close();
+    }
   });
 
   it('the SSE form sends the backlog after Last-Event-ID, then live changes, each once', async () => {

@@ -27,7 +27,20 @@ interface Raw {
   body?: string | Buffer;
 }
 
-const COMPARED = ['content-type', 'content-length', 'etag', 'cache-control', 'www-authenticate', 'x-request-id'];
+const COMPARED = [
+  'content-type',
+  'content-length',
+  'etag',
+  'cache-control',
+  'www-authenticate',
+  'x-request-id',
+  'vary',
+  'access-control-allow-origin',
+  'access-control-expose-headers',
+  'access-control-allow-credentials',
+];
+/** Both servers allow this browser origin (CORS), so the parity covers the CORS headers too. */
+const ORIGIN = 'https://app.example';
 
 function send(base: string, r: Raw): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -70,9 +83,9 @@ describe('the read path answers exactly as the express app does', () => {
     const revoked = await s.token({ name: 'gone', role: 'service', service: 'web' });
     expect((await s.api.del(`/v1/tokens/${revoked.id}`)).status).toBeLessThan(300);
     tokens['revoked'] = revoked.secret;
-    shipped = buildServer(s.container);
+    shipped = buildServer(s.container, { corsOrigins: [ORIGIN] });
     fast = await listen(shipped.server);
-    plain = http.createServer(buildApp(s.container));
+    plain = http.createServer(buildApp(s.container, { corsOrigins: [ORIGIN] }));
     slow = await listen(plain);
     const ctx = JSON.stringify({ context: { targetingKey: 'u-1', country: 'US' } });
     bulkEtag = (await send(fast, { method: 'POST', path: '/v1/services/web/ofrep/v1/evaluate/flags', headers: { authorization: `Bearer ${tokens['web']}`, 'content-type': 'application/json' }, body: ctx })).headers['etag']!;
@@ -138,6 +151,13 @@ describe('the read path answers exactly as the express app does', () => {
       [{ method: 'POST', path: ONE, headers: { authorization: 'Basic abc', ...json }, body: '{}' }, 401],
       [{ method: 'POST', path: ONE, headers: { ...auth('revoked'), ...json }, body: '{}' }, 401],
       [{ method: 'POST', path: '/v1/services/w%65b/ofrep/v1/evaluate/flags/rp%5Fone%5Fflag', headers: { ...auth('web'), ...json }, body: '{"context":{"targetingKey":"u-9"}}' }, 200],
+      // A browser's cross-origin calls: an allowed origin, another one, and a refusal that carries CORS headers.
+      [{ method: 'GET', path: '/v1/services/web/flags', headers: { ...auth('web'), origin: ORIGIN } }, 200],
+      [{ method: 'GET', path: '/v1/services/web/flags', headers: { ...auth('web'), origin: 'https://evil.example', 'if-none-match': flagsEtag } }, 304],
+      [{ method: 'GET', path: '/v1/services/web/flags', headers: { origin: ORIGIN } }, 401],
+      [{ method: 'POST', path: BULK, headers: { ...auth('web'), ...json, origin: ORIGIN }, body: '{"context":{"targetingKey":"u-7"}}' }, 200],
+      [{ method: 'POST', path: ONE, headers: { ...auth('api'), ...json, origin: ORIGIN }, body: '{}' }, 403],
+      [{ method: 'POST', path: ONE, headers: { ...auth('web'), ...json, origin: 'null' }, body: '{"context":{"targetingKey":"u-7"}}' }, 200],
     ];
     for (const [r, status] of plainCases) expect((await same(r)).status, `${r.method} ${r.path} ${String(r.body)}`).toBe(status);
     expect(shipped.readPath.served - before.served).toBe(plainCases.length);
@@ -189,9 +209,11 @@ describe('the read path answers exactly as the express app does', () => {
       fc.string({ maxLength: 40 }),
     );
     const validator = fc.constantFrom(undefined, '*', bulkEtag, flagsEtag, '"nope"');
+    const origin = fc.constantFrom(undefined, ORIGIN, 'https://other.example', ORIGIN.toUpperCase());
     await fc.assert(
-      fc.asyncProperty(fc.boolean(), service, key, who, type, body, validator, fc.constantFrom('', '?a=1'), async (get, svc, k, w, t, b, inm, q) => {
+      fc.asyncProperty(fc.boolean(), service, key, who, type, body, validator, fc.constantFrom('', '?a=1'), origin, async (get, svc, k, w, t, b, inm, q, o) => {
         const headers: Record<string, string> = {};
+        if (o) headers['origin'] = o;
         if (w === 'basic') headers['authorization'] = 'Basic eDp5';
         else if (w !== 'none') headers['authorization'] = `Bearer ${tokens[w]}`;
         if (inm) headers['if-none-match'] = inm;

@@ -6,6 +6,7 @@ import { firstFit, freeRanges, layerRoom, ROOM_MEMBERS, ROOM_RANGES, type LayerM
 import { parseBundle } from '../../src/policy/policy-bundle.js';
 import { LoadedBundle, PolicyEngine } from '../../src/policy/policy-engine.js';
 import { buildPolicyInput, probeInput } from '../../src/policy/policy-input.js';
+import { InProcessRunner } from '../../src/policy/policy-runner.js';
 import { BUNDLE_PATH } from '../helpers/paths.js';
 
 /**
@@ -16,8 +17,10 @@ import { BUNDLE_PATH } from '../helpers/paths.js';
 describe('layer_capacity agrees with the first-fit allocator', () => {
   let engine: PolicyEngine;
   beforeAll(async () => {
-    engine = new PolicyEngine(pino({ level: 'silent' }));
-    engine.activate(await LoadedBundle.load(await parseBundle(fs.readFileSync(BUNDLE_PATH)), probeInput(new Date())));
+    // In process: this is about what the policy answers, not about the sandbox that bounds it.
+    const runner = new InProcessRunner();
+    engine = new PolicyEngine(pino({ level: 'silent' }), runner);
+    engine.activate(await LoadedBundle.load(await parseBundle(fs.readFileSync(BUNDLE_PATH)), probeInput(new Date()), runner));
   });
 
   /** Exposure in percent (two decimals) whose buckets are `b`. */
