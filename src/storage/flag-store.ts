@@ -47,7 +47,14 @@ const toDoc = (r: Row): StoredFlagDocument => ({
   createdAt: r.created_at,
 });
 
-/** Every version of every service's flags document is kept: history is how an answer is explained later. */
+/**
+ * Every version of every service's flags document has a row, kept forever: it is the change feed's
+ * entry (`/v1/events`: seq, version, ETag, cause), a few hundred bytes whatever the document's size.
+ * The document body itself is kept for the latest version and the `historyVersions` before it
+ * (FlagStateService prunes the rest). A pruned body is the empty string rather than NULL because
+ * SQLite cannot drop NOT NULL without copying the table, which on the databases that need pruning
+ * most (gigabytes of history) would need twice their disk at upgrade. Docs: docs/storage.md.
+ */
 export class FlagStore {
   private readonly latestSeqStmt;
   private readonly bySeqStmt;
@@ -57,6 +64,8 @@ export class FlagStore {
   private readonly allLatestStmt;
   private readonly eventsStmt;
   private readonly lastSeqStmt;
+  private readonly pruneVersionStmt;
+  private readonly pruneBelowStmt;
   /** The latest row of each service, asked on every flags read; a new version starts it over. */
   private readonly latestSeqs;
 
@@ -77,6 +86,8 @@ export class FlagStore {
     this.eventsStmt = db.prepare<[{ after: number; service: string; limit: number }], Row>(
       `SELECT * FROM flag_documents WHERE seq > @after AND (@service = '' OR service = @service) ORDER BY seq LIMIT @limit`,
     );
+    this.pruneVersionStmt = db.prepare<[string, number]>(`UPDATE flag_documents SET document = '' WHERE service = ? AND version = ? AND document <> ''`);
+    this.pruneBelowStmt = db.prepare<[string, number]>(`UPDATE flag_documents SET document = '' WHERE service = ? AND version < ? AND document <> ''`);
     this.lastSeqStmt = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM flag_documents');
     this.allLatestStmt = db.prepare<[], Row>(
       `SELECT d.* FROM flag_documents d
@@ -105,9 +116,20 @@ export class FlagStore {
     return r ? toDoc(r) : undefined;
   }
 
+  /** A version whose body was pruned is reported absent, like one that never existed. */
   at(service: string, version: number): StoredFlagDocument | undefined {
     const r = this.atStmt.get(service, version);
-    return r ? toDoc(r) : undefined;
+    return r && r.document !== '' ? toDoc(r) : undefined;
+  }
+
+  /** Drops the body of one version (its feed entry stays); a no-op below version 1. */
+  pruneVersion(service: string, version: number): void {
+    if (version >= 1) this.pruneVersionStmt.run(service, version);
+  }
+
+  /** Drops the bodies of every version below `version`; returns how many. */
+  pruneBelow(service: string, version: number): number {
+    return version > 1 ? this.pruneBelowStmt.run(service, version).changes : 0;
   }
 
   allLatest(): StoredFlagDocument[] {

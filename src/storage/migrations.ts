@@ -164,4 +164,22 @@ WHERE method = 'POST' AND path LIKE '/v1/tokens%'
   AND CASE WHEN json_valid(body) THEN json_type(body, '$.token') = 'text' ELSE 0 END;
 `,
   },
+  {
+    // Retention (docs/storage.md): an old flags document's body may be pruned to '' (its row, the
+    // change feed's entry, stays); nothing else in the table may change, and no row may go.
+    // Idempotency records expire after a day: the index finds the expired ones.
+    version: 3,
+    name: 'flag_document_retention',
+    sql: `
+DROP TRIGGER flag_documents_no_update;
+CREATE TRIGGER flag_documents_prune_only BEFORE UPDATE ON flag_documents
+WHEN NEW.document <> '' OR NEW.seq IS NOT OLD.seq OR NEW.service IS NOT OLD.service
+  OR NEW.version IS NOT OLD.version OR NEW.etag IS NOT OLD.etag
+  OR NEW.created_at IS NOT OLD.created_at OR NEW.cause IS NOT OLD.cause
+BEGIN SELECT RAISE(ABORT, 'flag_documents is append-only: only an old document body may be pruned'); END;
+CREATE TRIGGER flag_documents_no_delete BEFORE DELETE ON flag_documents
+BEGIN SELECT RAISE(ABORT, 'flag_documents is append-only'); END;
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+`,
+  },
 ];

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { buildServer } from '../../src/app.js';
 import { ManualClock, type Clock } from '../../src/clock.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { BUNDLE_PATH, ROOT } from './paths.js';
 
@@ -74,6 +74,8 @@ export interface StartOptions {
   clock?: ManualClock;
   bundlePath?: string;
   dir?: string;
+  /** Flags-document size cap and history retention (src/container.ts); defaults when absent. */
+  storage?: ContainerOptions['storage'];
 }
 
 /**
@@ -100,6 +102,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       policyBundlePath: opts.bundlePath ?? BUNDLE_PATH,
       clock: clock as Clock,
       logger: createLogger('info', sink),
+      ...(opts.storage ? { storage: opts.storage } : {}),
     });
     container.tokens.bootstrap(ADMIN_TOKEN);
     server = buildServer(container).server.listen(0, '127.0.0.1');
