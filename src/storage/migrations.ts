@@ -165,12 +165,18 @@ WHERE method = 'POST' AND path LIKE '/v1/tokens%'
 `,
   },
   {
-    // Retention (docs/storage.md): an old flags document's body may be pruned to '' (its row, the
-    // change feed's entry, stays); nothing else in the table may change, and no row may go.
+    // Retention (docs/storage.md): a flags document's body moves to its own table, whose rows are
+    // deleted beyond the retention; the flag_documents row (the change feed's entry) stays. A body
+    // written before this migration stays in flag_documents and may be pruned to '' in place;
+    // nothing else in that table may change, and no row may go.
     // Idempotency records expire after a day: the index finds the expired ones.
     version: 3,
     name: 'flag_document_retention',
     sql: `
+CREATE TABLE flag_document_bodies (
+  seq INTEGER PRIMARY KEY REFERENCES flag_documents (seq),
+  document TEXT NOT NULL
+);
 DROP TRIGGER flag_documents_no_update;
 CREATE TRIGGER flag_documents_prune_only BEFORE UPDATE ON flag_documents
 WHEN NEW.document <> '' OR NEW.seq IS NOT OLD.seq OR NEW.service IS NOT OLD.service

@@ -102,7 +102,10 @@ describe('flags-document history retention (SWITCHYARD_FLAG_HISTORY_VERSIONS)', 
   let operator: Api;
   const bodies = (server: TestServer) =>
     server.container.db
-      .prepare("SELECT version FROM flag_documents WHERE service = 'search' AND document <> '' ORDER BY version")
+      .prepare(
+        `SELECT d.version FROM flag_documents d LEFT JOIN flag_document_bodies b ON b.seq = d.seq
+          WHERE d.service = 'search' AND coalesce(b.document, d.document) <> '' ORDER BY d.version`,
+      )
       .pluck()
       .all();
   const rows = () => s.container.db.prepare("SELECT count(*) FROM flag_documents WHERE service = 'search'").pluck().get();
