@@ -55,9 +55,10 @@ export class DatabaseCorruptError extends Error {
 
 /**
  * `PRAGMA quick_check` at open: every page's b-tree structure, record format and NOT NULL
- * constraints, without the index-to-table cross-check of integrity_check (so O(file size), not
- * O(N log N)); about 0.3 s per 100 MB here (docs/storage.md). Corruption found now refuses the
- * start, rather than a server that says ready and answers 500 on the first query that touches it.
+ * constraints, without integrity_check's index-to-table cross-check; it reads the whole file,
+ * about 0.6 s per 100 MB on this machine with the file in the page cache (docs/storage.md).
+ * Corruption found now refuses the start, rather than a server that says ready and answers 500
+ * on the first query that touches the bad page.
  */
 function checkIntegrity(db: Database, file: string): void {
   const rows = db.prepare<[], string>('PRAGMA quick_check(20)').pluck().all();
