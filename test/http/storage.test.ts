@@ -2,11 +2,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import BetterSqlite3 from 'better-sqlite3';
+import { strongEtag } from '../../src/flags/flag-state-service.js';
+import { migrations } from '../../src/storage/migrations.js';
 import { openSse } from '../fixtures/sse-client.js';
 import { dumpText } from '../helpers/db-dump.js';
 import { ADMIN_TOKEN, simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** The versions of the search service whose document body is still stored. */
+const bodies = (server: TestServer) =>
+  server.container.db
+    .prepare(
+      `SELECT d.version FROM flag_documents d LEFT JOIN flag_document_bodies b ON b.seq = d.seq
+        WHERE d.service = 'search' AND coalesce(b.document, d.document) <> '' ORDER BY d.version`,
+    )
+    .pluck()
+    .all();
 
 describe('the cap on a service flags document (SWITCHYARD_MAX_DOCUMENT_BYTES)', () => {
   const CAP = 20_000;
@@ -100,14 +113,6 @@ describe('the cap on a service flags document (SWITCHYARD_MAX_DOCUMENT_BYTES)', 
 describe('flags-document history retention (SWITCHYARD_FLAG_HISTORY_VERSIONS)', () => {
   let s: TestServer;
   let operator: Api;
-  const bodies = (server: TestServer) =>
-    server.container.db
-      .prepare(
-        `SELECT d.version FROM flag_documents d LEFT JOIN flag_document_bodies b ON b.seq = d.seq
-          WHERE d.service = 'search' AND coalesce(b.document, d.document) <> '' ORDER BY d.version`,
-      )
-      .pluck()
-      .all();
   const rows = () => s.container.db.prepare("SELECT count(*) FROM flag_documents WHERE service = 'search'").pluck().get();
 
   beforeAll(async () => {
@@ -162,6 +167,35 @@ describe('flags-document history retention (SWITCHYARD_FLAG_HISTORY_VERSIONS)', 
       expect((await again.api.get('/v1/services/search/flags')).body.version).toBe(21);
     } finally {
       await again.close();
+    }
+  });
+});
+
+describe('history written by a release without retention', () => {
+  it('is pruned in place at the first start; the latest document is served unchanged', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-legacy-'));
+    const old = new BetterSqlite3(path.join(dir, 'switchyard.db'));
+    old.exec(migrations[0]!.sql);
+    old.exec(migrations[1]!.sql);
+    old.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+      INSERT INTO schema_migrations VALUES (1, 'core', '2026-01-01T00:00:00Z'), (2, 'idempotency', '2026-01-01T00:00:00Z')`);
+    const insert = old.prepare('INSERT INTO flag_documents (service, version, document, etag, created_at, cause) VALUES (?, ?, ?, ?, ?, ?)');
+    let last = '';
+    for (let v = 1; v <= 10; v++) {
+      last = JSON.stringify({ service: 'search', version: v, flags: {} });
+      insert.run('search', v, last, strongEtag(last), '2026-01-01T00:00:00.000Z', '{"type":"started"}');
+    }
+    old.close();
+    const s = await startServer({ dir, storage: { historyVersions: 3 } });
+    try {
+      expect(bodies(s)).toEqual([7, 8, 9, 10]);
+      const served = await s.api.get('/v1/services/search/flags');
+      expect(served.text).toBe(last);
+      expect(served.headers.get('etag')).toBe(strongEtag(last));
+      expect((await s.api.get('/v1/events?after=0&service=search')).body.events).toHaveLength(10);
+    } finally {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
