@@ -474,7 +474,7 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'Intent' },
     jsonBody: true,
     responses: { 201: { description: 'Stored with its decision.', schema: 'SubmitResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_exists'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_exists', 'document_too_large'],
   },
   {
     method: 'post',
@@ -520,7 +520,7 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'Intent' },
     jsonBody: true,
     responses: { 200: { description: 'The new version with its decision.', schema: 'SubmitResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed', 'document_too_large'],
   },
   {
     method: 'post',
@@ -532,7 +532,7 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'ApprovalRequest', optional: true },
     jsonBody: true,
     responses: { 201: { description: 'Recorded; `status` is approved once every owed role is filled.', schema: 'ApprovalResult' } },
-    errors: ['validation_failed', 'forbidden', 'self_approval', 'approval_role_mismatch', 'intent_not_found', 'not_pending_approval', 'already_approved'],
+    errors: ['validation_failed', 'forbidden', 'self_approval', 'approval_role_mismatch', 'intent_not_found', 'not_pending_approval', 'already_approved', 'document_too_large'],
   },
   {
     method: 'post',
@@ -544,7 +544,7 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'ActionRequest' },
     jsonBody: true,
     responses: { 200: { description: 'The intent after the action.', schema: 'IntentDetail' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition', 'flag_conflict', 'layer_capacity'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition', 'flag_conflict', 'layer_capacity', 'document_too_large'],
   },
   // --- flags
   {
