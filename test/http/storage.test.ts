@@ -108,6 +108,23 @@ describe('the cap on a service flags document (SWITCHYARD_MAX_DOCUMENT_BYTES)', 
     const flags = (await owner.get('/v1/services/checkout-api/flags')).body;
     expect(Object.keys(flags.flags)).toEqual(['fill_b']);
   });
+
+  it('a scheduled start that no longer fits stays scheduled and is retried; other transitions go on', async () => {
+    const big = Math.floor(CAP * 0.6);
+    const later = await owner.post('/v1/intents', padded('sched-a', big, { services: [{ service: 'search', flag: 'sched_a' }], schedule: { start: '2026-12-01T00:00:00Z' } }));
+    expect(later.body.state).toBe('scheduled');
+    expect((await owner.post('/v1/intents', padded('fill-c', big, { services: [{ service: 'search', flag: 'fill_c' }] }))).body.state).toBe('running');
+    s.clock.set('2026-12-01T00:00:00Z');
+    const first = s.container.lifecycle.tick();
+    expect(first).toMatchObject({ started: [], blocked: ['sched-a'] });
+    expect((await owner.get('/v1/intents/sched-a')).body.state).toBe('scheduled');
+    expect(Object.keys((await owner.get('/v1/services/search/flags')).body.flags)).toEqual(['fill_c']);
+
+    // Room is made (the other experiment completes): the next tick starts it.
+    expect((await operator.post('/v1/intents/fill-c/actions', { action: 'complete', reason: 'done' })).status).toBe(200);
+    expect(s.container.lifecycle.tick()).toMatchObject({ started: ['sched-a'], blocked: [] });
+    expect(Object.keys((await owner.get('/v1/services/search/flags')).body.flags)).toEqual(['sched_a']);
+  });
 });
 
 describe('flags-document history retention (SWITCHYARD_FLAG_HISTORY_VERSIONS)', () => {
