@@ -109,7 +109,7 @@ describe('the cap on a service flags document (SWITCHYARD_MAX_DOCUMENT_BYTES)', 
     expect(Object.keys(flags.flags)).toEqual(['fill_b']);
   });
 
-  it('a scheduled start that no longer fits stays scheduled and is retried; other transitions go on', async () => {
+  it('a scheduled start that no longer fits stays scheduled, and starts at a later tick once there is room', async () => {
     const big = Math.floor(CAP * 0.6);
     const later = await owner.post('/v1/intents', padded('sched-a', big, { services: [{ service: 'search', flag: 'sched_a' }], schedule: { start: '2026-12-01T00:00:00Z' } }));
     expect(later.body.state).toBe('scheduled');
