@@ -5,11 +5,12 @@ import { decisionBench } from './decisions.js';
 import { fetchBench, flagFixture, localBench, ofrepBench } from './flags.js';
 import { ratio, ROOT, table, type Row } from './lib.js';
 import { experimentScaling, flagScaling, oneLayerScaling } from './scaling.js';
+import { storageBench } from './storage.js';
 
 /**
  * `make bench`: every benchmark in one run on this machine, ours beside its peer on the same work,
  * one table, and the same rows as JSON in bench/results/latest.json. BENCH_SECONDS sets the length
- * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling runs a subset, written to
+ * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling,storage runs a subset, written to
  * bench/results/only-<sections>.json instead.
  */
 async function main(): Promise<void> {
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
       },
     ],
     ['scaling', async () => [...(await experimentScaling(18_104, seconds)), ...(await oneLayerScaling()), ...(await flagScaling(18_105, seconds))]],
+    ['storage', () => storageBench(18_120)],
   ];
   const rows: Row[] = [];
   const started = Date.now();

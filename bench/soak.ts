@@ -304,10 +304,11 @@ function storageReport(dbPath: string): string {
   const db = new BetterSqlite3(dbPath, { readonly: true });
   try {
     const rows = db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC LIMIT 5').all() as { name: string; bytes: number }[];
-    const docs = db.prepare('SELECT count(*) AS n, avg(length(document)) AS avg FROM flag_documents').get() as { n: number; avg: number | null };
+    const versions = db.prepare('SELECT count(*) FROM flag_documents').pluck().get() as number;
+    const docs = db.prepare('SELECT count(*) AS n, avg(length(document)) AS avg FROM flag_document_bodies').get() as { n: number; avg: number | null };
     return (
       rows.map((r) => `${r.name} ${(r.bytes / 2 ** 20).toFixed(1)} MiB`).join(', ') +
-      `; ${docs.n} flags document versions, ${((docs.avg ?? 0) / 1024).toFixed(1)} KiB each on average`
+      `; ${versions} flags document versions, ${docs.n} bodies kept, ${((docs.avg ?? 0) / 1024).toFixed(1)} KiB each on average`
     );
   } finally {
     db.close();

@@ -28,6 +28,10 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   requestTimeoutMs: 60_000,
   keepAliveTimeoutMs: 5_000,
 });
+/** The largest a service's serialized flags document may grow (1 MiB): docs/storage.md. */
+export const DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024;
+/** Older flags-document versions kept per service besides the latest: docs/storage.md. */
+export const DEFAULT_FLAG_HISTORY_VERSIONS = 100;
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -50,6 +54,8 @@ const schema = z.object({
     .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
     .pipe(z.array(z.union([z.literal('*'), z.url({ protocol: /^https?$/ }).regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i, 'must be an origin: scheme://host[:port], no path')])))
     .default([]),
+  SWITCHYARD_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(DEFAULT_MAX_DOCUMENT_BYTES),
+  SWITCHYARD_FLAG_HISTORY_VERSIONS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_FLAG_HISTORY_VERSIONS),
 }).superRefine((c, ctx) => {
   if (c.SWITCHYARD_MAX_STREAMS >= c.SWITCHYARD_MAX_CONNECTIONS) {
     ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_MAX_STREAMS'], message: 'must be below SWITCHYARD_MAX_CONNECTIONS, so streams never take every connection' });
@@ -76,6 +82,8 @@ export interface Config {
   readonly limits: ServerLimits;
   /** Origins that may call the flag-read routes from a browser (CORS); empty: no CORS headers. */
   readonly corsOrigins: readonly string[];
+  readonly maxDocumentBytes: number;
+  readonly flagHistoryVersions: number;
 }
 
 export interface PolicyTimeouts {
@@ -114,5 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       keepAliveTimeoutMs: c.SWITCHYARD_KEEPALIVE_TIMEOUT_MS,
     }),
     corsOrigins: Object.freeze([...new Set(c.SWITCHYARD_CORS_ORIGINS)]),
+    maxDocumentBytes: c.SWITCHYARD_MAX_DOCUMENT_BYTES,
+    flagHistoryVersions: c.SWITCHYARD_FLAG_HISTORY_VERSIONS,
   });
 }

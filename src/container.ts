@@ -3,7 +3,7 @@ import { DEFAULT_POLICY_TIMEOUTS, type Config, type PolicyTimeouts } from './con
 import type { Logger } from './logger.js';
 import { AuditLog } from './audit/audit-log.js';
 import { TokenService } from './access/token-service.js';
-import { FlagStateService } from './flags/flag-state-service.js';
+import { DEFAULT_FLAG_STORAGE_LIMITS, FlagStateService, type FlagStorageLimits } from './flags/flag-state-service.js';
 import { IntentService } from './intents/intent-service.js';
 import { Lifecycle } from './intents/lifecycle.js';
 import { PolicyEngine } from './policy/policy-engine.js';
@@ -27,6 +27,8 @@ export interface ContainerOptions {
   logger: Logger;
   /** Deadlines of policy wasm; the defaults of the config when absent. */
   policyTimeouts?: PolicyTimeouts;
+  /** Document size cap and history retention; the defaults when absent (tests). */
+  storage?: Partial<FlagStorageLimits>;
 }
 
 /** Everything the app is made of, wired in this one place. */
@@ -69,7 +71,9 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     logger: logger.child({ module: 'policy' }),
     checks: new PolicyChecks({ timeoutMs: timeouts.checkMs, dbPath: opts.dbPath }),
   });
-  const flags = new FlagStateService(new FlagStore(db), clock);
+  const flags = new FlagStateService(new FlagStore(db), clock, { ...DEFAULT_FLAG_STORAGE_LIMITS, ...opts.storage });
+  const pruned = tx.run(() => flags.pruneHistory());
+  if (pruned > 0) logger.info({ pruned, keep: flags.limits.historyVersions }, 'pruned flags-document history beyond the retention');
   const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx });
   const intents = new IntentService({ intents: intentStore, decisions, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
   const tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx });
@@ -98,5 +102,12 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
 }
 
 export function containerOptions(config: Config, clock: Clock, logger: Logger): ContainerOptions {
-  return { dbPath: config.dbPath, policyBundlePath: config.policyBundlePath, clock, logger, policyTimeouts: config.policyTimeouts };
+  return {
+    dbPath: config.dbPath,
+    policyBundlePath: config.policyBundlePath,
+    clock,
+    logger,
+    policyTimeouts: config.policyTimeouts,
+    storage: { maxDocumentBytes: config.maxDocumentBytes, historyVersions: config.flagHistoryVersions },
+  };
 }

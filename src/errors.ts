@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   invalid_transition: 409,
   flag_conflict: 409,
   layer_capacity: 409,
+  document_too_large: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
@@ -121,5 +122,21 @@ export class UnprocessableError extends SwitchyardError {
 export class PolicyError extends SwitchyardError {
   constructor(code: 'policy_invalid' | 'policy_timeout', message: string, status = 400) {
     super(code, status, message);
+  }
+}
+
+/**
+ * A change would grow a service's flags document past the cap (SWITCHYARD_MAX_DOCUMENT_BYTES). A
+ * 409, not a 413: the request body may be small; it is the service's state (the flags of every
+ * experiment on it) that has no room, and it can be made by removing flags elsewhere.
+ */
+export class DocumentTooLargeError extends SwitchyardError {
+  constructor(service: string, bytes: number, currentBytes: number, limit: number) {
+    super(
+      'document_too_large',
+      409,
+      `The flags document of service ${service} would grow to ${bytes} bytes, over the limit of ${limit} bytes (it is ${currentBytes} bytes now); use fewer or smaller flag values, or complete experiments on ${service}`,
+      { service, bytes, current_bytes: currentBytes, limit },
+    );
   }
 }

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { containerOptions, createContainer } from './container.js';
 import { Scheduler } from './intents/scheduler.js';
 import { createLogger } from './logger.js';
+import { DatabaseCorruptError } from './storage/database.js';
 
 async function main(): Promise<void> {
   let config;
@@ -89,6 +90,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof DatabaseCorruptError) {
+    process.stderr.write(`switchyard: failed to start: ${err.message}\n`);
+    process.exit(3);
+  }
   process.stderr.write(`switchyard: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

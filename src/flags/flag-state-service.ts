@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { DocumentTooLargeError } from '../errors.js';
 import type { FlagState, FlagsDocument } from '../evaluation/types.js';
 import type { FlagChangeCause, FlagStore, StoredFlagDocument } from '../storage/flag-store.js';
 
@@ -17,6 +18,24 @@ export interface FlagsChange {
 }
 
 export type FlagsListener = (change: FlagsChange) => void;
+
+/** How large a service's document may grow, and how many older versions of it are kept. */
+export interface FlagStorageLimits {
+  /** UTF-8 bytes of the serialized document; a change that would grow one past it is refused. */
+  maxDocumentBytes: number;
+  /** Older versions whose body is kept besides the latest; older bodies are pruned on write. */
+  historyVersions: number;
+}
+
+export const DEFAULT_FLAG_STORAGE_LIMITS: FlagStorageLimits = Object.freeze({ maxDocumentBytes: 1024 * 1024, historyVersions: 100 });
+
+export interface ReplaceOptions {
+  /**
+   * Whether the size cap applies. The kill switch (pause) is exempt: it only turns ENABLED into
+   * DISABLED (one byte more per flag), and must work even on a document at or over the cap.
+   */
+  enforceCap?: boolean;
+}
 
 /** What the read path needs: the current document of a service. */
 export interface FlagStateReader {
@@ -52,7 +71,51 @@ export class FlagStateService implements FlagStateReader {
   constructor(
     private readonly store: FlagStore,
     private readonly clock: Clock,
+    readonly limits: FlagStorageLimits = DEFAULT_FLAG_STORAGE_LIMITS,
   ) {}
+
+  /**
+   * Prunes the bodies every service holds beyond the retention (the history a release without
+   * retention left behind, or a lowered SWITCHYARD_FLAG_HISTORY_VERSIONS); run once at start.
+   * Returns how many bodies were pruned.
+   */
+  pruneHistory(): number {
+    let pruned = 0;
+    for (const doc of this.store.allLatest()) {
+      pruned += this.store.pruneBelow(doc.service, doc.version - this.limits.historyVersions);
+    }
+    return pruned;
+  }
+
+  /**
+   * Throws document_too_large if giving experiment `key` the flags `next` (per service) would push
+   * a service's document past the cap: the check a submission makes before anything is stored.
+   */
+  assertFits(key: string, next: Map<string, Record<string, FlagState>>): void {
+    for (const [service, flags] of next) {
+      const cur = this.current(service);
+      const merged = this.merge(cur, key, flags);
+      this.assertSize(service, serialize({ service, version: cur.version + 1, flags: merged }), cur.json);
+    }
+  }
+
+  private merge(cur: StoredFlagDocument, key: string, next: Record<string, FlagState>): Record<string, FlagState> {
+    const doc = JSON.parse(cur.json) as FlagsDocument;
+    const flags: Record<string, FlagState> = {};
+    for (const [name, state] of Object.entries(doc.flags)) {
+      if (state.experiment.key !== key) flags[name] = state;
+    }
+    for (const [name, state] of Object.entries(next)) flags[name] = state;
+    return flags;
+  }
+
+  /** A document may not grow past the cap; one already over it (an older release, a lowered cap) may shrink or stay. */
+  private assertSize(service: string, json: string, currentJson: string): void {
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes <= this.limits.maxDocumentBytes) return;
+    const currentBytes = Buffer.byteLength(currentJson, 'utf8');
+    if (bytes > currentBytes) throw new DocumentTooLargeError(service, bytes, currentBytes, this.limits.maxDocumentBytes);
+  }
 
   /**
    * Every read asks the database which row is the latest, so a write by any connection is seen at
@@ -83,23 +146,23 @@ export class FlagStateService implements FlagStateReader {
     services: Iterable<string>,
     next: Map<string, Record<string, FlagState>>,
     cause: FlagChangeCause,
+    options: ReplaceOptions = {},
   ): FlagsChange[] {
     const changes: FlagsChange[] = [];
     const touched = new Set<string>([...services, ...next.keys()]);
     for (const service of [...touched].sort()) {
       const cur = this.current(service);
-      const doc = JSON.parse(cur.json) as FlagsDocument;
-      const flags: Record<string, FlagState> = {};
-      for (const [name, state] of Object.entries(doc.flags)) {
-        if (state.experiment.key !== key) flags[name] = state;
-      }
-      for (const [name, state] of Object.entries(next.get(service) ?? {})) flags[name] = state;
+      const flags = this.merge(cur, key, next.get(service) ?? {});
       const candidate = serialize({ service, version: cur.version, flags });
       if (candidate === cur.json) continue;
       const version = cur.version + 1;
       const json = serialize({ service, version, flags });
+      // Inside the caller's transaction: a refusal rolls back everything the change wrote before it.
+      if (options.enforceCap !== false) this.assertSize(service, json, cur.json);
       const stored: StoredFlagDocument = { service, version, json, etag: strongEtag(json), createdAt: this.clock.now().toISOString() };
       const seq = this.store.insert(stored, cause);
+      // Retention, in the same transaction: the body that just fell out of the window is pruned.
+      this.store.pruneVersion(service, version - this.limits.historyVersions - 1);
       changes.push({ seq, service, version, etag: stored.etag, json, at: stored.createdAt, cause });
     }
     return changes;

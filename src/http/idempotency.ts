@@ -42,7 +42,7 @@ export function idempotency(store: IdempotencyStore, clock: Clock, atomically: <
     if (!Buffer.isBuffer(body)) assertPlainJson(body);
     const bodyBytes = Buffer.isBuffer(body) ? body : Buffer.from(body === undefined ? '' : JSON.stringify(body));
     const requestHash = crypto.createHash('sha256').update(req.method).update('\0').update(req.originalUrl).update('\0').update(bodyBytes).digest('hex');
-    const prior = store.get(actor.tokenId, key);
+    const prior = store.get(actor.tokenId, key, clock.now());
     if (prior) {
       if (prior.requestHash !== requestHash) {
         throw new UnprocessableError('idempotency_key_reused', `Idempotency-Key ${key} was used for a different request (${prior.method} ${prior.path})`);

@@ -490,7 +490,7 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'Intent' },
     jsonBody: true,
     responses: { 201: { description: 'Stored with its decision.', schema: 'SubmitResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_exists'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_exists', 'document_too_large'],
   },
   {
     method: 'post',
@@ -536,7 +536,7 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'Intent' },
     jsonBody: true,
     responses: { 200: { description: 'The new version with its decision.', schema: 'SubmitResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed', 'invalid_transition'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed', 'invalid_transition', 'document_too_large'],
   },
   {
     method: 'delete',
@@ -560,7 +560,7 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'ApprovalRequest', optional: true },
     jsonBody: true,
     responses: { 201: { description: 'Recorded; `status` is approved once every owed role is filled.', schema: 'ApprovalResult' } },
-    errors: ['validation_failed', 'forbidden', 'self_approval', 'approval_role_mismatch', 'intent_not_found', 'not_pending_approval', 'already_approved'],
+    errors: ['validation_failed', 'forbidden', 'self_approval', 'approval_role_mismatch', 'intent_not_found', 'not_pending_approval', 'already_approved', 'document_too_large'],
   },
   {
     method: 'post',
@@ -572,7 +572,7 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: 'ActionRequest' },
     jsonBody: true,
     responses: { 200: { description: 'The intent after the action.', schema: 'IntentDetail' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition', 'flag_conflict', 'layer_capacity'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition', 'flag_conflict', 'layer_capacity', 'document_too_large'],
   },
   // --- flags
   {

@@ -134,6 +134,10 @@ export class IntentService {
     }
     const at = this.now();
     const key = intent.key;
+    if (status !== 'denied') {
+      // Before anything is stored: a version that could never go live for its size is refused.
+      this.deps.lifecycle.assertRoom(intent, version, slice, { decision_id: id, policy_revision: revision, actor: actor.name, at });
+    }
     this.deps.decisions.insert({ id, key, version, policyRevision: revision, input, result: decision, status, actor: actor.name, createdAt: at });
     this.deps.intents.insertVersion({ key, version, intent, status, decisionId: id, slice, submittedBy: actor.name, submittedAt: at });
     this.deps.intents.setCurrentVersion(key, version, intent.owner, at);

@@ -2,8 +2,8 @@ import type { Actor } from '../access/actor.js';
 import { requireTeamAccess, SYSTEM_ACTOR } from '../access/actor.js';
 import type { AuditEventType, AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
-import { ConflictError, NotFoundError } from '../errors.js';
-import { resolveFlagStates } from '../flags/flag-resolver.js';
+import { ConflictError, DocumentTooLargeError, NotFoundError } from '../errors.js';
+import { resolveFlagStates, type Provenance } from '../flags/flag-resolver.js';
 import type { FlagsChange, FlagStateService } from '../flags/flag-state-service.js';
 import { firstFit, overlaps, type Slice } from '../flags/layer-allocator.js';
 import type { DecisionStore } from '../storage/decision-store.js';
@@ -45,6 +45,15 @@ export class Lifecycle {
       .liveLayerClaims(intent.key, intent.layer)
       .filter((c): c is typeof c & Slice => c.start !== undefined && c.end !== undefined);
     return firstFit(occupied, exposureBuckets(intent.exposure));
+  }
+
+  /**
+   * Refuses (document_too_large) a version whose flags would push one of its services' documents
+   * past the cap once live; checked at submission so nothing is stored. The write that makes it
+   * live checks again, since other experiments may have grown the documents in between.
+   */
+  assertRoom(intent: Intent, version: number, slice: Slice | null, provenance: Provenance): void {
+    this.deps.flags.assertFits(intent.key, resolveFlagStates(intent, version, slice, true, provenance));
   }
 
   /** A version just became approved: it goes live now, or is scheduled for its start. */
@@ -146,29 +155,40 @@ export class Lifecycle {
   }
 
   /** Applies every transition that is due at the clock's current time; safe to call at any time, twice. */
-  tick(): { started: string[]; expired: string[]; lagMs: number } {
+  tick(): { started: string[]; expired: string[]; lagMs: number; blocked: string[] } {
     const started: string[] = [];
     const expired: string[] = [];
+    /** Due starts refused because a document would exceed the cap: they stay scheduled and are retried. */
+    const blocked: string[] = [];
     let lagMs = 0;
     const now = this.deps.clock.now();
     for (const due of this.deps.intents.listDue(now.toISOString())) {
-      this.transaction(() => {
-        // Re-read inside the transaction: another process or an earlier tick may have moved it.
-        const exp = this.deps.intents.getExperiment(due.key);
-        if (!exp || exp.dueAt === null || new Date(exp.dueAt) > now || exp.activeVersion === null) return;
-        lagMs = Math.max(lagMs, now.getTime() - new Date(exp.dueAt).getTime());
-        const v = this.deps.intents.getVersion(exp.key, exp.activeVersion)!;
-        const end = v.intent.schedule?.end ? new Date(v.intent.schedule.end) : null;
-        if (exp.state === 'scheduled' && !(end && end <= now)) {
-          this.setActive(exp, exp.activeVersion, 'running', endOf(v), SYSTEM_ACTOR, 'started');
-          started.push(exp.key);
-        } else if (exp.state === 'scheduled' || exp.state === 'running' || exp.state === 'paused') {
-          this.setActive(exp, exp.activeVersion, 'completed', null, SYSTEM_ACTOR, 'expired', 'schedule.end reached');
-          expired.push(exp.key);
-        }
-      });
+      try {
+        this.tickOne(due.key, now, started, expired, (ms) => (lagMs = Math.max(lagMs, ms)));
+      } catch (err) {
+        if (!(err instanceof DocumentTooLargeError)) throw err;
+        blocked.push(due.key);
+      }
     }
-    return { started, expired, lagMs };
+    return { started, expired, lagMs, blocked };
+  }
+
+  private tickOne(key: string, now: Date, started: string[], expired: string[], lag: (ms: number) => void): void {
+    this.transaction(() => {
+      // Re-read inside the transaction: another process or an earlier tick may have moved it.
+      const exp = this.deps.intents.getExperiment(key);
+      if (!exp || exp.dueAt === null || new Date(exp.dueAt) > now || exp.activeVersion === null) return;
+      lag(now.getTime() - new Date(exp.dueAt).getTime());
+      const v = this.deps.intents.getVersion(exp.key, exp.activeVersion)!;
+      const end = v.intent.schedule?.end ? new Date(v.intent.schedule.end) : null;
+      if (exp.state === 'scheduled' && !(end && end <= now)) {
+        this.setActive(exp, exp.activeVersion, 'running', endOf(v), SYSTEM_ACTOR, 'started');
+        started.push(exp.key);
+      } else if (exp.state === 'scheduled' || exp.state === 'running' || exp.state === 'paused') {
+        this.setActive(exp, exp.activeVersion, 'completed', null, SYSTEM_ACTOR, 'expired', 'schedule.end reached');
+        expired.push(exp.key);
+      }
+    });
   }
 
   /**
@@ -211,14 +231,22 @@ export class Lifecycle {
       ...(next?.intent.services.map((s) => s.service) ?? []),
     ]);
     const decision = next?.decisionId ? this.deps.decisions.get(next.decisionId) : undefined;
-    const changes = this.deps.flags.replaceExperiment(exp.key, services, flags, {
-      type: event ?? state,
-      experiment: exp.key,
-      experiment_version: next?.version ?? null,
-      decision_id: next?.decisionId ?? null,
-      policy_revision: decision?.policyRevision ?? null,
-      actor: actor.name,
-    });
+    // The kill switch (pausing the version that runs) is never refused for size.
+    const killSwitch = state === 'paused' && exp.state === 'running' && activeVersion === exp.activeVersion;
+    const changes = this.deps.flags.replaceExperiment(
+      exp.key,
+      services,
+      flags,
+      {
+        type: event ?? state,
+        experiment: exp.key,
+        experiment_version: next?.version ?? null,
+        decision_id: next?.decisionId ?? null,
+        policy_revision: decision?.policyRevision ?? null,
+        actor: actor.name,
+      },
+      { enforceCap: !killSwitch },
+    );
     this.pending.push(...changes);
     if (event) {
       this.deps.audit.append({

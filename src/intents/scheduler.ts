@@ -20,6 +20,9 @@ export class Scheduler {
       const done = this.lifecycle.tick();
       this.onLag(done.lagMs);
       if (done.started.length || done.expired.length) this.logger.info(done, 'scheduled transitions applied');
+      if (done.blocked.length) {
+        this.logger.warn({ blocked: done.blocked }, 'scheduled starts held back: a flags document would exceed SWITCHYARD_MAX_DOCUMENT_BYTES; retried each tick');
+      }
       return done;
     } catch (err) {
       this.logger.error({ err }, 'scheduler tick failed; will retry');

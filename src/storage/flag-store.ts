@@ -47,7 +47,17 @@ const toDoc = (r: Row): StoredFlagDocument => ({
   createdAt: r.created_at,
 });
 
-/** Every version of every service's flags document is kept: history is how an answer is explained later. */
+/**
+ * Every version of every service's flags document has a row in `flag_documents`, kept forever: it
+ * is the change feed's entry (`/v1/events`: seq, version, ETag, cause), a few hundred bytes whatever
+ * the document's size. The body is a row of `flag_document_bodies`, kept for the latest version and
+ * the `historyVersions` before it (FlagStateService prunes the rest): deleting whole rows from the
+ * old end of that table frees whole pages, which later bodies reuse, so the file stops growing.
+ * (Emptying a body in place does not: the shrunken rows keep their pages, measured in
+ * docs/storage.md.) Rows written before migration 3 keep their body in `flag_documents.document`,
+ * and pruning empties it there ('' rather than NULL: SQLite cannot drop NOT NULL without copying
+ * the table, which on the databases that need pruning most would need twice their disk at upgrade).
+ */
 export class FlagStore {
   private readonly latestSeqStmt;
   private readonly bySeqStmt;
@@ -57,6 +67,10 @@ export class FlagStore {
   private readonly allLatestStmt;
   private readonly eventsStmt;
   private readonly lastSeqStmt;
+  private readonly pruneVersionStmt;
+  private readonly pruneBelowStmt;
+  private readonly pruneLegacyStmt;
+  private readonly insertBodyStmt;
   /** The latest row of each service, asked on every flags read; a new version starts it over. */
   private readonly latestSeqs;
 
@@ -66,20 +80,29 @@ export class FlagStore {
     this.latestSeqStmt = db.prepare<[string], { seq: number }>(
       'SELECT seq FROM flag_documents WHERE service = ? ORDER BY version DESC LIMIT 1',
     );
-    this.bySeqStmt = db.prepare<[number], Row>('SELECT * FROM flag_documents WHERE seq = ?');
-    this.latestStmt = db.prepare<[string], Row>(
-      'SELECT * FROM flag_documents WHERE service = ? ORDER BY version DESC LIMIT 1',
-    );
-    this.atStmt = db.prepare<[string, number], Row>('SELECT * FROM flag_documents WHERE service = ? AND version = ?');
+    // The body comes from flag_document_bodies, or for a row older than migration 3 from the row itself.
+    const withBody = `SELECT d.seq, d.service, d.version, coalesce(b.document, d.document) AS document, d.etag, d.created_at, d.cause
+      FROM flag_documents d LEFT JOIN flag_document_bodies b ON b.seq = d.seq`;
+    this.bySeqStmt = db.prepare<[number], Row>(`${withBody} WHERE d.seq = ?`);
+    this.latestStmt = db.prepare<[string], Row>(`${withBody} WHERE d.service = ? ORDER BY d.version DESC LIMIT 1`);
+    this.atStmt = db.prepare<[string, number], Row>(`${withBody} WHERE d.service = ? AND d.version = ?`);
     this.insertStmt = db.prepare(
-      'INSERT INTO flag_documents (service, version, document, etag, created_at, cause) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO flag_documents (service, version, document, etag, created_at, cause) VALUES (?, ?, '', ?, ?, ?)`,
     );
-    this.eventsStmt = db.prepare<[{ after: number; service: string; limit: number }], Row>(
-      `SELECT * FROM flag_documents WHERE seq > @after AND (@service = '' OR service = @service) ORDER BY seq LIMIT @limit`,
+    this.insertBodyStmt = db.prepare<[number, string]>('INSERT INTO flag_document_bodies (seq, document) VALUES (?, ?)');
+    this.eventsStmt = db.prepare<[{ after: number; service: string; limit: number }], Omit<Row, 'document'>>(
+      `SELECT seq, service, version, etag, created_at, cause FROM flag_documents WHERE seq > @after AND (@service = '' OR service = @service) ORDER BY seq LIMIT @limit`,
     );
+    this.pruneVersionStmt = db.prepare<[string, number]>(
+      'DELETE FROM flag_document_bodies WHERE seq = (SELECT seq FROM flag_documents WHERE service = ? AND version = ?)',
+    );
+    this.pruneBelowStmt = db.prepare<[string, number]>(
+      'DELETE FROM flag_document_bodies WHERE seq IN (SELECT seq FROM flag_documents WHERE service = ? AND version < ?)',
+    );
+    this.pruneLegacyStmt = db.prepare<[string, number]>(`UPDATE flag_documents SET document = '' WHERE service = ? AND version < ? AND document <> ''`);
     this.lastSeqStmt = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM flag_documents');
     this.allLatestStmt = db.prepare<[], Row>(
-      `SELECT d.* FROM flag_documents d
+      `${withBody}
         JOIN (SELECT service, max(version) AS version FROM flag_documents GROUP BY service) m
           ON m.service = d.service AND m.version = d.version`,
     );
@@ -105,9 +128,21 @@ export class FlagStore {
     return r ? toDoc(r) : undefined;
   }
 
+  /** A version whose body was pruned is reported absent, like one that never existed. */
   at(service: string, version: number): StoredFlagDocument | undefined {
     const r = this.atStmt.get(service, version);
-    return r ? toDoc(r) : undefined;
+    return r && r.document !== '' ? toDoc(r) : undefined;
+  }
+
+  /** Drops the body of one version (its feed entry stays); a no-op below version 1. */
+  pruneVersion(service: string, version: number): void {
+    if (version >= 1) this.pruneVersionStmt.run(service, version);
+  }
+
+  /** Drops the bodies of every version below `version`, older releases' rows included; returns how many. */
+  pruneBelow(service: string, version: number): number {
+    if (version <= 1) return 0;
+    return this.pruneBelowStmt.run(service, version).changes + this.pruneLegacyStmt.run(service, version).changes;
   }
 
   allLatest(): StoredFlagDocument[] {
@@ -117,7 +152,9 @@ export class FlagStore {
   /** Returns the global sequence number of the new version: the event feed's cursor. */
   insert(doc: StoredFlagDocument, cause: FlagChangeCause): number {
     this.latestSeqs.clear();
-    return Number(this.insertStmt.run(doc.service, doc.version, doc.json, doc.etag, doc.createdAt, JSON.stringify(cause)).lastInsertRowid);
+    const seq = Number(this.insertStmt.run(doc.service, doc.version, doc.etag, doc.createdAt, JSON.stringify(cause)).lastInsertRowid);
+    this.insertBodyStmt.run(seq, doc.json);
+    return seq;
   }
 
   /** Every document version after `afterSeq`, in commit order: cursors are stable forever. */

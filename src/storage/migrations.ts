@@ -164,4 +164,28 @@ WHERE method = 'POST' AND path LIKE '/v1/tokens%'
   AND CASE WHEN json_valid(body) THEN json_type(body, '$.token') = 'text' ELSE 0 END;
 `,
   },
+  {
+    // Retention (docs/storage.md): a flags document's body moves to its own table, whose rows are
+    // deleted beyond the retention; the flag_documents row (the change feed's entry) stays. A body
+    // written before this migration stays in flag_documents and may be pruned to '' in place;
+    // nothing else in that table may change, and no row may go.
+    // Idempotency records expire after a day: the index finds the expired ones.
+    version: 3,
+    name: 'flag_document_retention',
+    sql: `
+CREATE TABLE flag_document_bodies (
+  seq INTEGER PRIMARY KEY REFERENCES flag_documents (seq),
+  document TEXT NOT NULL
+);
+DROP TRIGGER flag_documents_no_update;
+CREATE TRIGGER flag_documents_prune_only BEFORE UPDATE ON flag_documents
+WHEN NEW.document <> '' OR NEW.seq IS NOT OLD.seq OR NEW.service IS NOT OLD.service
+  OR NEW.version IS NOT OLD.version OR NEW.etag IS NOT OLD.etag
+  OR NEW.created_at IS NOT OLD.created_at OR NEW.cause IS NOT OLD.cause
+BEGIN SELECT RAISE(ABORT, 'flag_documents is append-only: only an old document body may be pruned'); END;
+CREATE TRIGGER flag_documents_no_delete BEFORE DELETE ON flag_documents
+BEGIN SELECT RAISE(ABORT, 'flag_documents is append-only'); END;
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+`,
+  },
 ];

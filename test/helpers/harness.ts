@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { buildServer, type AppOptions, type BuiltServer } from '../../src/app.js';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import type { PolicyTimeouts } from '../../src/config.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { BUNDLE_PATH, ROOT } from './paths.js';
 
@@ -81,6 +81,8 @@ export interface StartOptions {
   policyTimeouts?: PolicyTimeouts;
   /** Caps, timeouts, CORS origins: what main.ts passes from the configuration. */
   app?: AppOptions;
+  /** Flags-document size cap and history retention (src/container.ts); defaults when absent. */
+  storage?: ContainerOptions['storage'];
 }
 
 /**
@@ -109,6 +111,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       clock: clock as Clock,
       logger: createLogger('info', sink),
       ...(opts.policyTimeouts ? { policyTimeouts: opts.policyTimeouts } : {}),
+      ...(opts.storage ? { storage: opts.storage } : {}),
     });
     container.tokens.bootstrap(ADMIN_TOKEN);
     built = buildServer(container, opts.app);

@@ -102,6 +102,12 @@ describe('error codes', () => {
         await owner.post('/v1/intents', simpleIntent('lay-taker', { services: [{ service: 'recommendations', flag: 'l2' }], layer: 'recs', exposure: 90 }));
         return owner.post('/v1/intents/lay-test/actions', { action: 'rollback', reason: 'bad v2' });
       }],
+      ['document_too_large', () =>
+        // A 170 KB body whose 20 values of 8 KB each land in 50 flags of one service: 8 MB of document.
+        owner.post('/v1/intents', simpleIntent('big-doc', {
+          services: Array.from({ length: 50 }, (_, i) => ({ service: 'email-service', flag: `f${i}` })),
+          variants: Array.from({ length: 20 }, (_, i) => ({ key: `v${i}`, weight: 1, value: 'x'.repeat(8000) })),
+        }))],
       ['payload_too_large', () => owner.post('/v1/intents', { ...simpleIntent('big'), description: 'x'.repeat(300_000) })],
       ['unsupported_media_type', () => owner.post('/v1/intents', 'key=x', { 'content-type': 'application/x-www-form-urlencoded' })],
       ['policy_unavailable', async () => {
