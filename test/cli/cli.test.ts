@@ -186,7 +186,7 @@ describe('switchyard CLI (the built binary) against a real server', () => {
         const raced = await sy(['--url', url, 'approve', 'pin-race', '--comment', 'read v1'], sre.secret);
         expect(putDone).toBe(true);
         expect(outcome(raced)).toMatchObject({ code: 2, stdout: '' });
-        expect(raced.stderr).toMatch(/^error: pin-race changed: you approved version 1, but version 2 is current now\. Nothing was approved \(version_changed\)\.\n/);
+        expect(raced.stderr).toMatch(/^error: pin-race changed: you were approving version 1, but version 2 is current now\. Nothing was approved \(version_changed\)\.\n/);
         expect(raced.stderr).toContain('switchyard approve pin-race --pin-version 2');
       } finally {
         await new Promise((r) => proxy.close(r));

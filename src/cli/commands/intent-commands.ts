@@ -165,9 +165,8 @@ function versionChanged(key: string, err: ApiError, pinned: number): CliError {
   const p = err.problem ?? {};
   const current = typeof p['current_version'] === 'number' ? p['current_version'] : undefined;
   const lines = [
-    `${key} changed: you approved version ${pinned}, but ${current !== undefined ? `version ${current}` : 'another version'} is current now. Nothing was approved (version_changed).`,
-    ...(p.detail ? [`  ${p.detail}`] : []),
-    `  read it: switchyard intent get ${key}`,
+    `${key} changed: you were approving version ${pinned}, but ${current !== undefined ? `version ${current}` : 'another version'} is current now. Nothing was approved (version_changed).`,
+    `  read ${current !== undefined ? `version ${current}` : 'it'}: switchyard intent get ${key}`,
     `  then, if it is acceptable: switchyard approve ${key}${current !== undefined ? ` --pin-version ${current}` : ''}`,
   ];
   return new CliError(ExitCode.apiError, lines.join('\n'));
