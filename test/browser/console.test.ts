@@ -196,7 +196,7 @@ describe('web console in headless chromium', () => {
     await shot('experiment');
   });
 
-  it('an approver who read v1 while the owner submitted v2 gets version_changed, not an approval of v2', async () => {
+  it('an approver who read v1 while the owner submitted v2 gets version_changed, not an approval of v2; the submitter under another spelling gets no Approve button', async () => {
     const v1 = {
       key: 'console-pin',
       owner: 'growth',
@@ -224,6 +224,13 @@ describe('web console in headless chromium', () => {
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
     expect((await owner.get('/v1/intents/console-pin')).body).toMatchObject({ version: 2, status: 'pending_approval', approvals: [] });
+
+    // alice's approver token, named " Alice ", is the submitter by the server's rule: no Approve button.
+    const aliceSre = await s.token({ name: ' Alice ', role: 'approver', approval_roles: ['sre'] });
+    await signIn(aliceSre.secret, ' Alice ');
+    await openExperiment('console-pin');
+    expect(await page.locator('#approve-button').count()).toBe(0);
+    expect(await page.getByText('You submitted version 2: your approval would not count.').count()).toBe(1);
     // Out of the way of the policy preview below, which counts live experiments.
     expect((await owner.post('/v1/intents/console-pin/actions', { action: 'complete', reason: 'test over' })).status).toBe(200);
   });
