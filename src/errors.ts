@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   experiment_completed: 409,
   not_pending_approval: 409,
   already_approved: 409,
+  version_changed: 409,
   invalid_transition: 409,
   flag_conflict: 409,
   layer_capacity: 409,

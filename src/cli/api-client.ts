@@ -38,6 +38,8 @@ export interface RequestOptions {
   /** Raw bytes, sent with `contentType`. */
   body?: Uint8Array;
   contentType?: string;
+  /** Extra request headers (`If-Match`). */
+  headers?: Record<string, string>;
 }
 
 export interface RawResponse {
@@ -64,7 +66,7 @@ export class ApiClient {
 
   async raw(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
     const url = this.urlFor(path, opts.query);
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json', 'user-agent': this.userAgent };
+    const headers: Record<string, string> = { ...opts.headers, accept: 'application/json, application/problem+json', 'user-agent': this.userAgent };
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;
     let body: string | Uint8Array | undefined;
     if (opts.json !== undefined) {

@@ -6,8 +6,13 @@ import type { Lifecycle } from '../intents/lifecycle.js';
 import { zodFieldErrors } from '../intents/validation.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { decimalInt, jsonBody, param } from './body.js';
+import { parseIfMatch } from './if-match.js';
 
-export const ApprovalSchema = z.strictObject({ comment: z.string().max(2000).optional() });
+export const ApprovalSchema = z.strictObject({
+  comment: z.string().max(2000).optional(),
+  /** The version the approver read: the approval is refused (409 version_changed) if another is current. */
+  version: z.int32().positive().optional(),
+});
 export const ActionSchema = z.strictObject({
   action: z.enum(['pause', 'resume', 'rollback', 'complete']),
   reason: z.string().min(1).max(2000),
@@ -43,7 +48,13 @@ export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Rou
   });
 
   r.get('/v1/intents/:key', allow(READERS, 'read intents'), (req, res) => {
-    res.json(intents.get(param(req, 'key')));
+    const { detail, etag } = intents.read(param(req, 'key'));
+    // The ETag names the current version (what an approval's If-Match pins), not these bytes, which
+    // change with every approval. So no 304: res.end, because res.send would answer a matching
+    // If-None-Match with one.
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.status(200).type('application/json; charset=utf-8').end(JSON.stringify(detail));
   });
 
   r.delete('/v1/intents/:key', (req, res) => {
@@ -56,7 +67,8 @@ export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Rou
 
   r.post('/v1/intents/:key/approvals', (req, res) => {
     const body = parseWith(ApprovalSchema, jsonBody(req), 'approval');
-    res.status(201).json(intents.approve(param(req, 'key'), actorOf(res), body.comment));
+    const ifMatch = parseIfMatch(req.headers['if-match']);
+    res.status(201).json(intents.approve(param(req, 'key'), actorOf(res), { comment: body.comment, version: body.version, ifMatch }));
   });
 
   r.post('/v1/intents/:key/actions', (req, res) => {

@@ -428,6 +428,13 @@ interface OperationSpec {
 const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
 const ETAG = { ETag: header('Strong entity tag of the body; send it back in If-None-Match.') };
 const ifNoneMatch: Json = { name: 'If-None-Match', in: 'header', required: false, description: 'An ETag from an earlier answer: 304 while it still matches.', schema: { type: 'string' } };
+const ifMatch: Json = {
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  description: 'The ETag of GET /v1/intents/{key} as read: the approval is refused (409 version_changed) unless it names the current version. `*` pins nothing.',
+  schema: { type: 'string' },
+};
 const lastEventIdHeader: Json = { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id.', schema: { type: 'string' } };
 const notModified: ResponseSpec = { description: 'Not modified: the ETag in If-None-Match still matches.', headers: ETAG };
 const eventStream = (description: string): ResponseSpec => ({ description, contentType: 'text/event-stream', rawSchema: { type: 'string' } });
@@ -522,7 +529,13 @@ const OPERATIONS: OperationSpec[] = [
     tag: 'intents',
     summary: 'An intent: its current version, decision, approvals and versions',
     access: HUMANS,
-    responses: { 200: { description: 'The intent.', schema: 'IntentDetail' } },
+    responses: {
+      200: {
+        description: 'The intent.',
+        schema: 'IntentDetail',
+        headers: { ETag: header('Strong entity tag of the current version (not of these bytes: approvals keep it); send it in If-Match when approving.') },
+      },
+    },
     errors: ['forbidden', 'intent_not_found'],
   },
   {
@@ -556,11 +569,13 @@ const OPERATIONS: OperationSpec[] = [
     operationId: 'approveIntent',
     tag: 'intents',
     summary: "Approve the current version with the caller's approval roles",
+    description: 'Send the version read (`version`, or its ETag in If-Match): an approval of anything but the current version is refused with 409 version_changed, and nothing is stored.',
     access: 'approver, admin',
+    extraParameters: [ifMatch],
     body: { schema: 'ApprovalRequest', optional: true },
     jsonBody: true,
     responses: { 201: { description: 'Recorded; `status` is approved once every owed role is filled.', schema: 'ApprovalResult' } },
-    errors: ['validation_failed', 'forbidden', 'self_approval', 'approval_role_mismatch', 'intent_not_found', 'not_pending_approval', 'already_approved', 'document_too_large'],
+    errors: ['validation_failed', 'forbidden', 'self_approval', 'approval_role_mismatch', 'intent_not_found', 'version_changed', 'not_pending_approval', 'already_approved', 'document_too_large'],
   },
   {
     method: 'post',

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
 import type { Actor } from '../access/actor.js';
 import { requireRole, requireTeamAccess } from '../access/actor.js';
+import { personKey } from '../access/person-key.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
@@ -34,6 +36,32 @@ export interface OutstandingApproval {
   count: number;
   approved_by: string[];
   missing: number;
+}
+
+/**
+ * What an approver read, to pin the approval to it (SPEC §4). Absent fields pin nothing: an
+ * approval without either approves whatever version is current.
+ */
+export interface ApprovalRequest {
+  comment?: string | undefined;
+  /** The version number the approver read (the body's `version`). */
+  version?: number | undefined;
+  /** The entity tags of `If-Match`, or `'*'` (any current version: pins nothing). */
+  ifMatch?: string[] | '*' | undefined;
+}
+
+/**
+ * The strong entity tag of one intent version: `GET /v1/intents/{key}` sends it as `ETag`, and an
+ * approval's `If-Match` names it. It stands for what an approver reads and approves, one stored
+ * version of one intent, not for the bytes of the detail document: approvals and state changes on
+ * the same version keep it, a new version changes it. The hash covers the key, the version and that
+ * version's decision id and submission time, so a tag never matches another intent, nor a
+ * same-numbered version of an intent submitted afresh under the same key. The `v<n>-` prefix is for
+ * people reading logs; only the whole tag is compared.
+ */
+export function versionTag(v: Pick<VersionRecord, 'key' | 'version' | 'decisionId' | 'submittedAt'>): string {
+  const hash = createHash('sha256').update(`${v.key}\n${v.version}\n${v.decisionId ?? ''}\n${v.submittedAt}`).digest('base64url').slice(0, 22);
+  return `"v${v.version}-${hash}"`;
 }
 
 export function parseIntent(body: unknown): Intent {
@@ -166,27 +194,33 @@ export class IntentService {
     return { decision, revision, id: `d_${ulid()}`, input };
   }
 
-  approve(key: string, actor: Actor, comment: string | undefined) {
+  approve(key: string, actor: Actor, request: ApprovalRequest = {}) {
     requireRole(actor, ['approver'], 'approve intents');
+    const comment = request.comment;
     return this.deps.lifecycle.transaction(() => {
       const exp = this.deps.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
       const v = this.deps.intents.getVersion(key, exp.currentVersion)!;
+      // First, before any other answer: an approver approves what they read, never a version
+      // submitted after it (checked inside the transaction, so no PUT can slip in between).
+      assertPinned(v, request);
       if (v.status !== 'pending_approval' || exp.state === 'completed' || exp.state === 'archived') {
         const what = exp.state === 'completed' || exp.state === 'archived' ? exp.state : v.status;
         throw new ConflictError('not_pending_approval', `Version ${v.version} of ${key} is ${what}; there is nothing to approve`);
       }
-      if (v.submittedBy === actor.name) {
-        throw new ForbiddenError(`${actor.name} submitted version ${v.version}; an approval by the submitter never counts`, 'self_approval');
+      const me = personKey(actor.name);
+      if (personKey(v.submittedBy) === me) {
+        throw new ForbiddenError(`${actor.name} submitted version ${v.version} (as ${v.submittedBy}); an approval by the submitter never counts`, 'self_approval');
+      }
+      const earlier = this.deps.intents.listApprovals(key, v.version).find((a) => personKey(a.actor) === me);
+      if (earlier) {
+        throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key} (as ${earlier.actor})`);
       }
       const owed = this.outstanding(v);
       const fills = owed
         .filter((o) => o.missing > 0 && (actor.role === 'admin' || actor.approvalRoles.includes(o.role)))
         .map((o) => o.role);
       if (fills.length === 0) {
-        if (owed.some((o) => o.approved_by.includes(actor.name))) {
-          throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key}`);
-        }
         const wanted = owed.filter((o) => o.missing > 0).map((o) => o.role);
         throw new ForbiddenError(
           `Version ${v.version} of ${key} still needs approval by role ${wanted.join(', ')}; this token holds ${actor.approvalRoles.join(', ') || 'no approval role'}`,
@@ -221,13 +255,20 @@ export class IntentService {
     });
   }
 
-  /** The approvals a version still owes, by role, counting distinct approvers other than the submitter. */
+  /**
+   * The approvals a version still owes, by role. It counts people, not tokens or rows: names are
+   * compared by `personKey` here, at read time, so rows an older release stored in another form
+   * (`sam` and ` Sam `, or the submitter under another spelling) still count once, or not at all.
+   */
   outstanding(v: VersionRecord): OutstandingApproval[] {
     const decision = v.decisionId ? this.deps.decisions.get(v.decisionId) : undefined;
     const owed = ((decision?.result as PolicyDecision | undefined)?.obligations.approvals ?? []).filter((a) => a.count > 0);
-    const approvals = this.deps.intents.listApprovals(v.key, v.version).filter((a) => a.actor !== v.submittedBy);
+    const submitter = personKey(v.submittedBy);
+    const approvals = this.deps.intents.listApprovals(v.key, v.version).filter((a) => personKey(a.actor) !== submitter);
     return owed.map((o) => {
-      const by = approvals.filter((a) => a.roles.includes(o.role)).map((a) => a.actor);
+      const people = new Map<string, string>();
+      for (const a of approvals) if (a.roles.includes(o.role) && !people.has(personKey(a.actor))) people.set(personKey(a.actor), a.actor);
+      const by = [...people.values()];
       return { role: o.role, count: o.count, approved_by: by, missing: Math.max(0, o.count - by.length) };
     });
   }
@@ -267,6 +308,13 @@ export class IntentService {
       });
     });
     return this.get(key);
+  }
+
+  /** The intent's detail with the entity tag of its current version (`ETag` of GET /v1/intents/{key}). */
+  read(key: string) {
+    const detail = this.get(key);
+    const current = this.deps.intents.getVersion(key, detail.version)!;
+    return { detail, etag: versionTag(current) };
   }
 
   get(key: string) {
@@ -327,6 +375,21 @@ export class IntentService {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+/** Refuses (409 version_changed) an approval whose `version` or `If-Match` names anything but `v`. */
+function assertPinned(v: VersionRecord, request: ApprovalRequest): void {
+  const tag = versionTag(v);
+  const byVersion = request.version !== undefined && request.version !== v.version;
+  const byTag = request.ifMatch !== undefined && request.ifMatch !== '*' && !request.ifMatch.includes(tag);
+  if (!byVersion && !byTag) return;
+  const read = byVersion ? `Version ${request.version} of ${v.key}` : `The version of ${v.key} that If-Match names`;
+  throw new ConflictError(
+    'version_changed',
+    `${read} is not the current version: version ${v.version} is (ETag ${tag}), submitted by ${v.submittedBy} at ${v.submittedAt}. ` +
+      `Nothing was approved; read version ${v.version} and approve it if it is acceptable.`,
+    { current_version: v.version, current_etag: tag, ...(request.version !== undefined ? { requested_version: request.version } : {}) },
+  );
 }
 
 function view(id: string, revision: string, d: PolicyDecision): DecisionView {

@@ -196,6 +196,45 @@ describe('web console in headless chromium', () => {
     await shot('experiment');
   });
 
+  it('an approver who read v1 while the owner submitted v2 gets version_changed, not an approval of v2; the submitter under another spelling gets no Approve button', async () => {
+    const v1 = {
+      key: 'console-pin',
+      owner: 'growth',
+      services: [{ service: 'checkout-api', flag: 'console_pin' }],
+      variants: [
+        { key: 'control', weight: 50, value: false },
+        { key: 'treatment', weight: 50, value: true },
+      ],
+      exposure: 1,
+    };
+    expect((await owner.post('/v1/intents', v1)).body.status).toBe('pending_approval');
+    await signIn(sre.secret, 'sam');
+    await openExperiment('console-pin');
+    await page.locator('#approve-button').click();
+    const dialog = page.getByRole('dialog', { name: 'Approve console-pin v1' });
+    // While sam reads v1, alice submits v2: 5 % and an extra flag.
+    const v2 = { ...v1, exposure: 5, services: [...v1.services, { service: 'web', flag: 'console_pin_extra' }] };
+    expect((await owner.put('/v1/intents/console-pin', v2)).body).toMatchObject({ intent: { version: 2 }, status: 'pending_approval' });
+    await dialog.getByLabel('Comment (optional)').fill('1 % is fine');
+    await dialog.getByRole('button', { name: 'Approve' }).click();
+    expect(await textOf(dialog.getByRole('alert'), /changed/)).toBe(
+      'console-pin changed while you were reading it: you were approving v1, and v2 is current now. Nothing was approved. Reload the page to read v2 before approving it. (version_changed)',
+    );
+    expect(await dialog.isVisible()).toBe(true);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await owner.get('/v1/intents/console-pin')).body).toMatchObject({ version: 2, status: 'pending_approval', approvals: [] });
+
+    // alice's approver token, named " Alice ", is the submitter by the server's rule: no Approve button.
+    const aliceSre = await s.token({ name: ' Alice ', role: 'approver', approval_roles: ['sre'] });
+    await signIn(aliceSre.secret, ' Alice ');
+    await openExperiment('console-pin');
+    expect(await page.locator('#approve-button').count()).toBe(0);
+    expect(await page.getByText('You submitted version 2: your approval would not count.').count()).toBe(1);
+    // Out of the way of the policy preview below, which counts live experiments.
+    expect((await owner.post('/v1/intents/console-pin/actions', { action: 'complete', reason: 'test over' })).status).toBe(200);
+  });
+
   it('lets an operator pause it; the services page shows the flags disabled at the next version', async () => {
     const before = {
       web: (await operator.get('/v1/services/web/flags')).body,

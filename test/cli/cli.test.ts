@@ -156,6 +156,56 @@ describe('switchyard CLI (the built binary) against a real server', () => {
       expect(twice.stderr).toMatch(/^not_pending_approval: /);
     });
 
+    it('approve prints the version it read and pins it: a version submitted in between is refused (exit 2), not approved', async () => {
+      // checkout-api is critical: one sre approval owed. v2 raises the exposure and adds a flag.
+      const v1 = simpleIntent('pin-race', { services: [{ service: 'checkout-api', flag: 'pin_race' }], exposure: 1 });
+      const v2 = { ...v1, exposure: 5, services: [...v1.services, { service: 'web', flag: 'pin_race_extra' }] };
+      expect((await owner.post('/v1/intents', v1)).body.status).toBe('pending_approval');
+      // A proxy in front of the server that lets the owner submit v2 right after the CLI has read v1.
+      let putDone = false;
+      const proxy = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', async () => {
+          const headers: Record<string, string> = {};
+          for (const h of ['authorization', 'content-type', 'if-match']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h];
+          const up = await fetch(s.base + req.url, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+          const text = await up.text();
+          if (req.method === 'GET' && req.url === '/v1/intents/pin-race' && !putDone) {
+            putDone = true;
+            expect((await owner.put('/v1/intents/pin-race', v2)).body.intent.version).toBe(2);
+          }
+          const out: Record<string, string> = { 'content-type': up.headers.get('content-type') ?? 'application/json' };
+          if (up.headers.get('etag')) out['etag'] = up.headers.get('etag')!;
+          res.writeHead(up.status, out).end(text);
+        });
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      try {
+        const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+        const raced = await sy(['--url', url, 'approve', 'pin-race', '--comment', 'read v1'], sre.secret);
+        expect(putDone).toBe(true);
+        expect(outcome(raced)).toMatchObject({ code: 2, stdout: '' });
+        expect(raced.stderr).toMatch(/^error: pin-race changed: you were approving version 1, but version 2 is current now\. Nothing was approved \(version_changed\)\.\n/);
+        expect(raced.stderr).toContain('switchyard approve pin-race --pin-version 2');
+      } finally {
+        await new Promise((r) => proxy.close(r));
+      }
+      expect((await s.api.get('/v1/intents/pin-race')).body).toMatchObject({ version: 2, status: 'pending_approval', approvals: [] });
+
+      // --pin-version names a version read elsewhere: a stale one is refused the same way (--json: the problem).
+      const stale = await sy(['--json', 'approve', 'pin-race', '--pin-version', '1'], sre.secret);
+      expect(stale.code).toBe(2);
+      expect(json(stale)).toMatchObject({ code: 'version_changed', status: 409, current_version: 2, requested_version: 1 });
+
+      // Without a race, it prints what it approved.
+      const ok = await sy(['approve', 'pin-race'], sre.secret);
+      expect(outcome(ok)).toMatchObject({ code: 0, stderr: '' });
+      expect(ok.stdout).toMatch(/^approving pin-race v2 as read \(team growth, submitted by alice at [^)]+\):\n  services: +checkout-api\/pin_race, web\/pin_race_extra\n  exposure: +5%\n/);
+      expect(ok.stdout).toContain('✓ pin-race v2: approved');
+      expect((await s.api.get('/v1/intents/pin-race')).body).toMatchObject({ version: 2, status: 'approved', approvals: [{ actor: 'sam' }] });
+    });
+
     it('intent get shows the version, decision, who approved, and the versions', async () => {
       const r = await sy(['intent', 'get', 'checkout-redesign'], owner.secret);
       expect(outcome(r)).toMatchObject({ code: 0 });

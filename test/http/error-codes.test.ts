@@ -88,6 +88,11 @@ describe('error codes', () => {
         await sre.post('/v1/intents/twice-test/approvals', {});
         return sre.post('/v1/intents/twice-test/approvals', {});
       }],
+      ['version_changed', async () => {
+        await owner.post('/v1/intents', exampleIntent({ key: 'pin-test', services: [{ service: 'checkout-api', flag: 'pin' }], data_access: ['purchase_history'], layer: undefined }));
+        await owner.put('/v1/intents/pin-test', exampleIntent({ key: 'pin-test', services: [{ service: 'checkout-api', flag: 'pin' }], data_access: ['purchase_history'], layer: undefined, exposure: 5 }));
+        return sre.post('/v1/intents/pin-test/approvals', { version: 1 });
+      }],
       ['invalid_transition', () => owner.post('/v1/intents/checkout-redesign/actions', { action: 'pause', reason: 'not running' })],
       ['flag_conflict', async () => {
         // v1 runs, v2 (other flag) replaces it, another experiment takes v1's flag, rollback cannot return

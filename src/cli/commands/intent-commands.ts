@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
-import { pathOf } from '../api-client.js';
+import { ApiError, pathOf } from '../api-client.js';
 import type { Runner } from '../context.js';
 import { approvalLines, decisionLines, explainResult, type Decision, type DecisionResult } from '../decision-text.js';
-import { ExitCode, usageError } from '../exit-codes.js';
+import { CliError, ExitCode, usageError } from '../exit-codes.js';
 import { orDash, showValue, table } from '../format.js';
 import { readObject } from '../input.js';
 import { positiveInt } from './options.js';
@@ -148,6 +148,30 @@ function approvalResultText(r: ApprovalResult): string {
   return [`… ${id}: approval recorded; still pending`, ...outstandingLines(r.outstanding).map((l) => `  ${l}`)].join('\n');
 }
 
+/** The version `approve` read and approved, printed with the result. */
+function approvedText(d: IntentDetail): string {
+  const i = d.intent;
+  const current = d.versions.find((v) => v.version === d.version);
+  return [
+    `approving ${d.key} v${d.version} as read (team ${d.owner}${current ? `, submitted by ${current.submitted_by} at ${current.submitted_at}` : ''}):`,
+    `  services:    ${i.services.map((s) => `${s.service}/${s.flag}`).join(', ')}`,
+    `  exposure:    ${i.exposure}%${i.layer ? ` in layer ${i.layer}` : ''}`,
+    ...(i.data_access.length > 0 ? [`  data access: ${i.data_access.join(', ')}`] : []),
+  ].join('\n');
+}
+
+/** 409 version_changed, said plainly: what was approved (nothing), what is current, what to do. */
+function versionChanged(key: string, err: ApiError, pinned: number): CliError {
+  const p = err.problem ?? {};
+  const current = typeof p['current_version'] === 'number' ? p['current_version'] : undefined;
+  const lines = [
+    `${key} changed: you were approving version ${pinned}, but ${current !== undefined ? `version ${current}` : 'another version'} is current now. Nothing was approved (version_changed).`,
+    `  read ${current !== undefined ? `version ${current}` : 'it'}: switchyard intent get ${key}`,
+    `  then, if it is acceptable: switchyard approve ${key}${current !== undefined ? ` --pin-version ${current}` : ''}`,
+  ];
+  return new CliError(ExitCode.apiError, lines.join('\n'));
+}
+
 export function registerIntentCommands(program: Command, run: Runner): void {
   const intent = program.command('intent').description('submit, change, evaluate and read experiment intents');
   const fileOption = () => new Option('-f, --file <file>', 'the intent, YAML or JSON (- reads stdin)').makeOptionMandatory();
@@ -216,15 +240,37 @@ export function registerIntentCommands(program: Command, run: Runner): void {
 
   program
     .command('approve')
-    .description("approve an intent's current version with this token's approval roles")
+    .description(
+      "approve an intent's current version with this token's approval roles. The approval is pinned: it approves the version " +
+        'printed (or the one --pin-version names), and is refused (exit 2, nothing approved) if another version is current by then',
+    )
     .argument('<key>', 'the intent key')
     .option('--comment <text>', 'why, for the audit trail')
+    .option('--pin-version <n>', 'approve version n, as read elsewhere (the console, intent get); default: the current version, shown first', positiveInt)
     .action(
-      run<{ comment?: string }>(async (ctx, [key], o) => {
-        const r = await ctx.client().request<ApprovalResult>('POST', pathOf('/v1/intents/{key}/approvals', { key: String(key) }), {
-          json: o.comment !== undefined ? { comment: o.comment } : {},
-        });
-        ctx.output(r, (r) => approvalResultText(r));
+      run<{ comment?: string; pinVersion?: number }>(async (ctx, [key], o) => {
+        const k = String(key);
+        const comment = o.comment !== undefined ? { comment: o.comment } : {};
+        let request: { json: Record<string, unknown>; headers?: Record<string, string> };
+        let read: IntentDetail | undefined;
+        if (o.pinVersion !== undefined) {
+          request = { json: { ...comment, version: o.pinVersion } };
+        } else {
+          // What is printed is what is approved: the version number and its ETag both go with the
+          // approval, so a version submitted after this read is never the one approved.
+          const got = await ctx.client().fetchJson<IntentDetail>('GET', pathOf('/v1/intents/{key}', { key: k }));
+          read = got.body;
+          const etag = got.headers.get('etag');
+          request = { json: { ...comment, version: read.version }, ...(etag ? { headers: { 'if-match': etag } } : {}) };
+        }
+        let r: ApprovalResult;
+        try {
+          r = await ctx.client().request<ApprovalResult>('POST', pathOf('/v1/intents/{key}/approvals', { key: k }), request);
+        } catch (err) {
+          if (err instanceof ApiError && err.problem?.code === 'version_changed' && !ctx.json) throw versionChanged(k, err, request.json['version'] as number);
+          throw err;
+        }
+        ctx.output(r, () => (read ? `${approvedText(read)}\n${approvalResultText(r)}` : approvalResultText(r)));
       }),
     );
 

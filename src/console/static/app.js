@@ -450,9 +450,19 @@ const ACTIONS = {
   },
 };
 
+/**
+ * The key under which a token name counts as one person: the server's rule (src/access/person-key.ts:
+ * NFC, trimmed, case-folded as lower → upper → lower), so `sam` and ` Sam ` are one person here too.
+ * @param {string} name
+ */
+function personKey(name) {
+  return name.normalize('NFC').trim().toLowerCase().toUpperCase().toLowerCase().normalize('NFC');
+}
+
 /** Which buttons this token may use, mirroring the server's rules (the server still decides). */
 function permissions(me, exp) {
   const current = exp.versions.find((v) => v.version === exp.version);
+  const mine = (name) => personKey(name) === personKey(me.name);
   const owedMissing = (exp.outstanding_approvals ?? []).filter((o) => o.missing > 0);
   const mayApproveRole =
     me.role === 'admin' || (me.role === 'approver' && owedMissing.some((o) => (me.approval_roles ?? []).includes(o.role)));
@@ -460,8 +470,8 @@ function permissions(me, exp) {
     exp.status === 'pending_approval' &&
     exp.state !== 'completed' &&
     mayApproveRole &&
-    current?.submitted_by !== me.name &&
-    !(exp.approvals ?? []).some((a) => a.actor === me.name);
+    !(current && mine(current.submitted_by)) &&
+    !(exp.approvals ?? []).some((a) => mine(a.actor));
   const mayAct = me.role === 'admin' || me.role === 'operator' || (me.role === 'owner' && me.team === exp.owner);
   const actions = [];
   if (mayAct) {
@@ -471,9 +481,9 @@ function permissions(me, exp) {
     if (exp.state !== 'completed') actions.push('complete');
   }
   let note = null;
-  if (exp.status === 'pending_approval' && mayApproveRole && current?.submitted_by === me.name) {
+  if (exp.status === 'pending_approval' && mayApproveRole && current && mine(current.submitted_by)) {
     note = `You submitted version ${exp.version}: your approval would not count.`;
-  } else if (exp.status === 'pending_approval' && (exp.approvals ?? []).some((a) => a.actor === me.name)) {
+  } else if (exp.status === 'pending_approval' && (exp.approvals ?? []).some((a) => mine(a.actor))) {
     note = `You have approved version ${exp.version}; it waits for the other approvals.`;
   }
   return { approve, actions, note };
@@ -551,7 +561,18 @@ function actionsSection(exp) {
               help: `Your approval fills the roles you hold among those still needed (${owed.join(', ')}).`,
               field: { label: 'Comment (optional)', required: false },
               confirm: 'Approve',
-              run: (comment) => api('POST', `/v1/intents/${enc(exp.key)}/approvals`, { body: comment ? { comment } : {} }),
+              // The version shown is the version approved: if another was submitted since this page
+              // was read, the server refuses (version_changed) rather than approve what was not read.
+              run: (comment) =>
+                api('POST', `/v1/intents/${enc(exp.key)}/approvals`, { body: comment ? { comment, version: exp.version } : { version: exp.version } }).catch((err) => {
+                  if (err instanceof ApiError && err.code === 'version_changed') {
+                    const now = typeof err.problem?.current_version === 'number' ? `v${err.problem.current_version}` : 'another version';
+                    throw new Error(
+                      `${exp.key} changed while you were reading it: you were approving v${exp.version}, and ${now} is current now. Nothing was approved. Reload the page to read ${now} before approving it. (version_changed)`,
+                    );
+                  }
+                  throw err;
+                }),
               done: (r) => `Approved. ${exp.key} is now ${humanize(r.status)} and ${r.state}.`,
             }),
         },
