@@ -72,14 +72,17 @@ flagd: $(FLAGD)
 # `make interop`'s clients, pinned by the committed lock files and installed into .tools once per
 # version of those files (the folder is named by their digest, so changed pins install afresh).
 INTEROP_PY_LOCK := test/interop/python/requirements.lock
-INTEROP_PY      := $(TOOLS_DIR)/interop-py-$(shell cat $(INTEROP_PY_LOCK) | sha256sum | cut -c1-12)/bin/python
+INTEROP_VENV    := $(TOOLS_DIR)/interop-py-$(shell cat $(INTEROP_PY_LOCK) | sha256sum | cut -c1-12)
+INTEROP_PY_STAMP := $(INTEROP_VENV)/.installed
 INTEROP_GO_SRC  := test/interop/go/go.mod test/interop/go/go.sum test/interop/go/main.go
 INTEROP_GO      := $(TOOLS_DIR)/interop-go-$(shell cat $(INTEROP_GO_SRC) | sha256sum | cut -c1-12)/interop
 
-$(INTEROP_PY): $(INTEROP_PY_LOCK)
+# A stamp, not bin/python: that is a link to an interpreter older than any lock file.
+$(INTEROP_PY_STAMP): $(INTEROP_PY_LOCK)
 	@echo "installing the Python OFREP provider from PyPI (once)"
-	@rm -rf $(abspath $(dir $@)/..) && python3 -m venv $(abspath $(dir $@)/..)
-	$(abspath $(dir $@)/..)/bin/pip install --quiet --disable-pip-version-check --no-deps -r $(INTEROP_PY_LOCK)
+	@rm -rf $(INTEROP_VENV) && python3 -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r $(INTEROP_PY_LOCK)
+	@touch $@
 
 $(INTEROP_GO): $(INTEROP_GO_SRC)
 	@echo "building the Go OFREP provider client from the Go module proxy (once)"
@@ -87,8 +90,8 @@ $(INTEROP_GO): $(INTEROP_GO_SRC)
 	cd test/interop/go && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -o $@ .
 
 # Not part of `make test`: it needs Python, Go and the flagd build (see README, "Interop").
-interop: build $(FLAGD) $(INTEROP_PY) $(INTEROP_GO)
-	SWITCHYARD_INTEROP_PYTHON=$(INTEROP_PY) SWITCHYARD_INTEROP_GO=$(INTEROP_GO) SWITCHYARD_INTEROP_FLAGD=$(FLAGD) \
+interop: build $(FLAGD) $(INTEROP_PY_STAMP) $(INTEROP_GO)
+	SWITCHYARD_INTEROP_PYTHON=$(INTEROP_VENV)/bin/python SWITCHYARD_INTEROP_GO=$(INTEROP_GO) SWITCHYARD_INTEROP_FLAGD=$(FLAGD) \
 	  npx vitest run --config vitest.interop.config.ts
 
 # The browser tests drive Debian's chromium (playwright-core cannot download a browser here).
