@@ -10,10 +10,11 @@
  *   unsigned 64-bit integers and returns the first `vi` whose cumulative weight exceeds `b`. That is
  *   exactly §6's `bucket(s, W)` followed by a cumulative scan. So the slice `[start, end)` of `total`
  *   buckets is three weighted pseudo-variants, `["out", start], ["in", end − start],
- *   ["out", total − end]`, over the bucketing string `{"cat": [exposureSeed + "/", unit]}`, and the
+ *   ["out", total − end]`, over the bucketing string `exposureSeed + "/" + unit` (see
+ *   `bucketingString`: flagd's Go `cat` trims, so the string is built untrimmed), and the
  *   unit is exposed iff that `fractional` returns `"in"`. `fractional` cannot nest a decision, but its
  *   result is an ordinary value that `===` can test, which is all step 4 needs.
- * - Variant (step 5). A second `fractional` over `{"cat": [variantSeed + "/", unit]}` with the flag's
+ * - Variant (step 5). A second `fractional` over `variantSeed + "/" + unit` with the flag's
  *   `[variant, weight]` buckets verbatim.
  * - Unit (step 2). `ctx[unit] ?? ctx.targetingKey`: `{"if": [{"===": [{"var": unit}, null]},
  *   {"var": "targetingKey"}, {"var": unit}]}`. Only a non-empty string or a number is a usable id
@@ -21,9 +22,13 @@
  *   hashing.
  * - Audience (step 3). One JSON Logic test per condition. A condition on an attribute the context
  *   lacks must fail whatever its op, and comparisons are strictly typed (see evaluation/audience.ts),
- *   so `neq`, `not_in` and the orderings first check the attribute's type; equality uses `===`/`in`,
- *   which never coerce. Type checks use only operators that cannot throw on any JSON value (an
- *   operator that throws makes flagd report a GENERAL error and serve the code default instead).
+ *   so `neq`, `not_in`, the orderings, `starts_with`/`ends_with` and `semver_*` first check the
+ *   attribute's type; equality uses `===`, and `in` tests each type's values only on an attribute
+ *   of that type (Go's `in` coerces). Type checks use only operators that neither throw nor log on
+ *   any JSON value in flagd-core or in flagd's Go daemon (an operator that throws makes flagd-core
+ *   report a GENERAL error and flagd a PARSE_ERROR, and both then serve the code default); the two
+ *   engines differ there, so the string and number checks branch on which one runs (see the type
+ *   tests below). `make interop` checks the daemon on every op.
  * - Every failed step makes the targeting return `null`: flagd then serves `defaultVariant`, our
  *   default variant. flagd's reason is `DEFAULT` there, also where §6 reports an error
  *   (TARGETING_KEY_MISSING, INVALID_CONTEXT): flagd targeting cannot raise errors. Variant and
@@ -41,7 +46,8 @@
  *   UTF-8 and agree with us. test/http/consistency.test.ts shows it.
  * - `sem_ver` in flagd accepts partial versions (`1.2`) and an upper-case `V` prefix; §6's
  *   `semver_*` fail on them. The export refuses the `V` prefix; a partial version in a context still
- *   compares in flagd.
+ *   compares in flagd. flagd's Go daemon logs an error for each `sem_ver` on a string that is not a
+ *   version (JSON Logic cannot check the form first).
  * - `gt`/`lt` on strings compare UTF-16 code units in JavaScript JSON Logic, code points in §6; they
  *   differ only between characters above U+FFFF and those in U+E000–U+FFFF.
  * - Attribute names are written as JSON Logic `var` paths with `.` and `\` escaped, which
