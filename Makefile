@@ -24,13 +24,14 @@ POLICY_REV     = $(shell find policies -type f ! -name '*_test.rego' | LC_ALL=C 
 
 export SWITCHYARD_POLICY_BUNDLE ?= $(CURDIR)/$(BUNDLE)
 
-.PHONY: help deps opa flagd policies policy-check build run test bench policy-publish clean chromium
+.PHONY: help deps opa flagd policies policy-check build run test bench interop policy-publish clean chromium
 
 help:
 	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
 	@echo "make test            install what is missing, check + test policies/, run the vitest suite"
 	@echo "make policies        opa fmt/check/test and build the wasm bundle ($(BUNDLE))"
 	@echo "make bench           run the benchmarks against OPA and flagd (built once) and print their table"
+	@echo "make interop         stock Python, Go and JS OFREP providers and the flagd daemon against our OFREP (installs them once)"
 	@echo "make policy-publish  publish policies/ to a running server (SWITCHYARD_URL, SWITCHYARD_TOKEN)"
 
 deps: $(NODE_STAMP) $(OPA)
@@ -70,6 +71,31 @@ $(FLAGD): bench/peers/flagd/go.mod bench/peers/flagd/go.sum bench/peers/flagd/bu
 	fi
 
 flagd: $(FLAGD)
+
+# `make interop`'s clients, pinned by the committed lock files and installed into .tools once per
+# version of those files (the folder is named by their digest, so changed pins install afresh).
+INTEROP_PY_LOCK := test/interop/python/requirements.lock
+INTEROP_VENV    := $(TOOLS_DIR)/interop-py-$(shell cat $(INTEROP_PY_LOCK) | sha256sum | cut -c1-12)
+INTEROP_PY_STAMP := $(INTEROP_VENV)/.installed
+INTEROP_GO_SRC  := test/interop/go/go.mod test/interop/go/go.sum test/interop/go/main.go
+INTEROP_GO      := $(TOOLS_DIR)/interop-go-$(shell cat $(INTEROP_GO_SRC) | sha256sum | cut -c1-12)/interop
+
+# A stamp, not bin/python: that is a link to an interpreter older than any lock file.
+$(INTEROP_PY_STAMP): $(INTEROP_PY_LOCK)
+	@echo "installing the Python OFREP provider from PyPI (once)"
+	@rm -rf $(INTEROP_VENV) && python3 -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r $(INTEROP_PY_LOCK)
+	@touch $@
+
+$(INTEROP_GO): $(INTEROP_GO_SRC)
+	@echo "building the Go OFREP provider client from the Go module proxy (once)"
+	@mkdir -p $(dir $@)
+	cd test/interop/go && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -o $@ .
+
+# Not part of `make test`: it needs Python, Go and the flagd build (see README, "Interop").
+interop: build $(FLAGD) $(INTEROP_PY_STAMP) $(INTEROP_GO)
+	SWITCHYARD_INTEROP_PYTHON=$(INTEROP_VENV)/bin/python SWITCHYARD_INTEROP_GO=$(INTEROP_GO) SWITCHYARD_INTEROP_FLAGD=$(FLAGD) \
+	  npx vitest run --config vitest.interop.config.ts
 
 # The browser tests drive Debian's chromium (playwright-core cannot download a browser here).
 chromium:

@@ -10,10 +10,11 @@
  *   unsigned 64-bit integers and returns the first `vi` whose cumulative weight exceeds `b`. That is
  *   exactly §6's `bucket(s, W)` followed by a cumulative scan. So the slice `[start, end)` of `total`
  *   buckets is three weighted pseudo-variants, `["out", start], ["in", end − start],
- *   ["out", total − end]`, over the bucketing string `{"cat": [exposureSeed + "/", unit]}`, and the
+ *   ["out", total − end]`, over the bucketing string `exposureSeed + "/" + unit` (see
+ *   `bucketingString`: flagd's Go `cat` trims, so the string is built untrimmed), and the
  *   unit is exposed iff that `fractional` returns `"in"`. `fractional` cannot nest a decision, but its
  *   result is an ordinary value that `===` can test, which is all step 4 needs.
- * - Variant (step 5). A second `fractional` over `{"cat": [variantSeed + "/", unit]}` with the flag's
+ * - Variant (step 5). A second `fractional` over `variantSeed + "/" + unit` with the flag's
  *   `[variant, weight]` buckets verbatim.
  * - Unit (step 2). `ctx[unit] ?? ctx.targetingKey`: `{"if": [{"===": [{"var": unit}, null]},
  *   {"var": "targetingKey"}, {"var": unit}]}`. Only a non-empty string or a number is a usable id
@@ -21,9 +22,13 @@
  *   hashing.
  * - Audience (step 3). One JSON Logic test per condition. A condition on an attribute the context
  *   lacks must fail whatever its op, and comparisons are strictly typed (see evaluation/audience.ts),
- *   so `neq`, `not_in` and the orderings first check the attribute's type; equality uses `===`/`in`,
- *   which never coerce. Type checks use only operators that cannot throw on any JSON value (an
- *   operator that throws makes flagd report a GENERAL error and serve the code default instead).
+ *   so `neq`, `not_in`, the orderings, `starts_with`/`ends_with` and `semver_*` first check the
+ *   attribute's type; equality uses `===`, and `in` tests each type's values only on an attribute
+ *   of that type (Go's `in` coerces). Type checks use only operators that neither throw nor log on
+ *   any JSON value in flagd-core or in flagd's Go daemon (an operator that throws makes flagd-core
+ *   report a GENERAL error and flagd a PARSE_ERROR, and both then serve the code default); the two
+ *   engines differ there, so the string and number checks branch on which one runs (see the type
+ *   tests below). `make interop` checks the daemon on every op.
  * - Every failed step makes the targeting return `null`: flagd then serves `defaultVariant`, our
  *   default variant. flagd's reason is `DEFAULT` there, also where §6 reports an error
  *   (TARGETING_KEY_MISSING, INVALID_CONTEXT): flagd targeting cannot raise errors. Variant and
@@ -41,7 +46,8 @@
  *   UTF-8 and agree with us. test/http/consistency.test.ts shows it.
  * - `sem_ver` in flagd accepts partial versions (`1.2`) and an upper-case `V` prefix; §6's
  *   `semver_*` fail on them. The export refuses the `V` prefix; a partial version in a context still
- *   compares in flagd.
+ *   compares in flagd. flagd's Go daemon logs an error for each `sem_ver` on a string that is not a
+ *   version (JSON Logic cannot check the form first).
  * - `gt`/`lt` on strings compare UTF-16 code units in JavaScript JSON Logic, code points in §6; they
  *   differ only between characters above U+FFFF and those in U+E000–U+FFFF.
  * - Attribute names are written as JSON Logic `var` paths with `.` and `\` escaped, which
@@ -96,28 +102,71 @@ export function varPath(attribute: string): string {
 /** What `{"var": [p + ".length", NO_LENGTH]}` gives for values without a length (not strings or arrays). */
 const NO_LENGTH = 'no-length';
 
-// Type tests, built only from operators that never throw on a JSON value and behave alike in
-// flagd-core's compiled and interpreted JSON Logic: `starts_with` is null for a non-string; `in`
-// against an array is `includes`, which is strict; `cat` of an object is "[object Object]". Avoided:
-// `==`/`!=` (json-logic-engine coerces null to 0 and throws on objects), arithmetic (throws on
-// non-numbers) and a bare `{"var": "a.length"}` (the interpreter answers 0, false or "" for a path
-// below a falsy value, hence the default). `and` stops at the first failure, so `cat` never sees
-// null, on which the interpreter throws.
-const isString = (p: string): JsonLogicRule => ({ starts_with: [v(p), ''] });
-const isBoolean = (p: string): JsonLogicRule => ({ in: [v(p), [true, false]] });
+/**
+ * Type tests. They must neither throw nor log in either flagd engine, and the two engines' safe
+ * operators differ:
+ *
+ * - flagd-core (JavaScript, json-logic-engine): `starts_with` is null for a non-string; `in` against
+ *   an array is the strict `includes`; `cat` of an object is "[object Object]". `<`/`<=`/`>` throw
+ *   when one side does not coerce to a number, `==` throws on objects, `cat` throws on null, and a
+ *   bare `{"var": "a.length"}` answers 0, false or "" for a path below a falsy value (hence the
+ *   default).
+ * - flagd (Go, diegoholiveira/jsonlogic): `starts_with`/`ends_with`/`sem_ver` on a non-string log
+ *   an error with a stack trace on every evaluation; `cat` and `+` panic on booleans, objects and
+ *   arrays, and `in` panics comparing a number with `true`/`false` (a panic is a PARSE_ERROR).
+ *   `<`, `<=`, `>`, `==` never panic: a side that is not a string or a number compares as NaN.
+ *
+ * So the string and number tests branch on which engine runs them. Go's `cat` of several strings
+ * trims the result and flagd-core's does not: `{"cat": [" ", "x"]}` is "x" only in Go. Any other
+ * engine takes the JavaScript branch, which is correct everywhere and at worst logs.
+ * `===`, `!`, `and`, `or`, `if` and `var` are safe in both; `and` stops at the first failure.
+ */
+const IN_GO: JsonLogicRule = { '===': [{ cat: [' ', 'x'] }, 'x'] };
+const NOT_A_NUMBER = 'x';
+const isNull = (p: string): JsonLogicRule => ({ '===': [v(p), null] });
+const isBoolean = (p: string): JsonLogicRule => ({ or: [{ '===': [v(p), true] }, { '===': [v(p), false] }] });
+/** Go: only two strings compare as strings; anything else against "x" is NaN, so neither holds. */
+const goString = (p: string): JsonLogicRule => ({ or: [{ '<=': [v(p), NOT_A_NUMBER] }, { '>': [v(p), NOT_A_NUMBER] }] });
+const isString = (p: string): JsonLogicRule => ({ if: [IN_GO, goString(p), { starts_with: [v(p), ''] }] });
 const isNumber = (p: string): JsonLogicRule =>
   all([
-    not({ '===': [v(p), null] }),
-    not(isString(p)),
+    not(isNull(p)),
     not(isBoolean(p)),
-    { '===': [{ var: [`${p}.length`, NO_LENGTH] }, NO_LENGTH] },
-    not({ in: ['[object', { cat: [v(p)] }] }),
+    {
+      if: [
+        IN_GO,
+        // Left: numbers, objects, arrays. An object or array is NaN, which is not == itself.
+        all([not(goString(p)), { '==': [v(p), v(p)] }]),
+        all([
+          not({ starts_with: [v(p), ''] }),
+          { '===': [{ var: [`${p}.length`, NO_LENGTH] }, NO_LENGTH] },
+          not({ in: ['[object', { cat: [v(p)] }] }),
+        ]),
+      ],
+    },
   ]);
 
 function isType(type: string, p: string): JsonLogicRule {
   if (type === 'string') return isString(p);
   if (type === 'number') return isNumber(p);
   return isBoolean(p);
+}
+
+/**
+ * `x` is one of `values`, strictly. `in` is strict in flagd-core, but Go's compares a number with
+ * each element as a number (5 is "in" ["5"]) and panics on a boolean element; so each type's values
+ * are tested only on an attribute of that type, and booleans with `===`.
+ */
+function isOneOf(p: string, values: readonly unknown[]): JsonLogicRule {
+  const x = v(p);
+  const strings = values.filter((e) => typeof e === 'string');
+  const numbers = values.filter((e) => typeof e === 'number');
+  const rules: JsonLogicRule[] = [];
+  if (strings.length > 0) rules.push(all([isString(p), { in: [x, strings] }]));
+  if (numbers.length > 0) rules.push(all([isNumber(p), { in: [x, numbers] }]));
+  for (const b of [true, false]) if (values.includes(b)) rules.push({ '===': [x, b] });
+  if (rules.length === 0) return { '===': [true, false] };
+  return rules.length === 1 ? rules[0]! : { or: rules };
 }
 
 const ORDER_OPS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
@@ -132,11 +181,11 @@ export function conditionRule(c: AudienceCondition): JsonLogicRule {
     case 'neq':
       return all([isType(typeof c.value, p), { '!==': [x, c.value] }]);
     case 'in':
-      return { in: [x, c.values ?? []] };
+      return isOneOf(p, c.values ?? []);
     case 'not_in': {
       const values = c.values ?? [];
       const typed = values.length > 0 ? isType(typeof values[0], p) : { or: [isString(p), isNumber(p), isBoolean(p)] };
-      return all([typed, not({ in: [x, values] })]);
+      return all([typed, not(isOneOf(p, values))]);
     }
     case 'gt':
     case 'gte':
@@ -145,7 +194,8 @@ export function conditionRule(c: AudienceCondition): JsonLogicRule {
       return all([typeof c.value === 'number' ? isNumber(p) : isString(p), { [ORDER_OPS[c.op]]: [x, c.value] }]);
     case 'starts_with':
     case 'ends_with':
-      return { [c.op]: [x, c.value] };
+      // Guarded: flagd (Go) logs a stack trace for each evaluation on a non-string.
+      return all([isString(p), { [c.op]: [x, c.value] }]);
     case 'semver_gte':
     case 'semver_lt': {
       // flagd's schema wants a plain x.y.z[-pre][+build] operand; ours may carry a leading "v".
@@ -166,6 +216,16 @@ function unitRules(unit: string): { id: JsonLogicRule; usable: JsonLogicRule } {
   };
 }
 
+/**
+ * `prefix + id` as a bucketing string, untrimmed in every engine. flagd's Go `cat` of several parts
+ * trims the result, which would move an id with leading or trailing spaces into another bucket; so
+ * a `.` is appended before `cat` (the prefix, a seed, starts with no space) and cut off again with
+ * `substr` (Go counts characters, JavaScript UTF-16 code units: one either way for a `.`).
+ */
+export function bucketingString(prefix: string, id: JsonLogicRule): JsonLogicRule {
+  return { substr: [{ cat: [prefix, id, '.'] }, 0, -1] };
+}
+
 /** The targeting of an enabled, well-formed flag. */
 export function targetingRule(flag: FlagState): JsonLogicRule {
   const { unit, exposure, variants } = flag.allocation;
@@ -176,7 +236,7 @@ export function targetingRule(flag: FlagState): JsonLogicRule {
       '===': [
         {
           fractional: [
-            { cat: [`${exposure.seed}/`, id] },
+            bucketingString(`${exposure.seed}/`, id),
             ['out', exposure.start],
             ['in', exposure.end - exposure.start],
             ['out', exposure.total - exposure.end],
@@ -190,7 +250,7 @@ export function targetingRule(flag: FlagState): JsonLogicRule {
   const split =
     buckets.length === 1
       ? buckets[0]![0]
-      : { fractional: [{ cat: [`${variants.seed}/`, id] }, ...buckets.map(([key, weight]) => [key, weight])] };
+      : { fractional: [bucketingString(`${variants.seed}/`, id), ...buckets.map(([key, weight]) => [key, weight])] };
   return { if: [all(checks), split, null] };
 }
 

@@ -3,8 +3,14 @@
  * `POST /v1/services/{service}/ofrep/v1/evaluate/flags[/{key}]`. It evaluates with the one
  * evaluation module (SPEC §6) and shapes results the way the OFREP OpenAPI document does:
  *
- * - success: `{key, value, reason, variant, metadata}` with reason `SPLIT`, `DEFAULT` or `DISABLED`
+ * - success: `{key, value, reason, variant, metadata}` with reason `SPLIT`, `DEFAULT` or `STATIC`
  *   (OpenFeature standard reasons; the protocol lists reasons as examples, not a closed set);
+ * - a paused flag (SPEC §6 step 1, reason DISABLED) is answered with reason `STATIC` and
+ *   `metadata.switchyard_state: "DISABLED"`, a documented deviation (README, "Paused flags over
+ *   OFREP"): the stock Go provider (go-sdk-contrib providers/ofrep) returns the caller's code default,
+ *   not the value sent, for reason `DISABLED`, so a paused experiment would serve each Go service
+ *   whatever its code says instead of the control arm. `STATIC` is what flagd answers for the same
+ *   flag in our flagd export, so OFREP and flagd agree on the reason too;
  * - failure: `{key, errorCode, errorDetails}`. OFREP failures carry no value, so a remote caller
  *   falls back to its code default where the SDK and flagd would serve the flag's default variant;
  *   that is the protocol's choice, and the `errorCode` says why.
@@ -26,7 +32,7 @@ export type OfrepMetadata = Record<string, string | number | boolean>;
 export interface OfrepSuccess {
   key: string;
   value: unknown;
-  reason: 'SPLIT' | 'DEFAULT' | 'DISABLED';
+  reason: 'SPLIT' | 'DEFAULT' | 'STATIC';
   variant: string;
   metadata: OfrepMetadata;
 }
@@ -147,7 +153,13 @@ export class OfrepEvaluator {
   }
 }
 
+/** What OFREP answers for a paused flag, which SPEC §6 resolves with reason DISABLED (see the header). */
+export const PAUSED_REASON = 'STATIC';
+
 function toOfrep(r: Resolution, metadata: OfrepMetadata | undefined): OfrepEvaluation {
   if (r.reason === 'ERROR') return { key: r.flag, errorCode: r.errorCode, errorDetails: r.errorMessage };
+  if (r.reason === 'DISABLED') {
+    return { key: r.flag, value: r.value, reason: PAUSED_REASON, variant: r.variant, metadata: { ...metadata, switchyard_state: 'DISABLED' } };
+  }
   return { key: r.flag, value: r.value, reason: r.reason, variant: r.variant, metadata: metadata ?? {} };
 }

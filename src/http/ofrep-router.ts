@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor.js';
 import { MalformedBodyError, SwitchyardError } from '../errors.js';
 import type { EvaluationContext } from '../evaluation/types.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
-import { bulkEtag, isOfrepFailure, OfrepEvaluator, type OfrepEvaluation } from '../flags/ofrep.js';
+import { bulkEtag, isOfrepFailure, OfrepEvaluator, PAUSED_REASON, type OfrepEvaluation } from '../flags/ofrep.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
 import { actorOf } from './auth.js';
 import { assertPlainJson, jsonBody, param } from './body.js';
@@ -122,7 +122,9 @@ export interface OfrepEndpoints {
 
 export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCatalog, counter?: OfrepEvaluationCounter): OfrepEndpoints {
   const evaluator = new OfrepEvaluator();
-  const count = (service: string, e: OfrepEvaluation) => counter?.inc({ service, reason: isOfrepFailure(e) ? 'ERROR' : e.reason });
+  // Counted by SPEC §6 reason, as the bulk route counts: a paused flag's STATIC answer is DISABLED.
+  const count = (service: string, e: OfrepEvaluation) =>
+    counter?.inc({ service, reason: isOfrepFailure(e) ? 'ERROR' : e.reason === PAUSED_REASON ? 'DISABLED' : e.reason });
   return {
     single(actor, service, key, readBody) {
       requireServiceAccess(actor, service);

@@ -136,7 +136,8 @@ const FlagdDefinition = z
 const OfrepSuccess = z.object({
   key: z.string(),
   value: z.unknown(),
-  reason: z.enum(['SPLIT', 'DEFAULT', 'DISABLED']),
+  // STATIC: a paused flag (SPEC §6 reason DISABLED), with metadata.switchyard_state DISABLED; see src/flags/ofrep.ts.
+  reason: z.enum(['SPLIT', 'DEFAULT', 'STATIC']),
   variant: z.string(),
   metadata: z.record(z.string(), Primitive),
 });

@@ -96,14 +96,16 @@ describe('OFREP', () => {
           expect({ value: got.value, variant: got.variant, reason: got.reason, errorCode: got.errorCode }, `${key} ${i}`).toEqual({
             value: ours.value,
             variant: ours.variant,
-            reason: ours.reason,
+            // A paused flag (§6 reason DISABLED) is answered STATIC, so every stock provider serves its value.
+            reason: ours.reason === 'DISABLED' ? 'STATIC' : ours.reason,
             errorCode: undefined,
           });
-          expect(got.flagMetadata).toEqual({ experiment: flag.experiment.key, experiment_version: 1, flags_version: doc.version });
+          const paused = ours.reason === 'DISABLED' ? { switchyard_state: 'DISABLED' } : {};
+          expect(got.flagMetadata).toEqual({ experiment: flag.experiment.key, experiment_version: 1, flags_version: doc.version, ...paused });
           reasons.add(got.reason!);
         }
       }
-      expect([...reasons].sort()).toEqual(['DEFAULT', 'DISABLED', 'SPLIT']);
+      expect([...reasons].sort()).toEqual(['DEFAULT', 'SPLIT', 'STATIC']);
     });
 
     it('reports FLAG_NOT_FOUND, TARGETING_KEY_MISSING and INVALID_CONTEXT as OpenFeature errors, with the code default', async () => {
@@ -112,7 +114,12 @@ describe('OFREP', () => {
       expect(await client.getStringDetails('of_str_flag', 'dflt', {})).toMatchObject({ value: 'dflt', errorCode: 'TARGETING_KEY_MISSING', reason: 'ERROR' });
       expect(await client.getStringDetails('of_str_flag', 'dflt', { user_id: true })).toMatchObject({ value: 'dflt', errorCode: 'INVALID_CONTEXT' });
       // A paused flag needs no unit: everyone gets the default variant.
-      expect(await client.getStringDetails('of_paused_flag', 'dflt', {})).toMatchObject({ value: 'off', variant: 'control', reason: 'DISABLED' });
+      expect(await client.getStringDetails('of_paused_flag', 'dflt', {})).toMatchObject({
+        value: 'off',
+        variant: 'control',
+        reason: 'STATIC',
+        flagMetadata: { switchyard_state: 'DISABLED' },
+      });
       expect(await client.getNumberDetails('of_str_flag', 7, { targetingKey: 'u' })).toMatchObject({ value: 7, errorCode: 'TYPE_MISMATCH' });
     });
 
@@ -154,7 +161,7 @@ describe('OFREP', () => {
       // No body at all is an empty context.
       const empty = await owner.request('POST', `${OFREP('web')}/of_paused_flag`);
       expect(empty.status).toBe(200);
-      expect(empty.body.reason).toBe('DISABLED');
+      expect(empty.body).toMatchObject({ reason: 'STATIC', value: 'off', variant: 'control', metadata: { switchyard_state: 'DISABLED' } });
     });
 
     it('refuses a bad request as problem+json that also carries the OFREP failure fields', async () => {
@@ -178,19 +185,22 @@ describe('OFREP', () => {
       const keys = Object.keys(doc.flags).sort();
       expect(res.body.flags.map((f: { key: string }) => f.key)).toEqual(keys);
       for (const f of res.body.flags) {
-        if (f.key === 'of_paused_flag') expect(f).toMatchObject({ value: 'off', variant: 'control', reason: 'DISABLED' });
+        if (f.key === 'of_paused_flag') expect(f).toMatchObject({ value: 'off', variant: 'control', reason: 'STATIC', metadata: { switchyard_state: 'DISABLED' } });
         else expect(f).toEqual({ key: f.key, errorCode: 'TARGETING_KEY_MISSING', errorDetails: expect.any(String) });
       }
       const ok = await owner.post(OFREP('web'), { context: { targetingKey: 'user-9', account_id: 'a-9', locale: 'en-US' } });
       const all = local.evaluateAll({ targetingKey: 'user-9', account_id: 'a-9', locale: 'en-US' });
       expect(ok.body.flags).toEqual(
-        keys.map((key) => ({
-          key,
-          value: all[key]!.value,
-          reason: all[key]!.reason,
-          variant: all[key]!.variant,
-          metadata: { experiment: doc.flags[key]!.experiment.key, experiment_version: 1, flags_version: doc.version },
-        })),
+        keys.map((key) => {
+          const paused = all[key]!.reason === 'DISABLED';
+          return {
+            key,
+            value: all[key]!.value,
+            reason: paused ? 'STATIC' : all[key]!.reason,
+            variant: all[key]!.variant,
+            metadata: { experiment: doc.flags[key]!.experiment.key, experiment_version: 1, flags_version: doc.version, ...(paused ? { switchyard_state: 'DISABLED' } : {}) },
+          };
+        }),
       );
     });
 
@@ -213,7 +223,7 @@ describe('OFREP', () => {
       const changed = await owner.post(OFREP('web'), { context: { targetingKey: 'user-1', locale: 'en-GB', account_id: 'a' } }, { 'if-none-match': etag });
       expect(changed.status).toBe(200);
       expect(changed.headers.get('etag')).not.toBe(etag);
-      expect(changed.body.flags.find((f: { key: string }) => f.key === 'of_str_flag')).toMatchObject({ reason: 'DISABLED', value: 'off' });
+      expect(changed.body.flags.find((f: { key: string }) => f.key === 'of_str_flag')).toMatchObject({ reason: 'STATIC', value: 'off', metadata: { switchyard_state: 'DISABLED' } });
     });
 
     it('refuses a context that is not an object with the bulk failure shape', async () => {
