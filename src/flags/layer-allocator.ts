@@ -145,8 +145,9 @@ function byExposure(a: Ranked, b: Ranked): number {
  * as `layerRoom`, `freeRanges` and `firstFit` over the same members (test/unit/flags/layer-space.test.ts).
  */
 export class LayerSpace {
+  /** Working copy of the counts for an answer without one experiment (one thread: shared by all spaces). */
+  private static scratch = new Int32Array(0);
   private readonly cover: Int32Array;
-  private readonly scratch: Int32Array;
   private readonly members = new Map<string, { list: LayerMember[]; speaker: LayerMember; placed: boolean }>();
   private readonly ranked: Ranked[] = [];
   private unplaced = 0;
@@ -158,7 +159,6 @@ export class LayerSpace {
     readonly total = LAYER_BUCKETS,
   ) {
     this.cover = new Int32Array(total);
-    this.scratch = new Int32Array(total);
   }
 
   /** How many experiments hold room here. */
@@ -202,9 +202,11 @@ export class LayerSpace {
   freeRanges(exclude?: string): Slice[] {
     const own = exclude === undefined ? undefined : this.members.get(exclude);
     if (!own?.placed) return this.all().free;
-    this.scratch.set(this.cover);
-    for (const m of own.list) if (isPlaced(m)) this.paint(this.scratch, m, -1);
-    return this.scan(this.scratch);
+    if (LayerSpace.scratch.length !== this.total) LayerSpace.scratch = new Int32Array(this.total);
+    const scratch = LayerSpace.scratch;
+    scratch.set(this.cover);
+    for (const m of own.list) if (isPlaced(m)) this.paint(scratch, m, -1);
+    return this.scan(scratch);
   }
 
   /** First fit among every member but `exclude`'s (as `firstFit` over their slices). */

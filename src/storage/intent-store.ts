@@ -407,6 +407,8 @@ function liveStatus(r: { version: number; status: string; state: string; active:
  * Writes to experiments or intent_versions must go through IntentStore.
  */
 class LayerSpaces {
+  /** At most this many spaces are kept (40 KB each), least recently asked dropped first: rebuilding one reads its layer once. */
+  static readonly MAX = 256;
   private readonly spaces = new Map<string, LayerSpace>();
   /** The layers whose spaces hold each experiment. */
   private readonly holders = new Map<string, Set<string>>();
@@ -439,7 +441,12 @@ class LayerSpaces {
     }
     this.refresh();
     let space = this.spaces.get(layer);
-    if (!space) {
+    if (space) {
+      // Most recently asked last, so the first is the one to drop.
+      this.spaces.delete(layer);
+      this.spaces.set(layer, space);
+    } else {
+      if (this.spaces.size >= LayerSpaces.MAX) this.spaces.delete(this.spaces.keys().next().value!);
       space = new LayerSpace(layer);
       const byKey = new Map<string, LayerMember[]>();
       for (const m of this.loadLayer(layer)) {

@@ -78,6 +78,24 @@ describe('IntentStore keeps each layer room in step with each write', () => {
     inStep('inside the transaction');
   })()));
 
+  it('more layers than it keeps: a dropped layer is read again, changes made while it was dropped included', () => {
+    const room = (key: string, layer: string) => expect(store.layerRoom(key, layer), `${key} in ${layer}`).toEqual(layerRoom(layer, store.liveLayerClaims(key, layer)));
+    const inLayer = (key: string, layer: string, slice: { start: number; end: number }) => {
+      store.createExperiment(key, 'growth', AT);
+      store.insertVersion({ key, version: 1, intent: { ...intent(key, 1), layer }, status: 'approved', decisionId: null, slice, submittedBy: 'alice', submittedAt: AT });
+    };
+    for (let i = 0; i < 300; i++) {
+      inLayer(`m-${i}`, `l-${i}`, { start: i, end: i + 100 });
+      room('new-one', `l-${i}`);
+    }
+    // l-0 was dropped long ago; its member moves, then it is asked again.
+    store.setSlice('m-0', 1, { start: 9000, end: 9100 });
+    room('new-one', 'l-0');
+    room('m-0', 'l-0');
+    inLayer('m-0b', 'l-0', { start: 0, end: 50 });
+    room('new-one', 'l-0');
+  });
+
   it('a rolled-back write leaves the room as committed', () => {
     store.createExperiment('k1', 'growth', AT);
     version('k1', 1, 1, 'approved', { start: 0, end: 100 });
