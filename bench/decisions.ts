@@ -7,7 +7,8 @@ import { parseBundle } from '../src/policy/policy-bundle.js';
 import { LoadedBundle, PolicyEngine } from '../src/policy/policy-engine.js';
 import { PolicySandbox } from '../src/policy/policy-sandbox.js';
 import { buildPolicyInput, probeInput, type PolicyInput } from '../src/policy/policy-input.js';
-import type { LiveFlagClaim, LiveLayerClaim } from '../src/storage/intent-store.js';
+import { LayerSpace, type LayerMember } from '../src/flags/layer-allocator.js';
+import type { LiveFlagClaim } from '../src/storage/intent-store.js';
 import { api, ADMIN, BUNDLE, latencyRows, load, loadRows, ROOT, roundTrips, startOpa, startServer, timeEach, type Call, type Row } from './lib.js';
 
 /** The three README examples (pending approval, denied for three reasons, approved). */
@@ -15,14 +16,26 @@ export const EXAMPLES = ['checkout-redesign', 'denied', 'search-ranking'].map(
   (name) => JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples', `${name}.json`), 'utf8')) as Record<string, any>,
 );
 
-const layerClaims = (n: number): LiveLayerClaim[] =>
-  Array.from({ length: n }, (_, i) => ({ key: `other-${i}`, version: 1, status: 'running', exposure: 2, start: i * 200, end: i * 200 + 200 }));
+/** A layer held by `n` other running experiments of 2 % each, as the server keeps it (its LayerSpace). */
+function layerOf(n: number): (key: string, layer: string) => ReturnType<LayerSpace['room']> {
+  return (key, layer) => {
+    const space = new LayerSpace(layer);
+    for (let i = 0; i < n; i++) {
+      const m: LayerMember = { key: `other-${i}`, version: 1, status: 'running', exposure: 2, start: i * 200, end: i * 200 + 200 };
+      space.set(m.key, [m]);
+    }
+    return space.room(key);
+  };
+}
 
-/** Live contexts a decision may meet: none, a busy layer, and another experiment holding the flag. */
-const LIVES: ((intent: Record<string, any>) => { flags: LiveFlagClaim[]; layer: LiveLayerClaim[] })[] = [
-  () => ({ flags: [], layer: [] }),
-  () => ({ flags: [], layer: layerClaims(20) }),
-  (intent) => ({ flags: [{ key: 'holder', version: 2, status: 'running', ...intent['services'][0] }], layer: layerClaims(2) }),
+/**
+ * Live contexts a decision may meet: none, a busy layer, and another experiment holding the flag.
+ * The input is the server's (live.flags, live.layer_room: the layer's bounded room summary).
+ */
+const LIVES: ((intent: Record<string, any>) => { flags: LiveFlagClaim[]; layerRoom: ReturnType<typeof layerOf> })[] = [
+  () => ({ flags: [], layerRoom: layerOf(0) }),
+  () => ({ flags: [], layerRoom: layerOf(20) }),
+  (intent) => ({ flags: [{ key: 'holder', version: 2, status: 'running', ...intent['services'][0] }], layerRoom: layerOf(2) }),
 ];
 
 /** 48 policy inputs: each example under each live context, under four keys. The same array goes to both engines. */
@@ -34,7 +47,7 @@ export function decisionInputs(now: Date): PolicyInput[] {
       for (const live of LIVES) {
         const intent = parseIntent({ ...example, key: `${example['key']}${k ? `-${k}` : ''}` });
         const claims = live(example);
-        out.push(buildPolicyInput(intent, actor, now, { liveFlagClaims: () => claims.flags, liveLayerClaims: () => claims.layer }));
+        out.push(buildPolicyInput(intent, actor, now, { liveFlagClaims: () => claims.flags, layerRoom: claims.layerRoom }));
       }
     }
   }

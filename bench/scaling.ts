@@ -131,8 +131,11 @@ export async function experimentScaling(port: number, seconds: number): Promise<
 /**
  * Section 5a'. The same SPEC §2 decision, in the layer "crowd" that 10 to 10,000 other live experiments
  * share (0.01 % each, one bucket; approved and scheduled, as seedExperiment's are, so that no flags
- * document is rewritten per seed): the policy gets the layer's bounded room summary, never its members.
- * At 10,000 the layer is full and the decision is a layer_capacity denial.
+ * document is rewritten per seed): the policy gets the layer's bounded room summary, which the
+ * intent store keeps per layer (LayerSpace) instead of reading the members. At 10,000 the layer is
+ * full and the decision is a layer_capacity denial. The members are seeded through IntentService
+ * (each a whole submission in its own transaction: decision, first fit, version, audit), as
+ * POST /v1/intents does minus HTTP; that is fast now that a decision no longer reads the layer.
  */
 export async function oneLayerScaling(): Promise<Row[]> {
   const c = await seedingContainer();
@@ -162,7 +165,7 @@ export async function oneLayerScaling(): Promise<Row[]> {
         value: p50,
         unit: 'µs',
         ...(n > 10 ? { peer: { name: 'at 10', value: base } } : {}),
-        note: `in-process, the layer's room summary from SQLite; p99 ${Math.round(percentile(ns, 99) / 1000)} µs`,
+        note: `in-process, the layer's kept room summary; p99 ${Math.round(percentile(ns, 99) / 1000)} µs`,
       });
     }
     return rows;

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import { ConflictError, DocumentTooLargeError, NotFoundError } from '../errors.js';
 import { resolveFlagStates, type Provenance } from '../flags/flag-resolver.js';
 import type { FlagsChange, FlagStateService } from '../flags/flag-state-service.js';
-import { firstFit, overlaps, type Slice } from '../flags/layer-allocator.js';
+import type { Slice } from '../flags/layer-allocator.js';
 import type { DecisionStore } from '../storage/decision-store.js';
 import type { ExperimentRecord, ExperimentState, IntentStore, VersionRecord } from '../storage/intent-store.js';
 import type { Transactor } from '../storage/transactor.js';
@@ -41,10 +41,7 @@ export class Lifecycle {
   /** First-fit room in the intent's layer among the slices other live experiments hold. */
   reserveSlice(intent: Intent): Slice | null {
     if (!intent.layer) return null;
-    const occupied = this.deps.intents
-      .liveLayerClaims(intent.key, intent.layer)
-      .filter((c): c is typeof c & Slice => c.start !== undefined && c.end !== undefined);
-    return firstFit(occupied, exposureBuckets(intent.exposure));
+    return this.deps.intents.layerFirstFit(intent.key, intent.layer, exposureBuckets(intent.exposure));
   }
 
   /**
@@ -143,11 +140,9 @@ export class Lifecycle {
 
   /** A version returning to service gets its old slice back if still free, else the first fit. */
   private ensureSlice(v: VersionRecord): void {
-    const occupied = this.deps.intents
-      .liveLayerClaims(v.key, v.intent.layer!)
-      .filter((c): c is typeof c & Slice => c.start !== undefined && c.end !== undefined);
-    if (v.slice && !occupied.some((o) => overlaps(o, v.slice!))) return;
-    const slice = firstFit(occupied, exposureBuckets(v.intent.exposure));
+    const layer = v.intent.layer!;
+    if (v.slice && this.deps.intents.layerSliceFree(v.key, layer, v.slice)) return;
+    const slice = this.deps.intents.layerFirstFit(v.key, layer, exposureBuckets(v.intent.exposure));
     if (!slice) {
       throw new ConflictError('layer_capacity', `Layer ${v.intent.layer} has no room left for version ${v.version} of ${v.key}`);
     }
@@ -207,6 +202,8 @@ export class Lifecycle {
     } finally {
       this.depth--;
       this.pending = [];
+      // Committed or rolled back: the layer spaces re-read what it wrote, from the committed rows.
+      this.deps.intents.settleLayers();
     }
   }
 

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { DecisionStore } from '../storage/decision-store.js';
 import type { IntentStore } from '../storage/intent-store.js';
 import { evaluateWith, type LoadedBundle, type PolicyDecision } from './policy-engine.js';
-import { buildPolicyInput, snapshotLiveContext } from './policy-input.js';
+import { buildPolicyInput } from './policy-input.js';
 
 export interface ImpactEntry {
   key: string;
@@ -57,8 +57,8 @@ export function policyImpact(
   const now = deps.clock.now();
   const experiments: ImpactEntry[] = [];
   // Each version is judged as at its submission: against the other experiments' live versions,
-  // never its own (the reader leaves out the version's own key), each layer read once.
-  const live = snapshotLiveContext(deps.intents);
+  // never its own (the reader leaves out the version's own key); layers come from their kept spaces.
+  const live = deps.intents;
   for (const v of deps.intents.liveVersions()) {
     const stored = v.decisionId ? deps.decisions.get(v.decisionId) : undefined;
     const oldResult = stored?.result as PolicyDecision | undefined;

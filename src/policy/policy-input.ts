@@ -1,6 +1,6 @@
-import { layerRoom, type LayerRoom } from '../flags/layer-allocator.js';
+import type { LayerRoom } from '../flags/layer-allocator.js';
 import type { Intent } from '../intents/intent-schema.js';
-import type { LiveFlagClaim, LiveLayerClaim } from '../storage/intent-store.js';
+import type { LiveFlagClaim } from '../storage/intent-store.js';
 
 /** The input document of docs/policy-contract.md. */
 export interface PolicyInput {
@@ -17,28 +17,14 @@ export interface PolicyInput {
 }
 
 /**
- * Where the live context comes from: indexed lookups, never a scan of every experiment. Both leave
- * out every version of the experiment `key` itself: an intent is judged against the others.
+ * Where the live context comes from: indexed lookups and the layer's kept room, never a scan of
+ * every experiment or of every member of a layer. Both leave out every version of the experiment
+ * `key` itself: an intent is judged against the others.
  */
 export interface LiveContextReader {
   liveFlagClaims(key: string, pairs: { service: string; flag: string }[]): LiveFlagClaim[];
-  liveLayerClaims(key: string, layer: string): LiveLayerClaim[];
-}
-
-/**
- * A reader for judging many live versions at once (policy impact): each layer's members are read
- * once, and each version is judged against them without its own experiment, as at its submission.
- */
-export function snapshotLiveContext(reader: LiveContextReader & { liveLayerMembers(layer: string): LiveLayerClaim[] }): LiveContextReader {
-  const layers = new Map<string, LiveLayerClaim[]>();
-  return {
-    liveFlagClaims: (key, pairs) => reader.liveFlagClaims(key, pairs),
-    liveLayerClaims: (key, layer) => {
-      let members = layers.get(layer);
-      if (!members) layers.set(layer, (members = reader.liveLayerMembers(layer)));
-      return members.filter((m) => m.key !== key);
-    },
-  };
+  /** The bounded room summary of `layer` without `key`'s versions (IntentStore.layerRoom). */
+  layerRoom(key: string, layer: string): LayerRoom;
 }
 
 export function buildPolicyInput(
@@ -57,7 +43,7 @@ export function buildPolicyInput(
     schedule_ms,
     live: {
       flags: live.liveFlagClaims(intent.key, intent.services),
-      layer_room: intent.layer ? layerRoom(intent.layer, live.liveLayerClaims(intent.key, intent.layer)) : null,
+      layer_room: intent.layer ? live.layerRoom(intent.key, intent.layer) : null,
     },
   };
 }

@@ -1,3 +1,4 @@
+import { LayerSpace, type LayerMember, type LayerRoom, type Slice } from '../flags/layer-allocator.js';
 import type { Intent } from '../intents/intent-schema.js';
 import type { Database } from './database.js';
 import { storedText } from './stored-text.js';
@@ -129,8 +130,14 @@ export const FLAG_CLAIMS_PER_PAIR = 8;
 
 export class IntentStore {
   private readonly stmts;
+  private readonly layers: LayerSpaces;
 
   constructor(private readonly db: Database) {
+    this.layers = new LayerSpaces(
+      db,
+      (layer) => this.stmts.liveLayerMembers.all(layer).map(toLayerClaim),
+      (key) => this.stmts.liveLayerOfKey.all(key).map((r) => ({ layer: r.layer, member: toLayerClaim(r) })),
+    );
     this.stmts = {
       getExperiment: db.prepare<[string], ExperimentRow>('SELECT *, CAST(key AS BLOB) AS key_bytes FROM experiments WHERE key = ?'),
       insertExperiment: db.prepare(
@@ -179,6 +186,16 @@ export class IntentStore {
            JOIN experiments e ON e.key = v.key
           WHERE v.layer = ? AND ${LIVE_VERSION}
           ORDER BY v.slice_start`,
+      ),
+      // One experiment's live versions that sit in a layer (by the primary key): what LayerSpaces re-read after it changes.
+      liveLayerOfKey: db.prepare<
+        [string],
+        { key: string; version: number; status: string; exposure: number; layer: string; slice_start: number | null; slice_end: number | null; state: string; active: number | null }
+      >(
+        `SELECT v.key, v.version, v.status, v.exposure, v.layer, v.slice_start, v.slice_end, e.state, e.active_version AS active
+           FROM intent_versions v
+           JOIN experiments e ON e.key = v.key
+          WHERE v.key = ? AND v.layer IS NOT NULL AND ${LIVE_VERSION}`,
       ),
       liveVersions: db.prepare<[], VersionRow & { state: string; active: number | null }>(
         `SELECT v.*, CAST(v.key AS BLOB) AS key_bytes, e.state, e.active_version AS active
@@ -239,6 +256,7 @@ export class IntentStore {
   }
 
   insertVersion(v: Omit<VersionRecord, 'retiredAt'>): void {
+    this.layers.touch(v.key);
     this.stmts.insertVersion.run({
       key: v.key,
       version: v.version,
@@ -256,29 +274,35 @@ export class IntentStore {
   }
 
   setCurrentVersion(key: string, version: number, owner: string, at: string): void {
+    this.layers.touch(key);
     this.stmts.setCurrent.run(version, owner, at, key);
   }
 
   /** Sets what drives the flags, the state, and when the scheduler must next look at this experiment. */
   setActive(key: string, activeVersion: number | null, state: ExperimentState, dueAt: string | null, at: string): void {
+    this.layers.touch(key);
     this.stmts.setActive.run(activeVersion, state, dueAt, at, key);
   }
 
   /** A rolled-back version stops holding flags and layer room, and is never rolled back to. */
   /** Archives a draft with no active version; false if it is not one (any more). */
   archive(key: string, at: string): boolean {
+    this.layers.touch(key);
     return this.stmts.archive.run(at, key).changes === 1;
   }
 
   retire(key: string, version: number, at: string): void {
+    this.layers.touch(key);
     this.stmts.retire.run(at, key, version);
   }
 
   setStatus(key: string, version: number, status: VersionStatus): void {
+    this.layers.touch(key);
     this.stmts.setStatus.run(status, key, version);
   }
 
   setSlice(key: string, version: number, slice: { start: number; end: number } | null): void {
+    this.layers.touch(key);
     this.stmts.setSlice.run(slice?.start ?? null, slice?.end ?? null, key, version);
   }
 
@@ -293,7 +317,33 @@ export class IntentStore {
     return out;
   }
 
-  /** Live versions of other experiments in one layer, by the layer index (the policy gets their summary, not these rows). */
+  /**
+   * The room summary of a layer for an intent of experiment `key` (its own versions left out), from
+   * the layer's LayerSpace: the same cost whatever the number of members.
+   */
+  layerRoom(key: string, layer: string): LayerRoom {
+    return this.layers.space(layer).room(key);
+  }
+
+  /** First fit in a layer among the slices other experiments' live versions hold. */
+  layerFirstFit(key: string, layer: string, size: number): Slice | null {
+    return this.layers.space(layer).firstFit(size, key);
+  }
+
+  /** True when no other experiment's live version holds a bucket of `slice` in the layer. */
+  layerSliceFree(key: string, layer: string, slice: Slice): boolean {
+    return this.layers.space(layer).isFree(slice, key);
+  }
+
+  /**
+   * Call after the outermost transaction has ended (committed or rolled back): the layer spaces
+   * re-read the experiments it wrote, now at their committed state, and forget them.
+   */
+  settleLayers(): void {
+    this.layers.settle();
+  }
+
+  /** Live versions of other experiments in one layer, read from SQLite (the policy gets their summary from `layerRoom`, not these rows). */
   liveLayerClaims(key: string, layer: string): LiveLayerClaim[] {
     return this.stmts.liveLayer.all(layer, key).map(toLayerClaim);
   }
@@ -344,4 +394,110 @@ function toLayerClaim(r: { key: string; key_bytes?: Buffer; version: number; sta
 function liveStatus(r: { version: number; status: string; state: string; active: number | null }): string {
   if (r.version === r.active && (r.state === 'running' || r.state === 'paused' || r.state === 'scheduled')) return r.state;
   return r.status;
+}
+
+/**
+ * The LayerSpace of each layer read so far, kept coherent with the database (docs/layers.md):
+ *
+ * - Every IntentStore write names the experiment it changes (`touch`). A touched experiment is
+ *   re-read (its live layer rows, by primary key) before the next answer: inside a transaction that
+ *   read sees the transaction's own writes, so a decision sees what its transaction did. It stays
+ *   marked until it is re-read outside any transaction, so a space that held an uncommitted or
+ *   rolled-back state of it is corrected from the committed rows; `settle` (called by Lifecycle
+ *   when its outermost transaction ends) does that at once.
+ * - A commit by another connection (a second process on the file) moves `PRAGMA data_version`,
+ *   asked before every answer (inside a write transaction no one else can commit meanwhile): every
+ *   space is then dropped and rebuilt from SQLite when next asked.
+ *
+ * Experiments untouched by this connection's open transaction have the same rows inside it as
+ * committed, so a space built inside a transaction is right for them, and touched ones are re-read.
+ * Writes to experiments or intent_versions must go through IntentStore.
+ */
+class LayerSpaces {
+  /** At most this many spaces are kept (40 KB each), least recently asked dropped first: rebuilding one reads its layer once. */
+  static readonly MAX = 256;
+  private readonly spaces = new Map<string, LayerSpace>();
+  /** The layers whose spaces hold each experiment. */
+  private readonly holders = new Map<string, Set<string>>();
+  private readonly touched = new Set<string>();
+  private readonly dataVersion;
+  private seen = -1;
+
+  constructor(
+    private readonly db: Database,
+    private readonly loadLayer: (layer: string) => LayerMember[],
+    private readonly loadKey: (key: string) => { layer: string; member: LayerMember }[],
+  ) {
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  touch(key: string): void {
+    this.touched.add(key);
+  }
+
+  settle(): void {
+    if (!this.db.inTransaction) this.refresh();
+  }
+
+  space(layer: string): LayerSpace {
+    const version = this.dataVersion.get()!;
+    if (version !== this.seen) {
+      this.spaces.clear();
+      this.holders.clear();
+      this.seen = version;
+    }
+    this.refresh();
+    let space = this.spaces.get(layer);
+    if (space) {
+      // Most recently asked last, so the first is the one to drop.
+      this.spaces.delete(layer);
+      this.spaces.set(layer, space);
+    } else {
+      if (this.spaces.size >= LayerSpaces.MAX) this.spaces.delete(this.spaces.keys().next().value!);
+      space = new LayerSpace(layer);
+      const byKey = new Map<string, LayerMember[]>();
+      for (const m of this.loadLayer(layer)) {
+        const list = byKey.get(m.key);
+        if (list) list.push(m);
+        else byKey.set(m.key, [m]);
+      }
+      for (const [key, list] of byKey) {
+        space.set(key, list);
+        this.hold(key, layer);
+      }
+      this.spaces.set(layer, space);
+    }
+    return space;
+  }
+
+  /** Re-reads every touched experiment into the spaces; forgets them once read outside a transaction. */
+  private refresh(): void {
+    if (this.touched.size === 0) return;
+    for (const key of this.touched) {
+      const byLayer = new Map<string, LayerMember[]>();
+      for (const { layer, member } of this.loadKey(key)) {
+        const list = byLayer.get(layer);
+        if (list) list.push(member);
+        else byLayer.set(layer, [member]);
+      }
+      const before = this.holders.get(key);
+      if (before) for (const layer of before) if (!byLayer.has(layer)) this.spaces.get(layer)?.set(key, []);
+      const now = new Set<string>();
+      for (const [layer, list] of byLayer) {
+        const space = this.spaces.get(layer);
+        if (!space) continue;
+        space.set(key, list);
+        now.add(layer);
+      }
+      if (now.size > 0) this.holders.set(key, now);
+      else this.holders.delete(key);
+    }
+    if (!this.db.inTransaction) this.touched.clear();
+  }
+
+  private hold(key: string, layer: string): void {
+    const set = this.holders.get(key);
+    if (set) set.add(layer);
+    else this.holders.set(key, new Set([layer]));
+  }
 }

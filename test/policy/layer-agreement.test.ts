@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { firstFit, freeRanges, layerRoom, ROOM_MEMBERS, ROOM_RANGES, type LayerMember, type Slice } from '../../src/flags/layer-allocator.js';
+import { firstFit, freeRanges, LayerSpace, layerRoom, ROOM_MEMBERS, ROOM_RANGES, type LayerMember, type Slice } from '../../src/flags/layer-allocator.js';
 import { parseBundle } from '../../src/policy/policy-bundle.js';
 import { LoadedBundle, PolicyEngine } from '../../src/policy/policy-engine.js';
 import { buildPolicyInput, probeInput } from '../../src/policy/policy-input.js';
@@ -46,7 +46,14 @@ describe('layer_capacity agrees with the first-fit allocator', () => {
     };
     const input = buildPolicyInput(intent, { name: 'alice', role: 'owner', team: 'growth' }, new Date('2026-11-25T00:00:00Z'), {
       liveFlagClaims: () => [],
-      liveLayerClaims: (key) => layerMembers.filter((m) => m.key !== key),
+      // What the server does: the layer's LayerSpace answers, and it answers as layerRoom over the others.
+      layerRoom: (key, layer) => {
+        const space = new LayerSpace(layer);
+        for (const k of new Set(layerMembers.map((m) => m.key))) space.set(k, layerMembers.filter((m) => m.key === k));
+        const room = space.room(key);
+        expect(room).toEqual(layerRoom(layer, layerMembers.filter((m) => m.key !== key)));
+        return room;
+      },
     });
     const { decision, failedClosed } = engine.evaluate(input);
     expect(failedClosed).toBe(false);
