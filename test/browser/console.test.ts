@@ -320,8 +320,9 @@ describe('web console in headless chromium', () => {
     await page.getByRole('button', { name: 'Publish this bundle' }).click();
     const dialog = page.getByRole('dialog', { name: 'Publish this bundle' });
     await dialog.getByRole('button', { name: 'Publish' }).click();
-    const published = (await governance.get('/v1/policy')).body;
+    // The notice is the signal that the publish answered; only then is the policy read.
     await textOf(page.locator('#notice'), /Published/);
+    const published = (await governance.get('/v1/policy')).body;
     expect(published.revision).not.toBe(active);
     expect(published.manifest_revision).toBe('strict');
     expect(await page.locator('#policy-revision').textContent()).toBe(published.revision);
