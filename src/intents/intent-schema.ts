@@ -1,4 +1,5 @@
 import { parse as parseSemver } from 'semver';
+import { parse as parseDuration } from 'tinyduration';
 import { z } from 'zod';
 import { identifier } from './validation.js';
 
@@ -31,10 +32,6 @@ const id = identifier(LIMITS.shortString);
 export const twoDecimals = (x: number) => Number(x.toFixed(2)) === x;
 
 /**
- * A version the `semver_*` ops can compare (the evaluation's own parser, strict mode; a leading `v`
- * is accepted there, so here too), without the surrounding whitespace the parser would trim.
- */
-/**
  * Flag and variant keys: the names a flags document, OFREP and the flagd export serve under, as
  * members of JSON objects. `__proto__` is the one name a JavaScript object cannot hold by
  * assignment: such a flag was approved and then never served (missing from the document, 404 from
@@ -43,7 +40,13 @@ export const twoDecimals = (x: number) => Number(x.toFixed(2)) === x;
  */
 const servedKey = id.refine((k) => k !== '__proto__', 'cannot be served: "__proto__" is not usable as a flag or variant key');
 
-export const isSemver = (v: unknown) => typeof v === 'string' && v === v.trim() && parseSemver(v) !== null;
+/**
+ * A semantic version as SPEC §2 and semver.org write it: MAJOR.MINOR.PATCH with optional pre-release
+ * and build, nothing around it. The evaluation's parser also takes a leading `v` or `=` and trims
+ * spaces in a context's attribute (where being lenient costs nothing); an audience value must be
+ * the version itself, so a typo is refused at submission instead of failing every evaluation.
+ */
+export const isSemver = (v: unknown) => typeof v === 'string' && /^\d/.test(v) && parseSemver(v)?.version === v.split('+')[0];
 
 /** A JSON value of bounded serialized size: flag values may be objects, but never unbounded ones. */
 const jsonValue = z.json().refine(
@@ -91,6 +94,68 @@ export const AudienceConditionSchema = z
 
 const isoTime = z.iso.datetime({ offset: true });
 
+/** Exposure in percent, SPEC §2: 0 < x ≤ 100 with at most two decimals (intent and rollout stages). */
+const exposure = z.number().gt(0).lte(100).refine(twoDecimals, 'must have at most two decimals');
+
+/** The longest hold a stage may ask for: an experiment's schedule is at most 90 days (SPEC §3). */
+export const MAX_HOLD_MS = 90 * 24 * 3600 * 1000;
+
+/**
+ * An ISO 8601 duration (`PT30M`, `P1DT2H`, `P2W`) in milliseconds, or a reason it is refused. Years
+ * and months have no fixed length, so a hold is written in weeks, days, hours, minutes and seconds.
+ */
+export function holdMs(text: string): number | string {
+  let d: ReturnType<typeof parseDuration>;
+  try {
+    if (!/^-?P[0-9WDTHMS.,]+$/.test(text)) throw new Error('not a duration');
+    d = parseDuration(text);
+  } catch {
+    return 'must be an ISO 8601 duration such as PT30M or P1DT2H';
+  }
+  if (d.negative) return 'must not be negative';
+  if (d.years || d.months) return 'must be written in weeks, days, hours, minutes and seconds (years and months have no fixed length)';
+  const ms = ((((d.weeks ?? 0) * 7 + (d.days ?? 0)) * 24 + (d.hours ?? 0)) * 60 + (d.minutes ?? 0)) * 60_000 + (d.seconds ?? 0) * 1000;
+  if (!Number.isFinite(ms) || ms > MAX_HOLD_MS) return 'must be at most 90 days';
+  return Math.round(ms);
+}
+
+export const ROLLOUT_LIMITS = Object.freeze({ stages: 10, guardrails: 10 });
+
+/** SPEC §10: a staged, guarded rollout. The last stage's exposure must equal the intent's. */
+export const RolloutSchema = z
+  .strictObject({
+    stages: z
+      .array(
+        z.strictObject({
+          exposure,
+          hold: z
+            .string()
+            .max(64)
+            .refine((h) => typeof holdMs(h) === 'number', { error: (iss) => String(holdMs(String(iss.input))) })
+            .default('PT0S'),
+        }),
+      )
+      .min(1)
+      .max(ROLLOUT_LIMITS.stages),
+    guardrails: z
+      .array(z.strictObject({ metric: id, max_regression: z.number().min(0).max(1_000_000).default(0) }))
+      .max(ROLLOUT_LIMITS.guardrails)
+      .default([]),
+    auto_advance: z.boolean().default(false),
+  })
+  .superRefine((r, ctx) => {
+    r.stages.forEach((s, i) => {
+      if (i > 0 && s.exposure <= r.stages[i - 1]!.exposure) {
+        ctx.addIssue({ code: 'custom', path: ['stages', i, 'exposure'], message: 'stage exposures must increase strictly' });
+      }
+    });
+    const metrics = new Set<string>();
+    r.guardrails.forEach((g, i) => {
+      if (metrics.has(g.metric)) ctx.addIssue({ code: 'custom', path: ['guardrails', i, 'metric'], message: `duplicate guardrail metric ${g.metric}` });
+      metrics.add(g.metric);
+    });
+  });
+
 export const IntentSchema = z
   .strictObject({
     key: id,
@@ -112,11 +177,7 @@ export const IntentSchema = z
       )
       .min(2)
       .max(LIMITS.variants),
-    exposure: z
-      .number()
-      .gt(0)
-      .lte(100)
-      .refine(twoDecimals, 'must have at most two decimals'),
+    exposure,
     audience: z.array(AudienceConditionSchema).max(LIMITS.audience).default([]),
     layer: z
       .string()
@@ -126,6 +187,7 @@ export const IntentSchema = z
     schedule: z
       .strictObject({ start: isoTime.optional(), end: isoTime.optional() })
       .optional(),
+    rollout: RolloutSchema.optional(),
   })
   .superRefine((intent, ctx) => {
     const pairs = new Set<string>();
@@ -154,10 +216,19 @@ export const IntentSchema = z
     if (intent.variants.reduce((sum, v) => sum + v.weight, 0) <= 0) {
       ctx.addIssue({ code: 'custom', path: ['variants'], message: 'weights must have a positive sum' });
     }
+    const stages = intent.rollout?.stages;
+    if (stages && stages.length > 0 && stages.at(-1)!.exposure !== intent.exposure) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rollout', 'stages', stages.length - 1, 'exposure'],
+        message: `the last stage's exposure must equal the intent's exposure (${intent.exposure})`,
+      });
+    }
   });
 
 export type Intent = z.output<typeof IntentSchema>;
 export type AudienceCondition = z.output<typeof AudienceConditionSchema>;
+export type Rollout = z.output<typeof RolloutSchema>;
 
 /** Exposure in buckets of 10000: the slice size a layer must find room for. */
 export function exposureBuckets(exposure: number): number {

@@ -173,7 +173,7 @@ describe('the server, OFREP and flagd-core give every context the same variant',
         ],
         audience: [
           { attribute: 'app_version', op: 'semver_gte', value: '2.1.0' },
-          { attribute: 'app_version', op: 'semver_lt', value: 'v3.0.0' },
+          { attribute: 'app_version', op: 'semver_lt', value: '3.0.0' },
           { attribute: 'email', op: 'ends_with', value: '@example.com' },
           { attribute: 'beta', op: 'eq', value: true },
         ],
