@@ -31,6 +31,11 @@ export interface ContainerOptions {
   policyTimeouts?: PolicyTimeouts;
   /** Document size cap and history retention; the defaults when absent (tests). */
   storage?: Partial<FlagStorageLimits>;
+  /**
+   * The rollout analysis port (SPEC §10.2). Absent: NoTelemetryAnalysis. Tests of the 409
+   * guardrail_regressed pass a stand-in until the telemetry analysis is wired here.
+   */
+  analysis?: RolloutAnalysis;
 }
 
 /** Everything the app is made of, wired in this one place. */
@@ -77,7 +82,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const pruned = tx.run(() => flags.pruneHistory());
   if (pruned > 0) logger.info({ pruned, keep: flags.limits.historyVersions }, 'pruned flags-document history beyond the retention');
   // Until the telemetry analysis (SPEC §10.2) is wired here, rollouts see what zero telemetry gives.
-  const analysis: RolloutAnalysis = new NoTelemetryAnalysis((key) => {
+  const analysis: RolloutAnalysis = opts.analysis ?? new NoTelemetryAnalysis((key) => {
     const exp = intentStore.getExperiment(key);
     return exp?.activeVersion != null ? intentStore.getVersion(key, exp.activeVersion)?.intent.rollout : undefined;
   });
