@@ -354,7 +354,7 @@ export class Lifecycle {
     this.deps.intents.setActive(exp.key, activeVersion, state, dueAt, at);
     this.syncProgress(exp.key, next, state);
     const drives = next && (state === 'running' || state === 'paused' || state === 'shipped');
-    const flags = drives ? this.flagsFor(next, state === 'running') : new Map();
+    const flags = drives ? this.flagsFor(next, state === 'running' || state === 'shipped') : new Map();
     const services = new Set<string>([
       ...(previous?.intent.services.map((s) => s.service) ?? []),
       ...(next?.intent.services.map((s) => s.service) ?? []),
