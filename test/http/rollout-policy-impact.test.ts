@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModifiedBundle, withTierCap } from '../helpers/bundles.js';
@@ -20,10 +21,11 @@ describe('policy impact judges rollouts and ships (PUT /v1/policy?dry_run)', () 
   let owner: Api;
   let sre: Api;
   let gov: Api;
+  let dir: string;
 
   beforeAll(async () => {
     const looser = buildModifiedBundle(withoutGuardrailRule, 'no-guardrail-rule');
-    const dir = fs.mkdtempSync(path.join(fs.realpathSync(process.env['TMPDIR'] ?? '/tmp'), 'switchyard-impact-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-impact-'));
     const bundlePath = path.join(dir, 'looser.tar.gz');
     fs.writeFileSync(bundlePath, looser);
     s = await startServer({ bundlePath });
@@ -31,7 +33,10 @@ describe('policy impact judges rollouts and ships (PUT /v1/policy?dry_run)', () 
     sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
     gov = await s.token({ name: 'gina', role: 'governance' });
   });
-  afterAll(async () => s.close());
+  afterAll(async () => {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('the shipped bundle, with guardrail_required, shows the unguarded critical rollout as changed', async () => {
     const stages = [{ exposure: 1 }, { exposure: 4.5 }];
