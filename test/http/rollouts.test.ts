@@ -9,7 +9,7 @@ const HOUR = 3_600_000;
 
 describe('staged rollouts (SPEC §10) through the server', () => {
   let s: TestServer;
-  let owner: Api;
+  let owner: Awaited<ReturnType<TestServer['token']>>;
   let sre: Api;
   let operator: Api;
   let otherTeam: Api;
