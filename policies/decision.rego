@@ -9,6 +9,7 @@ import data.switchyard.data_access
 import data.switchyard.exposure
 import data.switchyard.lib
 import data.switchyard.naming
+import data.switchyard.rollout
 import data.switchyard.schedule
 
 all_violations := union({
@@ -18,6 +19,7 @@ all_violations := union({
 	data_access.violations,
 	conflicts.violations,
 	schedule.violations,
+	rollout.violations,
 })
 
 # Sorted by (code, service, data_class, message).

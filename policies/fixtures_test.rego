@@ -5,6 +5,7 @@
 #   "drop":        intent fields to remove (e.g. ["layer", "schedule"])
 #   "now_ms", "schedule_ms", "live": replace the base values ("live.flags" defaults to [],
 #                  "live.layer_room" to null)
+#   "extra_input": further top-level input fields (e.g. {"ship": "treatment"})
 #   "want":        expected summary fields: allow, codes (sorted violation codes),
 #                  approvals ([{role, count}]), audit (level), retention_days, max_exposure
 #   "violations":  violations that must be present, as partial objects; the key
@@ -42,13 +43,13 @@ day_ms := 86400000
 # 2026-12-01T00:00:00Z and 2026-12-31T00:00:00Z
 base_schedule_ms := {"start": 1796083200000, "end": 1798675200000}
 
-build(c) := {
+build(c) := object.union(object.get(c, "extra_input", {}), {
 	"intent": object.remove(object.union(base_intent, object.get(c, "intent", {})), object.get(c, "drop", [])),
 	"actor": {"name": "alice", "role": "owner", "team": "growth"},
 	"now_ms": object.get(c, "now_ms", now_ms),
 	"schedule_ms": object.get(c, "schedule_ms", base_schedule_ms),
 	"live": object.union({"flags": [], "layer_room": null}, object.get(c, "live", {})),
-}
+})
 
 decide(c) := d if {
 	d := data.switchyard.decision with input as build(c)

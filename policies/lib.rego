@@ -80,3 +80,13 @@ int_text(x) := concat("", [format_int(floor(x / 1000000000), 10), pad9(format_in
 }
 
 pad9(s) := concat("", [substring("000000000", 0, 9 - count(s)), s])
+
+# The intent's staged rollout (SPEC §10), {} when it has none.
+rollout := object.get(intent, "rollout", {})
+
+has_rollout if count(rollout) > 0
+
+# The request asks to ship this variant to every unit (SPEC §10 "Ship"): "" otherwise.
+ship := object.get(input, "ship", "")
+
+shipping if ship != ""

@@ -6,6 +6,7 @@ import { TokenService } from './access/token-service.js';
 import { DEFAULT_FLAG_STORAGE_LIMITS, FlagStateService, type FlagStorageLimits } from './flags/flag-state-service.js';
 import { IntentService } from './intents/intent-service.js';
 import { Lifecycle } from './intents/lifecycle.js';
+import { NoTelemetryAnalysis, type RolloutAnalysis } from './intents/rollout.js';
 import { PolicyEngine } from './policy/policy-engine.js';
 import { PolicyChecks, PolicySandbox } from './policy/policy-sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
@@ -16,6 +17,7 @@ import { FlagStore } from './storage/flag-store.js';
 import { IdempotencyStore } from './storage/idempotency-store.js';
 import { IntentStore } from './storage/intent-store.js';
 import { PolicyStore } from './storage/policy-store.js';
+import { RolloutStore } from './storage/rollout-store.js';
 import { TokenStore } from './storage/token-store.js';
 import { sqliteTransactor } from './storage/transactor.js';
 import { Metrics } from './metrics.js';
@@ -29,6 +31,11 @@ export interface ContainerOptions {
   policyTimeouts?: PolicyTimeouts;
   /** Document size cap and history retention; the defaults when absent (tests). */
   storage?: Partial<FlagStorageLimits>;
+  /**
+   * The rollout analysis port (SPEC §10.2). Absent: NoTelemetryAnalysis. Tests of the 409
+   * guardrail_regressed pass a stand-in until the telemetry analysis is wired here.
+   */
+  analysis?: RolloutAnalysis;
 }
 
 /** Everything the app is made of, wired in this one place. */
@@ -74,7 +81,12 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const flags = new FlagStateService(new FlagStore(db), clock, { ...DEFAULT_FLAG_STORAGE_LIMITS, ...opts.storage });
   const pruned = tx.run(() => flags.pruneHistory());
   if (pruned > 0) logger.info({ pruned, keep: flags.limits.historyVersions }, 'pruned flags-document history beyond the retention');
-  const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx });
+  // Until the telemetry analysis (SPEC §10.2) is wired here, rollouts see what zero telemetry gives.
+  const analysis: RolloutAnalysis = opts.analysis ?? new NoTelemetryAnalysis((key) => {
+    const exp = intentStore.getExperiment(key);
+    return exp?.activeVersion != null ? intentStore.getVersion(key, exp.activeVersion)?.intent.rollout : undefined;
+  });
+  const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx, rollouts: new RolloutStore(db), analysis });
   const intents = new IntentService({ intents: intentStore, decisions, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
   const tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx });
   await policy.boot(opts.policyBundlePath);

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   already_approved: 409,
   version_changed: 409,
   invalid_transition: 409,
+  hold_not_elapsed: 409,
+  guardrail_regressed: 409,
   flag_conflict: 409,
   layer_capacity: 409,
   document_too_large: 409,

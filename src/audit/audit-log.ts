@@ -18,6 +18,8 @@ export type AuditEventType =
   | 'resumed'
   | 'rolled_back'
   | 'completed'
+  | 'advanced'
+  | 'shipped'
   | 'expired'
   | 'archived'
   | 'policy_activated'

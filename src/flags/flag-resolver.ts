@@ -10,11 +10,28 @@ export interface Provenance {
   at: string;
 }
 
+/**
+ * What part of the experiment's slice is served now (SPEC §10). `buckets`: the current stage's
+ * exposure in buckets, served from the slice's start (the whole slice when absent); `ship`: the
+ * variant served to every unit, with an empty exposure slice.
+ */
+export interface Serving {
+  buckets?: number;
+  ship?: string | null;
+}
+
 /** The seeds and slice every service of one experiment shares, so a unit lands in one arm everywhere. */
-export function allocationFor(intent: Intent, slice: Slice | null): FlagState['allocation'] {
-  const exposure = intent.layer
-    ? { seed: `layer/${intent.layer}`, start: slice?.start ?? 0, end: slice?.end ?? 0, total: LAYER_BUCKETS }
-    : { seed: `exp/${intent.key}/exposure`, start: 0, end: exposureBuckets(intent.exposure), total: LAYER_BUCKETS };
+export function allocationFor(intent: Intent, slice: Slice | null, serving: Serving = {}): FlagState['allocation'] {
+  const start = intent.layer ? (slice?.start ?? 0) : 0;
+  const reserved = intent.layer ? (slice ? slice.end - slice.start : 0) : exposureBuckets(intent.exposure);
+  // A stage serves a prefix of the reserved slice: the same start at every stage, so units are only added.
+  const served = serving.ship ? 0 : Math.min(reserved, serving.buckets ?? reserved);
+  const exposure = {
+    seed: intent.layer ? `layer/${intent.layer}` : `exp/${intent.key}/exposure`,
+    start,
+    end: start + served,
+    total: LAYER_BUCKETS,
+  };
   return {
     unit: intent.unit,
     exposure,
@@ -24,7 +41,8 @@ export function allocationFor(intent: Intent, slice: Slice | null): FlagState['a
 
 /**
  * Resolves one approved intent version into the flag state each of its services receives (SPEC §5):
- * per-service overrides applied, the first variant as default, one shared allocation.
+ * per-service overrides applied, the first variant as default (the shipped one once shipped), one
+ * shared allocation.
  */
 export function resolveFlagStates(
   intent: Intent,
@@ -32,10 +50,12 @@ export function resolveFlagStates(
   slice: Slice | null,
   enabled: boolean,
   provenance: Provenance,
+  serving: Serving = {},
 ): Map<string, Record<string, FlagState>> {
-  if (intent.layer && !slice) throw new Error(`experiment ${intent.key} v${version} is layered but holds no slice`);
-  const allocation = allocationFor(intent, slice);
-  const defaultVariant = intent.variants[0]!.key;
+  if (intent.layer && !slice && !serving.ship) throw new Error(`experiment ${intent.key} v${version} is layered but holds no slice`);
+  const allocation = allocationFor(intent, slice, serving);
+  // A shipped experiment serves its variant as the default, to every unit (its slice is empty).
+  const defaultVariant = serving.ship ?? intent.variants[0]!.key;
   const out = new Map<string, Record<string, FlagState>>();
   for (const { service, flag } of intent.services) {
     const variants: Record<string, unknown> = {};

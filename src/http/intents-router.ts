@@ -13,14 +13,17 @@ export const ApprovalSchema = z.strictObject({
   /** The version the approver read: the approval is refused (409 version_changed) if another is current. */
   version: z.int32().positive().optional(),
 });
-export const ActionSchema = z.strictObject({
-  action: z.enum(['pause', 'resume', 'rollback', 'complete']),
-  reason: z.string().min(1).max(2000),
-});
+const reason = z.string().min(1).max(2000);
+/** SPEC §4 and §10: `advance` may omit its reason; `ship` names the variant to serve to every unit. */
+export const ActionSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.enum(['pause', 'resume', 'rollback', 'complete']), reason }),
+  z.strictObject({ action: z.literal('advance'), reason: reason.optional() }),
+  z.strictObject({ action: z.literal('ship'), variant: z.string().min(1).max(200), reason }),
+]);
 export const ListQuery = z.strictObject({
   owner: z.string().max(128).optional(),
   /** Archived intents are listed only when asked for by name. */
-  state: z.enum(['draft', 'scheduled', 'running', 'paused', 'completed', 'archived']).optional(),
+  state: z.enum(['draft', 'scheduled', 'running', 'paused', 'shipped', 'completed', 'archived']).optional(),
   cursor: z.string().max(256).optional(),
   limit: decimalInt(1, 500).default(100),
 });
@@ -74,6 +77,12 @@ export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Rou
   r.post('/v1/intents/:key/actions', (req, res) => {
     const actor = actorOf(res);
     const body = parseWith(ActionSchema, jsonBody(req), 'action');
+    if (body.action === 'ship') {
+      // A ship is a new version with its own decision (SPEC §10): answered like a submission.
+      const result = intents.ship(param(req, 'key'), body.variant, body.reason, actor);
+      res.status(201).json(result);
+      return;
+    }
     lifecycle.act(param(req, 'key'), body.action, body.reason, actor);
     res.status(200).json(intents.get(param(req, 'key')));
   });

@@ -52,6 +52,17 @@ const IntentDetail = z.object({
   state: ExperimentState,
   active_version: int().nullable(),
   intent: IntentSchema,
+  ship: z.string().optional().meta({ description: 'The variant the current version ships to every unit (SPEC §10).' }),
+  rollout: z
+    .object({
+      stage: int().min(0),
+      stages: int().min(1),
+      exposure: z.number(),
+      hold_until: time().nullable(),
+      status: z.enum(['holding', 'ready', 'blocked', 'complete', 'halted']),
+    })
+    .optional()
+    .meta({ description: 'Where a staged rollout is (SPEC §10 "State"); present when the intent has a rollout.' }),
   decision: Decision.nullable(),
   approvals: z.array(Approval),
   outstanding_approvals: z.array(OutstandingApproval),
@@ -63,6 +74,7 @@ const IntentDetail = z.object({
       submitted_by: z.string(),
       submitted_at: time(),
       slice: Slice.optional(),
+      ship: z.string().optional(),
       rolled_back_at: time().optional(),
     }),
   ),
@@ -583,12 +595,26 @@ const OPERATIONS: OperationSpec[] = [
     path: '/v1/intents/{key}/actions',
     operationId: 'actOnIntent',
     tag: 'intents',
-    summary: 'pause, resume, rollback or complete an experiment',
-    access: 'owner (own team), operator, admin',
+    summary: 'pause, resume, rollback, complete, advance (a rollout stage) or ship (a variant to every unit) an experiment',
+    access: 'owner (own team), operator, admin (ship: owner of the team, operator)',
     body: { schema: 'ActionRequest' },
     jsonBody: true,
-    responses: { 200: { description: 'The intent after the action.', schema: 'IntentDetail' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition', 'flag_conflict', 'layer_capacity', 'document_too_large'],
+    responses: {
+      200: { description: 'The intent after the action.', schema: 'IntentDetail' },
+      201: { description: '`ship`: the new version with its decision, as a submission answers (SPEC §10).', schema: 'SubmitResult' },
+    },
+    errors: [
+      'validation_failed',
+      'forbidden',
+      'forbidden_team',
+      'intent_not_found',
+      'invalid_transition',
+      'hold_not_elapsed',
+      'guardrail_regressed',
+      'flag_conflict',
+      'layer_capacity',
+      'document_too_large',
+    ],
   },
   // --- flags
   {

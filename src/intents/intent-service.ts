@@ -142,11 +142,40 @@ export class IntentService {
     });
   }
 
-  private storeVersion(intent: Intent, version: number, actor: Actor): SubmitResult {
-    const { decision, revision, id, input } = this.decide(intent, actor);
+  /**
+   * POST actions {"action":"ship","variant","reason"} (SPEC §10 "Ship"): a new version, the running
+   * intent with a ship marker, judged by the policy (input.ship) and approved like any other. Until
+   * it is approved the running version keeps running; once approved the experiment is `shipped`.
+   */
+  ship(key: string, variant: string, reason: string, actor: Actor): SubmitResult {
+    requireRole(actor, ['owner', 'operator'], 'ship experiments');
+    return this.deps.lifecycle.transaction(() => {
+      const exp = this.deps.intents.getExperiment(key);
+      if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
+      requireTeamAccess(actor, exp.owner, `ship experiments of team ${exp.owner}`, true);
+      if ((exp.state !== 'running' && exp.state !== 'paused') || exp.activeVersion === null) {
+        throw new ConflictError('invalid_transition', `Cannot ship experiment ${key}: it is ${exp.state}; only a running or paused experiment ships`, {
+          state: exp.state,
+          action: 'ship',
+        });
+      }
+      const active = this.deps.intents.getVersion(key, exp.activeVersion)!;
+      if (!active.intent.variants.some((v) => v.key === variant)) {
+        throw new ValidationError(
+          [{ path: 'variant', message: `must be one of the variants of version ${active.version}: ${active.intent.variants.map((v) => v.key).join(', ')}` }],
+          `Experiment ${key} has no variant ${variant}`,
+        );
+      }
+      return this.storeVersion(active.intent, exp.currentVersion + 1, actor, { variant, reason });
+    });
+  }
+
+  private storeVersion(intent: Intent, version: number, actor: Actor, ship?: { variant: string; reason: string }): SubmitResult {
+    const { decision, revision, id, input } = this.decide(intent, actor, ship?.variant ?? null);
     let status = statusFor(decision);
     let slice: { start: number; end: number } | null = null;
-    if (status !== 'denied' && intent.layer) {
+    // A ship serves nobody through a slice: it reserves no layer room (docs/rollouts.md).
+    if (status !== 'denied' && intent.layer && !ship) {
       slice = this.deps.lifecycle.reserveSlice(intent);
       if (!slice) {
         // The policy and the allocator share one definition of room; reaching here means the policy
@@ -164,13 +193,19 @@ export class IntentService {
     const key = intent.key;
     if (status !== 'denied') {
       // Before anything is stored: a version that could never go live for its size is refused.
-      this.deps.lifecycle.assertRoom(intent, version, slice, { decision_id: id, policy_revision: revision, actor: actor.name, at });
+      this.deps.lifecycle.assertRoom(intent, version, slice, { decision_id: id, policy_revision: revision, actor: actor.name, at }, ship?.variant ?? null);
     }
     this.deps.decisions.insert({ id, key, version, policyRevision: revision, input, result: decision, status, actor: actor.name, createdAt: at });
-    this.deps.intents.insertVersion({ key, version, intent, status, decisionId: id, slice, submittedBy: actor.name, submittedAt: at });
+    this.deps.intents.insertVersion({ key, version, intent, status, decisionId: id, slice, submittedBy: actor.name, submittedAt: at, ship: ship?.variant ?? null });
     this.deps.intents.setCurrentVersion(key, version, intent.owner, at);
     const services = [...new Set(intent.services.map((s) => s.service))];
-    this.deps.audit.append({ type: 'submitted', actor: actor.name, experiment: key, version, data: { services, intent } });
+    this.deps.audit.append({
+      type: 'submitted',
+      actor: actor.name,
+      experiment: key,
+      version,
+      data: { services, intent, ...(ship ? { ship: ship.variant, reason: ship.reason } : {}) },
+    });
     this.deps.audit.append({
       type: 'decided',
       actor: actor.name,
@@ -183,12 +218,13 @@ export class IntentService {
     return { intent: { key, version }, status, state: exp.state, decision: view(id, revision, decision) };
   }
 
-  private decide(intent: Intent, actor: Actor) {
+  private decide(intent: Intent, actor: Actor, ship: string | null = null) {
     const input = buildPolicyInput(
       intent,
       { name: actor.name, role: actor.role, ...(actor.team ? { team: actor.team } : {}) },
       this.deps.clock.now(),
       this.deps.intents,
+      ship,
     );
     const { decision, revision } = this.deps.policy.evaluate(input);
     return { decision, revision, id: `d_${ulid()}`, input };
@@ -323,6 +359,7 @@ export class IntentService {
     const versions = this.deps.intents.listVersions(key);
     const current = versions.find((v) => v.version === exp.currentVersion)!;
     const decision = current.decisionId ? this.deps.decisions.get(current.decisionId) : undefined;
+    const rollout = this.deps.lifecycle.rolloutState(exp, current);
     return {
       key: exp.key,
       owner: exp.owner,
@@ -331,6 +368,8 @@ export class IntentService {
       state: exp.state,
       active_version: exp.activeVersion,
       intent: current.intent,
+      ...(current.ship ? { ship: current.ship } : {}),
+      ...(rollout ? { rollout } : {}),
       decision: decision ? view(decision.id, decision.policyRevision, decision.result as PolicyDecision) : null,
       approvals: this.deps.intents.listApprovals(key, current.version).map(approvalView),
       outstanding_approvals: current.status === 'pending_approval' && exp.state !== 'archived' ? this.outstanding(current).filter((o) => o.missing > 0) : [],
@@ -341,6 +380,7 @@ export class IntentService {
         submitted_by: v.submittedBy,
         submitted_at: v.submittedAt,
         ...(v.slice ? { slice: v.slice } : {}),
+        ...(v.ship ? { ship: v.ship } : {}),
         ...(v.retiredAt ? { rolled_back_at: v.retiredAt } : {}),
       })),
       created_at: exp.createdAt,

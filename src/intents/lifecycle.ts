@@ -3,15 +3,17 @@ import { requireTeamAccess, SYSTEM_ACTOR } from '../access/actor.js';
 import type { AuditEventType, AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, DocumentTooLargeError, NotFoundError } from '../errors.js';
-import { resolveFlagStates, type Provenance } from '../flags/flag-resolver.js';
+import { resolveFlagStates, type Provenance, type Serving } from '../flags/flag-resolver.js';
 import type { FlagsChange, FlagStateService } from '../flags/flag-state-service.js';
 import type { Slice } from '../flags/layer-allocator.js';
 import type { DecisionStore } from '../storage/decision-store.js';
 import type { ExperimentRecord, ExperimentState, IntentStore, VersionRecord } from '../storage/intent-store.js';
+import type { RolloutStore } from '../storage/rollout-store.js';
 import type { Transactor } from '../storage/transactor.js';
-import { exposureBuckets, type Intent } from './intent-schema.js';
+import { exposureBuckets, type Intent, type Rollout } from './intent-schema.js';
+import { autoDue, enterStage, rolloutView, servedBuckets, stageIndex, type RolloutAnalysis, type RolloutView } from './rollout.js';
 
-export type Action = 'pause' | 'resume' | 'rollback' | 'complete';
+export type Action = 'pause' | 'resume' | 'rollback' | 'complete' | 'advance';
 
 /**
  * The experiment state machine (SPEC §4) and the only writer of flag states. Every transition
@@ -20,7 +22,11 @@ export type Action = 'pause' | 'resume' | 'rollback' | 'complete';
  *
  *   draft ──approved──▶ scheduled ──start──▶ running ◀──resume── paused
  *                          │                  │  ──pause──▶        │
+ *                          │                  └─ ship approved ─▶ shipped ◀┘ (rollback: back to running)
  *                          └──────── end / complete / rollback ────┴──▶ completed
+ *
+ * A running rollout (SPEC §10) moves stage by stage with `advance` (or the scheduler's auto
+ * advance); its progress lives in rollout_progress, and every stage re-derives the flags.
  */
 export class Lifecycle {
   /** Changes made in the transaction under way, published when it commits. */
@@ -35,6 +41,8 @@ export class Lifecycle {
       audit: AuditLog;
       clock: Clock;
       tx: Transactor;
+      rollouts: RolloutStore;
+      analysis: RolloutAnalysis;
     },
   ) {}
 
@@ -49,14 +57,19 @@ export class Lifecycle {
    * past the cap once live; checked at submission so nothing is stored. The write that makes it
    * live checks again, since other experiments may have grown the documents in between.
    */
-  assertRoom(intent: Intent, version: number, slice: Slice | null, provenance: Provenance): void {
-    this.deps.flags.assertFits(intent.key, resolveFlagStates(intent, version, slice, true, provenance));
+  assertRoom(intent: Intent, version: number, slice: Slice | null, provenance: Provenance, ship: string | null = null): void {
+    this.deps.flags.assertFits(intent.key, resolveFlagStates(intent, version, slice, true, provenance, { ship }));
   }
 
   /** A version just became approved: it goes live now, or is scheduled for its start. */
   onApproved(key: string, version: number, actor: Actor): void {
     const exp = this.mustGet(key);
     const v = this.deps.intents.getVersion(key, version)!;
+    if (v.ship) {
+      // Approved ship: every unit gets the variant in every service, until complete or rollback.
+      this.setActive(exp, version, 'shipped', null, actor, 'shipped', undefined, { variant: v.ship });
+      return;
+    }
     const now = this.deps.clock.now();
     const start = v.intent.schedule?.start ? new Date(v.intent.schedule.start) : null;
     const end = v.intent.schedule?.end ? new Date(v.intent.schedule.end) : null;
@@ -69,7 +82,7 @@ export class Lifecycle {
     this.setActive(exp, version, state, end ? end.toISOString() : null, actor, state === 'running' ? 'started' : null);
   }
 
-  act(key: string, action: Action, reason: string, actor: Actor) {
+  act(key: string, action: Action, reason: string | undefined, actor: Actor) {
     return this.transaction(() => {
       const exp = this.mustGet(key);
       requireTeamAccess(actor, exp.owner, `${action} experiments of team ${exp.owner}`, true);
@@ -79,10 +92,13 @@ export class Lifecycle {
       switch (action) {
         case 'pause':
           if (exp.state !== 'running') illegal();
+          this.markPausedBy(key, actor.name);
           this.setActive(exp, exp.activeVersion, 'paused', exp.dueAt, actor, 'paused', reason);
           break;
         case 'resume': {
           if (exp.state !== 'paused') illegal();
+          // A person's resume clears a guardrail halt (SPEC §10.2).
+          this.markPausedBy(key, null);
           const v = this.deps.intents.getVersion(key, exp.activeVersion!)!;
           const start = v.intent.schedule?.start;
           if (start && new Date(start) > this.deps.clock.now()) {
@@ -100,6 +116,9 @@ export class Lifecycle {
           if (exp.state === 'completed' || exp.state === 'archived') illegal();
           this.setActive(exp, exp.activeVersion, 'completed', null, actor, 'completed', reason);
           break;
+        case 'advance':
+          this.advance(exp, actor, reason);
+          break;
       }
       return this.mustGet(key);
     });
@@ -110,11 +129,11 @@ export class Lifecycle {
    * flags are removed and the experiment returns to draft. The rolled-back version is retired so
    * it holds no flags or layer room and is never rolled back to again.
    */
-  private rollback(exp: ExperimentRecord, actor: Actor, reason: string): void {
+  private rollback(exp: ExperimentRecord, actor: Actor, reason: string | undefined): void {
     const from = exp.activeVersion!;
     const target = this.deps.intents
       .listVersions(exp.key)
-      .filter((v) => v.version < from && v.status === 'approved' && v.retiredAt === null)
+      .filter((v) => v.version < from && v.status === 'approved' && v.retiredAt === null && v.ship === null)
       .pop();
     const at = this.deps.clock.now().toISOString();
     this.deps.intents.retire(exp.key, from, at);
@@ -150,8 +169,9 @@ export class Lifecycle {
   }
 
   /** Applies every transition that is due at the clock's current time; safe to call at any time, twice. */
-  tick(): { started: string[]; expired: string[]; lagMs: number; blocked: string[] } {
+  tick(): { started: string[]; expired: string[]; advanced: string[]; lagMs: number; blocked: string[] } {
     const started: string[] = [];
+    const advanced: string[] = [];
     const expired: string[] = [];
     /** Due starts refused because a document would exceed the cap: they stay scheduled and are retried. */
     const blocked: string[] = [];
@@ -165,7 +185,118 @@ export class Lifecycle {
         blocked.push(due.key);
       }
     }
-    return { started, expired, lagMs, blocked };
+    for (const key of this.deps.rollouts.listAutoDue(now.toISOString())) {
+      try {
+        if (this.autoAdvance(key, now)) advanced.push(key);
+      } catch (err) {
+        if (!(err instanceof DocumentTooLargeError)) throw err;
+        blocked.push(key);
+      }
+    }
+    return { started, expired, advanced, lagMs, blocked };
+  }
+
+  /**
+   * SPEC §10 auto_advance: once the hold is over and the analysis is healthy, the next stage, as the
+   * system actor. Re-checked inside the transaction against the stored progress, so two ticks (or
+   * two processes) advance a due stage once; a stage not advanced (analysis not healthy) stays due
+   * and is looked at again next tick.
+   */
+  private autoAdvance(key: string, now: Date): boolean {
+    return this.transaction(() => {
+      const exp = this.deps.intents.getExperiment(key);
+      const progress = this.deps.rollouts.get(key);
+      if (!exp || !progress || progress.autoDueAt === null || new Date(progress.autoDueAt) > now) return false;
+      const v = exp.activeVersion !== null ? this.deps.intents.getVersion(key, exp.activeVersion) : undefined;
+      const rollout = v && !v.ship ? v.intent.rollout : undefined;
+      const stage = rollout ? stageIndex(rollout, progress) : 0;
+      if (exp.state !== 'running' || !rollout || !rollout.auto_advance || stage >= rollout.stages.length - 1) {
+        this.deps.rollouts.put({ ...progress, autoDueAt: null });
+        return false;
+      }
+      if (new Date(progress.holdUntil) > now || this.deps.analysis.status(key) !== 'healthy') return false;
+      this.enterNextStage(exp, rollout, stage, SYSTEM_ACTOR, 'auto_advance: hold over, analysis healthy');
+      return true;
+    });
+  }
+
+  /** POST actions {"action":"advance"} (SPEC §10 "Advance"), inside act's transaction. */
+  private advance(exp: ExperimentRecord, actor: Actor, reason: string | undefined): void {
+    const illegal = (why: string): never => {
+      throw new ConflictError('invalid_transition', `Cannot advance experiment ${exp.key}: ${why}`, { state: exp.state, action: 'advance' });
+    };
+    if (exp.state !== 'running') illegal(`it is ${exp.state}`);
+    const v = this.deps.intents.getVersion(exp.key, exp.activeVersion!)!;
+    const rollout = v.ship ? undefined : v.intent.rollout;
+    if (!rollout) return illegal(`version ${v.version} has no rollout`);
+    const progress = this.deps.rollouts.get(exp.key);
+    const stage = stageIndex(rollout, progress);
+    if (stage >= rollout.stages.length - 1) illegal(`it is at its last stage (${stage}, exposure ${rollout.stages[stage]!.exposure}%)`);
+    const now = this.deps.clock.now();
+    if (progress && new Date(progress.holdUntil) > now) {
+      throw new ConflictError('hold_not_elapsed', `Stage ${stage} of ${exp.key} holds until ${progress.holdUntil}`, {
+        stage,
+        hold_until: progress.holdUntil,
+      });
+    }
+    const analysis = this.deps.analysis.status(exp.key);
+    if (analysis === 'regressed' || analysis === 'srm') {
+      throw new ConflictError(
+        'guardrail_regressed',
+        `Cannot advance ${exp.key}: its analysis is ${analysis === 'srm' ? 'flagged for a sample-ratio mismatch' : 'regressed'} (GET /v1/intents/${exp.key}/analysis)`,
+        { stage, analysis },
+      );
+    }
+    this.enterNextStage(exp, rollout, stage, actor, reason);
+  }
+
+  /** Moves to stage + 1: new progress, flags re-derived (a new version per service), audit `advanced`. */
+  private enterNextStage(exp: ExperimentRecord, rollout: Rollout, stage: number, actor: Actor, reason: string | undefined): void {
+    const progress = this.deps.rollouts.get(exp.key);
+    this.deps.rollouts.put(enterStage(exp.key, rollout, stage + 1, this.deps.clock.now(), progress?.pausedBy ?? null));
+    this.setActive(exp, exp.activeVersion, 'running', exp.dueAt, actor, 'advanced', reason, {
+      from_stage: stage,
+      to_stage: stage + 1,
+      from_exposure: rollout.stages[stage]!.exposure,
+      to_exposure: rollout.stages[stage + 1]!.exposure,
+    });
+  }
+
+  private markPausedBy(key: string, name: string | null): void {
+    const progress = this.deps.rollouts.get(key);
+    if (progress) this.deps.rollouts.put({ ...progress, pausedBy: name, updatedAt: this.deps.clock.now().toISOString() });
+  }
+
+  /**
+   * Keeps the rollout's progress in step with what drives the flags: a version with a rollout that
+   * starts driving (running or paused) for the first time enters stage 0 now; a later version keeps
+   * the stage reached (never past its own last stage). Automatic advance is due only while running.
+   */
+  private syncProgress(key: string, next: VersionRecord | undefined, state: ExperimentState): void {
+    const rollout = next && !next.ship ? next.intent.rollout : undefined;
+    const drives = state === 'running' || state === 'paused';
+    const progress = this.deps.rollouts.get(key);
+    const now = this.deps.clock.now();
+    if (rollout && drives) {
+      if (!progress) {
+        const entered = enterStage(key, rollout, 0, now, null);
+        this.deps.rollouts.put({ ...entered, autoDueAt: state === 'running' ? entered.autoDueAt : null });
+        return;
+      }
+      const stage = stageIndex(rollout, progress);
+      const due = state === 'running' ? autoDue(rollout, stage, progress.holdUntil) : null;
+      if (stage !== progress.stage || due !== progress.autoDueAt) this.deps.rollouts.put({ ...progress, stage, autoDueAt: due, updatedAt: now.toISOString() });
+    } else if (progress && progress.autoDueAt !== null) {
+      this.deps.rollouts.put({ ...progress, autoDueAt: null, updatedAt: now.toISOString() });
+    }
+  }
+
+  /** The `rollout` of GET /v1/intents/{key} (SPEC §10 "State"), or undefined without a rollout. */
+  rolloutState(exp: ExperimentRecord, current: VersionRecord): RolloutView | undefined {
+    const v = exp.activeVersion !== null ? this.deps.intents.getVersion(exp.key, exp.activeVersion) : current;
+    const rollout = v?.intent.rollout;
+    if (!rollout) return undefined;
+    return rolloutView(rollout, this.deps.rollouts.get(exp.key), exp.state, this.deps.analysis.status(exp.key), this.deps.clock.now());
   }
 
   private tickOne(key: string, now: Date, started: string[], expired: string[], lag: (ms: number) => void): void {
@@ -221,8 +352,9 @@ export class Lifecycle {
     const previous = exp.activeVersion !== null ? this.deps.intents.getVersion(exp.key, exp.activeVersion) : undefined;
     const next = activeVersion !== null ? this.deps.intents.getVersion(exp.key, activeVersion) : undefined;
     this.deps.intents.setActive(exp.key, activeVersion, state, dueAt, at);
-    const drives = next && (state === 'running' || state === 'paused');
-    const flags = drives ? this.flagsFor(next, state === 'running') : new Map();
+    this.syncProgress(exp.key, next, state);
+    const drives = next && (state === 'running' || state === 'paused' || state === 'shipped');
+    const flags = drives ? this.flagsFor(next, state === 'running' || state === 'shipped') : new Map();
     const services = new Set<string>([
       ...(previous?.intent.services.map((s) => s.service) ?? []),
       ...(next?.intent.services.map((s) => s.service) ?? []),
@@ -270,12 +402,20 @@ export class Lifecycle {
    */
   private flagsFor(v: VersionRecord, enabled: boolean) {
     const decision = v.decisionId ? this.deps.decisions.get(v.decisionId) : undefined;
-    return resolveFlagStates(v.intent, v.version, v.slice, enabled, {
-      decision_id: v.decisionId ?? '',
-      policy_revision: decision?.policyRevision ?? '',
-      actor: decision?.actor ?? v.submittedBy,
-      at: decision?.createdAt ?? v.submittedAt,
-    });
+    const serving: Serving = v.ship ? { ship: v.ship } : { buckets: servedBuckets(v.intent, this.deps.rollouts.get(v.key)) };
+    return resolveFlagStates(
+      v.intent,
+      v.version,
+      v.slice,
+      enabled,
+      {
+        decision_id: v.decisionId ?? '',
+        policy_revision: decision?.policyRevision ?? '',
+        actor: decision?.actor ?? v.submittedBy,
+        at: decision?.createdAt ?? v.submittedAt,
+      },
+      serving,
+    );
   }
 
   private mustGet(key: string): ExperimentRecord {

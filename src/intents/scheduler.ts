@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /**
- * Drives schedule.start / schedule.end. State lives in the database (each experiment's due_at), so
+ * Drives schedule.start / schedule.end and auto_advance of rollouts. State lives in the database (each experiment's due_at), so
  * a restart loses nothing: the first tick, run at start, applies whatever fell due while the
  * process was down. A transition re-checks its state inside its transaction, so it applies once.
  */
@@ -15,18 +15,19 @@ export class Scheduler {
     private readonly onLag: (ms: number) => void = () => undefined,
   ) {}
 
-  tick(): { started: string[]; expired: string[] } {
+  /** Applies due schedule transitions and due automatic rollout advances (SPEC §10). */
+  tick(): { started: string[]; expired: string[]; advanced: string[] } {
     try {
       const done = this.lifecycle.tick();
       this.onLag(done.lagMs);
-      if (done.started.length || done.expired.length) this.logger.info(done, 'scheduled transitions applied');
+      if (done.started.length || done.expired.length || done.advanced.length) this.logger.info(done, 'scheduled transitions applied');
       if (done.blocked.length) {
         this.logger.warn({ blocked: done.blocked }, 'scheduled starts held back: a flags document would exceed SWITCHYARD_MAX_DOCUMENT_BYTES; retried each tick');
       }
       return done;
     } catch (err) {
       this.logger.error({ err }, 'scheduler tick failed; will retry');
-      return { started: [], expired: [] };
+      return { started: [], expired: [], advanced: [] };
     }
   }
 

@@ -63,7 +63,8 @@ export function policyImpact(
     const stored = v.decisionId ? deps.decisions.get(v.decisionId) : undefined;
     const oldResult = stored?.result as PolicyDecision | undefined;
     const submitter = stored?.input as { actor?: { name: string; role: string; team?: string } } | undefined;
-    const input = buildPolicyInput(v.intent, submitter?.actor ?? { name: v.submittedBy, role: 'owner' }, now, live);
+    // A ship version is judged as a ship (input.ship), as when it was submitted.
+    const input = buildPolicyInput(v.intent, submitter?.actor ?? { name: v.submittedBy, role: 'owner' }, now, live, v.ship);
     const { decision } = evaluateWith(candidate, input, deps.logger);
     const newStatus = newStatusOf(decision, v.status, oldResult);
     // Verdict against verdict: the version's status also records approvals given since, so it is

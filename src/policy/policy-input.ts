@@ -14,6 +14,8 @@ export interface PolicyInput {
    * a layer), never the layer's members one by one (docs/layers.md).
    */
   live: { flags: LiveFlagClaim[]; layer_room: LayerRoom | null };
+  /** Present when the version asks to ship this variant to every unit (SPEC §10 "Ship"). */
+  ship?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export function buildPolicyInput(
   actor: PolicyInput['actor'],
   now: Date,
   live: LiveContextReader,
+  ship: string | null = null,
 ): PolicyInput {
   const schedule_ms: PolicyInput['schedule_ms'] = {};
   if (intent.schedule?.start) schedule_ms.start = Date.parse(intent.schedule.start);
@@ -45,6 +48,7 @@ export function buildPolicyInput(
       flags: live.liveFlagClaims(intent.key, intent.services),
       layer_room: intent.layer ? live.layerRoom(intent.key, intent.layer) : null,
     },
+    ...(ship ? { ship } : {}),
   };
 }
 

@@ -6,7 +6,8 @@ import { ConflictError } from '../errors.js';
 
 export type VersionStatus = 'denied' | 'pending_approval' | 'approved';
 /** `archived`: a draft that never ran, withdrawn by its owner (DELETE /v1/intents/{key}); final. */
-export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed' | 'archived';
+/** `shipped`: one variant served to every unit (SPEC §10 "Ship") until `complete` or `rollback`. */
+export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'shipped' | 'completed' | 'archived';
 
 export interface ExperimentRecord {
   key: string;
@@ -29,6 +30,8 @@ export interface VersionRecord {
   submittedBy: string;
   submittedAt: string;
   retiredAt: string | null;
+  /** The variant this version ships to every unit (SPEC §10), or null for an ordinary version. */
+  ship: string | null;
 }
 
 export interface ApprovalRecord {
@@ -87,6 +90,7 @@ interface VersionRow {
   submitted_by: string;
   submitted_at: string;
   retired_at: string | null;
+  ship?: string | null;
 }
 
 const toExperiment = (r: ExperimentRow): ExperimentRecord => ({
@@ -110,6 +114,7 @@ const toVersion = (r: VersionRow): VersionRecord => ({
   submittedBy: r.submitted_by,
   submittedAt: r.submitted_at,
   retiredAt: r.retired_at,
+  ship: r.ship ?? null,
 });
 
 /**
@@ -151,8 +156,8 @@ export class IntentStore {
       getVersion: db.prepare<[string, number], VersionRow>('SELECT *, CAST(key AS BLOB) AS key_bytes FROM intent_versions WHERE key = ? AND version = ?'),
       listVersions: db.prepare<[string], VersionRow>('SELECT *, CAST(key AS BLOB) AS key_bytes FROM intent_versions WHERE key = ? ORDER BY version'),
       insertVersion: db.prepare(
-        `INSERT INTO intent_versions (key, version, body, status, decision_id, layer, exposure, slice_start, slice_end, submitted_by, submitted_at)
-         VALUES (@key, @version, @body, @status, @decisionId, @layer, @exposure, @sliceStart, @sliceEnd, @submittedBy, @submittedAt)`,
+        `INSERT INTO intent_versions (key, version, body, status, decision_id, layer, exposure, slice_start, slice_end, submitted_by, submitted_at, ship)
+         VALUES (@key, @version, @body, @status, @decisionId, @layer, @exposure, @sliceStart, @sliceEnd, @submittedBy, @submittedAt, @ship)`,
       ),
       insertVersionFlag: db.prepare('INSERT INTO version_flags (key, version, service, flag) VALUES (?, ?, ?, ?)'),
       setStatus: db.prepare('UPDATE intent_versions SET status = ? WHERE key = ? AND version = ?'),
@@ -255,7 +260,11 @@ export class IntentStore {
     }
   }
 
-  insertVersion(v: Omit<VersionRecord, 'retiredAt'>): void {
+  /**
+   * A ship version (SPEC §10) is stored without a layer: it serves every unit through the default
+   * variant and none through a slice, so it holds no room in the layer (docs/rollouts.md).
+   */
+  insertVersion(v: Omit<VersionRecord, 'retiredAt' | 'ship'> & { ship?: string | null }): void {
     this.layers.touch(v.key);
     this.stmts.insertVersion.run({
       key: v.key,
@@ -263,12 +272,13 @@ export class IntentStore {
       body: JSON.stringify(v.intent),
       status: v.status,
       decisionId: v.decisionId,
-      layer: v.intent.layer ?? null,
+      layer: v.ship ? null : (v.intent.layer ?? null),
       exposure: v.intent.exposure,
       sliceStart: v.slice?.start ?? null,
       sliceEnd: v.slice?.end ?? null,
       submittedBy: v.submittedBy,
       submittedAt: v.submittedAt,
+      ship: v.ship ?? null,
     });
     for (const s of v.intent.services) this.stmts.insertVersionFlag.run(v.key, v.version, s.service, s.flag);
   }
@@ -392,7 +402,7 @@ function toLayerClaim(r: { key: string; key_bytes?: Buffer; version: number; sta
 
 /** The status a policy author reads: the experiment's state for the running version, else the version's. */
 function liveStatus(r: { version: number; status: string; state: string; active: number | null }): string {
-  if (r.version === r.active && (r.state === 'running' || r.state === 'paused' || r.state === 'scheduled')) return r.state;
+  if (r.version === r.active && (r.state === 'running' || r.state === 'paused' || r.state === 'scheduled' || r.state === 'shipped')) return r.state;
   return r.status;
 }
 

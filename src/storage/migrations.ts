@@ -188,4 +188,24 @@ BEGIN SELECT RAISE(ABORT, 'flag_documents is append-only'); END;
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 `,
   },
+  {
+    // Staged rollouts (SPEC §10, docs/rollouts.md): where each rollout is, and the variant a version
+    // ships (null: an ordinary version). A ship version is stored without a layer: it serves
+    // nobody through a slice, so it holds no layer room.
+    version: 4,
+    name: 'rollouts_progress_and_ship',
+    sql: `
+ALTER TABLE intent_versions ADD COLUMN ship TEXT;
+CREATE TABLE rollout_progress (
+  key TEXT PRIMARY KEY REFERENCES experiments (key),
+  stage INTEGER NOT NULL,
+  stage_started_at TEXT NOT NULL,
+  hold_until TEXT NOT NULL,
+  auto_due_at TEXT,
+  paused_by TEXT,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX rollout_progress_auto_due ON rollout_progress (auto_due_at) WHERE auto_due_at IS NOT NULL;
+`,
+  },
 ];

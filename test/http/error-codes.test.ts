@@ -94,6 +94,21 @@ describe('error codes', () => {
         return sre.post('/v1/intents/pin-test/approvals', { version: 1 });
       }],
       ['invalid_transition', () => owner.post('/v1/intents/checkout-redesign/actions', { action: 'pause', reason: 'not running' })],
+      ['hold_not_elapsed', async () => {
+        await owner.post('/v1/intents', simpleIntent('hold-test', { rollout: { stages: [{ exposure: 1, hold: 'PT1H' }, { exposure: 10 }] } }));
+        return owner.post('/v1/intents/hold-test/actions', { action: 'advance' });
+      }],
+      ['guardrail_regressed', async () => {
+        // The telemetry analysis is another module (SPEC §10.2); its port answers `regressed` here.
+        const regressed = await startServer({ analysis: { status: () => 'regressed' } });
+        try {
+          const alice = await regressed.token({ name: 'alice', role: 'owner', team: 'growth' });
+          await alice.post('/v1/intents', simpleIntent('reg-test', { rollout: { stages: [{ exposure: 1 }, { exposure: 10 }] } }));
+          return await alice.post('/v1/intents/reg-test/actions', { action: 'advance' });
+        } finally {
+          await regressed.close();
+        }
+      }],
       ['flag_conflict', async () => {
         // v1 runs, v2 (other flag) replaces it, another experiment takes v1's flag, rollback cannot return
         await owner.post('/v1/intents', simpleIntent('roll-test', { services: [{ service: 'search', flag: 'first' }] }));

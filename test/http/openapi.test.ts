@@ -134,7 +134,7 @@ describe('OpenAPI document (GET /openapi.json)', () => {
     expect(Object.keys(z.toJSONSchema(IntentSchema, { io: 'input' }).properties ?? {})).toEqual(Object.keys(intent['properties']));
     // a query parameter: GET /v1/intents?state= is the router's enum
     const state = doc['paths']['/v1/intents']['get']['parameters'].find((p: Json) => p.name === 'state');
-    expect(state.schema.enum).toEqual(['draft', 'scheduled', 'running', 'paused', 'completed', 'archived']);
+    expect(state.schema.enum).toEqual(['draft', 'scheduled', 'running', 'paused', 'shipped', 'completed', 'archived']);
   });
 
   it('every error code is documented where it can occur, with its status, as a shared Problem', () => {
