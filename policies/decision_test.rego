@@ -1,6 +1,5 @@
 package switchyard.decision_test
 
-import data.switchyard.fixtures_test.build
 import data.switchyard.fixtures_test.decide
 
 # SPEC §3 example: the SPEC §2 intent is allowed, owes an sre approval.
