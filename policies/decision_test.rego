@@ -1,6 +1,5 @@
 package switchyard.decision_test
 
-import data.switchyard.fixtures_test.build
 import data.switchyard.fixtures_test.decide
 
 # SPEC §3 example: the SPEC §2 intent is allowed, owes an sre approval.
@@ -87,9 +86,49 @@ test_denied_iff_violations if {
 	decide({}).allow == true
 }
 
-# Same input, same output: the decision depends only on input and data.
-test_deterministic if {
-	a := data.switchyard.decision with input as build({"intent": {"exposure": 10}})
-	b := data.switchyard.decision with input as build({"intent": {"exposure": 10}})
-	a == b
+# The decision depends only on what the intent asks for, not on how the request
+# lists it: the same services and data classes in another order, with other free
+# text (description, variant values), give the same decision. Evaluating one
+# input twice could never fail (OPA memoises a query); this can, e.g. if a rule
+# takes its cap from the first listed service or echoes the listed order.
+order_a := {
+	"description": "first wording",
+	"services": [
+		{"service": "web", "flag": "checkout_redesign"},
+		{"service": "checkout-api", "flag": "checkout_v2"},
+		{"service": "zeta", "flag": "z"},
+	],
+	"data_access": ["clickstream", "purchase_history", "zz"],
+	"exposure": 10,
+}
+
+order_b := {
+	"description": "another wording entirely",
+	"services": [
+		{"service": "zeta", "flag": "z"},
+		{"service": "checkout-api", "flag": "checkout_v2"},
+		{"service": "web", "flag": "checkout_redesign"},
+	],
+	"data_access": ["zz", "purchase_history", "clickstream"],
+	"exposure": 10,
+	"variants": [
+		{"key": "control", "weight": 50, "value": "off"},
+		{"key": "treatment", "weight": 50, "value": "on"},
+	],
+}
+
+test_decision_ignores_listing_order_and_free_text if {
+	a := decide({"intent": order_a})
+
+	# The case is not vacuous: it denies, owes two approvals and caps at the critical tier.
+	a.allow == false
+	[v.code | some v in a.violations] == ["max_exposure", "unknown_data_class", "unknown_service"]
+	a.obligations.approvals == [{"role": "privacy", "count": 1}, {"role": "sre", "count": 1}]
+	a.limits.max_exposure == 5
+	decide({"intent": order_b}) == a
+}
+
+# ... while a field that matters does change it.
+test_decision_follows_exposure if {
+	decide({"intent": object.union(order_a, {"exposure": 5})}) != decide({"intent": order_a})
 }

@@ -12,6 +12,8 @@ import { DEFAULT_HEARTBEAT_MS, sseEvent, type StreamSink } from './flag-stream.j
 export interface FeedSource {
   subscribe(listener: FlagsListener): () => void;
   events(afterSeq: number, service: string | undefined, limit: number): FlagEventRecord[];
+  /** The feed position of the newest committed event (0 when there is none). */
+  lastSeq(): number;
 }
 
 export interface FeedEvent {
@@ -56,7 +58,10 @@ export class EventFeedStreams {
   /** Sends the backlog after `afterSeq` and then every new change; returns the close function. */
   open(sink: StreamSink, afterSeq: number, service: string | undefined): () => void {
     if (this.shut) throw new Error('the event feed is closed');
-    const sub: Subscriber = { sink, service, lastSent: afterSeq };
+    // An id past the end of the feed (a client of another server, or of a database restored from
+    // a backup) names nothing here: without the clamp, every change up to that id would be
+    // skipped as already sent, and the stream would stay silent. It resumes from the end instead.
+    const sub: Subscriber = { sink, service, lastSent: Math.min(afterSeq, this.source.lastSeq()) };
     this.ensureListening();
     this.subscribers.add(sub);
     sink.write('retry: 2000\n\n');

@@ -25,25 +25,30 @@ describe('Idempotency-Key', () => {
     expect((await owner.post('/v1/intents', simpleIntent('retry-me'))).body.code).toBe('intent_exists');
   });
 
+  // Each test makes the first use of its own keys and its own intents: none depends on another
+  // having run first (they pass shuffled, and one by one with -t).
   it('the same key with a different body is refused with 422', async () => {
-    const res = await owner.post('/v1/intents', simpleIntent('other-body'), { 'idempotency-key': 'k-1' });
+    expect((await owner.post('/v1/intents', simpleIntent('first-body'), { 'idempotency-key': 'k-2' })).status).toBe(201);
+    const res = await owner.post('/v1/intents', simpleIntent('other-body'), { 'idempotency-key': 'k-2' });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('idempotency_key_reused');
     expect((await s.api.get('/v1/intents/other-body')).status).toBe(404);
   });
 
   it('keys belong to one token: another token may use the same key', async () => {
+    expect((await owner.post('/v1/intents', simpleIntent('alices-test'), { 'idempotency-key': 'k-3' })).status).toBe(201);
     const other = await s.token({ name: 'bob', role: 'owner', team: 'growth' });
-    const res = await other.post('/v1/intents', simpleIntent('bobs-test'), { 'idempotency-key': 'k-1' });
+    const res = await other.post('/v1/intents', simpleIntent('bobs-test'), { 'idempotency-key': 'k-3' });
     expect(res.status).toBe(201);
   });
 
   it('replays actions and approvals too, and a 4xx answer as well', async () => {
+    expect((await owner.post('/v1/intents', simpleIntent('pause-me'))).body.state).toBe('running');
     const action = { action: 'pause', reason: 'once' };
-    const a = await owner.post('/v1/intents/retry-me/actions', action, { 'idempotency-key': 'pause-1' });
+    const a = await owner.post('/v1/intents/pause-me/actions', action, { 'idempotency-key': 'pause-1' });
     expect(a.status).toBe(200);
     const version = (await s.api.get('/v1/services/web/flags')).body.version;
-    const b = await owner.post('/v1/intents/retry-me/actions', action, { 'idempotency-key': 'pause-1' });
+    const b = await owner.post('/v1/intents/pause-me/actions', action, { 'idempotency-key': 'pause-1' });
     expect(b.status).toBe(200);
     expect(b.text).toBe(a.text);
     expect((await s.api.get('/v1/services/web/flags')).body.version).toBe(version);

@@ -21,13 +21,25 @@ describe('SIGTERM', () => {
     expect(stream.status).toBe(200);
     await stream.nextEvent();
 
-    // A request whose body is half sent when the signal arrives.
+    // A request whose body is half sent when the signal arrives. Each step waits for a signal, not
+    // a sleep: `Expect: 100-continue` makes the server say when it has the request in hand, the log
+    // line says when the drain has begun, and only then does the rest of the body go.
     const body = JSON.stringify({ ...simpleIntent('in-flight'), owner: 'growth' });
     const half = Math.floor(body.length / 2);
+    const draining = new Promise<void>((resolve) => {
+      const streams = [server.child.stdout!, server.child.stderr!];
+      const seen = () => {
+        if (!server.output().includes('draining in-flight requests')) return;
+        for (const st of streams) st.off('data', seen);
+        resolve();
+      };
+      for (const st of streams) st.on('data', seen);
+    });
+    let exit!: Promise<number | null>;
     const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = http.request(`${server.base}/v1/intents`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
       });
       req.on('response', (res) => {
         let text = '';
@@ -35,12 +47,14 @@ describe('SIGTERM', () => {
         res.on('end', () => resolve({ status: res.statusCode!, text }));
       });
       req.on('error', reject);
-      req.write(body.slice(0, half));
-      setTimeout(() => req.end(body.slice(half)), 300);
+      req.on('continue', () => {
+        req.write(body.slice(0, half), () => {
+          exit = server.stop();
+          void draining.then(() => req.end(body.slice(half)));
+        });
+      });
+      req.flushHeaders();
     });
-    await new Promise((r) => setTimeout(r, 100));
-    const exit = server.stop();
-
     const res = await answered;
     expect(res.status).toBe(201);
     expect(JSON.parse(res.text).status).toBe('approved');

@@ -89,11 +89,16 @@ describe('SDK client stream transport', () => {
   });
 
   it('abandons a silent stream after streamIdleTimeoutMs and reconnects', async () => {
-    const { fake } = await setup({ streamIdleTimeoutMs: 150 });
+    const { fake, logger } = await setup({ streamIdleTimeoutMs: 150 });
     const first = await fake.nextStream();
-    const openedAt = Date.now();
+    const openedAt = performance.now();
+    const from = logger.entries.length;
     const second = await fake.nextStream();
-    expect(Date.now() - openedAt).toBeGreaterThanOrEqual(100);
+    console.info(`silent stream replaced after ${(performance.now() - openedAt).toFixed(0)} ms (streamIdleTimeoutMs 150)`);
+    // The behaviour, not a duration: the client gave the first stream up for its silence (the
+    // watchdog's reason, logged before the new stream opened), then resumed from what it holds.
+    const lost = logger.entries.slice(from).find((e) => e.message.startsWith('flags stream lost'));
+    expect(lost?.details['error'], 'the idle watchdog ended the first stream').toMatch(/silent for 150 ms/);
     await first.closed;
     expect(second.headers['last-event-id']).toBe('1');
   });

@@ -123,8 +123,23 @@ describe('TokenStore lookups through the cache', () => {
       expect(store.findActiveByHash('hash-2')?.id).toBe('t2');
       store.revoke('t1', '2026-11-25T00:00:01Z');
       expect(store.findActiveByHash('hash-1')).toBeUndefined();
+      // The revocation above cleared the cache: read t2 again so that it is cached when the other
+      // process revokes it (without this, the check below would pass with no cache check at all).
+      expect(store.findActiveByHash('hash-2')?.id).toBe('t2');
       other.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run('2026-11-25T00:00:02Z', 't2');
-      await new Promise((r) => setTimeout(r, OTHER_WRITER_DELAY_MS + 20));
+      // The delay itself is pinned with an injected clock above; here, through the real store, poll
+      // with a bound (fifty times the delay) for the other process's commit to show, and report it.
+      const t0 = performance.now();
+      let seenAfter: number | undefined;
+      while (performance.now() - t0 < OTHER_WRITER_DELAY_MS * 50) {
+        if (store.findActiveByHash('hash-2') === undefined) {
+          seenAfter = performance.now() - t0;
+          break;
+        }
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      console.info(`another process's revocation seen after ${seenAfter?.toFixed(1) ?? 'never'} ms (OTHER_WRITER_DELAY_MS ${OTHER_WRITER_DELAY_MS})`);
+      expect(seenAfter, "another process's revocation is seen").toBeDefined();
       expect(store.findActiveByHash('hash-2')).toBeUndefined();
     } finally {
       other.close();
