@@ -45,6 +45,8 @@ export interface TelemetryOptions {
   exposureDedupSize?: number;
   /** The context attribute that names the unit of a metric event (else `targetingKey`). Default `user_id`. */
   unitAttribute?: string;
+  /** The clock that stamps `at`, in epoch milliseconds (tests, replays). Default `Date.now`. */
+  now?: () => number;
 }
 
 export interface TelemetryStats {
@@ -73,8 +75,6 @@ export interface TelemetrySenderOptions extends TelemetryOptions {
   token: string;
   fetch?: typeof globalThis.fetch;
   logger: SdkLogger;
-  /** Clock for `at` (tests). */
-  now?: () => number;
   delay?: Delay;
   /** Jitter source in [0, 1) (tests). */
   random?: () => number;
