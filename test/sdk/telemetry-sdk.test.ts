@@ -66,7 +66,8 @@ describe('SDK telemetry against the real server (telemetry sent to a recording s
     });
     await OpenFeature.setProviderAndWait('tel', provider);
     const flags = OpenFeature.getClient('tel');
-    const ctxs = contexts(300);
+    // contexts() never carries both a user_id and a targetingKey; these do, and user_id must win.
+    const ctxs: Record<string, string | number>[] = [...contexts(300), ...Array.from({ length: 40 }, (_, i) => ({ user_id: `both-${i}`, targetingKey: `tk-both-${i}` }))];
     const expected: Record<string, unknown>[] = [];
     for (const ctx of ctxs) {
       for (const flag of ['tel_a_flag', 'tel_paused_flag']) {
@@ -81,6 +82,7 @@ describe('SDK telemetry against the real server (telemetry sent to a recording s
 
     // The contexts cover both fallbacks of §6 step 2, and both arms.
     expect(expected.some((e) => String(e['unit']).startsWith('tk-'))).toBe(true);
+    expect(expected.some((e) => String(e['unit']).startsWith('both-'))).toBe(true);
     expect(expected.some((e) => /^\d+$/.test(String(e['unit'])))).toBe(true);
     expect(new Set(expected.map((e) => e['variant']))).toEqual(new Set(['control', 'treatment']));
     expect(withoutAt(sink.events).sort(byJson)).toEqual(expected.sort(byJson));
