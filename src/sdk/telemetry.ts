@@ -62,6 +62,12 @@ export interface TelemetryStats {
   dropped: number;
   /** Exposures not queued because the same one was sent recently (see `exposureDedupSize`). */
   deduplicated: number;
+  /**
+   * Events refused when recorded because the endpoint would refuse the whole batch for them
+   * (a 400 keeps nothing): a unit of more than 256 characters, a metric name that is not 1 to 128
+   * characters without control characters, a value that is not a finite number.
+   */
+  invalid: number;
   /** Events in memory now, the batch in flight included. */
   buffered: number;
 }
@@ -82,6 +88,19 @@ export interface TelemetrySenderOptions extends TelemetryOptions {
 
 /** The endpoint's per-request limit (SPEC §10.1). */
 export const MAX_BATCH_SIZE = 10_000;
+
+/** The endpoint's field limits: one event outside them makes the whole request a 400. */
+const MAX_UNIT_CHARS = 256;
+const MAX_NAME_CHARS = 128;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+function validUnit(unit: string): boolean {
+  return unit.length >= 1 && unit.length <= MAX_UNIT_CHARS;
+}
+
+function validName(name: string): boolean {
+  return typeof name === 'string' && name.length >= 1 && name.length <= MAX_NAME_CHARS && !CONTROL.test(name);
+}
 
 export const TELEMETRY_DEFAULTS = {
   maxBufferedEvents: 10_000,
@@ -196,7 +215,7 @@ export class TelemetrySender {
   private readonly stop = new AbortController();
   private dropping = false;
   private readonly loggedCodes = new Set<string>();
-  private readonly counts = { sent: 0, rejected: 0, failed: 0, dropped: 0, deduplicated: 0 };
+  private readonly counts = { sent: 0, rejected: 0, failed: 0, dropped: 0, deduplicated: 0, invalid: 0 };
 
   constructor(opts: TelemetrySenderOptions) {
     this.url = opts.url;
@@ -229,6 +248,10 @@ export class TelemetrySender {
    * `experiment` is part of the key so a flag reused by a later experiment is exposed afresh.
    */
   exposure(flag: string, experiment: string, unit: string, variant: string): boolean {
+    if (!validUnit(unit) || !validName(flag) || !validName(variant)) {
+      this.counts.invalid++;
+      return false;
+    }
     const key = `${flag}\u0000${experiment}\u0000${unit}\u0000${variant}`;
     if (!this.dedup.offer(key)) {
       this.counts.deduplicated++;
@@ -239,9 +262,11 @@ export class TelemetrySender {
     return queued;
   }
 
-  /** A value that is not a finite number would make the whole batch a 400: it is refused here. */
   metric(metric: string, unit: string, value: number): boolean {
-    if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+    if (!validUnit(unit) || !validName(metric) || typeof value !== 'number' || !Number.isFinite(value)) {
+      this.counts.invalid++;
+      return false;
+    }
     return this.enqueue({ type: 'metric', metric, unit, value, at: this.now() });
   }
 

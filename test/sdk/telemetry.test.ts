@@ -53,7 +53,7 @@ describe('TelemetrySender (against a recording loopback server)', () => {
     expect(sink.requests[0]!.headers['content-type']).toBe('application/json');
     expect(sink.events[0]).toEqual({ type: 'exposure', flag: 'checkout_flag', unit: 'u-1', variant: 'treatment', at: '2026-12-01T10:00:00.000Z' });
     expect(sink.events[1]).toEqual({ type: 'metric', metric: 'error_rate', unit: 'u-0', value: 0, at: '2026-12-01T10:00:00.000Z' });
-    expect(s.stats()).toEqual({ queued: 7, sent: 7, rejected: 0, failed: 0, dropped: 0, deduplicated: 0, buffered: 0 });
+    expect(s.stats()).toEqual({ queued: 7, sent: 7, rejected: 0, failed: 0, dropped: 0, deduplicated: 0, invalid: 0, buffered: 0 });
   });
 
   it('sends a partial batch when the flush interval passes', async () => {
@@ -149,17 +149,33 @@ describe('TelemetrySender (against a recording loopback server)', () => {
     expect(sink.requests).toHaveLength(1);
   });
 
-  it('sends each (flag, experiment, unit, variant) exposure once, and a non-finite metric value never', async () => {
+  it('sends each (flag, experiment, unit, variant) exposure once', async () => {
     const s = sender({ exposureDedupSize: 100 });
     expect(s.exposure('f', 'exp@1', 'u-1', 'treatment')).toBe(true);
     expect(s.exposure('f', 'exp@1', 'u-1', 'treatment')).toBe(false);
     expect(s.exposure('f', 'exp@2', 'u-1', 'treatment')).toBe(true);
     expect(s.exposure('f', 'exp@1', 'u-2', 'treatment')).toBe(true);
-    expect(s.metric('m', 'u-1', Number.NaN)).toBe(false);
-    expect(s.metric('m', 'u-1', Number.POSITIVE_INFINITY)).toBe(false);
     await s.flush();
     expect(sink.events).toHaveLength(3);
     expect(s.stats()).toMatchObject({ queued: 3, sent: 3, deduplicated: 1 });
+  });
+
+  it('refuses, when recorded, an event that would make the endpoint refuse its whole batch', async () => {
+    const s = sender();
+    const refused = [
+      s.metric('m', 'u-1', Number.NaN),
+      s.metric('m', 'u-1', Number.POSITIVE_INFINITY),
+      s.metric('m', 'u'.repeat(257), 1),
+      s.metric('m', '', 1),
+      s.metric('x'.repeat(129), 'u-1', 1),
+      s.metric('bad\nname', 'u-1', 1),
+      s.exposure('f', 'exp@1', 'u'.repeat(257), 'control'),
+    ];
+    expect(refused.every((queued) => !queued)).toBe(true);
+    expect(s.metric('x'.repeat(128), 'u'.repeat(256), 1)).toBe(true);
+    await s.flush();
+    expect(sink.events).toHaveLength(1);
+    expect(s.stats()).toMatchObject({ queued: 1, sent: 1, invalid: 7 });
   });
 
   it('forgets a dropped exposure, so it is offered again once there is room', async () => {
