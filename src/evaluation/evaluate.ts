@@ -213,6 +213,21 @@ function unitOf(ctx: EvaluationContext, unit: string): string | ErrorCodeAndMess
 type ErrorCodeAndMessage = [EvaluationErrorCode, string];
 
 /**
+ * The unit as step 2 reads it (the string that is hashed), or `undefined` when the context has
+ * none usable: what the SDK reports in exposures and metric events, so the server recomputes the
+ * same bucket.
+ */
+export function unitId(ctx: EvaluationContext, unit: string): string | undefined {
+  if (typeof ctx !== 'object' || ctx === null) return undefined;
+  try {
+    const u = unitOf(ctx, unit);
+    return typeof u === 'string' ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Prepares a flag for repeated evaluation. Never throws: a malformed flag compiles to one whose
  * every evaluation is a `PARSE_ERROR` (listing `problems`), so one bad flag cannot take down the
  * evaluation of a whole document.

@@ -11,6 +11,7 @@ export {
   compileFlag,
   compileDocument,
   flagNotFound,
+  unitId,
   type CompiledFlag,
   type CompiledDocument,
 } from './evaluate.js';

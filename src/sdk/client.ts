@@ -21,8 +21,10 @@ import {
   type Resolution,
   type ResolutionReason,
 } from '../evaluation/index.js';
+import { unitId } from '../evaluation/index.js';
 import { parseFlagsDocument } from './document-check.js';
 import { StateFile } from './state-file.js';
+import { TelemetrySender, type TelemetryOptions, type TelemetryStats } from './telemetry.js';
 
 /** Codes `evaluate` can report: the evaluation module's, plus the two only a client can hit. */
 export type ClientErrorCode = EvaluationErrorCode | 'PROVIDER_NOT_READY' | 'TYPE_MISMATCH';
@@ -100,6 +102,18 @@ export interface ClientOptions {
   logger?: SdkLogger;
   /** Called for every new document, the first one included. Same as `subscribe`. */
   onChange?: ChangeListener;
+  /**
+   * Exposures and metric events sent to `…/telemetry` (SPEC §10.1) in batches; on by default.
+   * `false` turns it off: `exposure` and `track` then do nothing.
+   */
+  telemetry?: TelemetryOptions | false;
+}
+
+/** What `exposure` needs of a resolution: `ClientResolution`, or OpenFeature's evaluation details. */
+export interface ExposedResolution {
+  readonly flag: string;
+  readonly variant?: string | undefined;
+  readonly reason?: string | undefined;
 }
 
 export interface SwitchyardClient {
@@ -128,7 +142,28 @@ export interface SwitchyardClient {
   readonly connection: ConnectionState;
   /** Adds a change listener; returns the function that removes it. */
   subscribe(listener: ChangeListener): () => void;
-  /** Stops every request and timer and waits for the state file to be written. Idempotent. */
+  /**
+   * Records that the unit of `ctx` was served `resolution`, for the experiment's analysis. Only a
+   * `SPLIT` resolution of a running experiment's flag is an exposure; anything else is ignored.
+   * The unit is read as §6 reads it (`ctx[allocation.unit] ?? targetingKey`). Each (flag,
+   * experiment, unit, variant) is sent once per process while it stays in a bounded LRU window.
+   * Never throws, never waits; returns whether an event was queued.
+   */
+  exposure(resolution: ExposedResolution, ctx: EvaluationContext): boolean;
+  /**
+   * Queues a metric event (`value` defaults to 1) for the unit `ctx[telemetry.unitAttribute]`
+   * (default `user_id`), else `ctx.targetingKey`. Never throws, never waits; returns whether an
+   * event was queued (false without a unit, with a non-finite value, or when the buffer is full).
+   */
+  track(metric: string, ctx: EvaluationContext, value?: number): boolean;
+  /** Telemetry counters, or `undefined` when telemetry is off. */
+  telemetryStats(): TelemetryStats | undefined;
+  /** Sends every buffered telemetry event now; resolves once each is accepted, rejected or given up. */
+  flushTelemetry(): Promise<void>;
+  /**
+   * Stops every request and timer, sends the buffered telemetry (within `telemetry.closeTimeoutMs`)
+   * and waits for the state file to be written. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -241,6 +276,9 @@ class Client implements SwitchyardClient {
   private readonly flagsUrl: string;
   private readonly streamUrl: string;
   private readonly stateFile: StateFile | undefined;
+  private readonly telemetry: TelemetrySender | undefined;
+  /** Warn once about a `track` without a unit, not once per call. */
+  private warnedNoUnit = false;
 
   private compiled: CompiledDocument | undefined;
   private doc: FlagsDocument | undefined;
@@ -282,6 +320,16 @@ class Client implements SwitchyardClient {
       ? new StateFile(opts.persistPath, (err) => this.log.warn({ err, path: opts.persistPath }, 'flags state file could not be read or written'))
       : undefined;
     if (opts.onChange) this.listeners.add(opts.onChange);
+    this.telemetry =
+      opts.telemetry === false
+        ? undefined
+        : new TelemetrySender({
+            ...opts.telemetry,
+            url: `${opts.baseUrl.replace(/\/+$/, '')}/v1/services/${encodeURIComponent(opts.service)}/telemetry`,
+            token: opts.token,
+            fetch: this.fetchImpl,
+            logger: this.log,
+          });
 
     this.readyPromise = new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -350,7 +398,45 @@ class Client implements SwitchyardClient {
     return () => this.listeners.delete(listener);
   }
 
+  exposure(resolution: ExposedResolution, ctx: EvaluationContext): boolean {
+    const telemetry = this.telemetry;
+    if (telemetry === undefined || resolution.reason !== 'SPLIT' || typeof resolution.variant !== 'string') return false;
+    const doc = this.doc;
+    const flag = doc !== undefined && Object.hasOwn(doc.flags, resolution.flag) ? doc.flags[resolution.flag] : undefined;
+    // The document may have changed since the evaluation: only a variant the flag still splits
+    // into counts, or the server would see an arm it never served.
+    if (flag?.state !== 'ENABLED' || flag.experiment === undefined) return false;
+    const buckets: unknown = flag.allocation?.variants?.buckets;
+    if (!Array.isArray(buckets) || !buckets.some((b) => Array.isArray(b) && b[0] === resolution.variant)) return false;
+    const unit = unitId(ctx, flag.allocation.unit);
+    if (unit === undefined) return false;
+    return telemetry.exposure(resolution.flag, `${flag.experiment.key}@${flag.experiment.version}`, unit, resolution.variant);
+  }
+
+  track(metric: string, ctx: EvaluationContext, value = 1): boolean {
+    const telemetry = this.telemetry;
+    if (telemetry === undefined || typeof metric !== 'string' || metric === '') return false;
+    const unit = unitId(ctx, telemetry.unitAttribute);
+    if (unit === undefined) {
+      if (!this.warnedNoUnit) {
+        this.warnedNoUnit = true;
+        this.log.warn({ metric, unitAttribute: telemetry.unitAttribute }, 'metric event without a unit (no unit attribute nor targetingKey) not sent');
+      }
+      return false;
+    }
+    return telemetry.metric(metric, unit, value);
+  }
+
+  telemetryStats(): TelemetryStats | undefined {
+    return this.telemetry?.stats();
+  }
+
+  flushTelemetry(): Promise<void> {
+    return this.telemetry?.flush() ?? Promise.resolve();
+  }
+
   async close(): Promise<void> {
+    const telemetryClosed = this.telemetry?.close();
     if (!this.closed) {
       this.closed = true;
       this.state = 'closed';
@@ -358,7 +444,7 @@ class Client implements SwitchyardClient {
       for (const wake of [...this.wakers]) wake();
       this.settleReady(new SwitchyardSdkError('closed', 'client closed before any flags state arrived'));
     }
-    await Promise.allSettled([...this.tasks]);
+    await Promise.allSettled([...this.tasks, telemetryClosed]);
     await this.stateFile?.flush();
   }
 

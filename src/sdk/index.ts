@@ -11,12 +11,14 @@ export {
   type ClientOptions,
   type ClientResolution,
   type ConnectionState,
+  type ExposedResolution,
   type FlagsChange,
   type SdkErrorCode,
   type SdkLogger,
   type SwitchyardClient,
   type UpdateSource,
 } from './client.js';
+export { MAX_BATCH_SIZE, TELEMETRY_DEFAULTS, type TelemetryOptions, type TelemetryStats } from './telemetry.js';
 export { SwitchyardProvider, type SwitchyardProviderOptions } from './provider.js';
 export type {
   EvaluationContext,

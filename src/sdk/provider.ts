@@ -10,10 +10,15 @@ import {
   OpenFeatureEventEmitter,
   ProviderEvents,
   type EvaluationContext,
+  type EvaluationDetails,
   type FlagMetadata,
+  type FlagValue,
+  type Hook,
+  type HookContext,
   type JsonValue,
   type Provider,
   type ResolutionDetails,
+  type TrackingEventDetails,
 } from '@openfeature/server-sdk';
 import { createClient, type ClientErrorCode, type ClientOptions, type FlagsChange, type SwitchyardClient } from './client.js';
 
@@ -35,12 +40,38 @@ export class SwitchyardProvider implements Provider {
   readonly runsOn = 'server' as const;
   readonly events = new OpenFeatureEventEmitter();
   readonly client: SwitchyardClient;
+  /**
+   * Provider hooks run on every evaluation through this provider. The one hook here sends an
+   * exposure for each `SPLIT` evaluation (see `SwitchyardClient.exposure`); it queues and returns,
+   * so it adds no wait to an evaluation. Empty when the client's telemetry is off.
+   */
+  readonly hooks: Hook[];
   private initializeFailed = false;
   private readonly unsubscribe: () => void;
 
   constructor(options: SwitchyardProviderOptions) {
     this.client = 'client' in options ? options.client : createClient(options);
     this.unsubscribe = this.client.subscribe((change) => this.onChange(change));
+    const client = this.client;
+    this.hooks =
+      client.telemetryStats() === undefined
+        ? []
+        : [
+            {
+              after(hookContext: Readonly<HookContext>, details: EvaluationDetails<FlagValue>): void {
+                client.exposure({ flag: hookContext.flagKey, variant: details.variant, reason: details.reason }, hookContext.context);
+              },
+            },
+          ];
+  }
+
+  /**
+   * OpenFeature's Tracking API (`client.track(name, context, details)`): a metric event named
+   * `trackingEventName` with `details.value` (default 1) for the unit
+   * `context[telemetry.unitAttribute] ?? targetingKey`. Queues and returns; never throws.
+   */
+  track(trackingEventName: string, context: EvaluationContext, trackingEventDetails: TrackingEventDetails): void {
+    this.client.track(trackingEventName, context, trackingEventDetails?.value ?? 1);
   }
 
   /**

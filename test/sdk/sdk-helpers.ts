@@ -275,3 +275,99 @@ export function demoDocument(version: number, value = 'on'): Record<string, unkn
     },
   };
 }
+
+/** How the sink answers one telemetry POST: an HTTP answer, no answer at all, or a reset connection. */
+export type SinkReply = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset';
+
+export interface SinkRequest {
+  headers: http.IncomingHttpHeaders;
+  url: string;
+  body: { events: Record<string, unknown>[] };
+}
+
+/**
+ * A recording stand-in for `POST …/telemetry` on loopback: answers each request with the next
+ * scripted reply (default: 202, every event accepted). With `document` set it also serves
+ * `GET …/flags`, so a client can run against it alone.
+ */
+export class TelemetrySink {
+  readonly requests: SinkRequest[] = [];
+  readonly replies: SinkReply[] = [];
+  document: Record<string, unknown> | undefined;
+  private readonly server: http.Server;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(document: Record<string, unknown> | undefined) {
+    this.document = document;
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  static async start(document?: Record<string, unknown>): Promise<TelemetrySink> {
+    const sink = new TelemetrySink(document);
+    await new Promise<void>((resolve) => sink.server.listen(0, '127.0.0.1', resolve));
+    return sink;
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  get url(): string {
+    return `${this.base}/v1/services/web/telemetry`;
+  }
+
+  /** Every event received, in order. */
+  get events(): Record<string, unknown>[] {
+    return this.requests.flatMap((r) => r.body.events);
+  }
+
+  /** Resolves once `n` telemetry requests have arrived; rejects after a safety-net timeout. */
+  waitForRequests(n: number, timeoutMs = 8_000): Promise<void> {
+    if (this.requests.length >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`${this.requests.length} telemetry requests within ${timeoutMs} ms, expected ${n}`));
+      }, timeoutMs);
+      const check = () => {
+        if (this.requests.length < n) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method === 'GET' && req.url?.endsWith('/flags') && this.document !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(this.document));
+      return;
+    }
+    if (req.method !== 'POST' || !req.url?.endsWith('/telemetry')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SinkRequest['body'];
+      this.requests.push({ headers: req.headers, url: req.url!, body });
+      const reply = this.replies.shift() ?? { status: 202, body: { accepted: body.events.length, rejected: [] } };
+      for (const w of [...this.waiters]) w();
+      if (reply === 'hang') return;
+      if (reply === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
+    });
+  }
+}
