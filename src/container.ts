@@ -19,6 +19,11 @@ import { PolicyStore } from './storage/policy-store.js';
 import { TokenStore } from './storage/token-store.js';
 import { sqliteTransactor } from './storage/transactor.js';
 import { Metrics } from './metrics.js';
+import { TelemetryStore } from './storage/telemetry-store.js';
+import { GuardrailLoop } from './telemetry/guardrail-loop.js';
+import { metricCatalog, type MetricCatalog } from './telemetry/metric-catalog.js';
+import { RolloutAnalysis } from './telemetry/rollout-analysis.js';
+import { TelemetryService } from './telemetry/telemetry-service.js';
 
 export interface ContainerOptions {
   dbPath: string;
@@ -46,6 +51,10 @@ export interface Container {
   decisions: DecisionStore;
   idempotency: IdempotencyStore;
   metrics: Metrics;
+  telemetry: TelemetryService;
+  analysis: RolloutAnalysis;
+  /** Started by main.ts; tests call its tick() directly. */
+  guardrails: GuardrailLoop;
   close(): void;
 }
 
@@ -77,6 +86,34 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx });
   const intents = new IntentService({ intents: intentStore, decisions, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
   const tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx });
+  const telemetryStore = new TelemetryStore(db);
+  const metricsCatalog = (): MetricCatalog => metricCatalog(engine.current()?.bundle.data);
+  const telemetry = new TelemetryService({
+    store: telemetryStore,
+    flags,
+    metrics: metricsCatalog,
+    clock,
+    tx,
+    counters: {
+      onIngest: (r) => {
+        const rejected = r.rejected.length;
+        metrics.telemetryEvents.inc({ outcome: 'accepted' }, r.accepted - r.assignment_mismatches);
+        if (rejected > 0) metrics.telemetryEvents.inc({ outcome: 'rejected' }, rejected);
+        if (r.assignment_mismatches > 0) metrics.telemetryEvents.inc({ outcome: 'mismatched' }, r.assignment_mismatches);
+      },
+    },
+  });
+  const analysis = new RolloutAnalysis({ intents: intentStore, store: telemetryStore, metrics: metricsCatalog });
+  const guardrails = new GuardrailLoop({
+    analysis,
+    store: telemetryStore,
+    intents: intentStore,
+    lifecycle,
+    audit,
+    clock,
+    logger: logger.child({ module: 'guardrails' }),
+    onTrip: (_key, status) => metrics.guardrailTrips.inc({ status }),
+  });
   await policy.boot(opts.policyBundlePath);
   metrics.trackPolicy(() => engine.revision());
   return {
@@ -93,7 +130,11 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     decisions,
     idempotency: new IdempotencyStore(db),
     metrics,
+    telemetry,
+    analysis,
+    guardrails,
     close: () => {
+      guardrails.stop();
       policy.stop();
       sandbox.close();
       if (db.open) db.close();
