@@ -23,7 +23,7 @@ const id = identifier(128);
 const unit = z.string().min(1).max(256);
 const at = z.iso.datetime({ offset: true }).optional();
 
-const TelemetryBody = z.strictObject({
+export const TelemetryBody = z.strictObject({
   events: z
     .array(
       z.discriminatedUnion('type', [
