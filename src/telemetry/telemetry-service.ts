@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { compileFlag, type CompiledFlag } from '../evaluation/index.js';
 import type { FlagsDocument } from '../evaluation/types.js';
 import type { FlagStateReader } from '../flags/flag-state-service.js';
-import { EXPOSED, type ArmSums, type TelemetryStore } from '../storage/telemetry-store.js';
+import { EXPOSED, type ArmSums, type TelemetryStore, type UnitExposure, type UnitMetric } from '../storage/telemetry-store.js';
 import type { Transactor } from '../storage/transactor.js';
 import type { MetricCatalog } from './metric-catalog.js';
 
@@ -82,6 +82,9 @@ export class TelemetryService {
       };
       const mismatchBy = new Map<string, { experiment: string; version: number; count: number }>();
 
+      // Units first exposed to an experiment version in this batch: none of their metrics is stored yet.
+      const fresh = new Set<string>();
+
       // Pass 1: exposures, so metrics of this batch see them.
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
@@ -101,10 +104,14 @@ export class TelemetryService {
         }
         if (store.addExposure(f.experiment, f.version, e.unit, e.variant, instant(e.at, now))) {
           add(f.experiment, f.version, e.variant, EXPOSED, 1, 0, 0);
+          fresh.add(`${f.experiment}\u0000${f.version}\u0000${e.unit}`);
         }
       }
 
-      // Pass 2: metric values, each counted for every experiment version the unit was exposed in by then.
+      // Pass 2: metric values, each counted for every experiment version the unit was exposed in by
+      // then. A unit's exposures and aggregates are read once per batch and written back once.
+      const exposures = new Map<string, UnitExposure[]>();
+      const unitMetrics = new Map<string, { experiment: string; version: number; unit: string; metric: string; m: UnitMetric | undefined; dirty: boolean }>();
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
         if (e.type !== 'metric') continue;
@@ -114,16 +121,24 @@ export class TelemetryService {
           continue;
         }
         const at = instant(e.at, now);
-        for (const x of store.exposuresOf(e.unit)) {
+        let xs = exposures.get(e.unit);
+        if (!xs) exposures.set(e.unit, (xs = store.exposuresOf(e.unit)));
+        for (const x of xs) {
           if (x.firstAt > at) continue;
-          const old = store.unitMetric(x.experiment, x.version, e.unit, e.metric);
+          const uk = `${x.experiment}\u0000${x.version}\u0000${e.unit}`;
+          const mk = `${uk}\u0000${e.metric}`;
+          let slot = unitMetrics.get(mk);
+          if (!slot) {
+            const m = fresh.has(uk) ? undefined : store.unitMetric(x.experiment, x.version, e.unit, e.metric);
+            unitMetrics.set(mk, (slot = { experiment: x.experiment, version: x.version, unit: e.unit, metric: e.metric, m, dirty: false }));
+          }
+          const old = slot.m;
           let agg: number;
           let value: number;
           let before: number | undefined;
           if (spec.type === 'binary') {
-            const hit = e.value > 0 ? 1 : 0;
             before = old?.agg;
-            agg = Math.max(before ?? 0, hit);
+            agg = Math.max(before ?? 0, e.value > 0 ? 1 : 0);
             value = agg;
             if (old && agg === old.agg) continue;
           } else {
@@ -131,13 +146,15 @@ export class TelemetryService {
             value = agg / ((old?.count ?? 0) + 1);
             before = old ? old.agg / old.count : undefined;
           }
-          store.putUnitMetric(x.experiment, x.version, e.unit, e.metric, { agg, count: (old?.count ?? 0) + 1 });
+          slot.m = { agg, count: (old?.count ?? 0) + 1 };
+          slot.dirty = true;
           // The unit's value changed: take its old contribution out of the arm's sums, put the new one in.
           if (before === undefined) add(x.experiment, x.version, x.arm, e.metric, 1, value, value * value);
           else add(x.experiment, x.version, x.arm, e.metric, 0, value - before, value * value - before * before);
         }
       }
 
+      for (const u of unitMetrics.values()) if (u.dirty) store.putUnitMetric(u.experiment, u.version, u.unit, u.metric, u.m!);
       for (const d of arms.values()) store.addArmSums(d.experiment, d.version, d.sums);
       for (const m of mismatchBy.values()) store.addMismatches(m.experiment, m.version, m.count);
       rejected.sort((a, b) => a.index - b.index);

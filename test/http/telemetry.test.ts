@@ -244,6 +244,10 @@ describe('telemetry and guardrails', () => {
     expect(g.control.units + g.arm_stats.units).toBe(1);
     expect(g.status).toBe('collecting');
     expect(an.status).toBe('collecting');
+    // A later batch changes the unit's mean: its old contribution to the arm is replaced, not added to.
+    await svc.post('/v1/services/recommendations/telemetry', { events: [{ type: 'metric', metric: 'latency_ms', unit: a, value: 500 }] });
+    const g2 = (await owner.get(`/v1/intents/${key}/analysis`)).body.guardrails[0];
+    expect(place(a) === 'control' ? g2.control : g2.arm_stats).toEqual({ units: 1, mean: 300 });
     await owner.post(`/v1/intents/${key}/actions`, { action: 'complete', reason: 'done' });
   });
 
