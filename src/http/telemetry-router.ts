@@ -37,7 +37,7 @@ export const TelemetryBody = z.strictObject({
 export function telemetryRouter(telemetry: TelemetryService, analysis: RolloutAnalysis, catalog: () => ServiceCatalog): Router {
   const r = Router();
 
-  r.post(TELEMETRY_PATH, (req, res) => {
+  r.post(TELEMETRY_PATH, async (req, res) => {
     const actor = actorOf(res);
     const service = param(req, 'service');
     requireRole(actor, ['service'], 'send telemetry');
@@ -45,7 +45,7 @@ export function telemetryRouter(telemetry: TelemetryService, analysis: RolloutAn
     const known = catalog();
     if (known.available && !known.has(service)) throw new NotFoundError('service_not_found', `No service ${service} in the catalog`);
     const body = parseWith(TelemetryBody, jsonBody(req), 'telemetry batch');
-    res.status(202).json(telemetry.ingest(service, body.events));
+    res.status(202).json(await telemetry.submit(service, body.events));
   });
 
   r.get('/v1/intents/:key/analysis', allow(READERS, 'read analyses'), (req, res) => {

@@ -63,14 +63,62 @@ export class TelemetryService {
     },
   ) {}
 
+  /** Pending batches of the group commit: applied together in one transaction at the next turn. */
+  private queue: { service: string; events: readonly TelemetryEvent[]; resolve: (r: IngestResult) => void; reject: (e: unknown) => void }[] = [];
+
+  /**
+   * Ingests one batch in its own transaction (tests, tools). The HTTP route uses `submit`.
+   */
   ingest(service: string, events: readonly TelemetryEvent[]): IngestResult {
+    const result = this.deps.tx.run(() => this.apply(service, events));
+    this.deps.counters?.onIngest(result);
+    return result;
+  }
+
+  /**
+   * Group commit: batches that arrive while one is being handled are applied together in one
+   * durable transaction at the next turn of the event loop, so concurrent senders share an fsync.
+   * Each batch still gets its own answer, and each is all or nothing: if the group fails, each batch
+   * is retried alone, so one batch's failure never takes another's with it.
+   */
+  submit(service: string, events: readonly TelemetryEvent[]): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.push({ service, events, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const group = this.queue;
+    this.queue = [];
+    let results: IngestResult[] | undefined;
+    try {
+      results = this.deps.tx.run(() => group.map((g) => this.apply(g.service, g.events)));
+    } catch {
+      results = undefined;
+    }
+    group.forEach((g, i) => {
+      if (results) {
+        this.deps.counters?.onIngest(results[i]!);
+        g.resolve(results[i]!);
+        return;
+      }
+      try {
+        g.resolve(this.ingest(g.service, g.events));
+      } catch (err) {
+        g.reject(err);
+      }
+    });
+  }
+
+  /** Applies one batch inside the caller's transaction. */
+  private apply(service: string, events: readonly TelemetryEvent[]): IngestResult {
     const served = this.servedFlags(service);
     const catalog = this.deps.metrics();
     const now = this.deps.clock.now().toISOString();
     const { store } = this.deps;
     const rejected: Rejection[] = [];
     let mismatches = 0;
-    const result = this.deps.tx.run(() => {
+    {
       const arms = new Map<string, { experiment: string; version: number; sums: ArmSums }>();
       const add = (experiment: string, version: number, arm: string, metric: string, n: number, sum: number, sumsq: number) => {
         const k = `${experiment}\u0000${version}\u0000${arm}\u0000${metric}`;
@@ -159,9 +207,7 @@ export class TelemetryService {
       for (const m of mismatchBy.values()) store.addMismatches(m.experiment, m.version, m.count);
       rejected.sort((a, b) => a.index - b.index);
       return { accepted: events.length - rejected.length, rejected, assignment_mismatches: mismatches };
-    });
-    this.deps.counters?.onIngest(result);
-    return result;
+    }
   }
 
   /** The flags of the service's current document that a running experiment drives (ENABLED). */

@@ -245,9 +245,34 @@ describe('telemetry and guardrails', () => {
     expect(g.status).toBe('collecting');
     expect(an.status).toBe('collecting');
     // A later batch changes the unit's mean: its old contribution to the arm is replaced, not added to.
-    await svc.post('/v1/services/recommendations/telemetry', { events: [{ type: 'metric', metric: 'latency_ms', unit: a, value: 500 }] });
+    await svc.post('/v1/services/recommendations/telemetry', { events: [{ type: 'metric', metric: 'latency_ms', unit: a, value: 500, at: '2026-11-25T12:00:04Z' }] });
     const g2 = (await owner.get(`/v1/intents/${key}/analysis`)).body.guardrails[0];
     expect(place(a) === 'control' ? g2.control : g2.arm_stats).toEqual({ units: 1, mean: 300 });
+    await owner.post(`/v1/intents/${key}/actions`, { action: 'complete', reason: 'done' });
+  });
+
+  it('concurrent batches share one transaction (group commit), each with its own answer', async () => {
+    const key = 'tel-group';
+    await owner.post('/v1/intents', guarded(key));
+    const flag = flagOf(key);
+    const place = await placer(svc, 'recommendations', flag);
+    const batch = (b: number, n: number) => ({
+      events: [
+        ...Array.from({ length: n }, (_, i) => ({ type: 'exposure', flag, unit: `g${b}-${i}`, variant: place(`g${b}-${i}`) })),
+        ...Array.from({ length: b }, () => ({ type: 'metric', metric: 'nope', unit: 'x', value: 1 })),
+      ],
+    });
+    const txCount = async () => Number(/switchyard_sqlite_transaction_duration_seconds_count (\d+)/.exec(await (await fetch(`${s.base}/metrics`)).text())![1]);
+    const before = await txCount();
+    // Four batches handed over in one turn, as concurrent requests are: one transaction, four answers.
+    const answers = await Promise.all([0, 1, 2, 3].map((b) => s.container.telemetry.submit('recommendations', batch(b, 100 + b).events as any)));
+    expect(await txCount()).toBe(before + 1);
+    answers.forEach((res, b) => {
+      expect(res.accepted).toBe(100 + b);
+      expect(res.rejected).toHaveLength(b);
+    });
+    const a = (await owner.get(`/v1/intents/${key}/analysis`)).body;
+    expect(a.units.control + a.units.treatment).toBe(406);
     await owner.post(`/v1/intents/${key}/actions`, { action: 'complete', reason: 'done' });
   });
 
