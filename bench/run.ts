@@ -6,11 +6,12 @@ import { fetchBench, flagFixture, localBench, ofrepBench } from './flags.js';
 import { ratio, ROOT, table, type Row } from './lib.js';
 import { experimentScaling, flagScaling, oneLayerScaling } from './scaling.js';
 import { storageBench } from './storage.js';
+import { telemetryBench } from './telemetry.js';
 
 /**
  * `make bench`: every benchmark in one run on this machine, ours beside its peer on the same work,
  * one table, and the same rows as JSON in bench/results/latest.json. BENCH_SECONDS sets the length
- * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling,storage runs a subset, written to
+ * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling,storage,telemetry runs a subset, written to
  * bench/results/only-<sections>.json instead.
  */
 async function main(): Promise<void> {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     ],
     ['scaling', async () => [...(await experimentScaling(18_104, seconds)), ...(await oneLayerScaling()), ...(await flagScaling(18_105, seconds))]],
     ['storage', () => storageBench(18_120)],
+    ['telemetry', () => telemetryBench(18_130)],
   ];
   const rows: Row[] = [];
   const started = Date.now();

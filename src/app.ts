@@ -24,6 +24,7 @@ import { intentsRouter } from './http/intents-router.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { openApiRouter } from './http/openapi-router.js';
 import { whoamiRouter } from './http/whoami-router.js';
+import { TELEMETRY_BODY_LIMIT_BYTES, TELEMETRY_PATH, telemetryRouter } from './http/telemetry-router.js';
 import { consoleRouter } from './console/console-router.js';
 
 const FEEDS_KEY = 'switchyard.eventFeeds';
@@ -90,6 +91,8 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   // Authenticate before reading any body: without a token nobody makes the server read 256 KiB
   // (32 MiB for a policy bundle) only to be told 401.
   app.use('/v1', authenticate(c.tokens));
+  // A telemetry batch (10,000 events) has a larger limit; the parser below then finds its body read.
+  app.use(TELEMETRY_PATH, express.json({ limit: TELEMETRY_BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'], verify: keepRawJson }));
   app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'], verify: keepRawJson }));
   app.use('/v1', registerBodySource, queryTextRules);
   app.use('/v1/policy', bundleBody);
@@ -124,6 +127,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use(decisionsRouter(c.decisions));
   app.use(tokensRouter(c.tokens));
   app.use(servicesRouter(() => c.engine.catalog()));
+  app.use(telemetryRouter(c.telemetry, c.analysis, () => c.engine.catalog()));
   app.use(whoamiRouter());
   // The web console: exactly `/` and `/console/*`, after every API route, so it shadows none.
   app.use(consoleRouter());

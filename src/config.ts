@@ -41,6 +41,7 @@ const schema = z.object({
   SWITCHYARD_POLICY_BUNDLE: z.string().min(1).default('./build/policy/bundle.tar.gz'),
   SWITCHYARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SWITCHYARD_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1000),
+  SWITCHYARD_GUARDRAIL_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
   SWITCHYARD_POLICY_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   SWITCHYARD_POLICY_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   SWITCHYARD_MAX_CONNECTIONS: z.coerce.number().int().min(2).max(1_000_000).default(DEFAULT_LIMITS.maxConnections),
@@ -77,6 +78,8 @@ export interface Config {
   readonly policyBundlePath: string;
   readonly logLevel: string;
   readonly schedulerIntervalMs: number;
+  /** How often the guardrail loop analyses running rollouts (SPEC §10.2). */
+  readonly guardrailIntervalMs: number;
   /** Deadlines of policy wasm: one decision (blocks the caller at most this), and a publish's checks. */
   readonly policyTimeouts: PolicyTimeouts;
   readonly limits: ServerLimits;
@@ -112,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     policyBundlePath: path.resolve(c.SWITCHYARD_POLICY_BUNDLE),
     logLevel: c.SWITCHYARD_LOG_LEVEL,
     schedulerIntervalMs: c.SWITCHYARD_SCHEDULER_INTERVAL_MS,
+    guardrailIntervalMs: c.SWITCHYARD_GUARDRAIL_INTERVAL_MS,
     policyTimeouts: Object.freeze({ decisionMs: c.SWITCHYARD_POLICY_TIMEOUT_MS, checkMs: c.SWITCHYARD_POLICY_CHECK_TIMEOUT_MS }),
     limits: Object.freeze({
       maxConnections: c.SWITCHYARD_MAX_CONNECTIONS,

@@ -6,7 +6,6 @@ import { TokenService } from './access/token-service.js';
 import { DEFAULT_FLAG_STORAGE_LIMITS, FlagStateService, type FlagStorageLimits } from './flags/flag-state-service.js';
 import { IntentService } from './intents/intent-service.js';
 import { Lifecycle } from './intents/lifecycle.js';
-import { NoTelemetryAnalysis, type RolloutAnalysis } from './intents/rollout.js';
 import { PolicyEngine } from './policy/policy-engine.js';
 import { PolicyChecks, PolicySandbox } from './policy/policy-sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
@@ -21,6 +20,11 @@ import { RolloutStore } from './storage/rollout-store.js';
 import { TokenStore } from './storage/token-store.js';
 import { sqliteTransactor } from './storage/transactor.js';
 import { Metrics } from './metrics.js';
+import { TelemetryStore } from './storage/telemetry-store.js';
+import { GuardrailLoop } from './telemetry/guardrail-loop.js';
+import { metricCatalog, type MetricCatalog } from './telemetry/metric-catalog.js';
+import { RolloutAnalysis } from './telemetry/rollout-analysis.js';
+import { TelemetryService } from './telemetry/telemetry-service.js';
 
 export interface ContainerOptions {
   dbPath: string;
@@ -31,11 +35,6 @@ export interface ContainerOptions {
   policyTimeouts?: PolicyTimeouts;
   /** Document size cap and history retention; the defaults when absent (tests). */
   storage?: Partial<FlagStorageLimits>;
-  /**
-   * The rollout analysis port (SPEC §10.2). Absent: NoTelemetryAnalysis. Tests of the 409
-   * guardrail_regressed pass a stand-in until the telemetry analysis is wired here.
-   */
-  analysis?: RolloutAnalysis;
 }
 
 /** Everything the app is made of, wired in this one place. */
@@ -53,6 +52,10 @@ export interface Container {
   decisions: DecisionStore;
   idempotency: IdempotencyStore;
   metrics: Metrics;
+  telemetry: TelemetryService;
+  analysis: RolloutAnalysis;
+  /** Started by main.ts; tests call its tick() directly. */
+  guardrails: GuardrailLoop;
   close(): void;
 }
 
@@ -81,14 +84,39 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const flags = new FlagStateService(new FlagStore(db), clock, { ...DEFAULT_FLAG_STORAGE_LIMITS, ...opts.storage });
   const pruned = tx.run(() => flags.pruneHistory());
   if (pruned > 0) logger.info({ pruned, keep: flags.limits.historyVersions }, 'pruned flags-document history beyond the retention');
-  // Until the telemetry analysis (SPEC §10.2) is wired here, rollouts see what zero telemetry gives.
-  const analysis: RolloutAnalysis = opts.analysis ?? new NoTelemetryAnalysis((key) => {
-    const exp = intentStore.getExperiment(key);
-    return exp?.activeVersion != null ? intentStore.getVersion(key, exp.activeVersion)?.intent.rollout : undefined;
-  });
+  // The analysis reads only telemetry's per-arm statistics (SPEC §10.2); the lifecycle asks it before
+  // an advance, the guardrail loop before a pause.
+  const telemetryStore = new TelemetryStore(db);
+  const metricsCatalog = (): MetricCatalog => metricCatalog(engine.current()?.bundle.data);
+  const analysis = new RolloutAnalysis({ intents: intentStore, store: telemetryStore, metrics: metricsCatalog });
   const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx, rollouts: new RolloutStore(db), analysis });
   const intents = new IntentService({ intents: intentStore, decisions, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
   const tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx });
+  const telemetry = new TelemetryService({
+    store: telemetryStore,
+    flags,
+    metrics: metricsCatalog,
+    clock,
+    tx,
+    counters: {
+      onIngest: (r) => {
+        const rejected = r.rejected.length;
+        metrics.telemetryEvents.inc({ outcome: 'accepted' }, r.accepted - r.assignment_mismatches);
+        if (rejected > 0) metrics.telemetryEvents.inc({ outcome: 'rejected' }, rejected);
+        if (r.assignment_mismatches > 0) metrics.telemetryEvents.inc({ outcome: 'mismatched' }, r.assignment_mismatches);
+      },
+    },
+  });
+  const guardrails = new GuardrailLoop({
+    analysis,
+    store: telemetryStore,
+    intents: intentStore,
+    lifecycle,
+    audit,
+    clock,
+    logger: logger.child({ module: 'guardrails' }),
+    onTrip: (_key, status) => metrics.guardrailTrips.inc({ status }),
+  });
   await policy.boot(opts.policyBundlePath);
   metrics.trackPolicy(() => engine.revision());
   return {
@@ -105,7 +133,11 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     decisions,
     idempotency: new IdempotencyStore(db),
     metrics,
+    telemetry,
+    analysis,
+    guardrails,
     close: () => {
+      guardrails.stop();
       policy.stop();
       sandbox.close();
       if (db.open) db.close();

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     container.metrics.schedulerLag.set(ms / 1000),
   );
   scheduler.start(config.schedulerIntervalMs);
+  container.guardrails.start(config.guardrailIntervalMs);
 
   const { server, app } = buildServer(container, { limits: config.limits, corsOrigins: config.corsOrigins });
   server.listen(config.port, config.host, () => {
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'draining in-flight requests');
     scheduler.stop();
+    container.guardrails.stop();
     // A publish check in flight (a looping bundle's dry run, say) would hold the drain until its deadline.
     container.policy.stop();
     // SSE streams never go idle on their own: end them so the drain below is not held for 10 s.

@@ -50,6 +50,18 @@ export class Metrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
+  readonly telemetryEvents = new client.Counter({
+    name: 'switchyard_telemetry_events_total',
+    help: 'Telemetry events by outcome: accepted (used), rejected (unknown_flag, unknown_metric), mismatched (assignment mismatch, not used)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly guardrailTrips = new client.Counter({
+    name: 'switchyard_guardrail_trips_total',
+    help: 'Experiments paused by the guardrail loop, by analysis status (regressed, srm)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
   private revisionSource: () => string | null = () => null;
   readonly policyInfo: client.Gauge<'revision'>;
 

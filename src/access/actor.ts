@@ -40,3 +40,13 @@ export function requireTeamAccess(actor: Actor, owner: string, what: string, all
   }
   throw new ForbiddenError(`${article(actor.role)} token may not ${what}`);
 }
+
+/** The guardrail loop's actor (SPEC §10.2): its pauses are told apart from a person's by this name. */
+export const GUARDRAIL_ACTOR: Actor = {
+  tokenId: 'system',
+  name: 'guardrail',
+  role: 'admin',
+  team: null,
+  approvalRoles: [],
+  service: null,
+};

@@ -25,7 +25,8 @@ export type AuditEventType =
   | 'policy_activated'
   | 'token_created'
   | 'token_revoked'
-  | 'flags_changed';
+  | 'flags_changed'
+  | 'guardrail_tripped';
 
 export interface AuditEventInput {
   type: AuditEventType;

@@ -29,6 +29,12 @@ export interface CompiledFlag {
   /** Why the flag cannot be evaluated; when set, every evaluation is a `PARSE_ERROR`. */
   readonly problems: readonly string[];
   evaluate(ctx: EvaluationContext): Resolution;
+  /**
+   * SPEC §6 steps 4–5 alone for a unit id: the variant the unit is split into, or `undefined` when
+   * its bucket is outside the exposure slice or the flag is malformed. Telemetry uses it to check a
+   * reported exposure, since the audience cannot be checked without the context.
+   */
+  place(unit: string): string | undefined;
 }
 
 export interface CompiledDocument {
@@ -248,7 +254,7 @@ export function compileFlag(flagKey: string, flag: FlagState): CompiledFlag {
     const hasDefault = typeof defaultVariant === 'string' && isRecord(variants) && hasOwn(variants, defaultVariant);
     const variant = hasDefault ? defaultVariant : undefined;
     const value = hasDefault ? variants[defaultVariant] : undefined;
-    return { key: flagKey, problems, evaluate: () => failure(flagKey, 'PARSE_ERROR', message, variant, value) };
+    return { key: flagKey, problems, evaluate: () => failure(flagKey, 'PARSE_ERROR', message, variant, value), place: () => undefined };
   }
 
   const p = planned;
@@ -262,6 +268,18 @@ export function compileFlag(flagKey: string, flag: FlagState): CompiledFlag {
   const failed = ([code, message]: ErrorCodeAndMessage): ErrorResolution =>
     failure(flagKey, code, message, p.defaultVariant, p.defaultValue);
 
+  /** Steps 4 and 5: the index of the unit's variant, or -1 outside the exposure slice. */
+  const split = (u: string): number => {
+    const h = bucketAfter(p.exposurePrefix, u, p.exposureTotal);
+    if (h < p.exposureStart || h >= p.exposureEnd) return -1;
+    const w = bucketAfter(p.variantPrefix, u, total);
+    for (let i = 0; i < cumulative.length; i++) {
+      if (cumulative[i]! > w) return i;
+    }
+    // Unreachable: w < total = the last cumulative weight.
+    return -2;
+  };
+
   const evaluate = (ctx: EvaluationContext): Resolution => {
     try {
       // Step 1: a paused flag needs nothing from the context.
@@ -274,22 +292,21 @@ export function compileFlag(flagKey: string, flag: FlagState): CompiledFlag {
       if (typeof u !== 'string') return failed(u);
       // Step 3.
       if (!p.audience(ctx)) return resolved('DEFAULT');
-      // Step 4.
-      const h = bucketAfter(p.exposurePrefix, u, p.exposureTotal);
-      if (h < p.exposureStart || h >= p.exposureEnd) return resolved('DEFAULT');
-      // Step 5.
-      const w = bucketAfter(p.variantPrefix, u, total);
-      for (let i = 0; i < cumulative.length; i++) {
-        if (cumulative[i]! > w) return { flag: flagKey, variant: keys[i]!, value: values[i]!, reason: 'SPLIT' };
-      }
-      // Unreachable: w < total = the last cumulative weight.
-      return failed(['GENERAL', `no variant bucket holds ${w} of ${total}`]);
+      // Steps 4 and 5.
+      const i = split(u);
+      if (i === -1) return resolved('DEFAULT');
+      if (i < 0) return failed(['GENERAL', `no variant bucket holds unit ${u}`]);
+      return { flag: flagKey, variant: keys[i]!, value: values[i]!, reason: 'SPLIT' };
     } catch (err) {
       // Only a hostile context (a throwing getter or proxy) gets here.
       return failed(['GENERAL', `evaluation failed: ${String(err)}`]);
     }
   };
-  return { key: flagKey, problems: [], evaluate };
+  const place = (unit: string): string | undefined => {
+    const i = split(unit);
+    return i >= 0 ? keys[i] : undefined;
+  };
+  return { key: flagKey, problems: [], evaluate, place };
 }
 
 /**

@@ -18,6 +18,7 @@ import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
 import { ActionSchema, ApprovalSchema, ListQuery } from './intents-router.js';
 import { EvaluationRequest } from './ofrep-router.js';
 import { PublishQuery } from './policy-router.js';
+import { TelemetryBody } from './telemetry-router.js';
 
 type Json = Record<string, unknown>;
 
@@ -243,6 +244,7 @@ const FeedEvent = z.object({
   decision_id: z.string().nullable(),
   policy_revision: z.string().nullable(),
   actor: z.string(),
+  detail: z.record(z.string(), z.unknown()).optional().meta({ description: "What made an automatic transition: on a guardrail's pause, the Analysis that tripped it." }),
 });
 const EventsPage = z.object({ events: z.array(FeedEvent), next_cursor: z.string() });
 
@@ -289,6 +291,35 @@ const Problem = z
   })
   .meta({ description: 'An RFC 9457 problem document with a stable `code` (README "Error codes"). Other members may carry details.' });
 
+const TelemetryResult = z.object({
+  accepted: int().meta({ description: 'Events not rejected (assignment mismatches included: received, counted, not used).' }),
+  rejected: z.array(z.object({ index: int(), code: z.enum(['unknown_flag', 'unknown_metric']), message: z.string() })),
+  assignment_mismatches: int().meta({ description: 'Exposures whose unit SPEC §6 places outside the served slice or in another arm.' }),
+});
+const ArmMean = z.object({ units: int(), mean: z.number() });
+const Analysis = z.object({
+  key: z.string(),
+  version: int(),
+  units: z.record(z.string(), int()).meta({ description: 'Exposed units per arm.' }),
+  srm: z.object({ p_value: z.number(), flagged: z.boolean() }),
+  assignment_mismatches: int(),
+  guardrails: z.array(
+    z.object({
+      metric: z.string(),
+      arm: z.string(),
+      better: z.enum(['lower', 'higher']).nullable(),
+      max_regression: z.number(),
+      control: ArmMean,
+      arm_stats: ArmMean,
+      relative_change: z.number().nullable(),
+      interval: z.tuple([z.number(), z.number()]).nullable().meta({ description: 'Always-valid (mSPRT) interval on the relative change.' }),
+      status: z.enum(['ok', 'collecting', 'regressed']),
+    }),
+  ),
+  status: z.enum(['healthy', 'collecting', 'regressed', 'srm']),
+  method: z.object({ interval: z.literal('msprt-delta'), alpha: z.number(), min_units: int() }),
+});
+
 /** Request schemas, generated on their input side (defaults optional, coercions as sent). */
 const requestSchemas = {
   Intent: IntentSchema,
@@ -296,6 +327,7 @@ const requestSchemas = {
   ApprovalRequest: ApprovalSchema,
   ActionRequest: ActionSchema,
   OfrepEvaluationRequest: EvaluationRequest,
+  TelemetryBatch: TelemetryBody,
 } satisfies Record<string, z.ZodType>;
 
 /** Response schemas, generated on their output side. */
@@ -332,6 +364,8 @@ const responseSchemas = {
   ServiceList,
   Health,
   Readiness,
+  TelemetryResult,
+  Analysis,
 } satisfies Record<string, z.ZodType>;
 
 type SchemaName = keyof typeof responseSchemas | keyof typeof requestSchemas;
@@ -616,7 +650,29 @@ const OPERATIONS: OperationSpec[] = [
       'document_too_large',
     ],
   },
+  {
+    method: 'get',
+    path: '/v1/intents/{key}/analysis',
+    operationId: 'getAnalysis',
+    tag: 'intents',
+    summary: 'Sample-ratio check and guardrail analysis of the active version (SPEC §10.2)',
+    access: 'owner, approver, governance, operator, admin',
+    responses: { 200: { description: 'The analysis.', schema: 'Analysis' } },
+    errors: ['forbidden', 'intent_not_found'],
+  },
   // --- flags
+  {
+    method: 'post',
+    path: '/v1/services/{service}/telemetry',
+    operationId: 'sendTelemetry',
+    tag: 'flags',
+    summary: 'Exposure and metric events, at most 10,000 a request (body limit 4 MiB); rejected one by one (SPEC §10.1)',
+    access: 'service (this service), admin',
+    body: { schema: 'TelemetryBatch' },
+    jsonBody: true,
+    responses: { 202: { description: 'What was accepted and rejected.', schema: 'TelemetryResult' } },
+    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'service_not_found'],
+  },
   {
     method: 'get',
     path: '/v1/services',

@@ -82,7 +82,11 @@ export class Lifecycle {
     this.setActive(exp, version, state, end ? end.toISOString() : null, actor, state === 'running' ? 'started' : null);
   }
 
-  act(key: string, action: Action, reason: string | undefined, actor: Actor) {
+  /**
+   * `detail` (the analysis behind a guardrail's pause) goes into the audit event and onto the change
+   * feed's entries, so a mirror sees why its flags were turned off.
+   */
+  act(key: string, action: Action, reason: string | undefined, actor: Actor, detail?: Record<string, unknown>) {
     return this.transaction(() => {
       const exp = this.mustGet(key);
       requireTeamAccess(actor, exp.owner, `${action} experiments of team ${exp.owner}`, true);
@@ -93,7 +97,7 @@ export class Lifecycle {
         case 'pause':
           if (exp.state !== 'running') illegal();
           this.markPausedBy(key, actor.name);
-          this.setActive(exp, exp.activeVersion, 'paused', exp.dueAt, actor, 'paused', reason);
+          this.setActive(exp, exp.activeVersion, 'paused', exp.dueAt, actor, 'paused', reason, detail ? { detail } : {});
           break;
         case 'resume': {
           if (exp.state !== 'paused') illegal();
@@ -373,6 +377,7 @@ export class Lifecycle {
         decision_id: next?.decisionId ?? null,
         policy_revision: decision?.policyRevision ?? null,
         actor: actor.name,
+        ...(extra['detail'] ? { detail: extra['detail'] as Record<string, unknown> } : {}),
       },
       { enforceCap: !killSwitch },
     );

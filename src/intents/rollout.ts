@@ -1,8 +1,9 @@
+import { GUARDRAIL_ACTOR } from '../access/actor.js';
 import { exposureBuckets, holdMs, type Intent, type Rollout } from './intent-schema.js';
 
 /**
  * What the rollout needs to know of the analysis (SPEC §10.2): one word per experiment. The
- * telemetry analysis implements it; until then the container wires NoTelemetryAnalysis.
+ * telemetry analysis (src/telemetry/rollout-analysis.ts) implements it.
  */
 export type AnalysisStatus = 'healthy' | 'collecting' | 'regressed' | 'srm';
 
@@ -10,21 +11,6 @@ export interface RolloutAnalysis {
   status(key: string): AnalysisStatus;
 }
 
-/**
- * The analysis with zero telemetry (SPEC §10.2): no units, so no sample-ratio mismatch and no
- * regression; a guardrail with fewer than 100 units per arm is `collecting`, so an experiment with
- * any guardrail is `collecting`, one without is `healthy`.
- */
-export class NoTelemetryAnalysis implements RolloutAnalysis {
-  constructor(private readonly rolloutOf: (key: string) => Rollout | undefined) {}
-
-  status(key: string): AnalysisStatus {
-    return (this.rolloutOf(key)?.guardrails.length ?? 0) > 0 ? 'collecting' : 'healthy';
-  }
-}
-
-/** The actor name the guardrail loop pauses with (SPEC §10.2): its pause makes a rollout `halted`. */
-export const GUARDRAIL_ACTOR = 'guardrail';
 
 /** Where a running rollout is: stored per experiment (table rollout_progress). */
 export interface RolloutProgress {
@@ -98,7 +84,7 @@ export function rolloutView(
   const stage = stageIndex(rollout, progress);
   const holding = !progress || new Date(progress.holdUntil) > now;
   const status: RolloutStatus =
-    state === 'paused' && progress?.pausedBy === GUARDRAIL_ACTOR
+    state === 'paused' && progress?.pausedBy === GUARDRAIL_ACTOR.name
       ? 'halted'
       : stage === rollout.stages.length - 1
         ? 'complete'

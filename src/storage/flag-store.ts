@@ -9,6 +9,8 @@ export interface FlagChangeCause {
   decision_id: string | null;
   policy_revision: string | null;
   actor: string;
+  /** What made an automatic transition happen: the analysis behind a guardrail's pause. */
+  detail?: Record<string, unknown>;
 }
 
 export interface FlagEventRecord {

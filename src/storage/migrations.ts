@@ -208,4 +208,50 @@ CREATE TABLE rollout_progress (
 CREATE INDEX rollout_progress_auto_due ON rollout_progress (auto_due_at) WHERE auto_due_at IS NOT NULL;
 `,
   },
+  {
+    // Telemetry (SPEC §10.1, docs/telemetry.md): no raw event is kept. Per (experiment version,
+    // unit) its arm and first exposure; per (experiment version, unit, metric) the unit's aggregate;
+    // per (experiment version, arm, metric) running sums.
+    // The partial index lets the guardrail loop find the versions that carry a rollout without
+    // reading every running experiment.
+    version: 5,
+    name: 'telemetry',
+    sql: `
+CREATE TABLE telemetry_exposures (
+  experiment TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  unit TEXT NOT NULL,
+  arm TEXT NOT NULL,
+  first_at TEXT NOT NULL,
+  PRIMARY KEY (experiment, version, unit)
+) WITHOUT ROWID;
+CREATE INDEX telemetry_exposures_unit ON telemetry_exposures (unit);
+CREATE TABLE telemetry_unit_metrics (
+  experiment TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  unit TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  agg REAL NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (experiment, version, unit, metric)
+) WITHOUT ROWID;
+CREATE TABLE telemetry_arm_stats (
+  experiment TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  arm TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  sum REAL NOT NULL,
+  sumsq REAL NOT NULL,
+  PRIMARY KEY (experiment, version, arm, metric)
+) WITHOUT ROWID;
+CREATE TABLE telemetry_mismatches (
+  experiment TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (experiment, version)
+) WITHOUT ROWID;
+CREATE INDEX intent_versions_rollout ON intent_versions (key, version) WHERE json_type(body, '$.rollout') IS NOT NULL;
+`,
+  },
 ];

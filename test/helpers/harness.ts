@@ -83,8 +83,6 @@ export interface StartOptions {
   app?: AppOptions;
   /** Flags-document size cap and history retention (src/container.ts); defaults when absent. */
   storage?: ContainerOptions['storage'];
-  /** The rollout analysis port (NoTelemetryAnalysis when absent): the one stand-in besides the clock. */
-  analysis?: ContainerOptions['analysis'];
 }
 
 /**
@@ -114,7 +112,6 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       logger: createLogger('info', sink),
       ...(opts.policyTimeouts ? { policyTimeouts: opts.policyTimeouts } : {}),
       ...(opts.storage ? { storage: opts.storage } : {}),
-      ...(opts.analysis ? { analysis: opts.analysis } : {}),
     });
     container.tokens.bootstrap(ADMIN_TOKEN);
     built = buildServer(container, opts.app);

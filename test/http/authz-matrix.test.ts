@@ -36,7 +36,7 @@ const CALLERS = [
 type Caller = (typeof CALLERS)[number];
 
 /** An expected answer: a status, or a 403 with a more specific code than `forbidden`. */
-type Expected = 200 | 201 | 204 | 401 | 403 | 404 | '403 forbidden_team' | '403 forbidden_service';
+type Expected = 200 | 201 | 202 | 204 | 401 | 403 | 404 | '403 forbidden_team' | '403 forbidden_service';
 
 interface Call {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -190,6 +190,12 @@ describe('authorization matrix (SPEC §8)', () => {
       expect: flagReaders(),
     },
     { route: 'GET /v1/services/{service}/flagd.json', call: () => ({ method: 'GET', path: '/v1/services/web/flagd.json' }), expect: flagReaders() },
+    {
+      route: 'POST /v1/services/{service}/telemetry',
+      call: () => ({ method: 'POST', path: '/v1/services/web/telemetry', body: { events: [] } }),
+      expect: only({ service: 202, admin: 202 }, { service_other: '403 forbidden_service' }),
+    },
+    { route: 'GET /v1/intents/{key}/analysis', call: () => ({ method: 'GET', path: '/v1/intents/matrix-base/analysis' }), expect: only(humans(200)) },
     { route: 'GET /v1/decisions/{id}', call: () => ({ method: 'GET', path: `/v1/decisions/${decisionId}` }), expect: only(humans(200)) },
     { route: 'POST /v1/decisions/{id}:replay', call: () => ({ method: 'POST', path: `/v1/decisions/${decisionId}:replay` }), expect: only(humans(200)) },
     { route: 'GET /v1/policy', call: () => ({ method: 'GET', path: '/v1/policy' }), expect: only(humans(200)) },

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../src/errors.js';
+import { compileFlag } from '../../src/evaluation/index.js';
 import { openSse, type SseConnection } from '../fixtures/sse-client.js';
 import { apiFor, exampleIntent, simpleIntent, startServer, type Api, type ApiResponse, type TestServer } from '../helpers/harness.js';
 import { buildLoopingBundle, LOOPS_ALWAYS } from '../helpers/looping-bundle.js';
@@ -105,15 +106,17 @@ describe('error codes', () => {
         return owner.post('/v1/intents/hold-test/actions', { action: 'advance' });
       }],
       ['guardrail_regressed', async () => {
-        // The telemetry analysis is another module (SPEC §10.2); its port answers `regressed` here.
-        const regressed = await startServer({ analysis: { status: () => 'regressed' } });
-        try {
-          const alice = await regressed.token({ name: 'alice', role: 'owner', team: 'growth' });
-          await alice.post('/v1/intents', simpleIntent('reg-test', { rollout: { stages: [{ exposure: 1 }, { exposure: 10 }] } }));
-          return await alice.post('/v1/intents/reg-test/actions', { action: 'advance' });
-        } finally {
-          await regressed.close();
+        // Real telemetry: the service reports only units placed in control, a sample-ratio mismatch.
+        await owner.post('/v1/intents', simpleIntent('reg-test', { rollout: { stages: [{ exposure: 1 }, { exposure: 10 }] } }));
+        const web = await s.token({ name: 'web-reg', role: 'service', service: 'web' });
+        const doc = (await web.get('/v1/services/web/flags')).body;
+        const flag = compileFlag('reg_test_flag', doc.flags['reg_test_flag']);
+        const events = [];
+        for (let i = 0; events.length < 400; i++) {
+          if (flag.place(`u-${i}`) === 'control') events.push({ type: 'exposure', flag: 'reg_test_flag', unit: `u-${i}`, variant: 'control' });
         }
+        expect((await web.post('/v1/services/web/telemetry', { events })).body).toMatchObject({ accepted: 400, rejected: [] });
+        return owner.post('/v1/intents/reg-test/actions', { action: 'advance' });
       }],
       ['flag_conflict', async () => {
         // v1 runs, v2 (other flag) replaces it, another experiment takes v1's flag, rollback cannot return

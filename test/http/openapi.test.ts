@@ -222,6 +222,18 @@ describe('OpenAPI document (GET /openapi.json)', () => {
     await call(web, 'POST', '/v1/services/web/ofrep/v1/evaluate/flags/nope', { context: { user_id: 'u1' } });
     await call(web, 'POST', `/v1/services/web/ofrep/v1/evaluate/flags/${flagKey}`, { context: {} });
     await call(owner, 'POST', `/v1/services/nowhere/ofrep/v1/evaluate/flags/${flagKey}`, { context: {} });
+    // telemetry and analysis (SPEC §10.1–10.2)
+    await call(web, 'POST', '/v1/services/web/telemetry', {
+      events: [
+        { type: 'exposure', flag: flagKey, unit: 'u1', variant: 'control' },
+        { type: 'exposure', flag: 'nope', unit: 'u1', variant: 'control' },
+        { type: 'metric', metric: 'error_rate', unit: 'u1', value: 1 },
+      ],
+    });
+    await call(web, 'POST', '/v1/services/web/telemetry', { events: [{ type: 'metric' }] });
+    await call(web, 'POST', '/v1/services/search/telemetry', { events: [] });
+    await call(owner, 'GET', '/v1/intents/doc-test/analysis');
+    await call(owner, 'GET', '/v1/intents/no-such-key/analysis');
     const bulk = await call(web, 'POST', '/v1/services/web/ofrep/v1/evaluate/flags', { context: { user_id: 'u1' } });
     await call(web, 'POST', '/v1/services/web/ofrep/v1/evaluate/flags', { context: { user_id: 'u1' } }, { 'if-none-match': bulk.headers.get('etag')! });
     for (const url of ['/v1/services/web/flags/stream', '/v1/events/stream']) {

@@ -1,0 +1,146 @@
+import type { Database } from './database.js';
+
+/** An exposure the store keeps: one per (experiment version, unit), whatever the event rate. */
+export interface UnitExposure {
+  experiment: string;
+  version: number;
+  arm: string;
+  firstAt: string;
+}
+
+/** A unit's aggregate of one metric in one experiment version: max (binary) or sum (mean), and the count. */
+export interface UnitMetric {
+  agg: number;
+  count: number;
+}
+
+/** Running sums over the per-unit values of one arm: n units, Σx, Σx². */
+export interface ArmSums {
+  arm: string;
+  metric: string;
+  n: number;
+  sum: number;
+  sumsq: number;
+}
+
+/**
+ * The arm row whose `n` counts the arm's exposed units (every other row is a metric). Metric names
+ * are identifiers of at least one character, so the empty name cannot collide with one.
+ */
+export const EXPOSED = '';
+
+/**
+ * Per-unit and per-arm telemetry state (SPEC §10.1; docs/telemetry.md says what is kept and how
+ * long). Every method runs inside the caller's transaction; nothing here grows with the event
+ * rate: a repeated exposure or metric value updates the unit's row in place.
+ */
+export class TelemetryStore {
+  private readonly s;
+
+  constructor(private readonly db: Database) {
+    this.s = {
+      insertExposure: db.prepare<[string, number, string, string, string]>(
+        'INSERT OR IGNORE INTO telemetry_exposures (experiment, version, unit, arm, first_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      earlierExposure: db.prepare<[string, string, number, string, string]>(
+        'UPDATE telemetry_exposures SET first_at = ? WHERE experiment = ? AND version = ? AND unit = ? AND first_at > ?',
+      ),
+      exposuresOf: db.prepare<[string], { experiment: string; version: number; arm: string; first_at: string }>(
+        'SELECT experiment, version, arm, first_at FROM telemetry_exposures WHERE unit = ?',
+      ),
+      unitMetric: db.prepare<[string, number, string, string], UnitMetric>(
+        'SELECT agg, count FROM telemetry_unit_metrics WHERE experiment = ? AND version = ? AND unit = ? AND metric = ?',
+      ),
+      putUnitMetric: db.prepare<[string, number, string, string, number, number]>(
+        `INSERT INTO telemetry_unit_metrics (experiment, version, unit, metric, agg, count) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (experiment, version, unit, metric) DO UPDATE SET agg = excluded.agg, count = excluded.count`,
+      ),
+      addArm: db.prepare<[string, number, string, string, number, number, number]>(
+        `INSERT INTO telemetry_arm_stats (experiment, version, arm, metric, n, sum, sumsq) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (experiment, version, arm, metric) DO UPDATE SET
+           n = n + excluded.n, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
+      ),
+      arms: db.prepare<[string, number], ArmSums>('SELECT arm, metric, n, sum, sumsq FROM telemetry_arm_stats WHERE experiment = ? AND version = ?'),
+      addMismatches: db.prepare<[string, number, number]>(
+        `INSERT INTO telemetry_mismatches (experiment, version, count) VALUES (?, ?, ?)
+         ON CONFLICT (experiment, version) DO UPDATE SET count = count + excluded.count`,
+      ),
+      mismatches: db.prepare<[string, number], number>('SELECT count FROM telemetry_mismatches WHERE experiment = ? AND version = ?').pluck(),
+      guarded: db.prepare<[], { key: string; version: number }>(
+        `SELECT v.key AS key, v.version AS version FROM intent_versions v INDEXED BY intent_versions_rollout
+         JOIN experiments e ON e.key = v.key AND e.active_version = v.version
+         WHERE json_type(v.body, '$.rollout') IS NOT NULL AND e.state = 'running'
+         ORDER BY v.key`,
+      ),
+      expired: db.prepare<[string], string>(
+        `SELECT key FROM experiments WHERE state IN ('completed', 'archived', 'draft') AND updated_at < ?
+           AND (EXISTS (SELECT 1 FROM telemetry_exposures t WHERE t.experiment = experiments.key)
+             OR EXISTS (SELECT 1 FROM telemetry_unit_metrics m WHERE m.experiment = experiments.key))`,
+      ).pluck(),
+      dropExposures: db.prepare<[string, number]>(
+        `DELETE FROM telemetry_exposures WHERE (experiment, version, unit) IN
+           (SELECT experiment, version, unit FROM telemetry_exposures WHERE experiment = ? LIMIT ?)`,
+      ),
+      dropUnitMetrics: db.prepare<[string, number]>(
+        `DELETE FROM telemetry_unit_metrics WHERE (experiment, version, unit, metric) IN
+           (SELECT experiment, version, unit, metric FROM telemetry_unit_metrics WHERE experiment = ? LIMIT ?)`,
+      ),
+    };
+  }
+
+  /** Records a unit's exposure; true when it is the unit's first in this experiment version. */
+  addExposure(experiment: string, version: number, unit: string, arm: string, at: string): boolean {
+    if (this.s.insertExposure.run(experiment, version, unit, arm, at).changes === 1) return true;
+    this.s.earlierExposure.run(at, experiment, version, unit, at);
+    return false;
+  }
+
+  exposuresOf(unit: string): UnitExposure[] {
+    return this.s.exposuresOf.all(unit).map((r) => ({ experiment: r.experiment, version: r.version, arm: r.arm, firstAt: r.first_at }));
+  }
+
+  unitMetric(experiment: string, version: number, unit: string, metric: string): UnitMetric | undefined {
+    return this.s.unitMetric.get(experiment, version, unit, metric);
+  }
+
+  putUnitMetric(experiment: string, version: number, unit: string, metric: string, m: UnitMetric): void {
+    this.s.putUnitMetric.run(experiment, version, unit, metric, m.agg, m.count);
+  }
+
+  addArmSums(experiment: string, version: number, d: ArmSums): void {
+    this.s.addArm.run(experiment, version, d.arm, d.metric, d.n, d.sum, d.sumsq);
+  }
+
+  addMismatches(experiment: string, version: number, count: number): void {
+    this.s.addMismatches.run(experiment, version, count);
+  }
+
+  /** Every arm row of an experiment version: a handful of rows, whatever the number of units or events. */
+  armSums(experiment: string, version: number): ArmSums[] {
+    return this.s.arms.all(experiment, version);
+  }
+
+  mismatches(experiment: string, version: number): number {
+    return this.s.mismatches.get(experiment, version) ?? 0;
+  }
+
+  /** Running experiments whose active version has a rollout, through the partial index of only those. */
+  guarded(): { key: string; version: number }[] {
+    return this.s.guarded.all();
+  }
+
+  /**
+   * Deletes up to `limit` per-unit rows of experiments that ended (completed, archived, or rolled
+   * back to draft) before `before`; the arm sums stay, so an old analysis remains readable. Returns
+   * how many rows went, so a caller comes back for the rest instead of holding one long transaction.
+   */
+  prune(before: string, limit: number): number {
+    let removed = 0;
+    for (const key of this.s.expired.all(before)) {
+      removed += this.s.dropExposures.run(key, limit - removed).changes;
+      if (removed < limit) removed += this.s.dropUnitMetrics.run(key, limit - removed).changes;
+      if (removed >= limit) break;
+    }
+    return removed;
+  }
+}

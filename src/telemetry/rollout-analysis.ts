@@ -1,0 +1,130 @@
+import { NotFoundError } from '../errors.js';
+import type { Intent } from '../intents/intent-schema.js';
+import type { AnalysisStatus, RolloutAnalysis as RolloutAnalysisPort } from '../intents/rollout.js';
+import type { IntentStore } from '../storage/intent-store.js';
+import { EXPOSED, type TelemetryStore } from '../storage/telemetry-store.js';
+import type { MetricCatalog } from './metric-catalog.js';
+import { ALPHA, EMPTY_SUMS, mean, MIN_UNITS, regressed, relativeChange, sampleRatioMismatch, type Sums } from './sequential.js';
+
+export type GuardrailStatus = 'ok' | 'collecting' | 'regressed';
+
+export interface GuardrailResult {
+  metric: string;
+  arm: string;
+  /** null when the metric is not in the catalog: the guardrail cannot be judged and stays `collecting`. */
+  better: 'lower' | 'higher' | null;
+  max_regression: number;
+  control: { units: number; mean: number };
+  arm_stats: { units: number; mean: number };
+  /** null until both arms have a value and the control mean is positive. */
+  relative_change: number | null;
+  interval: [number, number] | null;
+  status: GuardrailStatus;
+}
+
+/** The body of `GET /v1/intents/{key}/analysis` (SPEC §10.2). */
+export interface Analysis {
+  key: string;
+  version: number;
+  units: Record<string, number>;
+  srm: { p_value: number; flagged: boolean };
+  assignment_mismatches: number;
+  guardrails: GuardrailResult[];
+  status: AnalysisStatus;
+  method: { interval: 'msprt-delta'; alpha: number; min_units: number };
+}
+
+export type { AnalysisStatus };
+
+/**
+ * The rollout module's port (advance and auto_advance ask it before a stage moves), answered from
+ * telemetry. Analysis of an experiment's active version from the arm sums alone: a few rows per arm and
+ * metric, so its cost does not depend on the number of units or events (bench/telemetry.ts).
+ */
+export class RolloutAnalysis implements RolloutAnalysisPort {
+  constructor(
+    private readonly deps: {
+      intents: Pick<IntentStore, 'getExperiment' | 'getVersion'>;
+      store: Pick<TelemetryStore, 'armSums' | 'mismatches'>;
+      metrics: () => MetricCatalog;
+    },
+  ) {}
+
+  status(key: string): AnalysisStatus {
+    return this.analyse(key).status;
+  }
+
+  analyse(key: string): Analysis {
+    const exp = this.deps.intents.getExperiment(key);
+    if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
+    const version = exp.activeVersion ?? exp.currentVersion;
+    const v = this.deps.intents.getVersion(key, version)!;
+    return analyseSums(v.intent, version, this.deps.store.armSums(key, version), this.deps.store.mismatches(key, version), this.deps.metrics());
+  }
+}
+
+/** The analysis of one experiment version from its arm sums: pure, for the A/A simulation. */
+export function analyseSums(
+  intent: Pick<Intent, 'key' | 'variants' | 'rollout'>,
+  version: number,
+  rows: readonly { arm: string; metric: string; n: number; sum: number; sumsq: number }[],
+  mismatches: number,
+  catalog: MetricCatalog,
+): Analysis {
+  const sums = new Map<string, Sums>();
+  for (const r of rows) sums.set(`${r.arm}\u0000${r.metric}`, r);
+  const get = (arm: string, metric: string) => sums.get(`${arm}\u0000${metric}`) ?? EMPTY_SUMS;
+  const arms = intent.variants.map((v) => v.key);
+  const units: Record<string, number> = {};
+  for (const a of arms) units[a] = get(a, EXPOSED).n;
+  const srm = sampleRatioMismatch(
+    arms.map((a) => units[a]!),
+    intent.variants.map((v) => v.weight),
+  );
+  const control = arms[0]!;
+  // Treatment arms that can hold units; the control is compared with each.
+  const treated = intent.variants.slice(1).filter((v) => v.weight > 0).map((v) => v.key);
+  const guards = intent.rollout?.guardrails ?? [];
+  // Bonferroni over every interval of the analysis, so the whole analysis errs with at most ALPHA.
+  const alpha = ALPHA / Math.max(1, guards.length * treated.length);
+  const guardrails: GuardrailResult[] = [];
+  for (const g of guards) {
+    const spec = catalog.get(g.metric);
+    const c = get(control, g.metric);
+    for (const arm of treated) {
+      const a = get(arm, g.metric);
+      const rc = spec ? relativeChange(c, a, alpha) : null;
+      let status: GuardrailStatus = 'ok';
+      if (!spec || c.n < MIN_UNITS || a.n < MIN_UNITS || !rc) status = 'collecting';
+      else if (regressed(rc.interval, spec.better, g.max_regression)) status = 'regressed';
+      guardrails.push({
+        metric: g.metric,
+        arm,
+        better: spec?.better ?? null,
+        max_regression: g.max_regression,
+        control: { units: c.n, mean: mean(c) },
+        arm_stats: { units: a.n, mean: mean(a) },
+        relative_change: rc?.estimate ?? null,
+        interval: rc?.interval ?? null,
+        status,
+      });
+    }
+  }
+  const status: AnalysisStatus = srm.flagged
+    ? 'srm'
+    : guardrails.some((g) => g.status === 'regressed')
+      ? 'regressed'
+      : guardrails.some((g) => g.status === 'collecting')
+        ? 'collecting'
+        : 'healthy';
+  return {
+    key: intent.key,
+    version,
+    units,
+    srm,
+    assignment_mismatches: mismatches,
+    guardrails,
+    status,
+    method: { interval: 'msprt-delta', alpha, min_units: MIN_UNITS },
+  };
+}
