@@ -87,9 +87,10 @@ describe('poison rows written by an older version', () => {
     const nulKey = 'poison\u0000nul\u0007';
     const body = JSON.parse((db.prepare(`SELECT body FROM intent_versions WHERE key = 'plain-one'`).get() as { body: string }).body);
     db.transaction(() => {
-      db.prepare(`INSERT INTO experiments SELECT ?, owner, current_version, active_version, state, due_at, created_at, updated_at FROM experiments WHERE key = 'plain-one'`).run(nulKey);
+      db.prepare(`INSERT INTO experiments (key, owner, current_version, active_version, state, due_at, created_at, updated_at) SELECT ?, owner, current_version, active_version, state, due_at, created_at, updated_at FROM experiments WHERE key = 'plain-one'`).run(nulKey);
       db.prepare(
-        `INSERT INTO intent_versions SELECT ?, version, ?, status, decision_id, layer, exposure, slice_start, slice_end, submitted_by, submitted_at, retired_at FROM intent_versions WHERE key = 'plain-one'`,
+        `INSERT INTO intent_versions (key, version, body, status, decision_id, layer, exposure, slice_start, slice_end, submitted_by, submitted_at, retired_at)
+         SELECT ?, version, ?, status, decision_id, layer, exposure, slice_start, slice_end, submitted_by, submitted_at, retired_at FROM intent_versions WHERE key = 'plain-one'`,
       ).run(nulKey, JSON.stringify({ ...body, key: nulKey }));
     })();
     const stored = db.prepare(`SELECT hex(key) AS h FROM experiments WHERE key LIKE 'poison-%'`).get() as { h: string };
