@@ -54,6 +54,8 @@ export interface Container {
   metrics: Metrics;
   telemetry: TelemetryService;
   analysis: RolloutAnalysis;
+  /** An experiment version's recorded analysis points, oldest first (the guardrail loop writes them). */
+  analysisHistory: (key: string, version: number) => Record<string, unknown>[];
   /** Started by main.ts; tests call its tick() directly. */
   guardrails: GuardrailLoop;
   close(): void;
@@ -135,6 +137,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     metrics,
     telemetry,
     analysis,
+    analysisHistory: (key, version) => telemetryStore.history(key, version),
     guardrails,
     close: () => {
       guardrails.stop();
