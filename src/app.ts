@@ -127,7 +127,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use(decisionsRouter(c.decisions));
   app.use(tokensRouter(c.tokens));
   app.use(servicesRouter(() => c.engine.catalog()));
-  app.use(telemetryRouter(c.telemetry, c.analysis, () => c.engine.catalog()));
+  app.use(telemetryRouter(c.telemetry, c.analysis, () => c.engine.catalog(), c.analysisHistory));
   app.use(whoamiRouter());
   // The web console: exactly `/` and `/console/*`, after every API route, so it shadows none.
   app.use(consoleRouter());

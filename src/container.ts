@@ -1,3 +1,4 @@
+import { SYSTEM_ACTOR } from './access/actor.js';
 import type { Clock } from './clock.js';
 import { DEFAULT_POLICY_TIMEOUTS, type Config, type PolicyTimeouts } from './config.js';
 import type { Logger } from './logger.js';
@@ -54,6 +55,8 @@ export interface Container {
   metrics: Metrics;
   telemetry: TelemetryService;
   analysis: RolloutAnalysis;
+  /** An experiment version's recorded analysis points, oldest first (the guardrail loop writes them). */
+  analysisHistory: (key: string, version: number) => Record<string, unknown>[];
   /** Started by main.ts; tests call its tick() directly. */
   guardrails: GuardrailLoop;
   close(): void;
@@ -89,7 +92,15 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const telemetryStore = new TelemetryStore(db);
   const metricsCatalog = (): MetricCatalog => metricCatalog(engine.current()?.bundle.data);
   const analysis = new RolloutAnalysis({ intents: intentStore, store: telemetryStore, metrics: metricsCatalog });
-  const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx, rollouts: new RolloutStore(db), analysis });
+  const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx, rollouts: new RolloutStore(db),
+    analysis,
+    onCommitted: (events) => {
+      for (const e of events) {
+        if (e.type === 'advanced') metrics.rolloutAdvances.inc({ by: e.actor === SYSTEM_ACTOR.name ? 'scheduler' : 'person' });
+        else if (e.type === 'shipped') metrics.ships.inc();
+      }
+    },
+  });
   const intents = new IntentService({ intents: intentStore, decisions, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
   const tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx });
   const telemetry = new TelemetryService({
@@ -135,6 +146,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     metrics,
     telemetry,
     analysis,
+    analysisHistory: (key, version) => telemetryStore.history(key, version),
     guardrails,
     close: () => {
       guardrails.stop();

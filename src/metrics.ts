@@ -62,6 +62,17 @@ export class Metrics {
     labelNames: ['status'] as const,
     registers: [this.registry],
   });
+  readonly rolloutAdvances = new client.Counter({
+    name: 'switchyard_rollout_advances_total',
+    help: 'Rollout stages advanced (committed), by who advanced: person (the advance action) or scheduler (auto_advance)',
+    labelNames: ['by'] as const,
+    registers: [this.registry],
+  });
+  readonly ships = new client.Counter({
+    name: 'switchyard_ships_total',
+    help: 'Experiments that started serving a shipped variant to every unit (state shipped, committed)',
+    registers: [this.registry],
+  });
   private revisionSource: () => string | null = () => null;
   readonly policyInfo: client.Gauge<'revision'>;
 

@@ -15,6 +15,7 @@ import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
 import { PolicyDecisionSchema } from '../policy/policy-engine.js';
 import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
+import { AnalysisQuery } from './telemetry-router.js';
 import { ActionSchema, ApprovalSchema, ListQuery } from './intents-router.js';
 import { EvaluationRequest } from './ofrep-router.js';
 import { PublishQuery } from './policy-router.js';
@@ -318,6 +319,29 @@ const Analysis = z.object({
   ),
   status: z.enum(['healthy', 'collecting', 'regressed', 'srm']),
   method: z.object({ interval: z.literal('msprt-delta'), alpha: z.number(), min_units: int() }),
+  history: z
+    .array(
+      z.object({
+        at: time(),
+        units: z.record(z.string(), int()),
+        status: z.enum(['healthy', 'collecting', 'regressed', 'srm']),
+        guardrails: z.array(
+          z.object({
+            metric: z.string(),
+            arm: z.string(),
+            relative_change: z.number().nullable(),
+            interval: z.tuple([z.number(), z.number()]).nullable(),
+            status: z.enum(['ok', 'collecting', 'regressed']),
+          }),
+        ),
+      }),
+    )
+    .max(200)
+    .optional()
+    .meta({
+      description:
+        'With `?history=true`: the points the guardrail loop recorded for this version, oldest first; one per tick in which the analysis changed, at most 200 (older ones thinned).',
+    }),
 });
 
 /** Request schemas, generated on their input side (defaults optional, coercions as sent). */
@@ -655,10 +679,11 @@ const OPERATIONS: OperationSpec[] = [
     path: '/v1/intents/{key}/analysis',
     operationId: 'getAnalysis',
     tag: 'intents',
-    summary: 'Sample-ratio check and guardrail analysis of the active version (SPEC §10.2)',
+    summary: 'Sample-ratio check and guardrail analysis of the active version (SPEC §10.2); `?history=true` adds its points over time',
     access: 'owner, approver, governance, operator, admin',
+    query: AnalysisQuery,
     responses: { 200: { description: 'The analysis.', schema: 'Analysis' } },
-    errors: ['forbidden', 'intent_not_found'],
+    errors: ['validation_failed', 'forbidden', 'intent_not_found'],
   },
   // --- flags
   {

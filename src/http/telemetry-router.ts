@@ -34,7 +34,17 @@ export const TelemetryBody = z.strictObject({
     .max(MAX_EVENTS),
 });
 
-export function telemetryRouter(telemetry: TelemetryService, analysis: RolloutAnalysis, catalog: () => ServiceCatalog): Router {
+/** `?history=true` adds the version's analysis points over time (docs/telemetry.md "History"). */
+export const AnalysisQuery = z.strictObject({
+  history: z.enum(['true', 'false', '1', '0']).optional().meta({ description: 'Add `history`: the analysis points the guardrail loop recorded for this version, oldest first.' }),
+});
+
+export function telemetryRouter(
+  telemetry: TelemetryService,
+  analysis: RolloutAnalysis,
+  catalog: () => ServiceCatalog,
+  history: (key: string, version: number) => Record<string, unknown>[],
+): Router {
   const r = Router();
 
   r.post(TELEMETRY_PATH, async (req, res) => {
@@ -49,7 +59,10 @@ export function telemetryRouter(telemetry: TelemetryService, analysis: RolloutAn
   });
 
   r.get('/v1/intents/:key/analysis', allow(READERS, 'read analyses'), (req, res) => {
-    res.status(200).json(analysis.analyse(param(req, 'key')));
+    const q = parseWith(AnalysisQuery, req.query, 'query');
+    const a = analysis.analyse(param(req, 'key'));
+    const withHistory = q.history === 'true' || q.history === '1';
+    res.status(200).json(withHistory ? { ...a, history: history(a.key, a.version) } : a);
   });
 
   return r;

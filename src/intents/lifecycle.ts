@@ -31,6 +31,8 @@ export type Action = 'pause' | 'resume' | 'rollback' | 'complete' | 'advance';
 export class Lifecycle {
   /** Changes made in the transaction under way, published when it commits. */
   private pending: FlagsChange[] = [];
+  /** Audit event types (with the actor) written by the open transaction, reported once it commits. */
+  private pendingEvents: { type: string; actor: string }[] = [];
   private depth = 0;
 
   constructor(
@@ -43,6 +45,8 @@ export class Lifecycle {
       tx: Transactor;
       rollouts: RolloutStore;
       analysis: RolloutAnalysis;
+      /** Called after each commit with the lifecycle audit events it wrote (metrics count advances and ships). */
+      onCommitted?: (events: { type: string; actor: string }[]) => void;
     },
   ) {}
 
@@ -331,12 +335,16 @@ export class Lifecycle {
     try {
       const result = this.deps.tx.run(fn);
       const changes = this.pending;
+      const events = this.pendingEvents;
       this.pending = [];
+      this.pendingEvents = [];
       this.deps.flags.publish(changes);
+      if (events.length > 0) this.deps.onCommitted?.(events);
       return result;
     } finally {
       this.depth--;
       this.pending = [];
+      this.pendingEvents = [];
       // Committed or rolled back: the layer spaces re-read what it wrote, from the committed rows.
       this.deps.intents.settleLayers();
     }
@@ -383,6 +391,7 @@ export class Lifecycle {
     );
     this.pending.push(...changes);
     if (event) {
+      this.pendingEvents.push({ type: event, actor: actor.name });
       this.deps.audit.append({
         type: event,
         actor: actor.name,

@@ -254,4 +254,21 @@ CREATE TABLE telemetry_mismatches (
 CREATE INDEX intent_versions_rollout ON intent_versions (key, version) WHERE json_type(body, '$.rollout') IS NOT NULL;
 `,
   },
+  {
+    // A bounded history of analysis points per experiment version (docs/telemetry.md "History"): the
+    // guardrail loop appends one when the analysis changed, at most ANALYSIS_HISTORY_MAX per version,
+    // thinning the older ones; the console charts it.
+    version: 6,
+    name: 'analysis_history',
+    sql: `
+CREATE TABLE telemetry_analysis_history (
+  experiment TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  point TEXT NOT NULL,
+  PRIMARY KEY (experiment, version, seq)
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -72,6 +72,18 @@ export class TelemetryStore {
          WHERE json_type(v.body, '$.rollout') IS NOT NULL AND e.state = 'running'
          ORDER BY v.key`,
       ),
+      lastPoint: db.prepare<[string, number], { seq: number; point: string }>(
+        'SELECT seq, point FROM telemetry_analysis_history WHERE experiment = ? AND version = ? ORDER BY seq DESC LIMIT 1',
+      ),
+      countPoints: db.prepare<[string, number], number>('SELECT count(*) FROM telemetry_analysis_history WHERE experiment = ? AND version = ?').pluck(),
+      pointSeqs: db.prepare<[string, number], number>('SELECT seq FROM telemetry_analysis_history WHERE experiment = ? AND version = ? ORDER BY seq').pluck(),
+      putPoint: db.prepare<[string, number, number, string, string]>(
+        'INSERT INTO telemetry_analysis_history (experiment, version, seq, at, point) VALUES (?, ?, ?, ?, ?)',
+      ),
+      dropPoint: db.prepare<[string, number, number]>('DELETE FROM telemetry_analysis_history WHERE experiment = ? AND version = ? AND seq = ?'),
+      points: db.prepare<[string, number], { at: string; point: string }>(
+        'SELECT at, point FROM telemetry_analysis_history WHERE experiment = ? AND version = ? ORDER BY seq',
+      ),
       expired: db.prepare<[string], string>(
         `SELECT key FROM experiments WHERE state IN ('completed', 'archived', 'draft') AND updated_at < ?
            AND (EXISTS (SELECT 1 FROM telemetry_exposures t WHERE t.experiment = experiments.key)
@@ -122,6 +134,31 @@ export class TelemetryStore {
 
   mismatches(experiment: string, version: number): number {
     return this.s.mismatches.get(experiment, version) ?? 0;
+  }
+
+  /**
+   * Appends an analysis point to an experiment version's history unless it equals the last one
+   * (`point` is compared as JSON; `at` is not part of it), so quiet ticks cost nothing. At `max`
+   * points the older half is thinned (every second point dropped, the first kept): the history
+   * always spans the version's whole life, at a resolution that halves as it grows. True when appended.
+   */
+  appendPoint(experiment: string, version: number, at: string, point: object, max: number): boolean {
+    const json = JSON.stringify(point);
+    const last = this.s.lastPoint.get(experiment, version);
+    if (last && last.point === json) return false;
+    if (this.s.countPoints.get(experiment, version)! >= max) {
+      const seqs = this.s.pointSeqs.all(experiment, version);
+      // keep the first, the newest half whole; drop every second one of the older half
+      const older = seqs.slice(0, seqs.length - Math.floor(max / 2));
+      for (let i = 1; i < older.length; i += 2) this.s.dropPoint.run(experiment, version, older[i]!);
+    }
+    this.s.putPoint.run(experiment, version, (last?.seq ?? 0) + 1, at, json);
+    return true;
+  }
+
+  /** An experiment version's analysis points, oldest first, each `{at, ...point}`. */
+  history(experiment: string, version: number): Record<string, unknown>[] {
+    return this.s.points.all(experiment, version).map((r) => ({ at: r.at, ...(JSON.parse(r.point) as Record<string, unknown>) }));
   }
 
   /** Running experiments whose active version has a rollout, through the partial index of only those. */

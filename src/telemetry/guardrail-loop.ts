@@ -11,6 +11,8 @@ import type { Analysis, RolloutAnalysis } from './rollout-analysis.js';
 export const TELEMETRY_RETENTION_DAYS = 30;
 /** Per-unit rows deleted per transaction by the retention sweep; it comes back for the rest. */
 const PRUNE_BATCH = 10_000;
+/** Analysis points kept per experiment version (docs/telemetry.md "History"); older ones are thinned. */
+export const ANALYSIS_HISTORY_MAX = 200;
 /** How often the retention sweep runs (it reads the experiments table, so not every tick). */
 const PRUNE_EVERY_MS = 3600_000;
 
@@ -35,7 +37,7 @@ export class GuardrailLoop {
   constructor(
     private readonly deps: {
       analysis: RolloutAnalysis;
-      store: Pick<TelemetryStore, 'guarded' | 'prune'>;
+      store: Pick<TelemetryStore, 'guarded' | 'prune' | 'appendPoint'>;
       intents: Pick<IntentStore, 'getExperiment'>;
       lifecycle: Lifecycle;
       audit: AuditLog;
@@ -51,7 +53,9 @@ export class GuardrailLoop {
     try {
       for (const { key, version } of this.deps.store.guarded()) {
         analysed++;
-        const status = this.deps.analysis.status(key);
+        const analysis = this.deps.analysis.analyse(key);
+        this.record(key, version, analysis);
+        const status = analysis.status;
         if (status !== 'regressed' && status !== 'srm') continue;
         if (this.trip(key, version)) tripped.push(key);
       }
@@ -60,6 +64,13 @@ export class GuardrailLoop {
       this.deps.logger.error({ err }, 'guardrail tick failed; will retry');
     }
     return { analysed, tripped };
+  }
+
+  /** One point of the version's analysis history, unless nothing changed since the last (the console's charts). */
+  private record(key: string, version: number, a: Analysis): void {
+    if (a.version !== version) return;
+    const at = this.deps.clock.now().toISOString();
+    this.deps.lifecycle.transaction(() => this.deps.store.appendPoint(key, version, at, historyPoint(a), ANALYSIS_HISTORY_MAX));
   }
 
   private trip(key: string, version: number): boolean {
@@ -102,6 +113,15 @@ export class GuardrailLoop {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
+}
+
+/** What the history keeps of an analysis: units, status, and per guardrail and arm the change and its interval. */
+export function historyPoint(a: Analysis): Record<string, unknown> {
+  return {
+    units: a.units,
+    status: a.status,
+    guardrails: a.guardrails.map((g) => ({ metric: g.metric, arm: g.arm, relative_change: g.relative_change, interval: g.interval, status: g.status })),
+  };
 }
 
 /** The pause's `reason`: what tripped, in one line. */

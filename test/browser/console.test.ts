@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModifiedBundle, withTierCap } from '../helpers/bundles.js';
 import { exampleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 import { ROOT } from '../helpers/paths.js';
+import { errorEvents, flagOf, guardedIntent, placer, sendTelemetry } from '../helpers/rollout-telemetry.js';
 import { launchChromium, type LaunchedBrowser } from './chromium.js';
 
 /**
@@ -326,6 +327,63 @@ describe('web console in headless chromium', () => {
     expect(published.revision).not.toBe(active);
     expect(published.manifest_revision).toBe('strict');
     expect(await page.locator('#policy-revision').textContent()).toBe(published.revision);
+  });
+
+  it('shows a guarded rollout: the stage ladder, a chart per guardrail with a line and a band per arm, and Advance advances', async () => {
+    const key = 'rollout-demo';
+    const intent = guardedIntent(
+      key,
+      { stages: [{ exposure: 20, hold: 'PT1H' }, { exposure: 50, hold: 'PT1H' }, { exposure: 100 }], guardrails: [{ metric: 'error_rate', max_regression: 0.1 }] },
+      {
+        variants: [
+          { key: 'control', weight: 34, value: 'off' },
+          { key: 'compact', weight: 33, value: 'compact' },
+          { key: 'bold', weight: 33, value: 'bold' },
+        ],
+      },
+    );
+    expect((await owner.post('/v1/intents', intent)).body).toMatchObject({ status: 'approved', state: 'running' });
+    const svc = await s.token({ name: 'recs', role: 'service', service: 'recommendations' });
+    const flag = flagOf(key);
+    const events = errorEvents({ units: 30_000, place: await placer(svc, 'recommendations', flag), flag, base: 0.05, ratio: 1, seed: 7 });
+    // Telemetry through the real route in three parts, the guardrail loop ticking after each: three points.
+    for (let i = 0; i < 3; i++) {
+      await sendTelemetry(svc, 'recommendations', events.slice(Math.floor((i * events.length) / 3), Math.floor(((i + 1) * events.length) / 3)));
+      s.clock.advance(20 * 60_000);
+      s.container.guardrails.tick();
+    }
+    const analysis = (await owner.get(`/v1/intents/${key}/analysis?history=true`)).body;
+    expect(analysis.status).toBe('healthy');
+    expect(analysis.history).toHaveLength(3);
+    expect((await owner.get(`/v1/intents/${key}`)).body.rollout).toMatchObject({ stage: 0, status: 'ready' });
+
+    await signIn(owner.secret, 'alice');
+    await openExperiment(key);
+    expect(await page.locator('#rollout-stage').textContent()).toBe('1 of 3, 20 % exposed');
+    expect(await page.locator('#rollout-status').textContent()).toBe('ready');
+    const ladder = page.locator('#rollout-ladder li');
+    expect(await ladder.count()).toBe(3);
+    expect(await page.locator('#rollout-ladder li[aria-current="step"]').textContent()).toBe('Stage 120 %hold PT1Hnow');
+    const chart = page.locator('figure.chart[data-metric="error_rate"] svg');
+    expect(await chart.locator('path.arm-line').count()).toBe(2);
+    expect(await chart.locator('path.arm-line[data-arm="compact"]').count()).toBe(1);
+    expect(await chart.locator('polygon.band').count()).toBe(2);
+    // each line has one vertex per history point; the tolerance line is drawn and labelled
+    expect((await chart.locator('path.arm-line[data-arm="bold"]').getAttribute('d'))!.match(/[ML]/g)).toHaveLength(3);
+    expect(await chart.locator('text.tolerance').textContent()).toBe('tolerated +10.0 %');
+    expect(await chart.locator('text.axis-label').allTextContents()).toEqual(['time (UTC)', 'change vs control']);
+    await shot('rollout');
+
+    await page.locator('#action-advance').click();
+    const dialog = page.getByRole('dialog', { name: `Advance ${key} to stage 2` });
+    await dialog.getByLabel(/Reason/).fill('stage 1 clean');
+    await dialog.getByRole('button', { name: 'Advance' }).click();
+    await textOf(page.locator('#notice'), /Advanced/);
+    expect(await page.locator('#notice').textContent()).toBe(`Advanced. ${key} is at stage 2 of 3, 50 % exposed.`);
+    expect(await textOf(page.locator('#rollout-stage'), /^2 of 3/)).toBe('2 of 3, 50 % exposed');
+    expect((await owner.get(`/v1/intents/${key}`)).body.rollout).toMatchObject({ stage: 1, exposure: 50, status: 'holding' });
+    // holding: no Advance button until the hold is over
+    expect(await page.locator('#action-advance').count()).toBe(0);
   });
 
   it('hides the policy preview from roles that may not publish, and had no script errors', async () => {

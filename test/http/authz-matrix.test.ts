@@ -196,6 +196,11 @@ describe('authorization matrix (SPEC §8)', () => {
       expect: only({ service: 202, admin: 202 }, { service_other: '403 forbidden_service' }),
     },
     { route: 'GET /v1/intents/{key}/analysis', call: () => ({ method: 'GET', path: '/v1/intents/matrix-base/analysis' }), expect: only(humans(200)) },
+    {
+      route: 'GET /v1/intents/{key}/analysis?history=true',
+      call: () => ({ method: 'GET', path: '/v1/intents/matrix-base/analysis?history=true' }),
+      expect: only(humans(200)),
+    },
     { route: 'GET /v1/decisions/{id}', call: () => ({ method: 'GET', path: `/v1/decisions/${decisionId}` }), expect: only(humans(200)) },
     { route: 'POST /v1/decisions/{id}:replay', call: () => ({ method: 'POST', path: `/v1/decisions/${decisionId}:replay` }), expect: only(humans(200)) },
     { route: 'GET /v1/policy', call: () => ({ method: 'GET', path: '/v1/policy' }), expect: only(humans(200)) },

@@ -234,6 +234,15 @@ describe('OpenAPI document (GET /openapi.json)', () => {
     await call(web, 'POST', '/v1/services/search/telemetry', { events: [] });
     await call(owner, 'GET', '/v1/intents/doc-test/analysis');
     await call(owner, 'GET', '/v1/intents/no-such-key/analysis');
+    // the analysis with its history: a guarded rollout on recommendations, one tick recorded
+    await call(owner, 'POST', '/v1/intents', simpleIntent('doc-guarded', {
+      services: [{ service: 'recommendations', flag: 'doc_guarded' }],
+      rollout: { stages: [{ exposure: 10 }], guardrails: [{ metric: 'error_rate' }] },
+    }));
+    s.container.guardrails.tick();
+    const withHistory = await call(owner, 'GET', '/v1/intents/doc-guarded/analysis?history=true');
+    expect(withHistory.body.history).toHaveLength(1);
+    await call(owner, 'GET', '/v1/intents/doc-guarded/analysis?history=yes');
     const bulk = await call(web, 'POST', '/v1/services/web/ofrep/v1/evaluate/flags', { context: { user_id: 'u1' } });
     await call(web, 'POST', '/v1/services/web/ofrep/v1/evaluate/flags', { context: { user_id: 'u1' } }, { 'if-none-match': bulk.headers.get('etag')! });
     for (const url of ['/v1/services/web/flags/stream', '/v1/events/stream']) {

@@ -7,7 +7,7 @@ import { orDash, showValue, table } from '../format.js';
 import { readObject } from '../input.js';
 import { positiveInt } from './options.js';
 
-const STATES = ['draft', 'scheduled', 'running', 'paused', 'completed'] as const;
+const STATES = ['draft', 'scheduled', 'running', 'paused', 'shipped', 'completed'] as const;
 
 interface AudienceCondition {
   attribute: string;
@@ -28,6 +28,42 @@ interface IntentBody {
   layer?: string;
   data_access: string[];
   schedule?: { start?: string; end?: string };
+  rollout?: {
+    stages: { exposure: number; hold?: string }[];
+    guardrails?: { metric: string; max_regression?: number }[];
+    auto_advance?: boolean;
+  };
+}
+
+/** Where a staged rollout is (SPEC §10 "State"); `stage` counts from 0. */
+interface RolloutView {
+  stage: number;
+  stages: number;
+  exposure: number;
+  hold_until: string | null;
+  status: string;
+}
+
+/** `GET /v1/intents/{key}/analysis` (SPEC §10.2). */
+export interface AnalysisBody {
+  key: string;
+  version: number;
+  units: Record<string, number>;
+  srm: { p_value: number; flagged: boolean };
+  assignment_mismatches: number;
+  guardrails: {
+    metric: string;
+    arm: string;
+    better: string | null;
+    max_regression?: number;
+    control: { units: number; mean: number };
+    arm_stats: { units: number; mean: number };
+    relative_change: number | null;
+    interval: [number, number] | null;
+    status: string;
+  }[];
+  status: string;
+  method?: { interval: string; alpha: number; min_units: number };
 }
 
 interface Approval {
@@ -52,6 +88,8 @@ interface IntentDetail {
   state: string;
   active_version: number | null;
   intent: IntentBody;
+  ship?: string;
+  rollout?: RolloutView;
   decision: Decision | null;
   approvals: Approval[];
   outstanding_approvals: Outstanding[];
@@ -108,6 +146,13 @@ function detailText(d: IntentDetail): string {
   field('audience', i.audience.map(audienceText).join(' and '));
   field('data access', i.data_access.join(', '));
   if (i.schedule) field('schedule', `${i.schedule.start ?? 'on approval'} → ${i.schedule.end ?? 'open-ended'}`);
+  if (d.ship) field('ships', `variant ${d.ship} to every unit`);
+  if (d.rollout) field('rollout', rolloutText(d.rollout));
+  if (i.rollout) {
+    field('stages', i.rollout.stages.map((st) => `${st.exposure}%${st.hold && st.hold !== 'PT0S' ? ` hold ${st.hold}` : ''}`).join(' → ') + (i.rollout.auto_advance ? ' (auto advance)' : ''));
+    const guards = i.rollout.guardrails ?? [];
+    if (guards.length > 0) field('guardrails', guards.map((g) => `${g.metric} (tolerates ${pct(g.max_regression ?? 0)})`).join(', '));
+  }
   if (d.decision) {
     const given = new Map<string, string[]>();
     for (const a of d.approvals) for (const role of a.roles) given.set(role, [...(given.get(role) ?? []), a.actor]);
@@ -123,6 +168,51 @@ function detailText(d: IntentDetail): string {
       d.versions.map((v) => [`  ${v.version}`, v.status, v.submitted_by, v.submitted_at, orDash(v.decision_id), v.rolled_back_at ? `rolled back ${v.rolled_back_at}` : '']),
     ),
   );
+  return lines.join('\n');
+}
+
+/** A relative change as a signed percentage: +12.3%. */
+export function pct(x: number): string {
+  const v = x * 100;
+  return `${v > 0 ? '+' : v < 0 ? '-' : ''}${Math.abs(v).toFixed(1)}%`;
+}
+
+/** "stage 2/3 at 2.5%, hold until …, status holding": stages counted from 1 for people (`--json` has SPEC's 0-based `stage`). */
+export function rolloutText(r: RolloutView): string {
+  return `stage ${r.stage + 1}/${r.stages} at ${r.exposure}%, hold until ${r.hold_until ?? '-'}, status ${r.status}`;
+}
+
+/** A mean to four significant digits, integers as they are. */
+function num(x: number): string {
+  return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(4)));
+}
+
+/** `intent analysis`: units per arm, the sample-ratio check, then one row per guardrail and arm. */
+export function analysisText(a: AnalysisBody): string {
+  const lines = [`${a.key} v${a.version}: analysis ${a.status}`];
+  lines.push(table(['  ARM', 'UNITS'], Object.entries(a.units).map(([arm, n]) => [`  ${arm}`, String(n)])));
+  lines.push(
+    `sample ratio: p = ${a.srm.p_value < 0.001 ? a.srm.p_value.toExponential(2) : a.srm.p_value.toFixed(3)}, ${a.srm.flagged ? 'MISMATCH (p < 0.001): the arms are not getting their weights' : 'ok'}`,
+  );
+  lines.push(`assignment mismatches: ${a.assignment_mismatches}`);
+  if (a.guardrails.length === 0) lines.push('guardrails: none');
+  else
+    lines.push(
+      table(
+        ['METRIC', 'ARM', 'CONTROL (UNITS, MEAN)', 'ARM (UNITS, MEAN)', 'CHANGE', 'INTERVAL', 'TOLERATED', 'STATUS'],
+        a.guardrails.map((g) => [
+          g.metric,
+          g.arm,
+          `${g.control.units}, ${num(g.control.mean)}`,
+          `${g.arm_stats.units}, ${num(g.arm_stats.mean)}`,
+          g.relative_change === null ? '-' : pct(g.relative_change),
+          g.interval === null ? '-' : `[${pct(g.interval[0])}, ${pct(g.interval[1])}]`,
+          g.max_regression === undefined ? '-' : `${g.better === 'higher' ? '-' : '+'}${(g.max_regression * 100).toFixed(1)}%`,
+          g.status,
+        ]),
+      ),
+    );
+  if (a.method) lines.push(`method: ${a.method.interval}, alpha ${num(a.method.alpha)} per interval, at least ${a.method.min_units} units per arm`);
   return lines.join('\n');
 }
 
@@ -271,6 +361,47 @@ export function registerIntentCommands(program: Command, run: Runner): void {
           throw err;
         }
         ctx.output(r, () => (read ? `${approvedText(read)}\n${approvalResultText(r)}` : approvalResultText(r)));
+      }),
+    );
+
+  intent
+    .command('analysis')
+    .description("the sample-ratio check and each guardrail's change against control, with its interval (GET /v1/intents/{key}/analysis)")
+    .argument('<key>', 'the intent key')
+    .action(
+      run(async (ctx, [key]) => {
+        const a = await ctx.client().get<AnalysisBody>(pathOf('/v1/intents/{key}/analysis', { key: String(key) }));
+        ctx.output(a, (a) => analysisText(a));
+      }),
+    );
+
+  intent
+    .command('advance')
+    .description('move a running rollout to its next stage; refused (exit 2) before the hold is over or while a guardrail regressed')
+    .argument('<key>', 'the intent key')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(
+      run<{ reason?: string }>(async (ctx, [key], o) => {
+        const d = await ctx.client().request<IntentDetail>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
+          json: { action: 'advance', ...(o.reason !== undefined ? { reason: o.reason } : {}) },
+        });
+        ctx.output(d, (d) => `${d.key}: advanced; ${d.rollout ? rolloutText(d.rollout) : `state ${d.state}`}`);
+      }),
+    );
+
+  intent
+    .command('ship')
+    .description('end the experiment by serving one variant to every unit: a new version the policy judges (approvals as for the intent); exit 3 when denied')
+    .argument('<key>', 'the intent key')
+    .requiredOption('--variant <key>', 'the variant to ship')
+    .requiredOption('--reason <text>', 'why, for the audit trail (required)')
+    .action(
+      run<{ variant: string; reason: string }>(async (ctx, [key], o) => {
+        const r = await ctx.client().request<DecisionResult>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
+          json: { action: 'ship', variant: o.variant, reason: o.reason },
+        });
+        ctx.output(r, (r) => explainResult(r, false));
+        return decisionExit(r);
       }),
     );
 

@@ -3,7 +3,7 @@
 // only ever put into the page as text (textContent), never parsed as HTML.
 
 const TOKEN_KEY = 'switchyard.token';
-const STATES = ['draft', 'scheduled', 'running', 'paused', 'completed'];
+const STATES = ['draft', 'scheduled', 'running', 'paused', 'shipped', 'completed'];
 
 const session = {
   token: sessionStorage.getItem(TOKEN_KEY),
@@ -493,6 +493,11 @@ async function experimentView(route, stale) {
   const key = route.key;
   const [exp, audit] = await Promise.all([api('GET', `/v1/intents/${enc(key)}`), loadAudit(key)]);
   if (stale()) return [key, []];
+  // A rollout's analysis with its points over time (GET …/analysis?history=true); a failure is shown, not fatal.
+  const analysis = exp.rollout
+    ? await api('GET', `/v1/intents/${enc(key)}/analysis?history=true`).catch((error) => ({ error }))
+    : null;
+  if (stale()) return [key, []];
   const services = [...new Set(exp.intent.services.map((s) => s.service))];
   const flagDocs = await Promise.all(
     services.map((s) =>
@@ -508,6 +513,7 @@ async function experimentView(route, stale) {
     exp.intent.description ? h('p', { class: 'lede' }, exp.intent.description) : null,
     h('p', { class: 'badges' }, 'Status ', badge('status', exp.status), ' · State ', badge('state', exp.state)),
     summarySection(exp),
+    exp.rollout ? rolloutSection(exp, analysis) : null,
     actionsSection(exp),
     decisionSection(exp),
     flagsSection(exp, flagDocs),
@@ -535,6 +541,197 @@ function summarySection(exp) {
       ['Variants', i.variants.map((v) => `${v.key} (weight ${v.weight})`).join(', ')],
       ['Schedule', i.schedule ? [time(i.schedule.start), ' to ', time(i.schedule.end)] : 'none: live as soon as approved'],
     ]),
+  );
+}
+
+// ---------------------------------------------------------------- rollouts (SPEC §10)
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** svg('path', {d: …}, children…): an SVG element; strings become text nodes (never markup). */
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+/** A relative change as a signed percentage: +12.3 %. */
+function pct(x) {
+  if (x === null || x === undefined) return '—';
+  const v = x * 100;
+  return `${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.abs(v).toFixed(1)} %`;
+}
+
+/** Whether this token may advance: the same rule as the other lifecycle actions, and the server's "ready". */
+function mayAdvance(me, exp) {
+  const mayAct = me.role === 'admin' || me.role === 'operator' || (me.role === 'owner' && me.team === exp.owner);
+  return mayAct && exp.state === 'running' && exp.rollout?.status === 'ready';
+}
+
+/** The stage ladder (each stage's exposure and hold, the current one marked), the guardrails' charts, Advance. */
+function rolloutSection(exp, analysis) {
+  const r = exp.rollout;
+  const stages = exp.intent.rollout?.stages ?? [];
+  const ladder = h(
+    'ol',
+    { class: 'ladder', id: 'rollout-ladder', 'aria-label': `Stages of ${exp.key}` },
+    stages.map((st, i) =>
+      h(
+        'li',
+        { class: i === r.stage ? 'current' : i < r.stage ? 'done' : 'todo', 'aria-current': i === r.stage ? 'step' : null },
+        h('span', { class: 'stage-name' }, `Stage ${i + 1}`),
+        h('span', { class: 'stage-exposure' }, `${st.exposure} %`),
+        h('span', { class: 'stage-hold' }, st.hold && st.hold !== 'PT0S' ? `hold ${st.hold}` : 'no hold'),
+        i === r.stage ? h('span', { class: 'stage-here' }, 'now') : null,
+      ),
+    ),
+  );
+  const advance = mayAdvance(session.me, exp)
+    ? h(
+        'button',
+        {
+          type: 'button',
+          id: 'action-advance',
+          onclick: (ev) =>
+            openDialog(ev.currentTarget, {
+              title: `Advance ${exp.key} to stage ${r.stage + 2}`,
+              help: `Stage ${r.stage + 2} exposes ${stages[r.stage + 1]?.exposure ?? '?'} % of units. Units exposed now stay exposed, in the same arm.`,
+              field: { label: 'Reason (optional, kept in the audit trail)', required: false },
+              confirm: 'Advance',
+              run: (reason) => api('POST', `/v1/intents/${enc(exp.key)}/actions`, { body: reason ? { action: 'advance', reason } : { action: 'advance' } }),
+              done: (d) => `Advanced. ${exp.key} is at stage ${d.rollout.stage + 1} of ${d.rollout.stages}, ${d.rollout.exposure} % exposed.`,
+            }),
+        },
+        'Advance',
+      )
+    : null;
+  return h(
+    'section',
+    { 'aria-labelledby': 'rollout-heading' },
+    h('h2', { id: 'rollout-heading' }, 'Rollout'),
+    dl([
+      ['Stage', h('span', { id: 'rollout-stage' }, `${r.stage + 1} of ${r.stages}, ${r.exposure} % exposed`)],
+      ['Status', h('span', { id: 'rollout-status' }, badge('rollout', r.status))],
+      ['Hold until', time(r.hold_until)],
+      ['Auto advance', exp.intent.rollout?.auto_advance ? 'yes, once the hold is over and the analysis is healthy' : 'no'],
+    ]),
+    ladder,
+    advance ? h('div', { class: 'buttons' }, advance) : null,
+    analysisPart(exp, analysis),
+  );
+}
+
+function analysisPart(exp, a) {
+  if (!a) return null;
+  if (a.error) return errorBox(a.error);
+  const units = Object.entries(a.units).map(([arm, n]) => `${arm} ${n}`).join(', ');
+  const nodes = [
+    h('h3', { id: 'analysis-heading' }, 'Guardrails'),
+    h(
+      'p',
+      { id: 'analysis-summary' },
+      'Analysis ',
+      badge('analysis', a.status),
+      ` · units ${units} · sample ratio p = ${a.srm.p_value < 0.001 ? a.srm.p_value.toExponential(2) : a.srm.p_value.toFixed(3)}${a.srm.flagged ? ' (mismatch)' : ''} · assignment mismatches ${a.assignment_mismatches}`,
+    ),
+  ];
+  const metrics = [...new Set(a.guardrails.map((g) => g.metric))];
+  if (metrics.length === 0) nodes.push(h('p', { class: 'empty' }, 'This rollout has no guardrails.'));
+  for (const metric of metrics) {
+    const rows = a.guardrails.filter((g) => g.metric === metric);
+    nodes.push(
+      h('h4', {}, metric, rows[0].better ? ` (${rows[0].better} is better; tolerated ${pct(rows[0].better === 'higher' ? -rows[0].max_regression : rows[0].max_regression)})` : ''),
+      guardrailChart(metric, rows, a.history ?? []),
+      table(
+        null,
+        ['Arm', 'Control (units, mean)', 'Arm (units, mean)', 'Change', 'Interval', 'Status'],
+        rows.map((g) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, g.arm),
+            h('td', {}, `${g.control.units}, ${+g.control.mean.toPrecision(4)}`),
+            h('td', {}, `${g.arm_stats.units}, ${+g.arm_stats.mean.toPrecision(4)}`),
+            h('td', {}, pct(g.relative_change)),
+            h('td', {}, g.interval ? `[${pct(g.interval[0])}, ${pct(g.interval[1])}]` : '—'),
+            h('td', {}, badge('guardrail', g.status)),
+          ),
+        ),
+      ),
+    );
+  }
+  return nodes;
+}
+
+const ARM_COLOURS = ['#0b5cad', '#b35900', '#6f42c1', '#1a7f37', '#b42318'];
+
+/**
+ * One guardrail over time: per arm, its relative change against control (a line) and its interval
+ * (a band), from the analysis history; a dashed line where the tolerated regression lies, and zero.
+ */
+function guardrailChart(metric, rows, history) {
+  const W = 640, H = 220, L = 64, R = 110, T = 12, B = 40;
+  const arms = rows.map((g) => g.arm);
+  const series = arms.map((arm) =>
+    history
+      .map((p) => ({ t: Date.parse(p.at), g: p.guardrails.find((g) => g.metric === metric && g.arm === arm) }))
+      .filter((p) => p.g && p.g.relative_change !== null && p.g.interval),
+  );
+  const points = series.flat();
+  if (points.length === 0) {
+    return h('p', { class: 'empty chart-empty', 'data-metric': metric }, 'No analysis points yet: the chart starts once both arms have values and the guardrail loop has run.');
+  }
+  const bad = rows[0].better === 'higher' ? -rows[0].max_regression : rows[0].max_regression;
+  const ys = [0, bad, ...points.flatMap((p) => [p.g.interval[0], p.g.interval[1]])];
+  let y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const pad = (y1 - y0) * 0.08 || 0.05;
+  y0 -= pad;
+  y1 += pad;
+  let t0 = Math.min(...points.map((p) => p.t)), t1 = Math.max(...points.map((p) => p.t));
+  if (t1 === t0) { t0 -= 60_000; t1 += 60_000; }
+  const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
+  const y = (v) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
+  const f = (n) => n.toFixed(1);
+  const hline = (v, cls, label) => [
+    svg('line', { x1: L, x2: W - R, y1: f(y(v)), y2: f(y(v)), class: cls }),
+    svg('text', { x: W - R + 4, y: f(y(v) + 4), class: `chart-label ${cls}` }, label),
+  ];
+  const clock = (t) => new Date(t).toISOString().slice(11, 19);
+  const children = [
+    svg('title', {}, `${metric}: relative change of ${arms.join(', ')} against control over time, with intervals`),
+    svg('line', { x1: L, x2: L, y1: T, y2: H - B, class: 'axis' }),
+    svg('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, class: 'axis' }),
+    [y0 + pad, y1 - pad].map((v) => svg('text', { x: L - 6, y: f(y(v) + 4), 'text-anchor': 'end', class: 'tick' }, pct(v))),
+    svg('text', { x: L, y: H - B + 16, class: 'tick' }, clock(t0)),
+    svg('text', { x: W - R, y: H - B + 16, 'text-anchor': 'end', class: 'tick' }, clock(t1)),
+    svg('text', { x: (L + W - R) / 2, y: H - 4, 'text-anchor': 'middle', class: 'axis-label' }, 'time (UTC)'),
+    svg('text', { x: 12, y: (T + H - B) / 2, 'text-anchor': 'middle', class: 'axis-label', transform: `rotate(-90 12 ${(T + H - B) / 2})` }, 'change vs control'),
+    hline(0, 'zero', '0 %'),
+    hline(bad, 'tolerance', `tolerated ${pct(bad)}`),
+  ];
+  series.forEach((pts, i) => {
+    if (pts.length === 0) return;
+    const colour = ARM_COLOURS[i % ARM_COLOURS.length];
+    const upper = pts.map((p) => `${f(x(p.t))},${f(y(p.g.interval[1]))}`);
+    const lower = pts.map((p) => `${f(x(p.t))},${f(y(p.g.interval[0]))}`).reverse();
+    const line = pts.map((p, k) => `${k === 0 ? 'M' : 'L'}${f(x(p.t))},${f(y(p.g.relative_change))}`).join(' ');
+    children.push(
+      pts.length > 1
+        ? svg('polygon', { points: [...upper, ...lower].join(' '), fill: colour, class: 'band', 'data-arm': arms[i] })
+        : svg('line', { x1: f(x(pts[0].t)), x2: f(x(pts[0].t)), y1: upper[0].split(',')[1], y2: lower[0].split(',')[1], stroke: colour, class: 'band', 'data-arm': arms[i] }),
+      svg('path', { d: pts.length > 1 ? line : `${line} h0.01`, stroke: colour, class: 'arm-line', 'data-arm': arms[i] }),
+      pts.map((p) => svg('circle', { cx: f(x(p.t)), cy: f(y(p.g.relative_change)), r: 2.5, fill: colour })),
+      // legend, top right: one swatch and name per arm
+      svg('rect', { x: W - R + 8, y: T + 4 + i * 16, width: 10, height: 10, fill: colour }),
+      svg('text', { x: W - R + 22, y: T + 13 + i * 16, class: 'chart-label' }, arms[i]),
+    );
+  });
+  return h(
+    'figure',
+    { class: 'chart', 'data-metric': metric },
+    svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': `${metric} against control over time` }, children),
+    h('figcaption', { class: 'help' }, `Each line is an arm's relative change in ${metric} against control; its shaded band is the always-valid interval. The rollout trips when a band lies wholly beyond the dashed tolerance.`),
   );
 }
 
