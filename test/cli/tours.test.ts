@@ -42,6 +42,13 @@ function checkCliTour(out: string) {
   expect(out).not.toMatch(/^exit=[^03]/m);
 }
 
+function checkRolloutTour(out: string) {
+  expect(out).toMatch(/stage 2\/3 at 50%/);
+  expect(out).toContain('hold_not_elapsed');
+  expect(out).toMatch(/"state":"paused","rollout":\{[^}]*"status":"halted"/);
+  expect(out).toMatch(/guardrail_tripped/);
+}
+
 describe('the README tours run one after the other, in either order', () => {
   let a: TestServer;
   let b: TestServer;
@@ -63,4 +70,17 @@ describe('the README tours run one after the other, in either order', () => {
     checkCliTour((await run('cli-tour.sh', b.base)).stdout);
     checkCurlTour((await run('tour.sh', b.base)).stdout);
   }, 90_000);
+
+  it('the guarded-rollout tour (docs/rollouts.md), with the guardrail loop running as main.ts runs it', async () => {
+    const s = await startServer();
+    try {
+      s.container.guardrails.start(200);
+      const { stdout, stderr } = await run('rollout-tour.sh', s.base);
+      // The CLI writes refusals to stderr, as a terminal shows them between the commands.
+      checkRolloutTour(stdout + stderr);
+    } finally {
+      s.container.guardrails.stop();
+      await s.close();
+    }
+  }, 120_000);
 });
