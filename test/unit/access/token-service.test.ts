@@ -1,0 +1,206 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { requireRole, requireTeamAccess, SYSTEM_ACTOR, type Actor } from '../../../src/access/actor.js';
+import { generateToken, hashToken, redactTokens, TokenService } from '../../../src/access/token-service.js';
+import { AuditLog } from '../../../src/audit/audit-log.js';
+import { ManualClock } from '../../../src/clock.js';
+import { SwitchyardError } from '../../../src/errors.js';
+import { AuditStore } from '../../../src/storage/audit-store.js';
+import { openDatabase, type Database } from '../../../src/storage/database.js';
+import { TokenStore } from '../../../src/storage/token-store.js';
+import { sqliteTransactor } from '../../../src/storage/transactor.js';
+
+/** The token service on a real SQLite file, without a server. */
+describe('TokenService', () => {
+  let dir: string;
+  let db: Database;
+  let tokens: TokenService;
+  let audit: AuditLog;
+  const admin: Actor = { tokenId: 'tok_admin', name: 'root', role: 'admin', team: null, approvalRoles: [], service: null };
+
+  const open = () => {
+    db = openDatabase({ path: path.join(dir, 'db.sqlite') });
+    const clock = new ManualClock(new Date('2026-12-01T00:00:00Z'));
+    audit = new AuditLog(new AuditStore(db), clock);
+    tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx: sqliteTransactor(db) });
+  };
+
+  /** The error `fn` throws, as code, status and the field paths it names. */
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(SwitchyardError);
+      const e = err as SwitchyardError & { details?: { errors?: { path: string }[] } };
+      return { code: e.code, status: e.status, message: e.message, fields: (e.details?.errors ?? []).map((f) => f.path) };
+    }
+    throw new Error('expected a refusal');
+  };
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-tokens-'));
+    open();
+  });
+
+  afterEach(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates a token that authenticates as the actor it names, and records who made it', () => {
+    const made = tokens.create({ name: 'amy', role: 'approver', approval_roles: ['privacy'] }, admin);
+    expect(made).toMatchObject({ name: 'amy', role: 'approver' });
+    expect(made.id).toMatch(/^tok_[0-9A-Z]{26}$/);
+    expect(made.token).toMatch(/^sy_[A-Za-z0-9_-]{43}$/);
+    expect(tokens.authenticate(made.token)).toEqual({ tokenId: made.id, name: 'amy', role: 'approver', team: null, approvalRoles: ['privacy'], service: null });
+    expect(audit.query({ limit: 10 }).at(-1)).toMatchObject({
+      type: 'token_created',
+      actor: 'root',
+      data: { token_id: made.id, name: 'amy', role: 'approver', team: null, approval_roles: ['privacy'], service: null },
+    });
+  });
+
+  it.each([
+    [{ name: 'o', role: 'owner' }, ['team']],
+    [{ name: 's', role: 'service' }, ['service']],
+    [{ name: 'a', role: 'approver' }, ['approval_roles']],
+    [{ name: 'a', role: 'approver', approval_roles: [] }, ['approval_roles']],
+    [{ name: 'g', role: 'governance', team: 'growth' }, ['team']],
+    [{ name: 'g', role: 'operator', service: 'web' }, ['service']],
+    [{ name: 'x', role: 'root' }, ['role']],
+    [{ name: 'x', role: 'admin', extra: 1 }, ['extra']],
+  ])('refuses %j (validation_failed on %j) and writes nothing', (body, fields) => {
+    const r = refusal(() => tokens.create(body, admin));
+    expect(r).toMatchObject({ code: 'validation_failed', status: 400, message: 'The token request is not valid' });
+    expect(r.fields).toEqual(fields);
+    expect(tokens.list()).toEqual([]);
+    expect(audit.query({ limit: 10 })).toEqual([]);
+  });
+
+  it('accepts each role with exactly what it needs', () => {
+    for (const body of [
+      { name: 'o', role: 'owner', team: 'growth' },
+      { name: 's', role: 'service', service: 'web' },
+      { name: 'a', role: 'approver', approval_roles: ['privacy'] },
+      { name: 'g', role: 'governance' },
+      { name: 'p', role: 'operator' },
+      { name: 'r', role: 'admin' },
+    ]) {
+      expect(() => tokens.create(body, admin)).not.toThrow();
+    }
+  });
+
+  it('refuses a missing, unknown or revoked bearer token with 401', () => {
+    expect(refusal(() => tokens.authenticate(undefined))).toMatchObject({ code: 'unauthorized', status: 401, message: 'A valid bearer token is required' });
+    expect(refusal(() => tokens.authenticate(''))).toMatchObject({ code: 'unauthorized', status: 401 });
+    expect(refusal(() => tokens.authenticate(generateToken()))).toMatchObject({
+      code: 'unauthorized',
+      message: 'The bearer token is unknown or revoked',
+    });
+    const made = tokens.create({ name: 'svc', role: 'service', service: 'web' }, admin);
+    tokens.revoke(made.id, admin);
+    expect(refusal(() => tokens.authenticate(made.token))).toMatchObject({ code: 'unauthorized', message: 'The bearer token is unknown or revoked' });
+  });
+
+  it('lists every token, revoked ones too, with only the fields it has and never the secret', () => {
+    const owner = tokens.create({ name: 'olga', role: 'owner', team: 'growth' }, admin);
+    const svc = tokens.create({ name: 'svc', role: 'service', service: 'web' }, admin);
+    const amy = tokens.create({ name: 'amy', role: 'approver', approval_roles: ['privacy'] }, admin);
+    tokens.revoke(svc.id, admin);
+    const at = '2026-12-01T00:00:00.000Z';
+    expect(tokens.list()).toEqual([
+      { id: owner.id, name: 'olga', role: 'owner', team: 'growth', created_at: at },
+      { id: svc.id, name: 'svc', role: 'service', service: 'web', created_at: at, revoked_at: at },
+      { id: amy.id, name: 'amy', role: 'approver', approval_roles: ['privacy'], created_at: at },
+    ]);
+  });
+
+  it('revokes once: a second revocation, or an unknown id, is token_not_found; listeners hear each revocation after it commits', () => {
+    const made = tokens.create({ name: 'p', role: 'operator' }, admin);
+    const heard: string[] = [];
+    const stop = tokens.onRevoked((id) => heard.push(`${id}:${tokens.list().find((t) => t.id === id)?.revoked_at ?? 'live'}`));
+    tokens.revoke(made.id, admin);
+    expect(heard).toEqual([`${made.id}:2026-12-01T00:00:00.000Z`]);
+    expect(audit.query({ limit: 10 }).at(-1)).toMatchObject({ type: 'token_revoked', actor: 'root', data: { token_id: made.id, name: 'p', role: 'operator' } });
+    expect(refusal(() => tokens.revoke(made.id, admin))).toMatchObject({ code: 'token_not_found', status: 404 });
+    expect(refusal(() => tokens.revoke('tok_nope', admin))).toMatchObject({ code: 'token_not_found', status: 404 });
+    stop();
+    tokens.revoke(tokens.create({ name: 'q', role: 'operator' }, admin).id, admin);
+    expect(heard).toHaveLength(1);
+  });
+
+  it('bootstrap: a brand-new database gets one fresh admin token, printed once; a later start makes none', () => {
+    const first = tokens.bootstrap(undefined);
+    expect(first.token).toMatch(/^sy_/);
+    expect(tokens.authenticate(first.token!)).toMatchObject({ name: 'admin', role: 'admin' });
+    expect(audit.query({ limit: 10 })).toMatchObject([{ type: 'token_created', actor: 'bootstrap', data: { name: 'admin', role: 'admin', source: 'first start' } }]);
+    expect(tokens.bootstrap(undefined)).toEqual({ token: null });
+    expect(tokens.list()).toHaveLength(1);
+  });
+
+  it('bootstrap: a configured token is inserted once, whatever the restarts, and is never printed', () => {
+    const configured = 'sy_configured-bootstrap-token-0001';
+    expect(tokens.bootstrap(configured)).toEqual({ token: null });
+    expect(tokens.bootstrap(configured)).toEqual({ token: null });
+    expect(tokens.authenticate(configured)).toMatchObject({ name: 'bootstrap-admin', role: 'admin' });
+    expect(tokens.list()).toHaveLength(1);
+    expect(audit.query({ limit: 10 })).toMatchObject([
+      { type: 'token_created', actor: 'bootstrap', data: { name: 'bootstrap-admin', role: 'admin', source: 'SWITCHYARD_BOOTSTRAP_TOKEN' } },
+    ]);
+  });
+});
+
+describe('token helpers', () => {
+  it('stores a token as its SHA-256 in hex', () => {
+    expect(hashToken('sy_abc')).toBe(crypto.createHash('sha256').update('sy_abc').digest('hex'));
+  });
+
+  it('generates 256-bit tokens that differ', () => {
+    const a = generateToken();
+    expect(a).toMatch(/^sy_[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(a.slice(3), 'base64url')).toHaveLength(32);
+    expect(generateToken()).not.toBe(a);
+  });
+
+  it('redacts anything shaped like a token from text, and leaves short sy_ words alone', () => {
+    const t = generateToken();
+    expect(redactTokens(`owner "${t}" and ${t}!`)).toBe('owner "sy_[redacted]" and sy_[redacted]!');
+    expect(redactTokens('sy_configured-bootstrap')).toBe('sy_[redacted]');
+    expect(redactTokens('sy_short and easy_going')).toBe('sy_short and easy_going');
+  });
+});
+
+describe('requireRole and requireTeamAccess', () => {
+  const actor = (role: Actor['role'], team: string | null = null): Actor => ({ tokenId: 't', name: 'n', role, team, approvalRoles: [], service: null });
+  const code = (fn: () => void) => {
+    try {
+      fn();
+      return null;
+    } catch (err) {
+      return `${(err as SwitchyardError).code}: ${(err as Error).message}`;
+    }
+  };
+
+  it('lets admins and the listed roles through, and names the role it refuses with its article', () => {
+    expect(code(() => requireRole(actor('admin'), ['owner'], 'submit intents'))).toBeNull();
+    expect(code(() => requireRole(actor('owner'), ['owner', 'operator'], 'submit intents'))).toBeNull();
+    expect(code(() => requireRole(actor('operator'), ['owner'], 'submit intents'))).toBe('forbidden: An operator token may not submit intents');
+    expect(code(() => requireRole(actor('service'), ['owner'], 'submit intents'))).toBe('forbidden: A service token may not submit intents');
+    expect(SYSTEM_ACTOR.role).toBe('admin');
+  });
+
+  it("owners act only on their own team's intents; operators only where allowed; admins everywhere", () => {
+    expect(code(() => requireTeamAccess(actor('admin'), 'growth', 'pause', false))).toBeNull();
+    expect(code(() => requireTeamAccess(actor('owner', 'growth'), 'growth', 'pause', false))).toBeNull();
+    expect(code(() => requireTeamAccess(actor('owner', 'search'), 'growth', 'pause', true))).toBe(
+      'forbidden_team: This token acts for team search, not for team growth; it may not pause',
+    );
+    expect(code(() => requireTeamAccess(actor('owner'), 'growth', 'pause', true))).toBe('forbidden_team: This token acts for team (none), not for team growth; it may not pause');
+    expect(code(() => requireTeamAccess(actor('operator'), 'growth', 'pause', true))).toBeNull();
+    expect(code(() => requireTeamAccess(actor('operator'), 'growth', 'edit', false))).toBe('forbidden: An operator token may not edit');
+    expect(code(() => requireTeamAccess(actor('governance'), 'growth', 'pause', true))).toBe('forbidden: A governance token may not pause');
+  });
+});
