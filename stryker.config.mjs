@@ -22,26 +22,20 @@ export const MODULES = {
   },
   layers: {
     mutate: ['src/flags/layer-allocator.ts'],
-    testFiles: [
-      'test/unit/flags/layer-space.test.ts',
-      'test/unit/storage/layer-spaces.test.ts',
-      'test/http/layer-coherence.test.ts',
-      'test/policy/layer-agreement.test.ts',
-    ],
+    // The property test holds LayerSpace to the plain definitions, and the storage test the spaces
+    // the server keeps; the HTTP and policy-agreement tests add little here and a server start a mutant.
+    testFiles: ['test/unit/flags/layer-space.test.ts', 'test/unit/storage/layer-spaces.test.ts'],
   },
   lifecycle: {
     mutate: ['src/intents/lifecycle.ts'],
-    testFiles: [
-      'test/unit/intents/*.test.ts',
-      'test/http/lifecycle.test.ts',
-      'test/http/approvals.test.ts',
-      'test/http/rollback-slice.test.ts',
-      'test/http/archive.test.ts',
-    ],
+    testFiles: ['test/unit/intents/*.test.ts', 'test/http/lifecycle.test.ts', 'test/http/rollback-slice.test.ts', 'test/http/approvals.test.ts'],
   },
   policy: {
     mutate: ['src/policy/policy-engine.ts'],
-    testFiles: ['test/unit/policy/*.test.ts', 'test/http/policy-answer-check.test.ts', 'test/http/fail-closed.test.ts', 'test/http/policy-publish.test.ts'],
+    // The engine's checks on the in-process runner (test/unit/policy), and the server's answer check.
+    // Tests that start a server reach most of this file in beforeAll, which makes its mutants
+    // "static" (each then reruns every test file): fail-closed and policy-publish cost ~30 s a mutant.
+    testFiles: ['test/unit/policy/*.test.ts', 'test/http/policy-answer-check.test.ts'],
   },
   cache: {
     // The row cache, and the flags document cache in FlagStateService.current (the lines of that method).
@@ -50,14 +44,9 @@ export const MODULES = {
   },
   access: {
     mutate: ['src/access/**/*.ts'],
-    testFiles: [
-      'test/unit/access/*.test.ts',
-      'test/unit/intents/approval-counting.test.ts',
-      'test/http/access.test.ts',
-      'test/http/authz-matrix.test.ts',
-      'test/http/tokens-services-list.test.ts',
-      'test/http/approvals.test.ts',
-    ],
+    // Unit tests on a real SQLite file: a server started in beforeAll would make every token-service
+    // mutant static (bootstrap runs there), and each would rerun every HTTP test file.
+    testFiles: ['test/unit/access/*.test.ts', 'test/unit/intents/approval-counting.test.ts'],
   },
 };
 
@@ -90,5 +79,8 @@ export default {
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
   tempDirName: '.stryker-tmp',
+  // A re-run tests again only the mutants whose code or covering tests changed since the last one.
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
   thresholds: { high: 90, low: 85, break: null },
 };
