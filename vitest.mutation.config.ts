@@ -1,18 +1,18 @@
 import { defineConfig } from 'vitest/config';
+import { moduleGroup } from './stryker.modules.mjs';
 
 /**
- * The suite `make mutation` runs against mutated source: the tests that import `src/` in-process.
- * Left out: test/process, test/crash and test/cli spawn real processes that run dist/ (never the
- * mutated source), test/browser drives chromium, test/interop needs the clients `make interop`
- * installs. stryker.config.mjs narrows this further to the files that matter for each module.
+ * The suite `make mutation` runs against mutated source: the test files of one module group
+ * (STRYKER_MODULE, stryker.modules.mjs). None of them spawns a process: test/process, test/crash
+ * and test/cli run dist/ (never the mutated source), test/browser drives chromium and test/interop
+ * needs the clients `make interop` installs, so no group lists them.
  */
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/http/**/*.test.ts', 'test/policy/**/*.test.ts', 'test/sdk/**/*.test.ts'],
+    include: moduleGroup().testFiles,
     exclude: ['**/node_modules/**', 'test/process/**', 'test/crash/**', 'test/cli/**', 'test/browser/**', 'test/interop/**'],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: 'forks',
   },
 });
