@@ -1,12 +1,15 @@
 import fs from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { parseBundle, type PolicyBundle } from '../../../src/policy/policy-bundle.js';
 import { describe as describeError, evaluateWith, LoadedBundle, PolicyEngine } from '../../../src/policy/policy-engine.js';
 import { probeInput } from '../../../src/policy/policy-input.js';
 import { InProcessRunner } from '../../../src/policy/policy-runner.js';
+import { PolicySandbox } from '../../../src/policy/policy-sandbox.js';
 import { buildModifiedBundle } from '../../helpers/bundles.js';
+import { buildLoopingBundle } from '../../helpers/looping-bundle.js';
 import { BUNDLE_PATH } from '../../helpers/paths.js';
 
 /**
@@ -30,6 +33,22 @@ async function refusal(bundle: PolicyBundle): Promise<PolicyError> {
 beforeAll(async () => {
   real = await parseBundle(fs.readFileSync(BUNDLE_PATH));
 });
+
+/** Edits decision.rego in the copy of policies/ that buildModifiedBundle builds. */
+const editDecision = (from: string, to: string) => (dir: string) => {
+  const file = `${dir}/decision.rego`;
+  const text = fs.readFileSync(file, 'utf8');
+  const changed = text.replace(from, to);
+  expect(changed).not.toBe(text);
+  fs.writeFileSync(file, changed);
+};
+
+/** A catalog with the given services value, on the real wasm. */
+const withServices = (services: unknown): PolicyBundle => {
+  const data = structuredClone(real.data) as any;
+  data.switchyard.catalog.services = services;
+  return { ...real, revision: `sha256:services-${JSON.stringify(services).length}`, data };
+};
 
 describe('LoadedBundle.load', () => {
   it('loads the shipped policy and answers in the contract shape', async () => {
@@ -69,6 +88,24 @@ describe('LoadedBundle.load', () => {
     expect(err.message).toMatch(/^The policy does not answer a probe intent: the decision has the wrong shape: allow: /);
   });
 
+  it('names every wrong field of the answer by its full path', async () => {
+    const bundle = await parseBundle(
+      buildModifiedBundle(
+        editDecision('"audit": audit.audit,', '"audit": {"level": 1, "retention_days": 400},'),
+        'bad-nested',
+      ),
+    );
+    const err = await refusal(bundle);
+    expect(err.message).toMatch(/wrong shape: obligations\.audit\.level: [^;]+$/);
+    const two = await parseBundle(
+      buildModifiedBundle((dir) => {
+        editDecision('"audit": audit.audit,', '"audit": {"level": 1, "retention_days": 400},')(dir);
+        editDecision('"allow": allow,', '"allow": "yes",')(dir);
+      }, 'bad-two'),
+    );
+    expect((await refusal(two)).message).toMatch(/wrong shape: (allow: [^;]+; obligations\.audit\.level: [^;]+|obligations\.audit\.level: [^;]+; allow: [^;]+)$/);
+  });
+
   it('refuses wasm that does not instantiate', async () => {
     const err = await refusal({ ...real, revision: 'sha256:broken', wasm: Buffer.from('not wasm at all') });
     expect(err).toMatchObject({ code: 'policy_invalid', status: 400 });
@@ -88,6 +125,25 @@ describe('the service catalog a loaded bundle carries', () => {
     expect(catalog.tiers().map((t) => t.service)).toEqual(services);
     expect(catalog.tiers()).toContainEqual({ service: 'payments', tier: 'critical' });
     expect(catalog.tiers()).toContainEqual({ service: 'web', tier: 'standard' });
+  });
+
+  it('sorts services whatever order the data lists them in', async () => {
+    const services = Object.fromEntries(Object.entries((real.data['switchyard'] as any).catalog.services).reverse());
+    const catalog = (await LoadedBundle.load(withServices(services), probe, new InProcessRunner())).catalog();
+    const sorted = Object.keys(services).sort();
+    expect(Object.keys(services)).not.toEqual(sorted);
+    expect(catalog.services()).toEqual(sorted);
+    expect(catalog.tiers().map((t) => t.service)).toEqual(sorted);
+  });
+
+  it.each([
+    ['a list', ['web', 'search']],
+    ['a string', 'web'],
+    ['null', null],
+  ])('has no services when the catalog services are %s, not an object', async (_what, services) => {
+    const catalog = (await LoadedBundle.load(withServices(services), probe, new InProcessRunner())).catalog();
+    expect(catalog.services()).toEqual([]);
+    expect(catalog.has('0')).toBe(false);
   });
 
   it('gives a null tier where the catalog has none', async () => {
@@ -160,6 +216,80 @@ describe('PolicyEngine', () => {
     engine.remember(await LoadedBundle.load({ ...real, revision: 'sha256:rev-11' }, probe, runner));
     expect(engine.loaded(revs[4]!)).toBeDefined();
     expect(engine.loaded(revs[5]!)).toBeUndefined();
+  });
+});
+
+describe('PolicyEngine, more', () => {
+  it('keeps 8 revisions when none is active yet', async () => {
+    const runner = new InProcessRunner();
+    const engine = new PolicyEngine(logger, runner);
+    for (let i = 0; i < 9; i++) engine.remember(await LoadedBundle.load({ ...real, revision: `sha256:r${i}` }, probe, runner));
+    expect(engine.loaded('sha256:r0')).toBeUndefined();
+    expect(engine.loaded('sha256:r1')).toBeDefined();
+    expect(engine.current()).toBeNull();
+  });
+
+  it('fails closed, and logs why, when the policy leaves the decision undefined for an input', async () => {
+    const bundle = await parseBundle(
+      buildModifiedBundle((dir) => {
+        editDecision('\ndecision := {', '\ndecision := d if {\n\tinput.intent.key != "no-answer"\n\td := {')(dir);
+        editDecision('"limits": {"max_exposure": lib.max_exposure},\n}', '"limits": {"max_exposure": lib.max_exposure},\n\t}\n}')(dir);
+      }, 'undefined-for-one'),
+    );
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const runner = new InProcessRunner();
+    const loaded = await LoadedBundle.load(bundle, probe, runner);
+    const ev = evaluateWith(loaded, { ...probe, intent: { ...probe.intent, key: 'no-answer' } }, createLogger('error', sink));
+    expect(ev).toMatchObject({ failedClosed: true, revision: bundle.revision, decision: { allow: false } });
+    expect(ev.decision.violations).toEqual([
+      { code: 'policy_error', policy: 'engine', message: 'The policy failed to evaluate: the decision rule is undefined for this input' },
+    ]);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      msg: 'policy evaluation failed; denying',
+      revision: bundle.revision,
+      err: { message: 'the decision rule is undefined for this input' },
+    });
+  });
+});
+
+describe('deadlines, in the sandbox worker', () => {
+  const sandbox = new PolicySandbox({ timeoutMs: 300, loadTimeoutMs: 20_000, logger });
+  afterAll(() => sandbox.close());
+
+  it('refuses (policy_timeout, 422) a bundle that does not answer its probe within the deadline', async () => {
+    const bundle = await parseBundle(buildLoopingBundle('input.intent.key == "probe-intent"', 'spin-probe'));
+    const err = await LoadedBundle.load(bundle, probe, sandbox).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PolicyError);
+    expect(err).toMatchObject({ code: 'policy_timeout', status: 422 });
+    expect((err as Error).message).toBe(
+      'The policy bundle did not answer a probe intent within 300 ms (SWITCHYARD_POLICY_*_TIMEOUT_MS); it is refused and the active policy stays',
+    );
+  });
+
+  it('denies with policy_timeout an evaluation past the deadline', async () => {
+    const bundle = await parseBundle(buildLoopingBundle('input.intent.key == "spin"', 'spin-some'));
+    const loaded = await LoadedBundle.load(bundle, probe, sandbox);
+    const ev = evaluateWith(loaded, { ...probe, intent: { ...probe.intent, key: 'spin' } }, logger);
+    expect(ev).toEqual({
+      revision: bundle.revision,
+      failedClosed: true,
+      decision: {
+        allow: false,
+        violations: [{ code: 'policy_timeout', policy: 'engine', message: 'The policy did not answer within 300 ms, so nothing is allowed' }],
+        obligations: { approvals: [], audit: { level: 'full', retention_days: 400 } },
+        limits: {},
+      },
+    });
   });
 });
 
