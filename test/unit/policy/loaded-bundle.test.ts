@@ -106,6 +106,41 @@ describe('LoadedBundle.load', () => {
     expect((await refusal(two)).message).toMatch(/wrong shape: (allow: [^;]+; obligations\.audit\.level: [^;]+|obligations\.audit\.level: [^;]+; allow: [^;]+)$/);
   });
 
+  it('refuses violations without the fields every violation carries', async () => {
+    const bundle = await parseBundle(
+      buildModifiedBundle((dir) => {
+        editDecision('"allow": allow,', '"allow": false,')(dir);
+        editDecision('"violations": violations,', '"violations": [{"code": "x", "message": "m"}],')(dir);
+      }, 'bad-violation'),
+    );
+    expect((await refusal(bundle)).message).toMatch(/wrong shape: violations\.0\.policy: [^;]+$/);
+  });
+
+  it('refuses obligations without an audit level or with a negative approval count', async () => {
+    const noLevel = await parseBundle(buildModifiedBundle(editDecision('"audit": audit.audit,', '"audit": {"retention_days": 400},'), 'no-level'));
+    expect((await refusal(noLevel)).message).toMatch(/wrong shape: obligations\.audit\.level: [^;]+$/);
+    const negative = await parseBundle(
+      buildModifiedBundle(editDecision('"approvals": audit.approvals,', '"approvals": [{"role": "sre", "count": -1}],'), 'negative'),
+    );
+    expect((await refusal(negative)).message).toMatch(/wrong shape: obligations\.approvals\.0\.count: [^;]+$/);
+    const noRole = await parseBundle(buildModifiedBundle(editDecision('"approvals": audit.approvals,', '"approvals": [{"count": 1}],'), 'no-role'));
+    expect((await refusal(noRole)).message).toMatch(/wrong shape: obligations\.approvals\.0\.role: [^;]+$/);
+  });
+
+  it("passes the policy's violations and obligations through whole", async () => {
+    const loaded = await LoadedBundle.load(real, probe, new InProcessRunner());
+    const d = loaded.evaluateRaw({
+      ...probe,
+      intent: { ...probe.intent, key: 'Bad Key', services: [{ service: 'payments', flag: 'pay_flag' }], exposure: 90 },
+    });
+    expect(d.allow).toBe(false);
+    expect(d.violations.length).toBeGreaterThan(0);
+    for (const v of d.violations) expect(v).toEqual(expect.objectContaining({ code: expect.any(String), policy: expect.any(String), message: expect.any(String) }));
+    expect(d.obligations.audit).toEqual({ level: expect.any(String), retention_days: expect.any(Number) });
+    expect(d.obligations.approvals.length).toBeGreaterThan(0);
+    for (const a of d.obligations.approvals) expect(a).toEqual({ role: expect.any(String), count: expect.any(Number) });
+  });
+
   it('refuses wasm that does not instantiate', async () => {
     const err = await refusal({ ...real, revision: 'sha256:broken', wasm: Buffer.from('not wasm at all') });
     expect(err).toMatchObject({ code: 'policy_invalid', status: 400 });
@@ -262,9 +297,15 @@ describe('PolicyEngine, more', () => {
 describe('deadlines, in the sandbox worker', () => {
   const sandbox = new PolicySandbox({ timeoutMs: 300, loadTimeoutMs: 20_000, logger });
   afterAll(() => sandbox.close());
+  /** A fresh worker's first answer may take its boot too (10 s more): have it answer once first. */
+  const warm = async () => {
+    await LoadedBundle.load(real, probe, sandbox);
+    sandbox.evaluate(real.revision, probe);
+  };
 
   it('refuses (policy_timeout, 422) a bundle that does not answer its probe within the deadline', async () => {
     const bundle = await parseBundle(buildLoopingBundle('input.intent.key == "probe-intent"', 'spin-probe'));
+    await warm();
     const err = await LoadedBundle.load(bundle, probe, sandbox).then(
       () => null,
       (e: unknown) => e,
@@ -279,6 +320,7 @@ describe('deadlines, in the sandbox worker', () => {
   it('denies with policy_timeout an evaluation past the deadline', async () => {
     const bundle = await parseBundle(buildLoopingBundle('input.intent.key == "spin"', 'spin-some'));
     const loaded = await LoadedBundle.load(bundle, probe, sandbox);
+    await warm();
     const ev = evaluateWith(loaded, { ...probe, intent: { ...probe.intent, key: 'spin' } }, logger);
     expect(ev).toEqual({
       revision: bundle.revision,
