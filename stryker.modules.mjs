@@ -36,7 +36,7 @@ export const MODULES = {
   cache: {
     // The row cache, and the flags document cache in FlagStateService.current (the lines of that method).
     mutate: ['src/storage/read-cache.ts', 'src/flags/flag-state-service.ts:126-134'],
-    testFiles: ['test/unit/storage/*.test.ts', 'test/http/read-path.test.ts', 'test/http/flags.test.ts'],
+    testFiles: ['test/unit/storage/*.test.ts', 'test/unit/flags/document-cache.test.ts', 'test/http/read-path.test.ts', 'test/http/flags.test.ts'],
   },
   access: {
     mutate: ['src/access/**/*.ts'],
