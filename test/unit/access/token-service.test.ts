@@ -19,11 +19,12 @@ describe('TokenService', () => {
   let db: Database;
   let tokens: TokenService;
   let audit: AuditLog;
+  let clock: ManualClock;
   const admin: Actor = { tokenId: 'tok_admin', name: 'root', role: 'admin', team: null, approvalRoles: [], service: null };
 
   const open = () => {
     db = openDatabase({ path: path.join(dir, 'db.sqlite') });
-    const clock = new ManualClock(new Date('2026-12-01T00:00:00Z'));
+    clock = new ManualClock(new Date('2026-12-01T00:00:00Z'));
     audit = new AuditLog(new AuditStore(db), clock);
     tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx: sqliteTransactor(db) });
   };
@@ -34,8 +35,8 @@ describe('TokenService', () => {
       fn();
     } catch (err) {
       expect(err).toBeInstanceOf(SwitchyardError);
-      const e = err as SwitchyardError & { details?: { errors?: { path: string }[] } };
-      return { code: e.code, status: e.status, message: e.message, fields: (e.details?.errors ?? []).map((f) => f.path) };
+      const e = err as SwitchyardError & { details?: { errors?: { path: string; message: string }[] } };
+      return { code: e.code, status: e.status, message: e.message, fields: e.details?.errors ?? [] };
     }
     throw new Error('expected a refusal');
   };
@@ -64,20 +65,26 @@ describe('TokenService', () => {
   });
 
   it.each([
-    [{ name: 'o', role: 'owner' }, ['team']],
-    [{ name: 's', role: 'service' }, ['service']],
-    [{ name: 'a', role: 'approver' }, ['approval_roles']],
-    [{ name: 'a', role: 'approver', approval_roles: [] }, ['approval_roles']],
-    [{ name: 'g', role: 'governance', team: 'growth' }, ['team']],
-    [{ name: 'g', role: 'operator', service: 'web' }, ['service']],
-    [{ name: 'x', role: 'root' }, ['role']],
-    [{ name: 'x', role: 'admin', extra: 1 }, ['extra']],
-  ])('refuses %j (validation_failed on %j) and writes nothing', (body, fields) => {
+    [{ name: 'o', role: 'owner' }, 'team: an owner token needs a team'],
+    [{ name: 's', role: 'service' }, 'service: a service token needs a service'],
+    [{ name: 'a', role: 'approver' }, 'approval_roles: an approver token needs at least one approval role'],
+    [{ name: 'a', role: 'approver', approval_roles: [] }, 'approval_roles: an approver token needs at least one approval role'],
+    [{ name: 'g', role: 'governance', team: 'growth' }, 'team: only owner tokens have a team'],
+    [{ name: 'g', role: 'operator', service: 'web' }, 'service: only service tokens have a service'],
+    [{ name: 'x', role: 'root' }, 'role: '],
+    [{ name: 'x', role: 'admin', extra: 1 }, 'extra: unknown field "extra"'],
+  ])('refuses %j (validation_failed: %s) and writes nothing', (body, field) => {
     const r = refusal(() => tokens.create(body, admin));
     expect(r).toMatchObject({ code: 'validation_failed', status: 400, message: 'The token request is not valid' });
-    expect(r.fields).toEqual(fields);
+    expect(r.fields).toHaveLength(1);
+    expect(`${r.fields[0]!.path}: ${r.fields[0]!.message}`.startsWith(field)).toBe(true);
     expect(tokens.list()).toEqual([]);
     expect(audit.query({ limit: 10 })).toEqual([]);
+  });
+
+  it('records a token without approval roles, team or service with empty ones in the audit trail', () => {
+    const made = tokens.create({ name: 'p', role: 'operator' }, admin);
+    expect(audit.query({ limit: 10 }).at(-1)!.data).toEqual({ token_id: made.id, name: 'p', role: 'operator', team: null, approval_roles: [], service: null });
   });
 
   it('accepts each role with exactly what it needs', () => {
@@ -106,15 +113,18 @@ describe('TokenService', () => {
   });
 
   it('lists every token, revoked ones too, with only the fields it has and never the secret', () => {
+    // Listed by creation time: a second apart, so the order does not rest on ids made in one millisecond.
     const owner = tokens.create({ name: 'olga', role: 'owner', team: 'growth' }, admin);
+    clock.advance(1000);
     const svc = tokens.create({ name: 'svc', role: 'service', service: 'web' }, admin);
+    clock.advance(1000);
     const amy = tokens.create({ name: 'amy', role: 'approver', approval_roles: ['privacy'] }, admin);
+    clock.advance(1000);
     tokens.revoke(svc.id, admin);
-    const at = '2026-12-01T00:00:00.000Z';
     expect(tokens.list()).toEqual([
-      { id: owner.id, name: 'olga', role: 'owner', team: 'growth', created_at: at },
-      { id: svc.id, name: 'svc', role: 'service', service: 'web', created_at: at, revoked_at: at },
-      { id: amy.id, name: 'amy', role: 'approver', approval_roles: ['privacy'], created_at: at },
+      { id: owner.id, name: 'olga', role: 'owner', team: 'growth', created_at: '2026-12-01T00:00:00.000Z' },
+      { id: svc.id, name: 'svc', role: 'service', service: 'web', created_at: '2026-12-01T00:00:01.000Z', revoked_at: '2026-12-01T00:00:03.000Z' },
+      { id: amy.id, name: 'amy', role: 'approver', approval_roles: ['privacy'], created_at: '2026-12-01T00:00:02.000Z' },
     ]);
   });
 
@@ -126,7 +136,7 @@ describe('TokenService', () => {
     expect(heard).toEqual([`${made.id}:2026-12-01T00:00:00.000Z`]);
     expect(audit.query({ limit: 10 }).at(-1)).toMatchObject({ type: 'token_revoked', actor: 'root', data: { token_id: made.id, name: 'p', role: 'operator' } });
     expect(refusal(() => tokens.revoke(made.id, admin))).toMatchObject({ code: 'token_not_found', status: 404 });
-    expect(refusal(() => tokens.revoke('tok_nope', admin))).toMatchObject({ code: 'token_not_found', status: 404 });
+    expect(refusal(() => tokens.revoke('tok_nope', admin))).toMatchObject({ code: 'token_not_found', status: 404, message: 'No active token with id tok_nope' });
     stop();
     tokens.revoke(tokens.create({ name: 'q', role: 'operator' }, admin).id, admin);
     expect(heard).toHaveLength(1);
@@ -138,15 +148,18 @@ describe('TokenService', () => {
     expect(tokens.authenticate(first.token!)).toMatchObject({ name: 'admin', role: 'admin' });
     expect(audit.query({ limit: 10 })).toMatchObject([{ type: 'token_created', actor: 'bootstrap', data: { name: 'admin', role: 'admin', source: 'first start' } }]);
     expect(tokens.bootstrap(undefined)).toEqual({ token: null });
-    expect(tokens.list()).toHaveLength(1);
+    expect(tokens.list()).toEqual([{ id: expect.stringMatching(/^tok_[0-9A-Z]{26}$/), name: 'admin', role: 'admin', created_at: '2026-12-01T00:00:00.000Z' }]);
+    expect(audit.query({ limit: 10 })[0]!.data).toMatchObject({ token_id: tokens.list()[0]!.id });
+    expect(new TokenStore(db).get(tokens.list()[0]!.id)).toMatchObject({ createdBy: 'bootstrap', approvalRoles: [] });
   });
 
   it('bootstrap: a configured token is inserted once, whatever the restarts, and is never printed', () => {
     const configured = 'sy_configured-bootstrap-token-0001';
     expect(tokens.bootstrap(configured)).toEqual({ token: null });
     expect(tokens.bootstrap(configured)).toEqual({ token: null });
-    expect(tokens.authenticate(configured)).toMatchObject({ name: 'bootstrap-admin', role: 'admin' });
-    expect(tokens.list()).toHaveLength(1);
+    expect(tokens.authenticate(configured)).toMatchObject({ name: 'bootstrap-admin', role: 'admin', approvalRoles: [] });
+    expect(tokens.list()).toEqual([{ id: expect.stringMatching(/^tok_[0-9A-Z]{26}$/), name: 'bootstrap-admin', role: 'admin', created_at: '2026-12-01T00:00:00.000Z' }]);
+    expect(new TokenStore(db).get(tokens.list()[0]!.id)).toMatchObject({ createdBy: 'bootstrap' });
     expect(audit.query({ limit: 10 })).toMatchObject([
       { type: 'token_created', actor: 'bootstrap', data: { name: 'bootstrap-admin', role: 'admin', source: 'SWITCHYARD_BOOTSTRAP_TOKEN' } },
     ]);
@@ -189,7 +202,8 @@ describe('requireRole and requireTeamAccess', () => {
     expect(code(() => requireRole(actor('owner'), ['owner', 'operator'], 'submit intents'))).toBeNull();
     expect(code(() => requireRole(actor('operator'), ['owner'], 'submit intents'))).toBe('forbidden: An operator token may not submit intents');
     expect(code(() => requireRole(actor('service'), ['owner'], 'submit intents'))).toBe('forbidden: A service token may not submit intents');
-    expect(SYSTEM_ACTOR.role).toBe('admin');
+    // The name schedule transitions carry in the audit trail and the event feed.
+    expect(SYSTEM_ACTOR).toEqual({ tokenId: 'system', name: 'system:scheduler', role: 'admin', team: null, approvalRoles: [], service: null });
   });
 
   it("owners act only on their own team's intents; operators only where allowed; admins everywhere", () => {
