@@ -20,7 +20,7 @@ export const MODULES = {
     mutate: ['src/flags/layer-allocator.ts'],
     // The property test holds LayerSpace to the plain definitions, and the storage test the spaces
     // the server keeps; the HTTP and policy-agreement tests add little here and a server start a mutant.
-    testFiles: ['test/unit/flags/layer-space.test.ts', 'test/unit/storage/layer-spaces.test.ts'],
+    testFiles: ['test/unit/flags/layer-space.test.ts', 'test/unit/flags/layer-allocator.test.ts', 'test/unit/storage/layer-spaces.test.ts'],
   },
   lifecycle: {
     mutate: ['src/intents/lifecycle.ts'],
