@@ -13,6 +13,7 @@ OPA           := $(TOOLS_DIR)/opa-$(OPA_VERSION)/opa
 FLAGD_VERSION := $(shell awk '$$1 == "github.com/open-feature/flagd/flagd" { print $$2 }' bench/peers/flagd/go.mod)
 FLAGD         := $(TOOLS_DIR)/flagd-$(FLAGD_VERSION)/flagd
 CAPABILITIES  := build-support/opa-capabilities.json
+COMMA         := ,
 BUNDLE        := build/policy/bundle.tar.gz
 ENTRYPOINT    := switchyard/decision
 NODE_STAMP    := node_modules/.installed
@@ -24,13 +25,14 @@ POLICY_REV     = $(shell find policies -type f ! -name '*_test.rego' | LC_ALL=C 
 
 export SWITCHYARD_POLICY_BUNDLE ?= $(CURDIR)/$(BUNDLE)
 
-.PHONY: help deps opa flagd policies policy-check build run test bench interop policy-publish clean chromium
+.PHONY: help deps opa flagd policies policy-check build run test bench interop policy-publish clean chromium mutation
 
 help:
 	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
 	@echo "make test            install what is missing, check + test policies/, run the vitest suite"
 	@echo "make policies        opa fmt/check/test and build the wasm bundle ($(BUNDLE))"
 	@echo "make bench           run the benchmarks against OPA and flagd (built once) and print their table"
+	@echo "make mutation        StrykerJS mutation testing, one run per module group (MODULES=audit,access for some; docs/mutation.md)"
 	@echo "make interop         stock Python, Go and JS OFREP providers and the flagd daemon against our OFREP (installs them once)"
 	@echo "make policy-publish  publish policies/ to a running server (SWITCHYARD_URL, SWITCHYARD_TOKEN)"
 
@@ -130,6 +132,19 @@ run: build
 test: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP) chromium
 	npx tsc -p tsconfig.json
 	npx vitest run
+
+# Not part of `make test`: StrykerJS on the modules where a silent bug costs most, one run per
+# group (stryker.config.mjs lists them and the test files each runs). Reports in reports/mutation/.
+MUTATION_MODULES := evaluation audit layers lifecycle policy cache access
+MODULES ?= $(MUTATION_MODULES)
+mutation: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP)
+	@for m in $(subst $(COMMA), ,$(MODULES)); do \
+	  echo "== mutation: $$m"; \
+	  start=$$(date +%s); \
+	  STRYKER_MODULE=$$m npx stryker run stryker.config.mjs; \
+	  echo "== mutation: $$m took $$(( $$(date +%s) - start )) s"; \
+	done
+	@node scripts/mutation-table.mjs $(subst $(COMMA), ,$(MODULES))
 
 bench: build $(FLAGD)
 	SWITCHYARD_BENCH_FLAGD=$(FLAGD) node dist/bench/run.js

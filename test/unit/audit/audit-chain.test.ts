@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog, GENESIS_HASH } from '../../../src/audit/audit-log.js';
+import { AuditLog, eventHash, GENESIS_HASH } from '../../../src/audit/audit-log.js';
 import { ManualClock } from '../../../src/clock.js';
 import { openDatabase, type Database } from '../../../src/storage/database.js';
 import { AuditStore } from '../../../src/storage/audit-store.js';
@@ -53,6 +53,30 @@ describe('audit chain', () => {
   ])('a changed %s is found at that event', (column, value) => {
     db.exec(`UPDATE audit_events SET ${column} = ${value} WHERE seq = 3`);
     expect(log.verify()).toMatchObject({ ok: false, events: 2, broken_at: { seq: 3, reason: 'hash does not match the event content' } });
+  });
+
+  // The hashes are served by GET /v1/audit and kept in every existing database: a change to how they
+  // are computed (the genesis value, the separator, the fields) makes every stored chain fail to verify.
+  it('hashes as it always has: SHA-256 of 64 zeros, a newline and the RFC 8785 JSON of the event', () => {
+    expect(GENESIS_HASH).toBe('0'.repeat(64));
+    const record = {
+      id: 'ev_01KAUDITVECTOR0000000000',
+      type: 'submitted',
+      experiment: 'exp-a',
+      version: 1,
+      service: null,
+      actor: 'alice',
+      at: '2026-12-01T00:00:00.000Z',
+      data: { reason: 'first', n: 2 },
+    };
+    // printf '%s\n%s' 000…0 '{"actor":"alice",…,"version":1}' | sha256sum
+    expect(eventHash('0'.repeat(64), record)).toBe('c11457c01edcb9fb3b966b76a652627e2e91463baf83928bd8f37742d1e33317');
+  });
+
+  it('append returns the event as it is stored and served', () => {
+    const appended = log.append({ type: 'resumed', actor: 'ops', experiment: 'exp-a', version: 1, data: { reason: 'fixed' } });
+    expect(appended).toEqual(log.query({ limit: 100 }).at(-1));
+    expect(appended).toMatchObject({ seq: 6, type: 'resumed', actor: 'ops', prev_hash: log.query({ limit: 100 })[4]!.hash });
   });
 
   it('a rewritten prev_hash is found at that event', () => {

@@ -1,0 +1,57 @@
+// The module groups `make mutation` runs, each with the files it mutates and the test files run
+// against them. Read by stryker.config.mjs (what to mutate) and vitest.mutation.config.ts (which
+// tests to run): the test selection is made in the vitest config, not with Stryker's `testFiles`,
+// because with `testFiles` Stryker 9.6 activates static mutants after their module has loaded and
+// reports them survived (stryker-js#6144).
+
+/** module group -> the files it mutates and the test files run against them. */
+export const MODULES = {
+  evaluation: {
+    mutate: ['src/evaluation/**/*.ts', '!src/evaluation/types.ts', '!src/evaluation/index.ts'],
+    // Unit tests only: 44 % of these mutants are static (murmur3's tables, module constants) and each
+    // reloads every test file it runs; with the OFREP HTTP tests too, the group took ~2 h.
+    testFiles: ['test/unit/evaluation/*.test.ts', 'test/unit/flags/canonical-context.test.ts'],
+  },
+  audit: {
+    mutate: ['src/audit/**/*.ts'],
+    testFiles: ['test/unit/audit/*.test.ts', 'test/http/audit.test.ts'],
+  },
+  layers: {
+    mutate: ['src/flags/layer-allocator.ts'],
+    // The property test holds LayerSpace to the plain definitions, and the storage test the spaces
+    // the server keeps; the HTTP and policy-agreement tests add little here and a server start a mutant.
+    testFiles: ['test/unit/flags/layer-space.test.ts', 'test/unit/flags/layer-allocator.test.ts', 'test/unit/storage/layer-spaces.test.ts'],
+  },
+  lifecycle: {
+    mutate: ['src/intents/lifecycle.ts'],
+    testFiles: ['test/unit/intents/*.test.ts', 'test/http/lifecycle.test.ts', 'test/http/rollback-slice.test.ts', 'test/http/approvals.test.ts'],
+  },
+  policy: {
+    mutate: ['src/policy/policy-engine.ts'],
+    // The engine's checks on the in-process runner (test/unit/policy), and the server's answer check.
+    // Tests that start a server reach most of this file in beforeAll, which makes its mutants
+    // "static" (each then reruns every test file): fail-closed and policy-publish cost ~30 s a mutant.
+    testFiles: ['test/unit/policy/*.test.ts', 'test/http/policy-answer-check.test.ts'],
+  },
+  cache: {
+    // The row cache, and the flags document cache in FlagStateService.current (the lines of that method).
+    mutate: ['src/storage/read-cache.ts', 'src/flags/flag-state-service.ts:126-134'],
+    testFiles: ['test/unit/storage/*.test.ts', 'test/unit/flags/document-cache.test.ts', 'test/http/read-path.test.ts', 'test/http/flags.test.ts'],
+  },
+  access: {
+    mutate: ['src/access/**/*.ts'],
+    // Unit tests on a real SQLite file: a server started in beforeAll would make every token-service
+    // mutant static (bootstrap runs there), and each would rerun every HTTP test file.
+    testFiles: ['test/unit/access/*.test.ts', 'test/unit/intents/approval-counting.test.ts'],
+  },
+};
+
+/** The group named by STRYKER_MODULE (exactly one). */
+export function moduleGroup() {
+  const name = process.env.STRYKER_MODULE ?? '';
+  const group = MODULES[/** @type {keyof typeof MODULES} */ (name)];
+  if (!group) {
+    throw new Error(`set STRYKER_MODULE to one of ${Object.keys(MODULES).join(', ')} (make mutation MODULES=a,b loops over them)`);
+  }
+  return { name, ...group };
+}
