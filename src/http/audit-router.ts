@@ -10,7 +10,7 @@ import { decimalInt } from './body.js';
 import { requireServiceAccess } from './flags-router.js';
 import { parseWith } from './intents-router.js';
 import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
-import { REVOKED_COMMENT, type StreamLeases } from './stream-leases.js';
+import type { StreamLeases } from './stream-leases.js';
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
 
@@ -90,17 +90,10 @@ export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams, l
     const service = feedService(actor, q.service);
     refuseWhileClosing(res, feeds.closed);
     const after = lastEventId(req, undefined) ?? q.after;
-    let stop = () => {};
-    const release = leases.acquire(res, actor.tokenId, () => {
-      stop();
-      res.end(REVOKED_COMMENT);
+    leases.hold(res, actor.tokenId, () => {
+      startEventStream(req, res);
+      return feeds.open(res, after, service);
     });
-    res.on('close', () => {
-      stop();
-      release();
-    });
-    startEventStream(req, res);
-    stop = feeds.open(res, after, service);
   });
   return r;
 }

@@ -19,6 +19,13 @@ export const STREAM_RETRY_AFTER_S = 10;
 /** The last bytes a stream gets when its token is revoked: a comment, then the end of the stream. */
 export const REVOKED_COMMENT = ': token revoked\n\n';
 
+/** What a lease needs of a streaming response. */
+export interface StreamResponse {
+  setHeader(name: string, value: string): unknown;
+  end(chunk: string): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
 interface Lease {
   readonly tokenId: string;
   readonly end: () => void;
@@ -73,6 +80,25 @@ export class StreamLeases {
     set.add(lease);
     this.count++;
     return () => this.release(lease);
+  }
+
+  /**
+   * One stream's lease for its whole life: takes its place (or throws, as `acquire` does), then
+   * opens it with `open`, which starts delivery and returns how to stop it. A revocation of the
+   * token stops delivery and ends the response with REVOKED_COMMENT; the response's close stops
+   * delivery and gives the place back.
+   */
+  hold(res: StreamResponse, tokenId: string, open: () => () => void): void {
+    let stop = () => {};
+    const release = this.acquire(res, tokenId, () => {
+      stop();
+      res.end(REVOKED_COMMENT);
+    });
+    res.on('close', () => {
+      stop();
+      release();
+    });
+    stop = open();
   }
 
   private release(lease: Lease): boolean {

@@ -6,7 +6,7 @@ import { actorOf } from './auth.js';
 import { param, queryString } from './body.js';
 import { knownServiceDocument, requireServiceAccess } from './flags-router.js';
 import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
-import { REVOKED_COMMENT, type StreamLeases } from './stream-leases.js';
+import type { StreamLeases } from './stream-leases.js';
 
 const HUB_KEY = 'switchyard.flagStreams';
 
@@ -35,19 +35,12 @@ export function streamRouter(hub: FlagStreamHub, flags: FlagStateService, catalo
     refuseWhileClosing(res, hub.closed);
     const doc = knownServiceDocument(flags, catalog, service);
     const lastId = lastEventId(req, queryString(req, 'last_event_id'));
-    let stop = () => {};
     // When the token is revoked: stop delivering, say why in a comment, end the stream.
-    const release = leases.acquire(res, actor.tokenId, () => {
-      stop();
-      res.end(REVOKED_COMMENT);
+    leases.hold(res, actor.tokenId, () => {
+      startEventStream(req, res);
+      const stream = hub.open(res, doc, lastId);
+      return () => stream.close();
     });
-    res.on('close', () => {
-      stop();
-      release();
-    });
-    startEventStream(req, res);
-    const stream = hub.open(res, doc, lastId);
-    stop = () => stream.close();
   });
   return r;
 }

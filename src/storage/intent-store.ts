@@ -52,15 +52,8 @@ export interface LiveFlagClaim {
   flag: string;
 }
 
-/** A live version of another experiment in the same layer. */
-export interface LiveLayerClaim {
-  key: string;
-  version: number;
-  status: string;
-  exposure: number;
-  start?: number;
-  end?: number;
-}
+/** A live version of another experiment in the same layer: the allocator's LayerMember. */
+export type LiveLayerClaim = LayerMember;
 
 /**
  * `key_bytes`: the key as a BLOB (see storedText), so a key stored before the text rules (with a

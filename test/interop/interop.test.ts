@@ -18,6 +18,7 @@ import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { OpenFeature, type EvaluationContext as OfContext } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../helpers/harness.js';
+import { prng } from '../helpers/prng.js';
 import { ROOT } from '../helpers/paths.js';
 
 const SERVICE = 'recommendations';
@@ -66,20 +67,9 @@ const INTENTS: Record<string, unknown>[] = [
   { key: 'ix-paused', flag: 'paused', variants: variants(['control-value', 'treatment-value']), exposure: 100 },
 ];
 
-/** mulberry32: a small seeded generator, so every run walks the same contexts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function contexts(n: number): Context[] {
-  const r = rng(20261125);
+  const r = prng(20261125);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   /** Present with probability p, else absent (undefined drops the member). */
   const maybe = <T>(p: number, f: () => T): T | undefined => (r() < p ? f() : undefined);
