@@ -5,15 +5,8 @@
 set -uo pipefail
 export SWITCHYARD_URL=${SWITCHYARD_URL:-http://127.0.0.1:8080}
 : "${SWITCHYARD_TOKEN:?set SWITCHYARD_TOKEN to the admin token make run printed}"
-# SWITCHYARD_CLI overrides how the CLI is run (the test runs the built file with node directly).
-sy() { ${SWITCHYARD_CLI:-npx switchyard} "$@"; }
-tok() { python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }
-# Commands are written with `sy` and printed as the user types them, with `npx switchyard`.
-shown() { local c=${1//sy /npx switchyard }; printf '%s' "$c"; }
-show() { printf '$ %s\n' "$(shown "$1")"; eval "$1"; echo; }
-# Like show, for a command whose exit code is part of the tour: any other exit code stops it.
-expect() { local want=$1; shift; printf '$ %s; echo "exit=$?"\n' "$(shown "$1")"; eval "$1"; local rc=$?; echo "exit=$rc"; echo
-  if [ "$rc" != "$want" ]; then echo "expected exit $want" >&2; exit 1; fi; }
+# shellcheck source=docs/cli-tour-lib.sh
+source "$(dirname "$0")/cli-tour-lib.sh"
 set -e
 
 echo '# 1. tokens (admin): an owner of team payments, an sre approver, an operator'

@@ -5,12 +5,8 @@
 set -uo pipefail
 export SWITCHYARD_URL=${SWITCHYARD_URL:-http://127.0.0.1:8080}
 : "${SWITCHYARD_TOKEN:?set SWITCHYARD_TOKEN to the admin token}"
-sy() { ${SWITCHYARD_CLI:-npx switchyard} "$@"; }
-tok() { python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }
-shown() { local c=${1//sy /npx switchyard }; printf '%s' "$c"; }
-show() { printf '$ %s\n' "$(shown "$1")"; eval "$1"; echo; }
-expect() { local want=$1; shift; printf '$ %s; echo "exit=$?"\n' "$(shown "$1")"; eval "$1"; local rc=$?; echo "exit=$rc"; echo
-  if [ "$rc" != "$want" ]; then echo "expected exit $want" >&2; exit 1; fi; }
+# shellcheck source=docs/cli-tour-lib.sh
+source "$(dirname "$0")/cli-tour-lib.sh"
 set -e
 
 echo '# 1. tokens (admin): an owner of team growth, the recommendations service'
