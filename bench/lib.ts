@@ -180,6 +180,7 @@ export async function startServer(port: number, opts: { dbPath?: string; env?: R
     env: {
       PORT: String(port),
       HOST: '127.0.0.1',
+      SWITCHYARD_SYNC_PORT: '0',
       SWITCHYARD_DB: dbPath,
       SWITCHYARD_BOOTSTRAP_TOKEN: ADMIN,
       SWITCHYARD_POLICY_BUNDLE: BUNDLE,

@@ -6,6 +6,11 @@ import { decisionsRouter, servicesRouter, tokensRouter } from './http/admin-rout
 import { guardConnections, type ConnectionGuardStats } from './http/connection-guard.js';
 import { CORS_ROUTES, flagReadCors } from './http/cors.js';
 import { StreamLeases } from './http/stream-leases.js';
+import { StreamTickets } from './access/stream-ticket.js';
+import { actorFromAuthorization } from './http/auth.js';
+import { FlagSyncServer } from './sync/flag-sync-service.js';
+import { flagStateDocuments } from './sync/service-documents.js';
+import { ofrepEventStreams, ofrepEventsRouter, refetchEvent } from './http/ofrep-events-router.js';
 
 import { auditRouter, eventsRouter } from './http/audit-router.js';
 import { accessLog } from './http/access-log.js';
@@ -13,7 +18,7 @@ import { authenticate } from './http/auth.js';
 import { keepRawJson, queryTextRules, registerBodySource } from './http/body.js';
 import { idempotency } from './http/idempotency.js';
 import { bundleBody, policyRouter } from './http/policy-router.js';
-import { flagsEndpoint, flagsRouter } from './http/flags-router.js';
+import { flagsEndpoint, flagsRouter, knownServiceDocument, requireServiceAccess } from './http/flags-router.js';
 import { flagdRouter } from './http/flagd-router.js';
 import { OFREP_MOUNT, ofrepEndpoints, ofrepErrorFields, ofrepRouter } from './http/ofrep-router.js';
 import { readPath, type ReadEndpoints, type ReadPathStats } from './http/read-path.js';
@@ -28,6 +33,18 @@ import { TELEMETRY_BODY_LIMIT_BYTES, TELEMETRY_PATH, telemetryRouter } from './h
 import { consoleRouter } from './console/console-router.js';
 
 const FEEDS_KEY = 'switchyard.eventFeeds';
+const OFREP_EVENTS_KEY = 'switchyard.ofrepEvents';
+const LEASES_KEY = 'switchyard.streamLeases';
+
+/** Open OFREP notification streams, for shutdown. */
+export function ofrepEventsOf(app: Express): FlagStreamHub | undefined {
+  return app.locals[OFREP_EVENTS_KEY] as FlagStreamHub | undefined;
+}
+
+/** The app's stream leases: the flagd gRPC sync streams count against the same caps. */
+export function streamLeasesOf(app: Express): StreamLeases {
+  return app.locals[LEASES_KEY] as StreamLeases;
+}
 const READ_KEY = 'switchyard.readEndpoints';
 
 /** Open change-feed streams, for shutdown. */
@@ -45,6 +62,8 @@ export interface AppOptions {
   limits?: Partial<ServerLimits>;
   /** Origins allowed to call the flag-read routes from a browser; none by default. */
   corsOrigins?: readonly string[];
+  /** The key OFREP event-stream tickets are signed with; a random one per process by default. */
+  streamTicketKey?: Buffer;
 }
 
 /** Builds the HTTP app from its dependencies. It never listens: main.ts and the tests do. */
@@ -88,6 +107,20 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
     });
   }
 
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const leases = new StreamLeases(c.tokens, { perToken: limits.maxStreamsPerToken, total: limits.maxStreams });
+  app.locals[LEASES_KEY] = leases;
+  // OFREP change notifications take a ticket as well as a header (an EventSource sends none), so
+  // they come before the app-wide authentication.
+  const tickets = new StreamTickets(options.streamTicketKey);
+  const ofrepEvents = new FlagStreamHub(c.flags, {
+    heartbeatMs: options.streamHeartbeatMs,
+    render: refetchEvent,
+    onCountChange: (n) => c.metrics.ofrepEventStreams.set(n),
+  });
+  app.locals[OFREP_EVENTS_KEY] = ofrepEvents;
+  app.use(ofrepEventsRouter({ hub: ofrepEvents, flags: c.flags, catalog: () => c.engine.catalog(), leases, tokens: c.tokens, tickets }));
+
   // Authenticate before reading any body: without a token nobody makes the server read 256 KiB
   // (32 MiB for a policy bundle) only to be told 401.
   app.use('/v1', authenticate(c.tokens));
@@ -100,15 +133,13 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use(intentsRouter(c.intents, c.lifecycle));
   app.use(policyRouter(c.policy));
   app.use(auditRouter(c.audit));
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const leases = new StreamLeases(c.tokens, { perToken: limits.maxStreamsPerToken, total: limits.maxStreams });
   const feeds = new EventFeedStreams(c.flags, options.streamHeartbeatMs);
   app.locals[FEEDS_KEY] = feeds;
   app.use(eventsRouter(c.flags, feeds, leases));
   const read: ReadEndpoints = {
     tokens: c.tokens,
     flags: flagsEndpoint(c.flags, () => c.engine.catalog(), c.metrics),
-    ofrep: ofrepEndpoints(c.flags, () => c.engine.catalog(), c.metrics.ofrepEvaluations),
+    ofrep: ofrepEndpoints(c.flags, () => c.engine.catalog(), c.metrics.ofrepEvaluations, ofrepEventStreams(tickets)),
     accessLog: accessLogger,
     errors: errorLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -167,4 +198,21 @@ export function buildServer(c: Container, options: AppOptions = {}): BuiltServer
   );
   const connections = guardConnections(server, limits.maxConnections);
   return { server, app, readPath: stats, connections };
+}
+
+/**
+ * flagd's gRPC sync service (SPEC §11) for `app`'s container: the same tokens, documents and stream
+ * caps as the HTTP reads. Not bound: main.ts (or a test) calls `listen`.
+ */
+export function buildFlagSync(c: Container, app: Express): FlagSyncServer {
+  const catalog = () => c.engine.catalog();
+  return new FlagSyncServer({
+    authenticate: (header) => actorFromAuthorization(c.tokens, header),
+    authorize: requireServiceAccess,
+    // The one line to rewire when reads come from snapshots kept by change events.
+    documents: flagStateDocuments((service) => knownServiceDocument(c.flags, catalog, service), c.flags),
+    slots: streamLeasesOf(app),
+    logger: c.logger.child({ module: 'flag-sync' }),
+    onCountChange: (n) => c.metrics.syncStreams.set(n),
+  });
 }

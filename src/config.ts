@@ -36,6 +36,7 @@ export const DEFAULT_FLAG_HISTORY_VERSIONS = 100;
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
+  SWITCHYARD_SYNC_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   SWITCHYARD_DB: z.string().min(1).default('./data/switchyard.db'),
   SWITCHYARD_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SWITCHYARD_POLICY_BUNDLE: z.string().min(1).default('./build/policy/bundle.tar.gz'),
@@ -73,6 +74,8 @@ const schema = z.object({
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** Where flagd's gRPC sync service listens (SPEC §11), on `host`; 0: not at all. */
+  readonly syncPort: number;
   readonly dbPath: string;
   readonly bootstrapToken: string | undefined;
   readonly policyBundlePath: string;
@@ -110,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return Object.freeze({
     port: c.PORT,
     host: c.HOST,
+    syncPort: c.SWITCHYARD_SYNC_PORT,
     dbPath: path.resolve(c.SWITCHYARD_DB),
     bootstrapToken: c.SWITCHYARD_BOOTSTRAP_TOKEN,
     policyBundlePath: path.resolve(c.SWITCHYARD_POLICY_BUNDLE),

@@ -1,4 +1,5 @@
-import { buildServer, eventFeedsOf } from './app.js';
+import { buildFlagSync, buildServer, eventFeedsOf, ofrepEventsOf } from './app.js';
+import type { FlagSyncServer } from './sync/flag-sync-service.js';
 import { flagStreamsOf } from './http/stream-router.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -63,6 +64,20 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  // flagd's gRPC sync (SPEC §11): the same tokens, documents and stream caps as the HTTP reads.
+  let sync: FlagSyncServer | undefined;
+  if (config.syncPort !== 0) {
+    sync = buildFlagSync(container, app);
+    try {
+      const port = await sync.listen(config.host, config.syncPort);
+      logger.info({ host: config.host, port }, 'flagd sync (gRPC) listening');
+      process.stdout.write(`flagd sync (gRPC, flagd.sync.v1.FlagSyncService) on ${config.host}:${port}\n`);
+    } catch (err) {
+      logger.fatal({ err }, 'cannot listen for flagd sync');
+      process.exit(1);
+    }
+  }
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -75,6 +90,9 @@ async function main(): Promise<void> {
     // SSE streams never go idle on their own: end them so the drain below is not held for 10 s.
     flagStreamsOf(app)?.closeAll();
     eventFeedsOf(app)?.closeAll();
+    ofrepEventsOf(app)?.closeAll();
+    // gRPC sync streams end with OK; flagd keeps its last state and reconnects.
+    void sync?.close();
     const force = setTimeout(() => {
       logger.warn('drain timed out; closing connections');
       server.closeAllConnections();

@@ -39,6 +39,16 @@ export class Metrics {
     help: 'Open Server-Sent Events streams',
     registers: [this.registry],
   });
+  readonly syncStreams = new client.Gauge({
+    name: 'switchyard_flag_sync_streams',
+    help: 'Open flagd gRPC SyncFlags streams',
+    registers: [this.registry],
+  });
+  readonly ofrepEventStreams = new client.Gauge({
+    name: 'switchyard_ofrep_event_streams',
+    help: 'Open OFREP change-notification (eventStreams) streams',
+    registers: [this.registry],
+  });
   readonly schedulerLag = new client.Gauge({
     name: 'switchyard_scheduler_lag_seconds',
     help: 'How late the last applied scheduled transition ran after it fell due',

@@ -96,6 +96,17 @@ export class TokenService {
     return { tokenId: t.id, name: t.name, role: t.role, team: t.team, approvalRoles: t.approvalRoles, service: t.service };
   }
 
+  /**
+   * The actor of an active token named by its id, for credentials that stand for a token without
+   * carrying its secret (an OFREP event-stream ticket, src/access/stream-ticket.ts). 401 when the
+   * token is unknown or revoked.
+   */
+  actorById(id: string): Actor {
+    const t = this.deps.tokens.get(id);
+    if (!t || t.revokedAt) throw new UnauthorizedError('The token behind this ticket is unknown or revoked');
+    return { tokenId: t.id, name: t.name, role: t.role, team: t.team, approvalRoles: t.approvalRoles, service: t.service };
+  }
+
   create(body: unknown, actor: Actor): { id: string; token: string; name: string; role: string } {
     const parsed = TokenRequestSchema.safeParse(body);
     if (!parsed.success) throw new ValidationError(zodFieldErrors(parsed.error), 'The token request is not valid');

@@ -38,7 +38,25 @@ export interface FlagStreamOptions {
   maxQueuedBytes?: number;
   /** Told the number of open streams whenever it changes (for a gauge). */
   onCountChange?: (count: number) => void;
+  /**
+   * The event each version becomes; the whole document by default. The OFREP notification stream
+   * sends a `refetchEvaluation` notice instead (src/http/ofrep-events-router.ts).
+   */
+  render?: (version: FlagsVersion) => string;
 }
+
+/** One version of a service's document, as a stream event is made from it. */
+export interface FlagsVersion {
+  service: string;
+  version: number;
+  etag: string;
+  json: string;
+  /** When the version was written (ISO 8601). */
+  at: string;
+}
+
+/** The default event: `id` = version, data = the whole document. */
+export const documentEvent = (v: FlagsVersion): string => sseEvent(v.version, v.json);
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
@@ -82,11 +100,13 @@ export class FlagStreamHub {
   private readonly heartbeatMs: number;
   private readonly maxQueuedBytes: number;
   private readonly onCountChange: ((count: number) => void) | undefined;
+  private readonly render: (version: FlagsVersion) => string;
 
   constructor(source: FlagChangeSource, options: FlagStreamOptions = {}) {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.onCountChange = options.onCountChange;
+    this.render = options.render ?? documentEvent;
     this.unsubscribe = source.subscribe((change) => this.deliver(change));
   }
 
@@ -132,7 +152,7 @@ export class FlagStreamHub {
     // `retry` alone dispatches no event; it also gets the headers and first bytes through proxies.
     this.send(client, `retry: ${RETRY_MS}\n\n`);
     client.version = current.version;
-    if (lastEventId !== current.version) this.send(client, sseEvent(current.version, current.json));
+    if (lastEventId !== current.version) this.send(client, this.render({ ...current, at: current.createdAt }));
     return client;
   }
 
@@ -157,7 +177,7 @@ export class FlagStreamHub {
   private deliver(change: FlagsChange): void {
     const clients = this.byService.get(change.service);
     if (!clients) return;
-    const event = sseEvent(change.version, change.json);
+    const event = this.render(change);
     for (const client of [...clients]) {
       // Versions only grow; a client that already has this one (it connected in between) skips it.
       if (change.version <= client.version) continue;

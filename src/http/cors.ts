@@ -6,7 +6,7 @@ import cors from 'cors';
  * flags GET and stream, flagd.json, OFREP). Written as express matches routes (any case, an
  * optional trailing slash), so every form that reaches those handlers gets the same headers.
  */
-export const CORS_ROUTES = /^\/v1\/services\/[^/]+\/(?:flags(?:\/stream)?|flagd\.json|ofrep\/v1\/evaluate\/flags(?:\/[^/]+)?)\/?$/i;
+export const CORS_ROUTES = /^\/v1\/services\/[^/]+\/(?:flags(?:\/stream)?|flagd\.json|ofrep\/v1\/evaluate\/flags(?:\/[^/]+)?|ofrep\/events)\/?$/i;
 
 /** Applies the CORS headers to `res`; for a preflight (`OPTIONS`) it also answers it (204). */
 export type CorsHeaders = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;

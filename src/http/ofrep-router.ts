@@ -1,13 +1,15 @@
+import crypto from 'node:crypto';
 import { Router, type ErrorRequestHandler } from 'express';
 import { z } from 'zod';
 import type { Actor } from '../access/actor.js';
-import { MalformedBodyError, SwitchyardError } from '../errors.js';
+import { MalformedBodyError, SwitchyardError, ValidationError } from '../errors.js';
 import type { EvaluationContext } from '../evaluation/types.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import { bulkEtag, isOfrepFailure, OfrepEvaluator, PAUSED_REASON, type OfrepEvaluation } from '../flags/ofrep.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
 import { actorOf } from './auth.js';
 import { assertPlainJson, jsonBody, param } from './body.js';
+import type { StoredFlagDocument } from '../storage/flag-store.js';
 import { etagMatches, knownServiceDocument, requireServiceAccess } from './flags-router.js';
 import { parseWith } from './intents-router.js';
 import { sendReply, type Reply } from './reply.js';
@@ -109,6 +111,63 @@ export function withOfrepFields(err: unknown, key: string | undefined): unknown 
   });
 }
 
+/**
+ * The re-fetch metadata of OFREP ADR-0008: a provider that re-fetches because a `refetchEvaluation`
+ * event told it to sends the event's `etag` and `lastModified` as these query parameters.
+ */
+export interface RefetchQuery {
+  flagConfigEtag?: unknown;
+  flagConfigLastModified?: unknown;
+}
+
+/** An `eventStreams` entry of a bulk answer (OFREP ADR-0008). */
+export interface OfrepEventStream {
+  type: 'sse';
+  endpoint: { requestUri: string };
+}
+
+/** What the bulk answer advertises for a caller: the streams that notify `service`'s changes. */
+export type EventStreamsFor = (actor: Actor, service: string) => OfrepEventStream[];
+
+/** Unix seconds of an ISO 8601 time (the `lastModified` the notification stream sends). */
+export const unixSeconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
+
+function queryText(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 512) {
+    throw new ValidationError([{ path: `query.${name}`, message: 'must be one non-empty string of at most 512 characters' }], `The query parameter ${name} is not valid`);
+  }
+  return value;
+}
+
+/** `flagConfigLastModified` as Unix seconds: an integer of seconds, or an ISO 8601 date-time. */
+function lastModifiedSeconds(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d{1,12}$/.test(value)) return Number(value);
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) {
+    throw new ValidationError([{ path: 'query.flagConfigLastModified', message: 'must be Unix seconds or an ISO 8601 date-time' }], 'The query parameter flagConfigLastModified is not valid');
+  }
+  return Math.floor(ms / 1000);
+}
+
+/**
+ * Honours the re-fetch metadata. The event named a document version by its ETag and time; if this
+ * server's current document is another one *older* than that time, it has not seen the change yet
+ * (a read snapshot behind the database), and answering would hand the provider the state it is
+ * replacing, with a 304 it would trust: it gets 503 `flag_config_stale` instead, and retries. A
+ * current document equal to the event's, or newer, is served as always.
+ */
+function assertFresh(doc: StoredFlagDocument, query: RefetchQuery | undefined): void {
+  if (!query) return;
+  const etag = queryText(query.flagConfigEtag, 'flagConfigEtag');
+  const modified = lastModifiedSeconds(queryText(query.flagConfigLastModified, 'flagConfigLastModified'));
+  if (etag === undefined || etag === doc.etag || modified === undefined) return;
+  if (unixSeconds(doc.createdAt) < modified) {
+    throw new SwitchyardError('flag_config_stale', 503, `This server does not have the flags configuration ${etag} yet; retry in a moment`, { flagConfigEtag: etag });
+  }
+}
+
 /** The two OFREP evaluations, served both by `ofrepRouter` and by the read path. */
 export interface OfrepEndpoints {
   /**
@@ -116,11 +175,14 @@ export interface OfrepEndpoints {
    * the access check, so a caller without access learns nothing from how its body is judged.
    */
   single(actor: Actor, service: string, key: string, readBody: () => unknown): Reply;
-  /** `POST …/ofrep/v1/evaluate/flags`, 304 when `If-None-Match` names the answer's ETag. */
-  bulk(actor: Actor, service: string, readBody: () => unknown, ifNoneMatch: string | undefined): Reply;
+  /**
+   * `POST …/ofrep/v1/evaluate/flags`, 304 when `If-None-Match` names the answer's ETag. With
+   * `query`, the re-fetch metadata is honoured (see `assertFresh`).
+   */
+  bulk(actor: Actor, service: string, readBody: () => unknown, ifNoneMatch: string | undefined, query?: RefetchQuery): Reply;
 }
 
-export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCatalog, counter?: OfrepEvaluationCounter): OfrepEndpoints {
+export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCatalog, counter?: OfrepEvaluationCounter, eventStreams?: EventStreamsFor): OfrepEndpoints {
   const evaluator = new OfrepEvaluator();
   // Counted by SPEC §6 reason, as the bulk route counts: a paused flag's STATIC answer is DISABLED.
   const count = (service: string, e: OfrepEvaluation) =>
@@ -134,16 +196,22 @@ export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCa
       count(service, result);
       return { status: ofrepStatus(result), json: JSON.stringify(result) };
     },
-    bulk(actor, service, readBody, ifNoneMatch) {
+    bulk(actor, service, readBody, ifNoneMatch, query) {
       requireServiceAccess(actor, service);
       const context = readContext(readBody);
       const doc = knownServiceDocument(flags, catalog, service);
-      const etag = bulkEtag(doc, context);
+      assertFresh(doc, query);
+      const streams = eventStreams?.(actor, service);
+      const streamsJson = streams && streams.length > 0 ? JSON.stringify(streams) : undefined;
+      let etag = bulkEtag(doc, context);
+      // The advertised streams are part of the answer: a 304 must not keep a provider on a ticket
+      // this server no longer takes (another process's key).
+      if (streamsJson !== undefined) etag = `"${crypto.hash('sha256', `${etag}\0${streamsJson}`, 'base64url').slice(0, 32)}"`;
       if (etagMatches(ifNoneMatch, etag)) return { status: 304, etag };
       const { json, reasons } = evaluator.evaluateAllJson(doc, context);
       // One increment per reason, not per flag: a counter increment hashes its labels.
       for (const [reason, n] of reasons) counter?.inc({ service, reason }, n);
-      return { status: 200, etag, json };
+      return { status: 200, etag, json: streamsJson === undefined ? json : `${json.slice(0, -1)},"eventStreams":${streamsJson}}` };
     },
   };
 }
@@ -158,7 +226,8 @@ export function ofrepRouter(endpoints: OfrepEndpoints): Router {
     sendReply(res, endpoints.single(actorOf(res), param(req, 'service'), param(req, 'key'), () => jsonBody(req)));
   });
   r.post('/v1/services/:service/ofrep/v1/evaluate/flags', (req, res) => {
-    sendReply(res, endpoints.bulk(actorOf(res), param(req, 'service'), () => jsonBody(req), req.headers['if-none-match']));
+    const query = req.query as Record<string, unknown>;
+    sendReply(res, endpoints.bulk(actorOf(res), param(req, 'service'), () => jsonBody(req), req.headers['if-none-match'], { flagConfigEtag: query['flagConfigEtag'], flagConfigLastModified: query['flagConfigLastModified'] }));
   });
   return r;
 }

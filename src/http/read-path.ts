@@ -7,7 +7,7 @@ import type { AccessLog } from './access-log.js';
 import type { CorsHeaders } from './cors.js';
 import { actorFromAuthorization } from './auth.js';
 import { registerJsonSource } from './body.js';
-import { withOfrepFields, type OfrepEndpoints } from './ofrep-router.js';
+import { withOfrepFields, type OfrepEndpoints, type RefetchQuery } from './ofrep-router.js';
 import { explainError, writeProblem } from './problem.js';
 import { writeReply, type Reply } from './reply.js';
 
@@ -141,13 +141,27 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
       try {
         const body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
         const readBody = () => body;
-        const reply = key === null ? read.ofrep.bulk(actor, service, readBody, h['if-none-match']) : read.ofrep.single(actor, service, key, readBody);
+        const reply = key === null ? read.ofrep.bulk(actor, service, readBody, h['if-none-match'], refetchQuery(url, q)) : read.ofrep.single(actor, service, key, readBody);
         writeReply(res, reply, id);
       } catch (err) {
         fail(read, req, res, id, path, err, true, key ?? undefined);
       }
     });
   };
+}
+
+/**
+ * The OFREP re-fetch metadata of the query, as express's `simple` query parser reads it (a name
+ * given twice is an array, which the endpoint refuses); `undefined` without a query.
+ */
+function refetchQuery(url: string, q: number): RefetchQuery | undefined {
+  if (q === -1) return undefined;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const one = (name: string): unknown => {
+    const all = params.getAll(name);
+    return all.length === 0 ? undefined : all.length === 1 ? all[0] : all;
+  };
+  return { flagConfigEtag: one('flagConfigEtag'), flagConfigLastModified: one('flagConfigLastModified') };
 }
 
 /** The problem handler's answer, with the OFREP failure fields on the OFREP routes. */

@@ -36,6 +36,8 @@ export async function startServerProcess(dbPath: string, adminToken: string, env
     env: {
       ...process.env,
       PORT: '0',
+      // No flagd sync port unless a test asks for one: parallel servers would all want 8081.
+      SWITCHYARD_SYNC_PORT: '0',
       HOST: '127.0.0.1',
       SWITCHYARD_DB: dbPath,
       SWITCHYARD_BOOTSTRAP_TOKEN: adminToken,

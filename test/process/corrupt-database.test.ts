@@ -14,7 +14,7 @@ const ADMIN = 'sy_corrupt_admin_token_0123456789';
 function runServer(dbPath: string): Promise<{ code: number | null; listening: boolean; output: string }> {
   const child = spawn(process.execPath, [MAIN_JS], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SWITCHYARD_DB: dbPath, SWITCHYARD_POLICY_BUNDLE: BUNDLE_PATH, SWITCHYARD_LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: '0', SWITCHYARD_SYNC_PORT: '0', HOST: '127.0.0.1', SWITCHYARD_DB: dbPath, SWITCHYARD_POLICY_BUNDLE: BUNDLE_PATH, SWITCHYARD_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
