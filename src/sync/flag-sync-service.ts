@@ -220,7 +220,7 @@ export class FlagSyncServer {
       // The place under the caps first: a refused stream sends nothing.
       const release = this.deps.slots.acquire({ setHeader: () => undefined }, actor.tokenId, () => {
         this.forget(stream);
-        call.destroy(this.status(grpc.status.UNAUTHENTICATED, 'unauthorized', 'The token was revoked'));
+        this.fail(call, this.status(grpc.status.UNAUTHENTICATED, 'unauthorized', 'The token was revoked'));
       });
       const unsubscribe = this.deps.documents.subscribe(doc.service, (next) => this.deliver(stream, next));
       stream.stop = () => {
@@ -235,7 +235,7 @@ export class FlagSyncServer {
       // The state as of now; anything committed since the subscription is delivered after it.
       this.deliver(stream, this.deps.documents.current(doc.service));
     } catch (err) {
-      call.destroy(this.refusal(err, 'SyncFlags'));
+      this.fail(call, this.refusal(err, 'SyncFlags'));
     }
   }
 
@@ -246,8 +246,16 @@ export class FlagSyncServer {
     stream.call.write({ flag_configuration: this.payload(doc) });
     if (stream.call.writableLength > this.maxQueuedBytes) {
       this.forget(stream);
-      stream.call.destroy(this.status(grpc.status.UNAVAILABLE, 'server_busy', 'This stream fell too far behind; reconnect for the current state'));
+      this.fail(stream.call, this.status(grpc.status.UNAVAILABLE, 'server_busy', 'This stream fell too far behind; reconnect for the current state'));
     }
+  }
+
+  /**
+   * Ends a stream with an error status. grpc-js sends the status a server stream's 'error' event
+   * carries (`destroy` would drop it: a destroyed stream never reaches its final write).
+   */
+  private fail(call: grpc.ServerWritableStream<SyncRequest, unknown>, status: Partial<grpc.StatusObject> & Error): void {
+    call.emit('error', status);
   }
 
   private forget(stream: OpenStream): void {
