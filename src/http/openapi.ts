@@ -160,7 +160,8 @@ const OfrepFailure = z.object({
   errorCode: z.enum(['TARGETING_KEY_MISSING', 'FLAG_NOT_FOUND', 'INVALID_CONTEXT', 'PARSE_ERROR', 'GENERAL']),
   errorDetails: z.string(),
 });
-const OfrepBulk = z.object({ flags: z.array(z.union([OfrepSuccess, OfrepFailure])) });
+const OfrepEventStream = z.object({ type: z.literal('sse'), endpoint: z.object({ requestUri: z.string() }) });
+const OfrepBulk = z.object({ flags: z.array(z.union([OfrepSuccess, OfrepFailure])), eventStreams: z.array(OfrepEventStream).optional() });
 
 const PolicyInfo = z.object({
   revision: z.string().nullable(),
@@ -769,11 +770,30 @@ const OPERATIONS: OperationSpec[] = [
     tag: 'ofrep',
     summary: 'OFREP: evaluate every flag of the service (ETag per document and context)',
     access: FLAG_READERS,
-    extraParameters: [ifNoneMatch],
     body: { schema: 'OfrepEvaluationRequest', optional: true },
     jsonBody: true,
-    responses: { 200: { description: 'Every flag, by key.', schema: 'OfrepBulk', headers: ETAG }, 304: notModified },
-    errors: ['validation_failed', 'forbidden_service', 'service_not_found'],
+    extraParameters: [
+      ifNoneMatch,
+      { name: 'flagConfigEtag', in: 'query', required: false, description: 'OFREP ADR-0008 re-fetch metadata: the `etag` of the `refetchEvaluation` event that triggered this request (the flags document ETag).', schema: { type: 'string' } },
+      { name: 'flagConfigLastModified', in: 'query', required: false, description: 'OFREP ADR-0008 re-fetch metadata: the event\'s `lastModified`, Unix seconds or an ISO 8601 date-time.', schema: { type: 'string' } },
+    ],
+    responses: { 200: { description: 'Every flag, by key, and `eventStreams`: the SSE stream that announces this service\'s changes.', schema: 'OfrepBulk', headers: ETAG }, 304: notModified },
+    errors: ['validation_failed', 'forbidden_service', 'service_not_found', 'flag_config_stale'],
+  },
+  {
+    method: 'get',
+    path: '/v1/services/{service}/ofrep/events',
+    operationId: 'ofrepEventStream',
+    tag: 'ofrep',
+    summary: "OFREP change notifications (ADR-0008): Server-Sent Events, one `refetchEvaluation` per flags version of the service",
+    description: 'The URL a bulk answer advertises in `eventStreams`. Takes the `ticket` it carries (for an EventSource, which cannot send headers) or the Authorization header.',
+    access: FLAG_READERS,
+    extraParameters: [
+      lastEventIdHeader,
+      { name: 'ticket', in: 'query', required: false, description: 'The ticket from the bulk answer, instead of the Authorization header.', schema: { type: 'string' } },
+    ],
+    responses: { 200: eventStream('The stream; `data` of each event is `{"type": "refetchEvaluation", "etag", "lastModified"}`, `id` the flags version.') },
+    errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
   },
   // --- policy and decisions
   {

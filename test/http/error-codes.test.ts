@@ -162,6 +162,8 @@ describe('error codes', () => {
           expect((await t(one.secret)).status).toBe(200);
           return t(one.secret);
         })],
+      // An OFREP re-fetch naming a flags version newer than this server has (docs/flagd.md).
+      ['flag_config_stale', () => web.post(`/v1/services/web/ofrep/v1/evaluate/flags?flagConfigEtag=%22unseen%22&flagConfigLastModified=${Math.floor(s.clock.now().getTime() / 1000) + 60}`, {})],
       ['server_busy', () =>
         withCappedServer(async (t, own) => {
           for (const name of ['a', 'b']) expect((await t((await own.token({ name, role: 'owner', team: 'growth' })).secret)).status).toBe(200);
