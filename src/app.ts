@@ -36,6 +36,17 @@ const FEEDS_KEY = 'switchyard.eventFeeds';
 const OFREP_EVENTS_KEY = 'switchyard.ofrepEvents';
 const LEASES_KEY = 'switchyard.streamLeases';
 
+/**
+ * One ticket key per container (per process in production), so every app built on it, the read
+ * path's and express's, issues and takes the same tickets.
+ */
+const containerTickets = new WeakMap<Container, StreamTickets>();
+function ticketsOf(c: Container): StreamTickets {
+  let t = containerTickets.get(c);
+  if (!t) containerTickets.set(c, (t = new StreamTickets()));
+  return t;
+}
+
 /** Open OFREP notification streams, for shutdown. */
 export function ofrepEventsOf(app: Express): FlagStreamHub | undefined {
   return app.locals[OFREP_EVENTS_KEY] as FlagStreamHub | undefined;
@@ -112,7 +123,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.locals[LEASES_KEY] = leases;
   // OFREP change notifications take a ticket as well as a header (an EventSource sends none), so
   // they come before the app-wide authentication.
-  const tickets = new StreamTickets(options.streamTicketKey);
+  const tickets = options.streamTicketKey ? new StreamTickets(options.streamTicketKey) : ticketsOf(c);
   const ofrepEvents = new FlagStreamHub(c.flags, {
     heartbeatMs: options.streamHeartbeatMs,
     render: refetchEvent,

@@ -232,7 +232,7 @@ describe('OFREP', () => {
       expect(res.body.key).toBeUndefined();
       const empty = await owner.post(OFREP('payments'), { context: {} });
       expect(empty.status).toBe(200);
-      expect(empty.body).toEqual({ flags: [] });
+      expect(empty.body).toEqual({ flags: [], eventStreams: [{ type: 'sse', endpoint: { requestUri: expect.stringMatching(/^\/v1\/services\/payments\/ofrep\/events\?ticket=/) } }] });
     });
   });
 });

@@ -245,13 +245,14 @@ describe('OpenAPI document (GET /openapi.json)', () => {
     await call(owner, 'GET', '/v1/intents/doc-guarded/analysis?history=yes');
     const bulk = await call(web, 'POST', '/v1/services/web/ofrep/v1/evaluate/flags', { context: { user_id: 'u1' } });
     await call(web, 'POST', '/v1/services/web/ofrep/v1/evaluate/flags', { context: { user_id: 'u1' } }, { 'if-none-match': bulk.headers.get('etag')! });
-    for (const url of ['/v1/services/web/flags/stream', '/v1/events/stream']) {
+    for (const url of ['/v1/services/web/flags/stream', '/v1/events/stream', '/v1/services/web/ofrep/events']) {
       const controller = new AbortController();
       const res = await fetch(s.base + url, { headers: { authorization: `Bearer ${web.secret}` }, signal: controller.signal });
       check('GET', url, { status: res.status, headers: res.headers, body: undefined, text: 'stream' } as ApiResponse);
       controller.abort();
     }
     await call(web, 'GET', '/v1/services/search/flags/stream');
+    await call(web, 'GET', '/v1/services/search/ofrep/events');
 
     // policy, decisions
     await call(gov, 'GET', '/v1/policy');
