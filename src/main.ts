@@ -92,16 +92,19 @@ async function main(): Promise<void> {
     eventFeedsOf(app)?.closeAll();
     ofrepEventsOf(app)?.closeAll();
     // gRPC sync streams end with OK; flagd keeps its last state and reconnects.
-    void sync?.close();
+    const syncClosed = sync?.close() ?? Promise.resolve();
     const force = setTimeout(() => {
       logger.warn('drain timed out; closing connections');
       server.closeAllConnections();
     }, 10_000);
     force.unref();
     server.close(() => {
-      container.close();
-      logger.info('database closed; bye');
-      process.exit(0);
+      // Exiting before the gRPC server has shut down would cut the streams' OK status off.
+      void syncClosed.then(() => {
+        container.close();
+        logger.info('database closed; bye');
+        process.exit(0);
+      });
     });
     server.closeIdleConnections();
   };
