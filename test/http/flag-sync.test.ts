@@ -92,6 +92,12 @@ describe('flagd gRPC sync (flagd.sync.v1.FlagSyncService)', () => {
     web = await s.token({ name: 'web-svc', role: 'service', service: 'web' });
     search = await s.token({ name: 'search-svc', role: 'service', service: 'search' });
     expect((await s.api.post('/v1/intents', simpleIntent('sync-one'))).status).toBe(201);
+    // Another service, a few versions ahead of web, so its changes cannot pass for web's.
+    expect((await s.api.post('/v1/intents', simpleIntent('sync-other', { services: [{ service: 'search', flag: 'other_flag' }] }))).status).toBe(201);
+    for (let i = 0; i < 3; i++) {
+      await s.api.post('/v1/intents/sync-other/actions', { action: 'pause', reason: 'ahead' });
+      await s.api.post('/v1/intents/sync-other/actions', { action: 'resume', reason: 'ahead' });
+    }
   });
   afterAll(async () => {
     c?.close();
@@ -139,7 +145,7 @@ describe('flagd gRPC sync (flagd.sync.v1.FlagSyncService)', () => {
     const stream = sync(c, { selector: 'web', provider_id: 'test' }, md(web.secret));
     expect(await stream.next()).toBe(await flagdJson());
     // A change to another service is not pushed to this one.
-    expect((await s.api.post('/v1/intents', simpleIntent('sync-other', { services: [{ service: 'search', flag: 'other_flag' }] }))).status).toBe(201);
+    expect((await s.api.post('/v1/intents/sync-other/actions', { action: 'pause', reason: 'test' })).status).toBe(200);
     // A pause is.
     expect((await s.api.post('/v1/intents/sync-one/actions', { action: 'pause', reason: 'test' })).status).toBe(200);
     const paused = await stream.next();

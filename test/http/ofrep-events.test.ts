@@ -126,6 +126,8 @@ describe('OFREP eventStreams', () => {
       cacheMode: 'disabled',
       fetchImplementation: counting,
     });
+    const gauge = async () => Number((await s.api.get('/metrics')).text.match(/^switchyard_ofrep_event_streams (\d+)/m)?.[1] ?? 0);
+    const baseline = await gauge();
     try {
       await OpenFeature.setProviderAndWait(provider, { targetingKey: 'u-any' });
       const client = OpenFeature.getClient();
@@ -134,7 +136,7 @@ describe('OFREP eventStreams', () => {
       expect(client.getStringDetails(flag, 'code-default').flagMetadata['switchyard_state']).toBeUndefined();
       // Connected: wait until the server holds its stream (bounded poll).
       const deadline = Date.now() + 3000;
-      const holds = async () => (await s.api.get('/metrics')).text.match(/^switchyard_ofrep_event_streams (\d+)/m)?.[1] === '1';
+      const holds = async () => (await gauge()) === baseline + 1;
       while (!(await holds()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       expect(await holds()).toBe(true);
       const changed = new Promise<number>((resolve) => provider.events.addHandler(ProviderEvents.ConfigurationChanged, () => resolve(performance.now())));
