@@ -5,7 +5,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Express } from 'express';
-import { buildApp } from '../../src/app.js';
+import { buildApp, ofrepEventsOf } from '../../src/app.js';
 import { flagStreamsOf } from '../../src/http/stream-router.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { migrations } from '../../src/storage/migrations.js';
@@ -180,6 +180,11 @@ describe('authorization matrix (SPEC §8)', () => {
       expect: flagReaders(),
     },
     {
+      route: 'GET /v1/services/{service}/ofrep/events',
+      call: () => ({ method: 'GET', path: '/v1/services/web/ofrep/events', stream: true }),
+      expect: flagReaders(),
+    },
+    {
       route: 'POST /v1/services/{service}/ofrep/v1/evaluate/flags/{key}',
       call: () => ({ method: 'POST', path: '/v1/services/web/ofrep/v1/evaluate/flags/matrix_base_flag', body: ofrepBody }),
       expect: flagReaders(),
@@ -279,6 +284,7 @@ describe('authorization matrix (SPEC §8)', () => {
     // Read from the express router stack of a freshly built app, so a new route without a row fails here.
     const app = buildApp(s.container);
     flagStreamsOf(app)?.closeAll();
+    ofrepEventsOf(app)?.closeAll();
     const covered = new Set(rows.map((r) => r.route.replace(/\?.*$/, '')));
     const missing = mountedRoutes(app).filter((r) => !covered.has(r));
     expect(missing).toEqual([]);
