@@ -2,7 +2,8 @@
  * The real flagd daemon (v0.16.0, `make flagd`) fed by Switchyard, started with the exact
  * `flagd start` lines of docs/flagd.md (only ports and address replaced by free ones): over gRPC
  * sync it serves a pause within 1 s and answers as Switchyard's OFREP does on 1,000 contexts; over
- * HTTP polling it loads the same flags. Skipped where the flagd build is missing.
+ * HTTP polling it loads the same flags. Runs under `make interop`, which builds flagd first; it fails,
+ * never skips, when the binary is missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ import { simpleIntent, startServer, type TestServer } from '../helpers/harness.j
 import { ROOT } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 
-const FLAGD = process.env['SWITCHYARD_TEST_FLAGD'] ?? path.join(ROOT, '.tools/flagd-v0.16.0/flagd');
+const FLAGD = process.env['SWITCHYARD_INTEROP_FLAGD'] ?? path.join(ROOT, '.tools/flagd-v0.16.0/flagd');
 const CONTEXTS = 1000;
 
 type Ofrep = { key: string; value?: unknown; variant?: string; reason?: string; errorCode?: string; metadata?: Record<string, unknown> };
@@ -118,7 +119,7 @@ function contexts(n: number): Record<string, unknown>[] {
 // an error it serves the default variant with reason DEFAULT (ADR 0003).
 const REASONS: Record<string, string> = { SPLIT: 'TARGETING_MATCH', DEFAULT: 'DEFAULT', STATIC: 'STATIC' };
 
-describe.skipIf(!fs.existsSync(FLAGD))('the flagd daemon fed by Switchyard (docs/flagd.md lines)', () => {
+describe('the flagd daemon fed by Switchyard (docs/flagd.md lines)', () => {
   let s: TestServer;
   let sync: FlagSyncServer;
   let syncPort: number;
@@ -126,6 +127,7 @@ describe.skipIf(!fs.existsSync(FLAGD))('the flagd daemon fed by Switchyard (docs
   const flagds: Flagd[] = [];
 
   beforeAll(async () => {
+    if (!fs.existsSync(FLAGD)) throw new Error(`no flagd binary at ${FLAGD}: run this through \`make interop\`, which builds it`);
     s = await startServer();
     sync = buildFlagSync(s.container, s.built.app);
     syncPort = await sync.listen('127.0.0.1', 0);
