@@ -1,7 +1,7 @@
 /**
  * The shapes of the /v1 answers the web console reads, for its JSDoc types (`// @ts-check`,
  * checked by `tsc -p tsconfig.console.json`). Only fields the server sends (src/http/openapi.ts
- * documents each); test/unit/console-types.test.ts holds the intent shapes to the server's own
+ * documents each); test/unit/console/console-types.test.ts holds the intent shapes to the server's own
  * return types, so a field renamed or dropped there fails `tsc` here.
  */
 
