@@ -25,11 +25,12 @@ POLICY_REV     = $(shell find policies -type f ! -name '*_test.rego' | LC_ALL=C 
 
 export SWITCHYARD_POLICY_BUNDLE ?= $(CURDIR)/$(BUNDLE)
 
-.PHONY: help deps opa flagd policies policy-check build run test bench interop policy-publish clean chromium mutation
+.PHONY: help deps opa flagd policies policy-check build run test typecheck bench interop policy-publish clean chromium mutation
 
 help:
 	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
-	@echo "make test            install what is missing, check + test policies/, run the vitest suite"
+	@echo "make test            install what is missing, check + test policies/, type-check, run the vitest suite"
+	@echo "make typecheck       tsc over the server, tests and benches, and over the console's JSDoc-typed modules"
 	@echo "make policies        opa fmt/check/test and build the wasm bundle ($(BUNDLE))"
 	@echo "make bench           run the benchmarks against OPA and flagd (built once) and print their table"
 	@echo "make mutation        StrykerJS mutation testing, one run per module group (MODULES=audit,access for some; docs/mutation.md)"
@@ -131,7 +132,14 @@ run: build
 
 test: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP) chromium
 	npx tsc -p tsconfig.json
+	npx tsc -p tsconfig.console.json
 	npx vitest run
+
+# The console (src/console/static) is plain ES modules with `// @ts-check` and JSDoc types:
+# tsconfig.console.json checks them with the DOM library, as tsconfig.json checks the server.
+typecheck: $(NODE_STAMP)
+	npx tsc -p tsconfig.json
+	npx tsc -p tsconfig.console.json
 
 # Not part of `make test`: StrykerJS on the modules where a silent bug costs most, one run per
 # group (stryker.config.mjs lists them and the test files each runs). Reports in reports/mutation/.

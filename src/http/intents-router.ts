@@ -51,7 +51,7 @@ export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Rou
   });
 
   r.get('/v1/intents/:key', allow(READERS, 'read intents'), (req, res) => {
-    const { detail, etag } = intents.read(param(req, 'key'));
+    const { detail, etag } = intents.read(param(req, 'key'), actorOf(res));
     // The ETag names the current version (what an approval's If-Match pins), not these bytes, which
     // change with every approval. So no 304: res.end, because res.send would answer a matching
     // If-None-Match with one.
@@ -84,7 +84,7 @@ export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Rou
       return;
     }
     lifecycle.act(param(req, 'key'), body.action, body.reason, actor);
-    res.status(200).json(intents.get(param(req, 'key')));
+    res.status(200).json(intents.get(param(req, 'key'), actor));
   });
 
   return r;

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { ROLES, TokenRequestSchema } from '../access/token-service.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { INTENT_ACTIONS } from '../intents/intent-actions.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
 import { PolicyDecisionSchema } from '../policy/policy-engine.js';
 import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
@@ -68,6 +69,10 @@ const IntentDetail = z.object({
   decision: Decision.nullable(),
   approvals: z.array(Approval),
   outstanding_approvals: z.array(OutstandingApproval),
+  allowed_actions: z.array(z.enum(INTENT_ACTIONS)).meta({
+    description:
+      'What the caller may do to this intent now: `approve` (POST …/approvals) and the actions of POST …/actions. The action routes apply the same rule, so an action listed is not refused with 403, and one not listed is refused with 403 or 409. An addition to SPEC §4: clients show these instead of re-deriving the access rules.',
+  }),
   versions: z.array(
     z.object({
       version: int(),

@@ -5,11 +5,12 @@ import { requireRole, requireTeamAccess } from '../access/actor.js';
 import { personKey } from '../access/person-key.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { PolicyDecision, PolicyEvaluator } from '../policy/policy-engine.js';
 import { buildPolicyInput } from '../policy/policy-input.js';
 import type { DecisionStore } from '../storage/decision-store.js';
 import type { ApprovalRecord, ExperimentRecord, IntentStore, VersionRecord, VersionStatus } from '../storage/intent-store.js';
+import { allowedActions, approvalFills, checkApproval, checkShip, requireActionRole, type ApprovalFacts } from './intent-actions.js';
 import { exposureBuckets, IntentSchema, type Intent } from './intent-schema.js';
 import type { Lifecycle } from './lifecycle.js';
 import { zodFieldErrors } from './validation.js';
@@ -148,18 +149,12 @@ export class IntentService {
    * it is approved the running version keeps running; once approved the experiment is `shipped`.
    */
   ship(key: string, variant: string, reason: string, actor: Actor): SubmitResult {
-    requireRole(actor, ['owner', 'operator'], 'ship experiments');
+    requireActionRole(actor, 'ship');
     return this.deps.lifecycle.transaction(() => {
       const exp = this.deps.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
-      requireTeamAccess(actor, exp.owner, `ship experiments of team ${exp.owner}`, true);
-      if ((exp.state !== 'running' && exp.state !== 'paused') || exp.activeVersion === null) {
-        throw new ConflictError('invalid_transition', `Cannot ship experiment ${key}: it is ${exp.state}; only a running or paused experiment ships`, {
-          state: exp.state,
-          action: 'ship',
-        });
-      }
-      const active = this.deps.intents.getVersion(key, exp.activeVersion)!;
+      checkShip(actor, this.deps.lifecycle.actionFacts(exp));
+      const active = this.deps.intents.getVersion(key, exp.activeVersion!)!;
       if (!active.intent.variants.some((v) => v.key === variant)) {
         throw new ValidationError(
           [{ path: 'variant', message: `must be one of the variants of version ${active.version}: ${active.intent.variants.map((v) => v.key).join(', ')}` }],
@@ -231,7 +226,7 @@ export class IntentService {
   }
 
   approve(key: string, actor: Actor, request: ApprovalRequest = {}) {
-    requireRole(actor, ['approver'], 'approve intents');
+    requireActionRole(actor, 'approve');
     const comment = request.comment;
     return this.deps.lifecycle.transaction(() => {
       const exp = this.deps.intents.getExperiment(key);
@@ -240,29 +235,10 @@ export class IntentService {
       // First, before any other answer: an approver approves what they read, never a version
       // submitted after it (checked inside the transaction, so no PUT can slip in between).
       assertPinned(v, request);
-      if (v.status !== 'pending_approval' || exp.state === 'completed' || exp.state === 'archived') {
-        const what = exp.state === 'completed' || exp.state === 'archived' ? exp.state : v.status;
-        throw new ConflictError('not_pending_approval', `Version ${v.version} of ${key} is ${what}; there is nothing to approve`);
-      }
-      const me = personKey(actor.name);
-      if (personKey(v.submittedBy) === me) {
-        throw new ForbiddenError(`${actor.name} submitted version ${v.version} (as ${v.submittedBy}); an approval by the submitter never counts`, 'self_approval');
-      }
-      const earlier = this.deps.intents.listApprovals(key, v.version).find((a) => personKey(a.actor) === me);
-      if (earlier) {
-        throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key} (as ${earlier.actor})`);
-      }
       const owed = this.outstanding(v);
-      const fills = owed
-        .filter((o) => o.missing > 0 && (actor.role === 'admin' || actor.approvalRoles.includes(o.role)))
-        .map((o) => o.role);
-      if (fills.length === 0) {
-        const wanted = owed.filter((o) => o.missing > 0).map((o) => o.role);
-        throw new ForbiddenError(
-          `Version ${v.version} of ${key} still needs approval by role ${wanted.join(', ')}; this token holds ${actor.approvalRoles.join(', ') || 'no approval role'}`,
-          'approval_role_mismatch',
-        );
-      }
+      // The one rule (src/intents/intent-actions.ts) that GET /v1/intents/{key} lists as allowed_actions.
+      checkApproval(actor, { key, state: exp.state, current: approvalFacts(v, this.deps.intents.listApprovals(key, v.version), owed) });
+      const fills = approvalFills(actor, owed);
       const at = this.now();
       if (!this.deps.intents.insertApproval({ key, version: v.version, actor: actor.name, roles: fills, comment: comment ?? null, createdAt: at })) {
         throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key}`);
@@ -343,23 +319,31 @@ export class IntentService {
         },
       });
     });
-    return this.get(key);
+    return this.get(key, actor);
   }
 
   /** The intent's detail with the entity tag of its current version (`ETag` of GET /v1/intents/{key}). */
-  read(key: string) {
-    const detail = this.get(key);
+  read(key: string, actor?: Actor) {
+    const detail = this.get(key, actor);
     const current = this.deps.intents.getVersion(key, detail.version)!;
     return { detail, etag: versionTag(current) };
   }
 
-  get(key: string) {
+  /**
+   * The intent's detail (SPEC §4). With the caller, it carries `allowed_actions`: what that caller
+   * may do to it now, by the rule the action routes apply (src/intents/intent-actions.ts).
+   */
+  get(key: string, actor?: Actor) {
     const exp = this.deps.intents.getExperiment(key);
     if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
     const versions = this.deps.intents.listVersions(key);
     const current = versions.find((v) => v.version === exp.currentVersion)!;
     const decision = current.decisionId ? this.deps.decisions.get(current.decisionId) : undefined;
     const rollout = this.deps.lifecycle.rolloutState(exp, current);
+    const approvals = this.deps.intents.listApprovals(key, current.version);
+    const allowed = actor
+      ? allowedActions(actor, { ...this.deps.lifecycle.actionFacts(exp), current: approvalFacts(current, approvals, this.outstanding(current)) })
+      : undefined;
     return {
       key: exp.key,
       owner: exp.owner,
@@ -371,8 +355,9 @@ export class IntentService {
       ...(current.ship ? { ship: current.ship } : {}),
       ...(rollout ? { rollout } : {}),
       decision: decision ? view(decision.id, decision.policyRevision, decision.result as PolicyDecision) : null,
-      approvals: this.deps.intents.listApprovals(key, current.version).map(approvalView),
+      approvals: approvals.map(approvalView),
       outstanding_approvals: current.status === 'pending_approval' && exp.state !== 'archived' ? this.outstanding(current).filter((o) => o.missing > 0) : [],
+      ...(allowed ? { allowed_actions: allowed } : {}),
       versions: versions.map((v) => ({
         version: v.version,
         status: v.status,
@@ -434,6 +419,10 @@ function assertPinned(v: VersionRecord, request: ApprovalRequest): void {
 
 function view(id: string, revision: string, d: PolicyDecision): DecisionView {
   return { id, policy_revision: revision, allow: d.allow, violations: d.violations, obligations: d.obligations, limits: d.limits };
+}
+
+function approvalFacts(v: VersionRecord, approvals: ApprovalRecord[], owed: OutstandingApproval[]): ApprovalFacts['current'] {
+  return { version: v.version, status: v.status, submittedBy: v.submittedBy, approvers: approvals.map((a) => a.actor), outstanding: owed };
 }
 
 function approvalView(a: ApprovalRecord) {

@@ -1,5 +1,5 @@
 import type { Actor } from '../access/actor.js';
-import { requireTeamAccess, SYSTEM_ACTOR } from '../access/actor.js';
+import { SYSTEM_ACTOR } from '../access/actor.js';
 import type { AuditEventType, AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, DocumentTooLargeError, NotFoundError } from '../errors.js';
@@ -10,6 +10,7 @@ import type { DecisionStore } from '../storage/decision-store.js';
 import type { ExperimentRecord, ExperimentState, IntentStore, VersionRecord } from '../storage/intent-store.js';
 import type { RolloutStore } from '../storage/rollout-store.js';
 import type { Transactor } from '../storage/transactor.js';
+import { checkLifecycleAction, type LifecycleFacts } from './intent-actions.js';
 import { exposureBuckets, type Intent, type Rollout } from './intent-schema.js';
 import { autoDue, enterStage, rolloutView, servedBuckets, stageIndex, type RolloutAnalysis, type RolloutView } from './rollout.js';
 
@@ -93,18 +94,14 @@ export class Lifecycle {
   act(key: string, action: Action, reason: string | undefined, actor: Actor, detail?: Record<string, unknown>) {
     return this.transaction(() => {
       const exp = this.mustGet(key);
-      requireTeamAccess(actor, exp.owner, `${action} experiments of team ${exp.owner}`, true);
-      const illegal = (): never => {
-        throw new ConflictError('invalid_transition', `Cannot ${action} experiment ${key}: it is ${exp.state}`, { state: exp.state, action });
-      };
+      // The one rule (src/intents/intent-actions.ts) that GET /v1/intents/{key} lists as allowed_actions.
+      checkLifecycleAction(actor, this.actionFacts(exp), action);
       switch (action) {
         case 'pause':
-          if (exp.state !== 'running') illegal();
           this.markPausedBy(key, actor.name);
           this.setActive(exp, exp.activeVersion, 'paused', exp.dueAt, actor, 'paused', reason, detail ? { detail } : {});
           break;
         case 'resume': {
-          if (exp.state !== 'paused') illegal();
           // A person's resume clears a guardrail halt (SPEC §10.2).
           this.markPausedBy(key, null);
           const v = this.deps.intents.getVersion(key, exp.activeVersion!)!;
@@ -117,11 +114,9 @@ export class Lifecycle {
           break;
         }
         case 'rollback':
-          if (exp.activeVersion === null || exp.state === 'completed') illegal();
           this.rollback(exp, actor, reason);
           break;
         case 'complete':
-          if (exp.state === 'completed' || exp.state === 'archived') illegal();
           this.setActive(exp, exp.activeVersion, 'completed', null, actor, 'completed', reason);
           break;
         case 'advance':
@@ -130,6 +125,31 @@ export class Lifecycle {
       }
       return this.mustGet(key);
     });
+  }
+
+  /**
+   * What the action rule needs to know of an experiment (src/intents/intent-actions.ts): its state
+   * and, for `advance`, the active version's rollout and where it stands.
+   */
+  actionFacts(exp: ExperimentRecord): LifecycleFacts {
+    const v = exp.activeVersion !== null ? this.deps.intents.getVersion(exp.key, exp.activeVersion) : undefined;
+    const rollout = v && !v.ship ? v.intent.rollout : undefined;
+    const progress = rollout ? this.deps.rollouts.get(exp.key) : undefined;
+    return {
+      key: exp.key,
+      owner: exp.owner,
+      state: exp.state,
+      activeVersion: exp.activeVersion,
+      rollout: rollout
+        ? {
+            stage: stageIndex(rollout, progress),
+            exposures: rollout.stages.map((s) => s.exposure),
+            holdUntil: progress?.holdUntil ?? null,
+            analysis: () => this.deps.analysis.status(exp.key),
+          }
+        : null,
+      now: this.deps.clock.now(),
+    };
   }
 
   /**
@@ -228,34 +248,11 @@ export class Lifecycle {
     });
   }
 
-  /** POST actions {"action":"advance"} (SPEC §10 "Advance"), inside act's transaction. */
+  /** POST actions {"action":"advance"} (SPEC §10 "Advance"), inside act's transaction, once checkLifecycleAction let it through. */
   private advance(exp: ExperimentRecord, actor: Actor, reason: string | undefined): void {
-    const illegal = (why: string): never => {
-      throw new ConflictError('invalid_transition', `Cannot advance experiment ${exp.key}: ${why}`, { state: exp.state, action: 'advance' });
-    };
-    if (exp.state !== 'running') illegal(`it is ${exp.state}`);
     const v = this.deps.intents.getVersion(exp.key, exp.activeVersion!)!;
-    const rollout = v.ship ? undefined : v.intent.rollout;
-    if (!rollout) return illegal(`version ${v.version} has no rollout`);
-    const progress = this.deps.rollouts.get(exp.key);
-    const stage = stageIndex(rollout, progress);
-    if (stage >= rollout.stages.length - 1) illegal(`it is at its last stage (${stage}, exposure ${rollout.stages[stage]!.exposure}%)`);
-    const now = this.deps.clock.now();
-    if (progress && new Date(progress.holdUntil) > now) {
-      throw new ConflictError('hold_not_elapsed', `Stage ${stage} of ${exp.key} holds until ${progress.holdUntil}`, {
-        stage,
-        hold_until: progress.holdUntil,
-      });
-    }
-    const analysis = this.deps.analysis.status(exp.key);
-    if (analysis === 'regressed' || analysis === 'srm') {
-      throw new ConflictError(
-        'guardrail_regressed',
-        `Cannot advance ${exp.key}: its analysis is ${analysis === 'srm' ? 'flagged for a sample-ratio mismatch' : 'regressed'} (GET /v1/intents/${exp.key}/analysis)`,
-        { stage, analysis },
-      );
-    }
-    this.enterNextStage(exp, rollout, stage, actor, reason);
+    const rollout = v.intent.rollout!;
+    this.enterNextStage(exp, rollout, stageIndex(rollout, this.deps.rollouts.get(exp.key)), actor, reason);
   }
 
   /** Moves to stage + 1: new progress, flags re-derived (a new version per service), audit `advanced`. */

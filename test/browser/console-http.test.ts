@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleStaticDir } from '../../src/console/console-router.js';
@@ -36,6 +37,40 @@ describe('web console: served files and whoami', () => {
     expect(js.headers.get('cache-control')).toBe('public, max-age=0');
     const again = await fetch(s.base + '/console/app.js', { headers: { 'if-none-match': js.headers.get('etag')!, 'cache-control': 'max-age=0' } });
     expect(again.status).toBe(304);
+  });
+
+  it('serves every module the console imports, from app.js down, as JavaScript under the same CSP and caching', async () => {
+    const dir = consoleStaticDir(path.join(ROOT, 'src/console'));
+    const onDisk = fs
+      .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => `/console/${f.split(path.sep).join('/')}`)
+      .sort();
+    const reached = new Set<string>();
+    const queue = ['/console/app.js'];
+    while (queue.length > 0) {
+      const url = queue.shift()!;
+      if (reached.has(url)) continue;
+      reached.add(url);
+      const res = await fetch(s.base + url);
+      expect(res.status, url).toBe(200);
+      // A module script with any other type is refused by the browser.
+      expect(res.headers.get('content-type'), url).toMatch(/^(text|application)\/javascript/);
+      expect(res.headers.get('content-security-policy'), url).toContain("script-src 'self'");
+      expect(res.headers.get('x-content-type-options'), url).toBe('nosniff');
+      expect(res.headers.get('cache-control'), url).toBe('public, max-age=0');
+      expect(res.headers.get('etag'), url).toBeTruthy();
+      const text = await res.text();
+      expect(text.startsWith('// @ts-check\n'), `${url} is type-checked`).toBe(true);
+      for (const m of text.matchAll(/^import [^;]*? from '([^']+)';$/gms)) {
+        const spec = m[1]!;
+        // Relative specifiers only: no bundler, no bare names a browser cannot resolve.
+        expect(spec, `${url} imports ${spec}`).toMatch(/^\.\.?\/.*\.js$/);
+        queue.push(new URL(spec, `http://x${url}`).pathname);
+      }
+    }
+    // Every module on disk is reached from app.js, and nothing else is.
+    expect([...reached].sort()).toEqual(onDisk);
   });
 
   it('shadows no other route: unknown paths stay problem+json 404s, the API and health answer as before', async () => {

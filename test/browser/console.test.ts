@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModifiedBundle, withTierCap } from '../helpers/bundles.js';
-import { exampleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { ADMIN_TOKEN, apiFor, exampleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 import { ROOT } from '../helpers/paths.js';
 import { errorEvents, flagOf, guardedIntent, placer, sendTelemetry } from '../helpers/rollout-telemetry.js';
 import { launchChromium, type LaunchedBrowser } from './chromium.js';
@@ -384,6 +384,45 @@ describe('web console in headless chromium', () => {
     expect((await owner.get(`/v1/intents/${key}`)).body.rollout).toMatchObject({ stage: 1, exposure: 50, status: 'holding' });
     // holding: no Advance button until the hold is over
     expect(await page.locator('#action-advance').count()).toBe(0);
+  });
+
+  it("offers only the actions the server lists and accepts: nothing on an archived draft, where a client-side rule offered Complete and, to admin, Approve", async () => {
+    const key = 'console-archived';
+    const intent = { ...example(), key, layer: undefined, services: [{ service: 'checkout-api', flag: 'console_archived' }], exposure: 1 };
+    expect((await owner.post('/v1/intents', intent)).body).toMatchObject({ status: 'pending_approval', state: 'draft' });
+    expect((await owner.del(`/v1/intents/${key}`)).body).toMatchObject({ state: 'archived', status: 'pending_approval' });
+    const admin = Object.assign(apiFor(() => s.base, ADMIN_TOKEN), { secret: ADMIN_TOKEN });
+
+    for (const [who, name, client] of [
+      ['owner', 'alice', owner],
+      ['admin', 'bootstrap-admin', admin],
+    ] as const) {
+      await signIn(client.secret, name);
+      // Archived intents leave the list: the page is reached by its address.
+      await page.goto(`${s.base}/#/experiments/${key}`);
+      await page.getByRole('heading', { level: 1, name: key }).waitFor();
+      await page.locator('#audit-heading').waitFor();
+      const detail = (await client.get(`/v1/intents/${key}`)).body;
+      expect(detail.allowed_actions, who).toEqual([]);
+      expect(await page.getByRole('group', { name: `Actions on ${key}` }).count(), who).toBe(0);
+      expect(await page.locator('#actions-heading + p').textContent(), who).toBe(
+        `No action is open to ${name} (${who}) on this experiment while it is archived and pending approval.`,
+      );
+      // What the buttons would have done: the server refuses both.
+      expect((await client.post(`/v1/intents/${key}/actions`, { action: 'complete', reason: 'x' })).body.code, who).toBe('invalid_transition');
+      expect((await client.post(`/v1/intents/${key}/approvals`, {})).status, who).toBe(who === 'admin' ? 409 : 403);
+    }
+
+    // On the intents this file built, the buttons shown are the server's list for the caller, no more.
+    const labels: Record<string, string> = { approve: 'Approve', pause: 'Pause', resume: 'Resume', rollback: 'Roll back', complete: 'Complete', advance: 'Advance' };
+    for (const k of ['checkout-redesign', 'search-ranking', 'Promo_Blast', 'console-pin', 'rollout-demo']) {
+      await page.goto(`${s.base}/#/experiments/${encodeURIComponent(k)}`);
+      await page.getByRole('heading', { level: 1, name: k }).waitFor();
+      await page.locator('#audit-heading').waitFor();
+      const allowed: string[] = (await admin.get(`/v1/intents/${encodeURIComponent(k)}`)).body.allowed_actions;
+      const shown = await page.locator('main button[id^="action-"], main #approve-button').allTextContents();
+      expect(shown.sort(), k).toEqual(allowed.filter((a) => a in labels).map((a) => labels[a]!).sort());
+    }
   });
 
   it('hides the policy preview from roles that may not publish, and had no script errors', async () => {

@@ -1,0 +1,101 @@
+// @ts-check
+/** How values are shown: badges, times, hashes, tables, conditions. */
+import { h } from './dom.js';
+
+/** @typedef {import('./dom.js').Child} Child */
+
+/** @param {unknown} s */
+export function humanize(s) {
+  return String(s).replace(/_/g, ' ');
+}
+
+/** @param {string} kind @param {string} value */
+export function badge(kind, value) {
+  return h('span', { class: `badge ${kind}-${value}` }, humanize(value));
+}
+
+/** @param {string | null | undefined} iso @returns {Node | string} */
+export function time(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return h('time', { datetime: iso }, d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+}
+
+/** @param {string | null | undefined} s @returns {Node | string} */
+export function shortHash(s) {
+  if (!s) return '—';
+  const m = /^([a-z0-9]+:)?([0-9a-f]{12})[0-9a-f]+$/i.exec(s);
+  return m ? h('code', { title: s }, `${m[1] ?? ''}${m[2]}…`) : h('code', {}, s);
+}
+
+/** @param {unknown} v */
+export function json(v) {
+  return JSON.stringify(v);
+}
+
+/** @param {unknown} err */
+export function errorBox(err) {
+  return h('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err));
+}
+
+/** @param {([string, Child] | null | false)[]} pairs */
+export function dl(pairs) {
+  return h(
+    'dl',
+    { class: 'facts' },
+    pairs.filter((p) => !!p).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')]),
+  );
+}
+
+/**
+ * @param {string | null} caption
+ * @param {string[]} headers
+ * @param {Node[]} rows
+ * @param {{ empty?: string }} [options]
+ */
+export function table(caption, headers, rows, { empty = 'None.' } = {}) {
+  if (rows.length === 0) return h('p', { class: 'empty' }, empty);
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      caption ? h('caption', {}, caption) : null,
+      h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows),
+    ),
+  );
+}
+
+/** @param {import('../types.js').AudienceCondition} c */
+export function condition(c) {
+  const v = c.values ? `[${c.values.map((x) => json(x)).join(', ')}]` : json(c.value);
+  return `${c.attribute} ${c.op} ${v}`;
+}
+
+/** A relative change as a signed percentage: +12.3 %. @param {number | null | undefined} x */
+export function pct(x) {
+  if (x === null || x === undefined) return '—';
+  const v = x * 100;
+  return `${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.abs(v).toFixed(1)} %`;
+}
+
+/** @param {import('../types.js').FlagState['allocation'] | undefined} a */
+export function exposureText(a) {
+  if (!a?.exposure) return '—';
+  const { start, end, total, seed } = a.exposure;
+  const p = ((end - start) * 100) / total;
+  return `${Number(p.toFixed(2))} % (buckets ${start}–${end} of ${total}, seed ${seed})`;
+}
+
+/**
+ * The key under which a token name counts as one person, as the server keys it
+ * (src/access/person-key.ts). Used for wording only (“you submitted this”); which buttons show
+ * comes from the server's allowed_actions.
+ * @param {string} name
+ */
+export function personKey(name) {
+  return name.normalize('NFC').trim().toLowerCase().toUpperCase().toLowerCase().normalize('NFC');
+}

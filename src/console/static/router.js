@@ -1,0 +1,105 @@
+// @ts-check
+/** Draws the view the URL fragment names, with the header that says who is signed in. */
+import { api } from './api.js';
+import { append, byId, h, main } from './dom.js';
+import { errorBox } from './format.js';
+import { currentRoute, register } from './nav.js';
+import { forget, session, whoText } from './session.js';
+import { experimentView } from './views/intent.js';
+import { experimentsView } from './views/list.js';
+import { policyView } from './views/policy.js';
+import { servicesView } from './views/services.js';
+import { signInView } from './views/sign-in.js';
+
+/** @typedef {import('../types.js').Child} Child */
+
+function renderChrome() {
+  const me = session.me;
+  byId('nav').hidden = !me;
+  byId('session').hidden = !me;
+  byId('whoami').textContent = me ? whoText(me) : '';
+  if (!me) return;
+  const current = currentRoute().page;
+  for (const a of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll('#nav a'))) {
+    // A service token reads only its own flags: the other pages would answer 403.
+    if (a.parentElement) a.parentElement.hidden = me.role === 'service' && a.dataset['nav'] !== 'services';
+    if (a.dataset['nav'] === current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+/** Signs out (the user asked, or the server no longer knows the token) and shows the sign-in page. @param {string} [notice] */
+export function signOut(notice) {
+  forget(notice);
+  if (location.hash && location.hash !== '#/') location.hash = '#/';
+  else void render();
+}
+
+let renderSeq = 0;
+
+/**
+ * Draws the view for the URL. `focus` is a selector to move keyboard focus to afterwards; by
+ * default the page's heading, so a screen reader hears where it arrived.
+ * @param {import('./nav.js').RenderOptions} [options]
+ */
+export async function render({ focus = 'h1' } = {}) {
+  const seq = ++renderSeq;
+  const stale = () => seq !== renderSeq;
+  if (session.token && !session.me) {
+    try {
+      session.me = await api('GET', '/v1/whoami');
+    } catch (err) {
+      if (stale()) return;
+      // A 401 has signed out already (api.js) and redrawn the sign-in page.
+      if (err instanceof Error && 'status' in err && err.status === 401) return;
+      renderChrome();
+      show('Switchyard', [h('h1', { tabindex: '-1' }, 'Switchyard'), errorBox(err)], focus);
+      return;
+    }
+    if (stale()) return;
+  }
+  renderChrome();
+  const me = session.me;
+  if (!me) {
+    show('Sign in', signInView(), focus);
+    return;
+  }
+  const route = currentRoute();
+  const page = route.page === 'home' ? (me.role === 'service' ? 'services' : 'experiments') : route.page;
+  const view = page === 'experiments' ? (route.key ? experimentView : experimentsView) : page === 'services' ? servicesView : policyView;
+  setBusy(true);
+  /** @type {string} */
+  let title;
+  /** @type {Child[]} */
+  let nodes;
+  try {
+    [title, nodes] = await view(route, stale);
+  } catch (err) {
+    [title, nodes] = ['Error', [h('h1', { tabindex: '-1' }, 'Something went wrong'), errorBox(err)]];
+  }
+  if (stale()) return;
+  setBusy(false);
+  show(title, nodes, focus);
+}
+
+/** @param {boolean} busy */
+function setBusy(busy) {
+  main().setAttribute('aria-busy', busy ? 'true' : 'false');
+}
+
+/** @param {string} title @param {Child[]} nodes @param {string} focus */
+function show(title, nodes, focus) {
+  document.title = `${title} · Switchyard`;
+  const m = main();
+  m.replaceChildren();
+  append(m, nodes);
+  m.setAttribute('aria-busy', 'false');
+  /** @type {HTMLElement | null} */
+  const target = (focus && m.querySelector(focus)) || m.querySelector('h1');
+  if (target) {
+    if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+    target.focus();
+  }
+}
+
+register(render, signOut);
