@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FlagdCore } from '@openfeature/flagd-core';
 import { createClient } from '../src/sdk/index.js';
 import type { EvaluationContext, FlagsDocument } from '../src/evaluation/index.js';
-import { ADMIN, api, FLAGD_BULK, load, loadPair, loadRows, ROOT, startChild, startFlagd, startServer, timeLoops, type Call, type RunningServer, type Row, type Target } from './lib.js';
+import { ADMIN, api, FLAGD_BULK, load, loadPair, loadRows, ROOT, summarise, startChild, startFlagd, startServer, timeLoops, type Call, type RunningServer, type Row, type Target } from './lib.js';
 
 const SERVICE = 'web';
 const FLAGD_NAME = 'flagd v0.16.0 daemon';
@@ -159,8 +159,8 @@ async function answers(base: string, call: Call): Promise<[string, unknown, unkn
 export async function fetchBench(f: FlagFixture, seconds: number): Promise<Row[]> {
   const path = `/v1/services/${SERVICE}/flags`;
   const auth = { authorization: `Bearer ${f.token}` };
-  const full = await load(f.server.base, [{ method: 'GET', path, headers: auth }], seconds);
-  const revalidate = await load(f.server.base, [{ method: 'GET', path, headers: { ...auth, 'if-none-match': f.etag } }], seconds);
+  const full = summarise([await load(f.server.base, [{ method: 'GET', path, headers: auth }], seconds)]);
+  const revalidate = summarise([await load(f.server.base, [{ method: 'GET', path, headers: { ...auth, 'if-none-match': f.etag }, status: 304 }], seconds)]);
   return [...loadRows('fetch', `GET flags → 200 (${f.doc.flags ? Object.keys(f.doc.flags).length : 0} flags)`, full), ...loadRows('fetch', 'GET flags + If-None-Match → 304', revalidate)];
 }
 
