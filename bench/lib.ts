@@ -26,8 +26,15 @@ export const CONNECTIONS = 10;
  * takes CPU from the server it measures. In-process timings (ours and the peer's alike) get both
  * cores: our policy engine hands each decision to a worker thread, which must not share one core
  * with the caller. Without `taskset`, or with one core, nothing is pinned and a note says so.
+ * `make bench` (bench/run.ts) turns it on with `usePinning()`; other scripts (the soak) leave
+ * their processes where the system puts them.
  */
 export const PINNING = pinningPlan();
+let pinning = false;
+
+export function usePinning(): void {
+  pinning = PINNING.on;
+}
 export const SERVER_CORES = '0';
 export const LOAD_CORES = '1';
 
@@ -48,7 +55,7 @@ function pinningPlan(): { on: boolean; all: string; note: string } {
 
 /** Moves every thread of this process onto `cores` (a taskset list). */
 function pinSelf(cores: string): void {
-  if (PINNING.on) execFileSync('taskset', ['-a', '-p', '-c', cores, String(process.pid)], { stdio: 'ignore' });
+  if (pinning) execFileSync('taskset', ['-a', '-p', '-c', cores, String(process.pid)], { stdio: 'ignore' });
 }
 
 /** Runs `fn` (load or round trips) with this process on the load generator's core, then gives it every core back. */
@@ -190,7 +197,7 @@ export async function startChild(
   const logFile = path.join(LOG_DIR, `switchyard-bench-${process.pid}-${logs++}.log`);
   const fd = fs.openSync(logFile, 'w');
   // Every server, ours and each peer, on the server core (taskset execs the command: same pid).
-  const [cmd, argv] = PINNING.on ? ['taskset', ['-c', SERVER_CORES, command, ...args]] : [command, args];
+  const [cmd, argv] = pinning ? ['taskset', ['-c', SERVER_CORES, command, ...args]] : [command, args];
   const child: ChildProcess = spawn(cmd, argv, { env: { ...process.env, ...opts.env }, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   const tail = () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decisionBench } from './decisions.js';
 import { fetchBench, flagFixture, localBench, ofrepBench } from './flags.js';
-import { PINNING, ratio, ROOT, table, type Row } from './lib.js';
+import { PINNING, ratio, ROOT, table, usePinning, type Row } from './lib.js';
 import { experimentScaling, flagScaling, oneLayerScaling } from './scaling.js';
 import { storageBench } from './storage.js';
 import { telemetryBench } from './telemetry.js';
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     ['telemetry', () => telemetryBench(18_130)],
   ];
   const rows: Row[] = [];
+  usePinning();
   if (!PINNING.on) process.stderr.write(`bench: ${PINNING.note}\n`);
   const started = Date.now();
   const loadBefore = os.loadavg()[0]!;
