@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { FlagdCore } from '@openfeature/flagd-core';
 import { createClient } from '../src/sdk/index.js';
 import { matchesAudience, type EvaluationContext, type FlagsDocument } from '../src/evaluation/index.js';
-import { ADMIN, api, FLAGD_BULK, load, loadPair, loadRows, ROOT, send, summarise, startChild, startFlagd, startServer, timeLoops, type Call, type RunningServer, type Row, type Target } from './lib.js';
+import { ADMIN, api, FLAGD_BULK, fromRounds, load, loadPair, loadRows, ROOT, send, summarise, startChild, startFlagd, startServer, timeLoops, type Call, type Spread, type RunningServer, type Row, type Target } from './lib.js';
 
 const SERVICE = 'web';
 const FLAGD_IDIOMATIC = 'flagd v0.16.0 daemon (idiomatic definition)';
@@ -342,16 +342,16 @@ export async function localBench(f: FlagFixture): Promise<Row[]> {
   const run = (fns: Evaluate[]) => (i: number) => {
     if (fns[i % k]!(contextOf(i))) sink++;
   };
-  const [ns, peerNs] = timeLoops(200_000, [run(ours), run(theirs)]) as [number, number];
+  const [ns, peerNs] = (await timeLoops(200_000, [run(ours), run(theirs)])) as [Spread, Spread];
   await client.close();
   return [
     {
       section: 'local',
       name: 'SDK evaluate vs flagd-core (in-process)',
       metric: 'time per evaluation',
-      value: ns,
+      ...fromRounds(ns),
       unit: 'ns',
-      peer: { name: 'flagd-core', value: peerNs },
+      peer: { name: 'flagd-core', ...fromRounds(peerNs) },
       note: `${k} flags × 1,024 contexts, typed calls`,
     },
   ];

@@ -132,19 +132,20 @@ export function timeEach(n: number, fn: (i: number) => void): number[] {
 /**
  * Nanoseconds per call of each function over tight loops, for sub-microsecond work where an
  * hrtime pair per call would dominate: a warm-up, then `rounds` timed loops of each, taking turns
- * so that a neighbour stealing the CPU for a while hurts both sides alike; the median round of each.
+ * (`alternate`: the order flips every round) so that a neighbour stealing the CPU for a while
+ * hurts both sides alike; each function's median round with the lowest and highest beside it.
  */
-export function timeLoops(n: number, fns: ((i: number) => void)[], rounds = 7): number[] {
+export async function timeLoops(n: number, fns: ((i: number) => void)[], rounds = 7): Promise<Spread[]> {
   for (const fn of fns) for (let i = 0; i < Math.min(n, 100_000); i++) fn(i);
-  const perCall: number[][] = fns.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    fns.forEach((fn, f) => {
+  const perCall = await alternate(
+    rounds,
+    fns.map((fn) => () => {
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < n; i++) fn(i);
-      perCall[f]!.push(Number(process.hrtime.bigint() - t0) / n);
-    });
-  }
-  return perCall.map((xs) => xs.sort((a, b) => a - b)[Math.floor(rounds / 2)]!);
+      return Number(process.hrtime.bigint() - t0) / n;
+    }),
+  );
+  return perCall.map(spread);
 }
 
 /**
