@@ -25,7 +25,7 @@ POLICY_REV     = $(shell find policies -type f ! -name '*_test.rego' | LC_ALL=C 
 
 export SWITCHYARD_POLICY_BUNDLE ?= $(CURDIR)/$(BUNDLE)
 
-.PHONY: help deps opa flagd policies policy-check build run test typecheck bench interop policy-publish clean chromium mutation
+.PHONY: help deps opa flagd opa-eval policies policy-check build run test typecheck bench interop policy-publish clean chromium mutation
 
 help:
 	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
@@ -74,6 +74,21 @@ $(FLAGD): bench/peers/flagd/go.mod bench/peers/flagd/go.sum bench/peers/flagd/bu
 	fi
 
 flagd: $(FLAGD)
+
+# OPA's Go evaluator for `make bench` (the in-process decision peer): a small program on the
+# `rego` package at the pinned OPA version, built from the Go module proxy with the checksums in
+# its go.sum, into a folder named by its sources' digest (changed sources build afresh).
+OPA_EVAL_SRC := bench/peers/opa-eval/go.mod bench/peers/opa-eval/go.sum bench/peers/opa-eval/main.go
+OPA_EVAL     := $(TOOLS_DIR)/opa-eval-$(shell cat $(OPA_EVAL_SRC) | sha256sum | cut -c1-12)/opa-eval
+
+$(OPA_EVAL): $(OPA_EVAL_SRC)
+	@command -v go >/dev/null 2>&1 || { echo "need Go to build OPA's evaluator for make bench" >&2; exit 1; }
+	@grep -qx 'require github.com/open-policy-agent/opa $(OPA_VERSION)' bench/peers/opa-eval/go.mod || { echo "bench/peers/opa-eval/go.mod must require opa $(OPA_VERSION)" >&2; exit 1; }
+	@echo "building OPA's Go evaluator ($(OPA_VERSION)) from the Go module proxy (once)"
+	@mkdir -p $(dir $@)
+	cd bench/peers/opa-eval && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -o $@ .
+
+opa-eval: $(OPA_EVAL)
 
 # `make interop`'s clients, pinned by the committed lock files and installed into .tools once per
 # version of those files (the folder is named by their digest, so changed pins install afresh).
@@ -154,8 +169,8 @@ mutation: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP)
 	done
 	@node scripts/mutation-table.mjs $(subst $(COMMA), ,$(MODULES))
 
-bench: build $(FLAGD)
-	SWITCHYARD_BENCH_FLAGD=$(FLAGD) node dist/bench/run.js
+bench: build $(FLAGD) $(OPA_EVAL)
+	SWITCHYARD_BENCH_FLAGD=$(FLAGD) SWITCHYARD_BENCH_OPA_EVAL=$(OPA_EVAL) node dist/bench/run.js
 
 policy-publish: $(BUNDLE)
 	@test -n "$${SWITCHYARD_TOKEN:-}" || { echo "set SWITCHYARD_TOKEN to a governance or admin token" >&2; exit 1; }

@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { isDeepStrictEqual } from 'node:util';
 import { pino } from 'pino';
 import { parseIntent } from '../src/intents/intent-service.js';
@@ -8,8 +12,32 @@ import { LoadedBundle, PolicyEngine } from '../src/policy/policy-engine.js';
 import { PolicySandbox } from '../src/policy/policy-sandbox.js';
 import { buildPolicyInput, probeInput, type PolicyInput } from '../src/policy/policy-input.js';
 import { LayerSpace, type LayerMember } from '../src/flags/layer-allocator.js';
-import type { LiveFlagClaim } from '../src/storage/intent-store.js';
-import { api, ADMIN, BUNDLE, latencyRows, load, loadRows, ROOT, roundTrips, startOpa, startServer, timeEach, type Call, type Row } from './lib.js';
+import { IntentStore, type LiveFlagClaim } from '../src/storage/intent-store.js';
+import type { Actor } from '../src/access/actor.js';
+import type { Container } from '../src/container.js';
+import {
+  alternate,
+  api,
+  ADMIN,
+  BUNDLE,
+  dispose,
+  fromRounds,
+  latencyRows,
+  load,
+  loadPair,
+  loadRows,
+  OPA_EVAL,
+  ROOT,
+  roundTrips,
+  seedingContainer,
+  send,
+  serveCopy,
+  spread,
+  startOpa,
+  timeEach,
+  type Call,
+  type Row,
+} from './lib.js';
 
 /** The three README examples (pending approval, denied for three reasons, approved). */
 export const EXAMPLES = ['checkout-redesign', 'denied', 'search-ranking'].map(
@@ -63,83 +91,161 @@ export async function engineFromBundle(): Promise<PolicyEngine> {
   return engine;
 }
 
-const OPA_NAME = 'opa run --server';
+const OPA_GO = 'OPA Go evaluator (rego, in process)';
+const OPA_SIDECAR = 'OPA as a sidecar (opa run --server)';
 
 /**
- * Section 1. The shipped policy evaluated in-process (wasm) against the same policies/ served by the
- * pinned `opa run --server`, on the same inputs; both answers are checked equal first. Then our
- * whole `POST /v1/intents:evaluate` (HTTP, auth, validation, live context from SQLite, wasm) against
- * the same OPA round trip.
+ * OPA's own Go evaluator (bench/peers/opa-eval) on the policies/ sources and the given inputs: one
+ * child process driven by lines on stdin. It times its own evaluations (one clock pair per Eval),
+ * as `timeEach` times ours, so no pipe or process boundary is in either figure.
+ */
+export async function startGoEvaluator(inputs: PolicyInput[]): Promise<{ answers(): Promise<unknown[]>; time(n: number): Promise<number[]>; stop(): Promise<void> }> {
+  if (!OPA_EVAL) throw new Error('SWITCHYARD_BENCH_OPA_EVAL is not set: run the benchmarks with `make bench`, which builds OPA\'s Go evaluator');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-opa-eval-'));
+  const file = path.join(dir, 'inputs.json');
+  fs.writeFileSync(file, JSON.stringify(inputs));
+  const child = spawn(OPA_EVAL, [path.join(ROOT, 'policies'), file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`opa-eval exited (${code}) before answering`))));
+  exited.catch(() => undefined);
+  const next = async (): Promise<string> => {
+    const line = await Promise.race([lines.next(), exited]);
+    if (line.done) throw new Error('opa-eval closed its output');
+    return line.value;
+  };
+  const ask = async (cmd: string): Promise<unknown> => {
+    child.stdin!.write(`${cmd}\n`);
+    return JSON.parse(await next());
+  };
+  if ((await next()) !== 'ready') throw new Error('opa-eval did not start');
+  return {
+    answers: async () => (await ask('answers')) as unknown[],
+    time: async (n) => ((await ask(`time ${n}`)) as number[]).sort((x, y) => x - y),
+    stop: async () => {
+      child.stdin!.end('quit\n');
+      await exited.catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The policy's own fields of a decision (the server's answer adds its id and the policy revision). */
+const policyPart = (d: any) => ({ allow: d.allow, violations: d.violations, obligations: d.obligations, limits: d.limits });
+
+function sameDecisions(what: string, ours: unknown[], theirs: unknown[]): void {
+  if (ours.length !== theirs.length) throw new Error(`${what}: ${ours.length} answers against ${theirs.length}`);
+  ours.forEach((a, i) => {
+    if (!isDeepStrictEqual(policyPart(a), policyPart(theirs[i]))) throw new Error(`${what} disagree on input ${i}:\n${JSON.stringify(a)}\n${JSON.stringify(theirs[i])}`);
+  });
+}
+
+const OWNER: Actor = { tokenId: 'bench', name: 'bench-owner', role: 'owner', team: 'growth', approvalRoles: [], service: null };
+
+/**
+ * The live state our HTTP server holds for the `POST /v1/intents:evaluate` row, and the same
+ * policy inputs built from it for OPA: two running experiments in the checkout layer (the
+ * layer's room) and one running on `search`/`ranking_model` (a flag claim for the search-ranking
+ * example). The inputs are built by the server's own code (`buildPolicyInput` on the seeded
+ * database's `IntentStore`) from the very file the server is started on a copy of, so both sides
+ * decide on the same live experiments.
+ */
+function seedLive(c: Container): void {
+  const variants = [
+    { key: 'control', weight: 1, value: false },
+    { key: 'treatment', weight: 1, value: true },
+  ];
+  const live = [
+    { key: 'layer-mate-a', services: [{ service: 'web', flag: 'layer_mate_a' }], layer: 'checkout', exposure: 10 },
+    { key: 'layer-mate-b', services: [{ service: 'web', flag: 'layer_mate_b' }], layer: 'checkout', exposure: 10 },
+    { key: 'ranking-holder', services: [{ service: 'search', flag: 'ranking_model' }], exposure: 5 },
+  ];
+  for (const body of live) {
+    const r = c.intents.submit({ owner: 'growth', variants, ...body }, OWNER);
+    if (r.state !== 'running') throw new Error(`${body.key} is ${r.status}/${r.state}, not running`);
+  }
+}
+
+/**
+ * Section 1. One decision, like with like: the shipped policy in our engine (wasm in the sandbox
+ * worker, as the server runs it) against OPA's own Go evaluator on the same policies/ in process,
+ * on the same 48 inputs, answers checked equal first; beside it the same inputs asked of
+ * `opa run --server` over loopback HTTP (OPA as a sidecar). Then our whole
+ * `POST /v1/intents:evaluate` (HTTP, auth, validation, live context from SQLite, wasm) against OPA
+ * over HTTP, with the same live experiments on both sides.
  */
 export async function decisionBench(ports: { ours: number; opa: number }, seconds: number): Promise<Row[]> {
   const engine = await engineFromBundle();
   const inputs = decisionInputs(new Date());
+  const go = await startGoEvaluator(inputs);
   const opa = await startOpa(ports.opa);
   const opaBase = `http://127.0.0.1:${ports.opa}`;
-  const server = await startServer(ports.ours);
+  const opaCall = (input: PolicyInput): Call => ({ method: 'POST', path: '/v1/data/switchyard/decision', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+  const opaAnswers = async (calls: Call[]) => Promise.all(calls.map(async (c) => (JSON.parse((await send(opaBase, c, new http.Agent())).body) as { result: unknown }).result));
+  const c = await seedingContainer();
   try {
-    const opaCalls: Call[] = inputs.map((input) => ({
-      method: 'POST',
-      path: '/v1/data/switchyard/decision',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input }),
-    }));
-    for (const [i, input] of inputs.entries()) {
-      const remote = (await (await fetch(opaBase + opaCalls[i]!.path, { method: 'POST', body: opaCalls[i]!.body })).json()) as { result: unknown };
-      const local = engine.evaluate(input);
-      if (local.failedClosed || !isDeepStrictEqual(remote.result, local.decision)) {
-        throw new Error(`opa and the wasm engine disagree on input ${i}: ${JSON.stringify(remote.result)} vs ${JSON.stringify(local.decision)}`);
-      }
-    }
-
-    // Our HTTP path: two running experiments in the checkout layer give it a live context to read.
-    const { token } = await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: 'bench-owner', role: 'owner', team: 'growth' });
-    for (const key of ['layer-mate-a', 'layer-mate-b']) {
-      await api(server.base, token, 'POST', '/v1/intents', {
-        ...EXAMPLES[2],
-        key,
-        services: [{ service: 'web', flag: key.replace(/-/g, '_') }],
-        layer: 'checkout',
-        exposure: 10,
-      });
-    }
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const ourCalls: Call[] = inputs.map((input) => ({ method: 'POST', path: '/v1/intents:evaluate', headers, body: JSON.stringify(input.intent) }));
+    // Same answers first: our engine, OPA's Go evaluator and OPA's server, on every input.
+    const ours = inputs.map((input, i) => {
+      const r = engine.evaluate(input);
+      if (r.failedClosed) throw new Error(`our engine failed closed on input ${i}`);
+      return r.decision;
+    });
+    sameDecisions('the wasm engine and OPA\'s Go evaluator', ours, await go.answers());
+    const opaCalls = inputs.map(opaCall);
+    sameDecisions('the wasm engine and opa run --server', ours, await opaAnswers(opaCalls));
 
     // V8 runs new wasm code on its baseline compiler and tiers functions up as they get hot; the
-    // policy reaches its steady speed after about 10,000 evaluations, in this process and in ours.
+    // policy reaches its steady speed after about 10,000 evaluations. Go's evaluator gets as many.
     for (let i = 0; i < 20_000; i++) engine.evaluate(inputs[i % inputs.length]!);
-    await load(server.base, ourCalls, 4);
+    await go.time(20_000);
+    await roundTrips(opaBase, opaCalls, 2_000);
 
-    // Latency: the three take turns over ten rounds, so a busy neighbour slows all of them alike.
-    const inProcess: number[] = [];
-    const opaTrips: number[] = [];
-    const ourTrips: number[] = [];
-    for (let round = 0; round < 10; round++) {
-      inProcess.push(...timeEach(2_000, (i) => engine.evaluate(inputs[i % inputs.length]!)));
-      opaTrips.push(...(await roundTrips(opaBase, opaCalls, 500, round ? 0 : 500)));
-      ourTrips.push(...(await roundTrips(server.base, ourCalls, 500, round ? 0 : 500)));
-    }
-    for (const xs of [inProcess, opaTrips, ourTrips]) xs.sort((a, b) => a - b);
-    const opaLoad = await load(opaBase, opaCalls, seconds);
-    const ourLoad = await load(server.base, ourCalls, seconds);
+    // Ten rounds, the three taking turns in alternating order: a busy neighbour slows all alike.
+    const [inProcess, goNs, opaTrips] = (await alternate(10, [
+      () => timeEach(2_000, (i) => engine.evaluate(inputs[i % inputs.length]!)),
+      () => go.time(2_000),
+      () => roundTrips(opaBase, opaCalls, 500, 0),
+    ])) as [number[][], number[][], number[][]];
+    const perSecond = (rounds: number[][]) => fromRounds(spread(rounds.map((ns) => (ns.length * 1e9) / ns.reduce((a, b) => a + b, 0))));
 
-    const busy = inProcess.reduce((a, b) => a + b, 0) / 1e9;
+    // The HTTP row: the server on a copy of the seeded file, OPA given inputs built from that file.
+    seedLive(c);
+    const store = new IntentStore(c.db);
+    const intents = [...new Set(inputs.map((i) => JSON.stringify(i.intent)))].map((text) => JSON.parse(text) as Record<string, unknown>);
+    const actor = { name: OWNER.name, role: OWNER.role, team: OWNER.team! };
+    const liveInputs = intents.map((intent) => buildPolicyInput(parseIntent(intent), actor, new Date(), store));
+    const opaLiveCalls = liveInputs.map(opaCall);
+    const http_ = await serveCopy(c, ports.ours, async (server) => {
+      const { token } = await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: OWNER.name, role: 'owner', team: 'growth' });
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const ourCalls: Call[] = intents.map((intent) => ({ method: 'POST', path: '/v1/intents:evaluate', headers, body: JSON.stringify(intent) }));
+      const served = await Promise.all(ourCalls.map(async (call) => (JSON.parse((await send(server.base, call, new http.Agent())).body) as { decision: unknown }).decision));
+      sameDecisions('POST /v1/intents:evaluate and opa run --server (same live experiments)', served, await opaAnswers(opaLiveCalls));
+      await load(server.base, ourCalls, 4);
+      const [ourTrips, opaLiveTrips] = (await alternate(10, [() => roundTrips(server.base, ourCalls, 500, 0), () => roundTrips(opaBase, opaLiveCalls, 500, 0)])) as [number[][], number[][]];
+      const [ourLoad, opaLoad] = await loadPair({ base: server.base, calls: ourCalls }, { base: opaBase, calls: opaLiveCalls }, seconds);
+      return { ourTrips, opaLiveTrips, ourLoad, opaLoad, n: ourCalls.length };
+    });
+
+    const IN_PROCESS = 'one decision, in process: our wasm (sandbox worker) vs OPA\'s Go evaluator';
+    const SIDECAR = 'one decision: ours in process vs OPA as a sidecar (REST round trip)';
+    const HTTP = 'POST /v1/intents:evaluate (HTTP, full path) vs OPA over HTTP';
     return [
-      ...latencyRows('decisions', 'one decision: in-process wasm vs OPA REST round trip', inProcess, { name: OPA_NAME, ns: opaTrips }, '48 inputs; answers checked equal'),
+      ...latencyRows('decisions', IN_PROCESS, inProcess, { name: OPA_GO, ns: goNs }, `${inputs.length} inputs; answers checked equal; 10 alternating rounds`),
       {
         section: 'decisions',
-        name: 'one decision: in-process wasm vs OPA REST round trip',
+        name: IN_PROCESS,
         metric: 'throughput',
-        value: inProcess.length / busy,
+        ...perSecond(inProcess),
         unit: 'decisions/s',
-        peer: { name: OPA_NAME, value: opaLoad.rps },
-        note: `ours: one thread, sequential; opa: autocannon${opaLoad.failed ? `, ${opaLoad.failed} failed` : ''}`,
+        peer: { name: OPA_GO, ...perSecond(goNs) },
+        note: 'both one caller, back to back',
       },
-      ...latencyRows('decisions', 'POST /v1/intents:evaluate (HTTP, full path) vs OPA REST', ourTrips, { name: OPA_NAME, ns: opaTrips }, 'sequential, keep-alive'),
-      ...loadRows('decisions', 'POST /v1/intents:evaluate (HTTP, full path) vs OPA REST', ourLoad, { name: OPA_NAME, result: opaLoad }),
+      ...latencyRows('decisions', SIDECAR, inProcess, { name: OPA_SIDECAR, ns: opaTrips }, 'the same rounds; OPA adds loopback HTTP and JSON'),
+      ...latencyRows('decisions', HTTP, http_.ourTrips, { name: OPA_SIDECAR, ns: http_.opaLiveTrips }, `${http_.n} intents, the same 3 live experiments both sides; answers checked equal; sequential, keep-alive`),
+      ...loadRows('decisions', HTTP, http_.ourLoad, { name: OPA_SIDECAR, result: http_.opaLoad }),
     ];
   } finally {
-    await Promise.all([opa.stop(), server.stop()]);
+    dispose(c);
+    await Promise.all([opa.stop(), go.stop()]);
   }
 }

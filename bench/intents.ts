@@ -13,6 +13,7 @@ export function submissionCalls(token: string, n: number): Call[] {
     method: 'POST',
     path: '/v1/intents',
     headers,
+    status: 201,
     body: JSON.stringify({
       key: `bench-${i}`,
       owner: 'growth',

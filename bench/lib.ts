@@ -1,19 +1,101 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { pino } from 'pino';
+import { systemClock } from '../src/clock.js';
+import { createContainer, type Container } from '../src/container.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
 export const OPA = path.join(ROOT, '.tools/opa-v1.22.3/opa');
 /** The flagd daemon `make bench` builds from bench/peers/flagd (it passes the path). */
 export const FLAGD = process.env['SWITCHYARD_BENCH_FLAGD'] ?? '';
+/** OPA's Go evaluator (bench/peers/opa-eval), built by `make bench` (it passes the path). */
+export const OPA_EVAL = process.env['SWITCHYARD_BENCH_OPA_EVAL'] ?? '';
 export const ADMIN = 'sy_bench_admin_token_0123456789abcdef';
 /** Every HTTP load phase, ours and the peer's, uses this many connections. */
 export const CONNECTIONS = 10;
+
+/**
+ * Where things run, for every peer alike: each server (ours and every peer) on core 0, this
+ * process on core 1 while it generates load or times round trips, so the load generator never
+ * takes CPU from the server it measures. In-process timings (ours and the peer's alike) get both
+ * cores: our policy engine hands each decision to a worker thread, which must not share one core
+ * with the caller. Without `taskset`, or with one core, nothing is pinned and a note says so.
+ * `make bench` (bench/run.ts) turns it on with `usePinning()`; other scripts (the soak) leave
+ * their processes where the system puts them.
+ */
+export const PINNING = pinningPlan();
+let pinning = false;
+
+export function usePinning(): void {
+  pinning = PINNING.on;
+}
+export const SERVER_CORES = '0';
+export const LOAD_CORES = '1';
+
+function pinningPlan(): { on: boolean; all: string; note: string } {
+  const n = os.cpus().length;
+  const all = `0-${Math.max(0, n - 1)}`;
+  let has = false;
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    has = true;
+  } catch {
+    has = false;
+  }
+  if (!has) return { on: false, all, note: 'taskset is missing: servers and the load generator share every core (not pinned)' };
+  if (n < 2) return { on: false, all, note: 'one core: servers and the load generator share it (not pinned)' };
+  return { on: true, all, note: 'servers on core 0, load generator on core 1 (taskset); in-process timings on every core' };
+}
+
+/** Moves every thread of this process onto `cores` (a taskset list). */
+function pinSelf(cores: string): void {
+  if (pinning) execFileSync('taskset', ['-a', '-p', '-c', cores, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** Runs `fn` (load or round trips) with this process on the load generator's core, then gives it every core back. */
+export async function onLoadCore<T>(fn: () => Promise<T>): Promise<T> {
+  pinSelf(LOAD_CORES);
+  try {
+    return await fn();
+  } finally {
+    pinSelf(PINNING.all);
+  }
+}
+
+/**
+ * `rounds` rounds of every side's phase, taking turns, the order reversed every other round
+ * (a b, b a, a b, …), so that neither side always runs first, right after a warm-up or right
+ * before a neighbour's burst. The results of each side, in round order.
+ */
+export async function alternate<T>(rounds: number, sides: (() => Promise<T> | T)[]): Promise<T[][]> {
+  const out: T[][] = sides.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    const order = sides.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) out[i]!.push(await sides[i]!());
+  }
+  return out;
+}
+
+/** The median of some rounds' results, with the lowest and the highest beside it. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function spread(xs: number[]): Spread {
+  if (xs.length === 0) return { median: NaN, min: NaN, max: NaN };
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return { median: mid, min: s[0]!, max: s[s.length - 1]! };
+}
 
 export interface Row {
   section: string;
@@ -21,10 +103,15 @@ export interface Row {
   metric: string;
   value: number;
   unit: string;
+  /** Lowest and highest of the rounds whose median is `value`, where the row has rounds. */
+  range?: [number, number];
   /** The peer doing the same work in the same run. */
-  peer?: { name: string; value: number };
+  peer?: { name: string; value: number; range?: [number, number] };
   note?: string;
 }
+
+/** A row's value and range from rounds. */
+export const fromRounds = (x: Spread): { value: number; range: [number, number] } => ({ value: x.median, range: [x.min, x.max] });
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -45,32 +132,40 @@ export function timeEach(n: number, fn: (i: number) => void): number[] {
 /**
  * Nanoseconds per call of each function over tight loops, for sub-microsecond work where an
  * hrtime pair per call would dominate: a warm-up, then `rounds` timed loops of each, taking turns
- * so that a neighbour stealing the CPU for a while hurts both sides alike; the median round of each.
+ * (`alternate`: the order flips every round) so that a neighbour stealing the CPU for a while
+ * hurts both sides alike; each function's median round with the lowest and highest beside it.
  */
-export function timeLoops(n: number, fns: ((i: number) => void)[], rounds = 7): number[] {
+export async function timeLoops(n: number, fns: ((i: number) => void)[], rounds = 7): Promise<Spread[]> {
   for (const fn of fns) for (let i = 0; i < Math.min(n, 100_000); i++) fn(i);
-  const perCall: number[][] = fns.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    fns.forEach((fn, f) => {
+  const perCall = await alternate(
+    rounds,
+    fns.map((fn) => () => {
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < n; i++) fn(i);
-      perCall[f]!.push(Number(process.hrtime.bigint() - t0) / n);
-    });
-  }
-  return perCall.map((xs) => xs.sort((a, b) => a - b)[Math.floor(rounds / 2)]!);
+      return Number(process.hrtime.bigint() - t0) / n;
+    }),
+  );
+  return perCall.map(spread);
 }
 
-/** p50, p99 and throughput rows from sorted per-call nanoseconds, each with the peer's figure if given. */
-export function latencyRows(section: string, name: string, ours: number[], peer?: { name: string; ns: number[] }, note?: string): Row[] {
-  const us = (ns: number[], p: number) => percentile(ns, p) / 1000;
-  const rows: Row[] = [50, 99].map((p) => ({
-    section,
-    name,
-    metric: `p${p}`,
-    value: us(ours, p),
-    unit: 'µs',
-    ...(peer ? { peer: { name: peer.name, value: us(peer.ns, p) } } : {}),
-  }));
+/**
+ * p50 and p99 rows in µs from rounds of per-call nanoseconds (each round sorted): the median
+ * round's percentile, with the lowest and highest round beside it; the peer's alike.
+ */
+export function latencyRows(section: string, name: string, ours: number[][], peer?: { name: string; ns: number[][] }, note?: string): Row[] {
+  const at = (rounds: number[][], p: number) => fromRounds(spread(rounds.map((ns) => percentile(ns, p) / 1000)));
+  const rows: Row[] = [50, 99].map((p) => {
+    const mine = at(ours, p);
+    return {
+      section,
+      name,
+      metric: `p${p}`,
+      value: mine.value,
+      range: mine.range,
+      unit: 'µs',
+      ...(peer ? { peer: { name: peer.name, ...at(peer.ns, p) } } : {}),
+    };
+  });
   if (note) rows[0]!.note = note;
   return rows;
 }
@@ -102,7 +197,9 @@ export async function startChild(
 ): Promise<Child> {
   const logFile = path.join(LOG_DIR, `switchyard-bench-${process.pid}-${logs++}.log`);
   const fd = fs.openSync(logFile, 'w');
-  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', fd, fd] });
+  // Every server, ours and each peer, on the server core (taskset execs the command: same pid).
+  const [cmd, argv] = pinning ? ['taskset', ['-c', SERVER_CORES, command, ...args]] : [command, args];
+  const child: ChildProcess = spawn(cmd, argv, { env: { ...process.env, ...opts.env }, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   const tail = () => {
     try {
@@ -117,7 +214,7 @@ export async function startChild(
   const exited = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
       exitedYet = true;
-      if (!stopping) process.stderr.write(`bench: ${path.basename(args[0] ?? command)} exited unexpectedly (${signal ?? code}); its last output:\n${tail()}\n`);
+      if (!stopping) process.stderr.write(`bench: ${path.basename(command === process.execPath ? (args[0] ?? command) : command)} exited unexpectedly (${signal ?? code}); its last output:\n${tail()}\n`);
       resolve();
     }),
   );
@@ -222,6 +319,39 @@ export async function startFlagd(port: number, file: string): Promise<Child> {
   throw new Error(`flagd did not load the ${wanted} flags of ${file}`);
 }
 
+/**
+ * The domain services in this process on a fresh SQLite file, for seeding a state that a server
+ * then serves from a copy (`serveCopy`). Seeding runs with synchronous=OFF; what is measured runs
+ * in a server started on the copy, with the durable settings.
+ */
+export async function seedingContainer(): Promise<Container> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-seed-'));
+  const c = await createContainer({ dbPath: path.join(dir, 'seed.db'), policyBundlePath: BUNDLE, clock: systemClock, logger: pino({ level: 'silent' }) });
+  c.db.pragma('synchronous = OFF');
+  return c;
+}
+
+export function dispose(c: Container): void {
+  const dir = path.dirname(c.db.name);
+  c.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Runs `fn` against the real server started on a copy of the container's database. */
+export async function serveCopy<T>(c: Container, port: number, fn: (server: RunningServer) => Promise<T>): Promise<T> {
+  c.db.pragma('wal_checkpoint(TRUNCATE)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-copy-'));
+  const dbPath = path.join(dir, 'copy.db');
+  fs.copyFileSync(c.db.name, dbPath);
+  const server = await startServer(port, { dbPath });
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function api(base: string, token: string, method: string, url: string, body?: unknown): Promise<any> {
   const res = await fetch(base + url, {
     method,
@@ -238,16 +368,20 @@ export interface Call {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** The status every answer must have (200 when absent); any other fails the benchmark. */
+  status?: number;
 }
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-/** One request on a kept-alive connection; resolves with the status once the body is read. */
-function send(base: string, call: Call): Promise<number> {
+/** One request on a kept-alive connection; resolves with the status and body once it is read. */
+export function send(base: string, call: Call, agent: http.Agent = keepAlive): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(base + call.path, { method: call.method, headers: call.headers, agent: keepAlive }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', () => resolve(res.statusCode ?? 0));
+    const req = http.request(base + call.path, { method: call.method, headers: call.headers, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
     req.end(call.body);
@@ -256,31 +390,36 @@ function send(base: string, call: Call): Promise<number> {
 
 /**
  * Round-trip latency: `n` requests one after another on one kept-alive connection (after a
- * warm-up), cycling through `calls`; per-request nanoseconds, sorted. This is latency, not load:
- * throughput always comes from autocannon.
+ * warm-up), cycling through `calls`, from the load generator's core; per-request nanoseconds,
+ * sorted. This is latency, not load: throughput always comes from autocannon. An answer with
+ * another status than the call's fails the benchmark.
  */
 export async function roundTrips(base: string, calls: Call[], n: number, warmup = 500): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < warmup + n; i++) {
-    const t0 = process.hrtime.bigint();
-    const status = await send(base, calls[i % calls.length]!);
-    if (status >= 400) throw new Error(`${calls[i % calls.length]!.path} answered ${status}`);
-    if (i >= warmup) out.push(Number(process.hrtime.bigint() - t0));
-  }
-  return out.sort((a, b) => a - b);
+  return onLoadCore(async () => {
+    const out: number[] = [];
+    for (let i = 0; i < warmup + n; i++) {
+      const call = calls[i % calls.length]!;
+      const t0 = process.hrtime.bigint();
+      const { status, body } = await send(base, call);
+      if (status !== (call.status ?? 200)) throw new Error(`${call.method} ${base}${call.path} answered ${status}, not ${call.status ?? 200}: ${body.slice(0, 500)}`);
+      if (i >= warmup) out.push(Number(process.hrtime.bigint() - t0));
+    }
+    return out.sort((a, b) => a - b);
+  });
 }
 
 export interface LoadResult {
   rps: number;
+  /** Latency percentiles in µs, from every answer's own time (autocannon's histogram keeps whole ms). */
   p50: number;
   p99: number;
-  /** Connection errors, timeouts and 4xx/5xx answers (a 304 is a success). */
-  failed: number;
 }
 
 /**
  * One autocannon run with `CONNECTIONS` connections, cycling through `calls`, after a one-second
- * warm-up; requests/s (mean), latency p50/p99 in ms, failures.
+ * warm-up unless told not to, with this process on the load generator's core: requests/s (mean)
+ * and latency p50/p99 in µs. Any failed request (a socket error, a timeout, or an answer with
+ * another status than its call's) fails the benchmark: a number measured on errors means nothing.
  */
 export async function load(base: string, calls: Call[], seconds: number, warmup = true): Promise<LoadResult> {
   let next = 0;
@@ -292,10 +431,30 @@ export async function load(base: string, calls: Call[], seconds: number, warmup 
   };
   const requests = [{ setupRequest }];
   const opts = { url: base, connections: CONNECTIONS, requests } as autocannon.Options;
-  if (warmup) await autocannon({ ...opts, duration: 1 });
-  const r = await autocannon({ ...opts, duration: seconds });
-  const refused = Object.entries(r.statusCodeStats ?? {}).reduce((n, [code, s]) => (Number(code) >= 400 ? n + (s.count ?? 0) : n), 0);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, failed: r.errors + r.timeouts + refused };
+  const wanted = new Set(calls.map((c) => c.status ?? 200));
+  return onLoadCore(async () => {
+    if (warmup) checkLoad(base, calls, wanted, await autocannon({ ...opts, duration: 1 }));
+    const ms: number[] = [];
+    // The instance is an event emitter and a promise of the result; each answer reports its own time.
+    const run = autocannon({ ...opts, duration: seconds }) as unknown as Promise<autocannon.Result> & import('node:events').EventEmitter;
+    run.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => void ms.push(responseTime));
+    const r = await run;
+    checkLoad(base, calls, wanted, r);
+    ms.sort((a, b) => a - b);
+    return { rps: r.requests.average, p50: percentile(ms, 50) * 1000, p99: percentile(ms, 99) * 1000 };
+  });
+}
+
+function checkLoad(base: string, calls: Call[], wanted: Set<number>, r: autocannon.Result): void {
+  const other = Object.entries(r.statusCodeStats ?? {}).filter(([code]) => !wanted.has(Number(code)));
+  const answered = other.reduce((n, [, s]) => n + (s.count ?? 0), 0);
+  if (r.errors || r.timeouts || answered) {
+    const codes = other.map(([code, s]) => `${s.count} × ${code}`).join(', ');
+    throw new Error(
+      `load on ${base}${calls[0]!.path} had failed requests: ${r.errors} socket errors, ${r.timeouts} timeouts` +
+        `${answered ? `, answers other than ${[...wanted].join('/')}: ${codes}` : ''}; no number is reported for it`,
+    );
+  }
 }
 
 export interface Target {
@@ -303,64 +462,76 @@ export interface Target {
   calls: Call[];
 }
 
+/** Rounds of load results, summarised as the median round with the lowest and highest beside it. */
+export interface LoadRounds {
+  rps: Spread;
+  p50: Spread;
+  p99: Spread;
+}
+
+export function summarise(rounds: LoadResult[]): LoadRounds {
+  return { rps: spread(rounds.map((r) => r.rps)), p50: spread(rounds.map((r) => r.p50)), p99: spread(rounds.map((r) => r.p99)) };
+}
+
 /**
- * Ours against a peer whose throughput is close to ours: after a warm-up of each, `rounds`
- * alternating load phases (ours, then the peer's), and for each side the round with its median
- * throughput. A neighbour on the machine that slows one phase then moves one round, not the
- * result. Failures are summed over every round.
+ * Ours against a peer: after a warm-up of each, `rounds` load phases taking turns (`alternate`:
+ * ours first in one round, the peer first in the next). A neighbour on the machine that slows
+ * one phase then moves one round, not the median, and the range shows it.
  */
-export async function loadPair(ours: Target, peer: Target, seconds: number, rounds = 3): Promise<[LoadResult, LoadResult]> {
+export async function loadPair(ours: Target, peer: Target, seconds: number, rounds = 3): Promise<[LoadRounds, LoadRounds]> {
   await load(ours.base, ours.calls, 1, false);
   await load(peer.base, peer.calls, 1, false);
-  const a: LoadResult[] = [];
-  const b: LoadResult[] = [];
-  for (let i = 0; i < rounds; i++) {
-    a.push(await load(ours.base, ours.calls, seconds, false));
-    b.push(await load(peer.base, peer.calls, seconds, false));
-  }
-  return [medianRound(a), medianRound(b)];
+  const [a, b] = await alternate(rounds, [() => load(ours.base, ours.calls, seconds, false), () => load(peer.base, peer.calls, seconds, false)]);
+  return [summarise(a!), summarise(b!)];
 }
 
-/** The round with the median throughput (its own latencies with it), and every round's failures. */
-export function medianRound(rounds: LoadResult[]): LoadResult {
-  const mid = [...rounds].sort((x, y) => x.rps - y.rps)[Math.floor(rounds.length / 2)]!;
-  return { ...mid, failed: rounds.reduce((n, x) => n + x.failed, 0) };
-}
-
-/** Throughput and p99 rows for a load phase, ours against a peer's when given. */
-export function loadRows(section: string, name: string, ours: LoadResult, peer?: { name: string; result: LoadResult }): Row[] {
-  const bad = ours.failed + (peer?.result.failed ?? 0);
+/** Throughput and p99 rows for load rounds, ours against a peer's when given. */
+export function loadRows(section: string, name: string, ours: LoadRounds, peer?: { name: string; result: LoadRounds }): Row[] {
   return [
     {
       section,
       name,
       metric: 'throughput',
-      value: ours.rps,
+      ...fromRounds(ours.rps),
       unit: 'req/s',
-      ...(peer ? { peer: { name: peer.name, value: peer.result.rps } } : {}),
-      ...(bad ? { note: `${bad} failed requests` } : {}),
+      ...(peer ? { peer: { name: peer.name, ...fromRounds(peer.result.rps) } } : {}),
     },
-    { section, name, metric: 'p99', value: ours.p99, unit: 'ms', ...(peer ? { peer: { name: peer.name, value: peer.result.p99 } } : {}) },
+    { section, name, metric: 'p99 under load', ...fromRounds(ours.p99), unit: 'µs', ...(peer ? { peer: { name: peer.name, ...fromRounds(peer.result.p99) } } : {}) },
   ];
 }
 
 /**
  * How many times better ours is: >1 means ours wins (higher throughput, or lower time). Undefined
- * where a value is 0, which for autocannon's latencies (whole milliseconds) means "under 1 ms".
+ * where a value is 0 (autocannon's old whole-millisecond latencies read 0 under 1 ms).
  */
 export function ratio(r: Row): number | undefined {
   if (!r.peer || r.value === 0 || r.peer.value === 0) return undefined;
   return r.unit.endsWith('/s') ? r.value / r.peer.value : r.peer.value / r.value;
 }
 
+/** A figure as the table prints it: µs with one decimal, thousands grouped, "<1" for a 0 in ms. */
+export function fmt(v: number, unit: string): string {
+  if (Number.isNaN(v)) return 'n/a';
+  if (v === 0 && unit === 'ms') return '<1';
+  if (unit === 'µs') return v.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2);
+}
+
 export function table(rows: Row[]): string {
-  const fmt = (v: number, unit: string) =>
-    Number.isNaN(v) ? 'n/a' : v === 0 && unit === 'ms' ? '<1' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2);
+  const shown = (v: number, unit: string, range?: [number, number]) => `${fmt(v, unit)}${range && range[0] !== range[1] ? ` (${fmt(range[0], unit)}–${fmt(range[1], unit)})` : ''}`;
   const head = ['section', 'benchmark', 'metric', 'ours', 'peer', 'ratio', 'note'];
   const body = rows.map((r) => {
     const x = ratio(r);
-    const shown = x !== undefined ? `${x.toFixed(1)}×` : r.peer && r.peer.value === 0 && r.value > 0 ? `<${(1 / r.value).toFixed(2)}×` : '';
-    return [r.section, r.name, `${r.metric} (${r.unit})`, fmt(r.value, r.unit), r.peer ? `${fmt(r.peer.value, r.unit)} ${r.peer.name}` : '', shown, r.note ?? ''];
+    const times = x !== undefined ? `${x.toFixed(1)}×` : r.peer && r.peer.value === 0 && r.value > 0 ? `<${(1 / r.value).toFixed(2)}×` : '';
+    return [
+      r.section,
+      r.name,
+      `${r.metric} (${r.unit})`,
+      shown(r.value, r.unit, r.range),
+      r.peer ? `${shown(r.peer.value, r.unit, r.peer.range)} ${r.peer.name}` : '',
+      times,
+      r.note ?? '',
+    ];
   });
   return [head, head.map(() => '---'), ...body].map((cols) => `| ${cols.join(' | ')} |`).join('\n');
 }

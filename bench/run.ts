@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decisionBench } from './decisions.js';
 import { fetchBench, flagFixture, localBench, ofrepBench } from './flags.js';
-import { ratio, ROOT, table, type Row } from './lib.js';
+import { PINNING, ratio, ROOT, table, usePinning, type Row } from './lib.js';
 import { experimentScaling, flagScaling, oneLayerScaling } from './scaling.js';
 import { storageBench } from './storage.js';
 import { telemetryBench } from './telemetry.js';
@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     ['telemetry', () => telemetryBench(18_130)],
   ];
   const rows: Row[] = [];
+  usePinning();
+  if (!PINNING.on) process.stderr.write(`bench: ${PINNING.note}\n`);
   const started = Date.now();
   const loadBefore = os.loadavg()[0]!;
   for (const [name, run] of sections) {
@@ -45,8 +47,8 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   const machine = `${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
   // The 1-minute load average before and after: other work on the machine shows up in every row.
-  const took = `${Math.round((Date.now() - started) / 1000)} s, BENCH_SECONDS=${seconds}, load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
-  const legend = 'ratio: how many times better ours is than the peer (throughput ours/peer, times peer/ours); >1× means ours is ahead';
+  const took = `${Math.round((Date.now() - started) / 1000)} s, BENCH_SECONDS=${seconds}, load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}; ${PINNING.note}`;
+  const legend = 'ratio: how many times better ours is than the peer (throughput ours/peer, times peer/ours); >1× means ours is ahead. Figures are the median round, (lowest–highest round) beside it';
   process.stdout.write(`Machine: ${machine} (${took})\n${legend}\n\n${table(rows)}\n`);
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });

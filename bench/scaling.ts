@@ -1,16 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pino } from 'pino';
 import type { Actor } from '../src/access/actor.js';
-import { systemClock } from '../src/clock.js';
-import { createContainer, type Container } from '../src/container.js';
+import type { Container } from '../src/container.js';
 import { EXAMPLES } from './decisions.js';
 import { submissionCalls } from './intents.js';
-import { ADMIN, api, BUNDLE, load, percentile, startServer, timeEach, type LoadResult, type RunningServer, type Row } from './lib.js';
+import { ADMIN, api, dispose, fmt, load, percentile, seedingContainer, serveCopy, timeEach, type Row } from './lib.js';
 
-/** autocannon's latencies are whole milliseconds: 0 means under one. */
-const ms = (v: number) => (v === 0 ? '<1 ms' : `${v} ms`);
+/** A latency under load (µs, from `load`) as a note prints it. */
+const us = (v: number) => `${fmt(v, 'µs')} µs`;
 
 const OWNER: Actor = { tokenId: 'bench', name: 'bench-owner', role: 'owner', team: 'growth', approvalRoles: [], service: null };
 const VARIANTS = [
@@ -18,38 +13,6 @@ const VARIANTS = [
   { key: 'treatment', weight: 50, value: true },
 ];
 const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
-
-/**
- * The domain services in this process on a fresh SQLite file. Seeding runs with synchronous=OFF
- * (what is measured runs in a server started on a copy, with the durable settings).
- */
-async function seedingContainer(): Promise<Container> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-scaling-'));
-  const c = await createContainer({ dbPath: path.join(dir, 'seed.db'), policyBundlePath: BUNDLE, clock: systemClock, logger: pino({ level: 'silent' }) });
-  c.db.pragma('synchronous = OFF');
-  return c;
-}
-
-function dispose(c: Container): void {
-  const dir = path.dirname(c.db.name);
-  c.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
-/** Runs `fn` against the real server started on a copy of the container's database. */
-async function serveCopy<T>(c: Container, port: number, fn: (server: RunningServer) => Promise<T>): Promise<T> {
-  c.db.pragma('wal_checkpoint(TRUNCATE)');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-copy-'));
-  const dbPath = path.join(dir, 'copy.db');
-  fs.copyFileSync(c.db.name, dbPath);
-  const server = await startServer(port, { dbPath });
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * Live experiments that share nothing with the measured decision: every other one waits for an sre
@@ -119,7 +82,7 @@ export async function experimentScaling(port: number, seconds: number): Promise<
       rows.push(
         point('decision p50', percentile(ns, 50) / 1000, 'µs', 'in-process, live context from SQLite'),
         point('decision p99', percentile(ns, 99) / 1000, 'µs'),
-        point('POST /v1/intents', submit.rps, 'req/s', `p99 ${ms(submit.p99)}; server RSS ${Math.round(submit.rss)} MB${submit.failed ? `; ${submit.failed} failed` : ''}`),
+        point('POST /v1/intents', submit.rps, 'req/s', `p99 ${us(submit.p99)}; server RSS ${Math.round(submit.rss)} MB`),
       );
     }
     return rows;
@@ -196,13 +159,12 @@ export async function flagScaling(port: number, seconds: number): Promise<Row[]>
           const res = await fetch(server.base + path, { headers: auth });
           const kb = (await res.arrayBuffer()).byteLength / 1024;
           const full = await load(server.base, [{ method: 'GET', path, headers: auth }], seconds);
-          const cached = await load(server.base, [{ method: 'GET', path, headers: { ...auth, 'if-none-match': res.headers.get('etag')! } }], seconds);
+          const cached = await load(server.base, [{ method: 'GET', path, headers: { ...auth, 'if-none-match': res.headers.get('etag')! }, status: 304 }], seconds);
           const label = `${n.toLocaleString('en-US')} flags per service (${kb >= 100 ? Math.round(kb) : kb.toFixed(1)} KiB document)`;
           const rss = `server RSS ${Math.round(server.rssMb())} MB`;
-          const failed = (r: LoadResult) => (r.failed ? `; ${r.failed} failed` : '');
           return [
-            { section: 'scaling', name: label, metric: 'GET flags → 200', value: full.rps, unit: 'req/s', note: `p99 ${ms(full.p99)}; ${rss}${failed(full)}` },
-            { section: 'scaling', name: label, metric: 'GET flags → 304', value: cached.rps, unit: 'req/s', note: `p99 ${ms(cached.p99)}${failed(cached)}` },
+            { section: 'scaling', name: label, metric: 'GET flags → 200', value: full.rps, unit: 'req/s', note: `p99 ${us(full.p99)}; ${rss}` },
+            { section: 'scaling', name: label, metric: 'GET flags → 304', value: cached.rps, unit: 'req/s', note: `p99 ${us(cached.p99)}` },
           ];
         })),
       );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { medianRound, ratio, table, type LoadResult, type Row } from '../../../bench/lib.js';
+import { alternate, ratio, spread, table, type Row } from '../../../bench/lib.js';
 
 const row = (unit: string, value: number, peer: number): Row => ({ section: 's', name: 'n', metric: 'm', value, unit, peer: { name: 'p', value: peer } });
 
@@ -24,14 +24,28 @@ describe('bench ratio: above 1× always means ours is ahead', () => {
   });
 });
 
-describe('medianRound', () => {
-  const r = (rps: number, p99: number, failed = 0): LoadResult => ({ rps, p50: 0, p99, failed });
+describe('alternate: rounds take turns, the order reversed every other round', () => {
+  it('runs a b, b a, a b, … and returns each side its own results in round order', async () => {
+    const calls: string[] = [];
+    const side = (name: string) => async () => {
+      calls.push(name);
+      return `${name}${calls.filter((c) => c === name).length}`;
+    };
+    const [a, b] = await alternate(4, [side('a'), side('b')]);
+    expect(calls).toEqual(['a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
+    expect(a).toEqual(['a1', 'a2', 'a3', 'a4']);
+    expect(b).toEqual(['b1', 'b2', 'b3', 'b4']);
+  });
+});
 
-  it('takes the round with the median throughput, with that round’s latency', () => {
-    expect(medianRound([r(30, 9), r(10, 1), r(20, 5)])).toEqual(r(20, 5));
+describe('spread: the median round, with the lowest and highest beside it', () => {
+  it('takes the middle of an odd count and the mean of the middle two of an even one', () => {
+    expect(spread([30, 10, 20])).toEqual({ median: 20, min: 10, max: 30 });
+    expect(spread([4, 1, 3, 2])).toEqual({ median: 2.5, min: 1, max: 4 });
   });
 
-  it('counts the failures of every round, not only the median one', () => {
-    expect(medianRound([r(30, 9, 2), r(10, 1, 3), r(20, 5)]).failed).toBe(5);
+  it('prints µs with one decimal and the range beside the median', () => {
+    const r: Row = { section: 's', name: 'n', metric: 'p50', value: 71.44, range: [65.02, 1_204.5], unit: 'µs', peer: { name: 'p', value: 616, range: [600, 640] } };
+    expect(table([r])).toContain('| 71.4 (65.0–1,204.5) | 616.0 (600.0–640.0) p | 8.6× |');
   });
 });
