@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The README's CLI tour, runnable: against a server started with `make run` (after `make build`), with
-# SWITCHYARD_TOKEN set to the admin token it printed. Prints each command and its real output (used to
-# refresh the README). Its keys, team and flags are its own, so it runs before or after docs/tour.sh.
+# The CLI tour (docs/cli.md, "Tour"), runnable: against a server started with `make run` (after `make build`),
+# with SWITCHYARD_TOKEN set to the admin token it printed. Prints each command and its real output (used to
+# refresh docs/cli.md). Its keys, team and flags are its own, so it runs before or after docs/tour.sh.
 set -uo pipefail
 export SWITCHYARD_URL=${SWITCHYARD_URL:-http://127.0.0.1:8080}
 : "${SWITCHYARD_TOKEN:?set SWITCHYARD_TOKEN to the admin token make run printed}"
