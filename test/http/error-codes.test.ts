@@ -8,10 +8,13 @@ import { apiFor, exampleIntent, simpleIntent, startServer, type Api, type ApiRes
 import { buildLoopingBundle, LOOPS_ALWAYS } from '../helpers/looping-bundle.js';
 import { ROOT } from '../helpers/paths.js';
 
-/** The README's error table: `| \`code\`, \`code\` | status | when |`. */
-function readmeCodes(): Map<string, number> {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Error codes'), readme.indexOf('\n## ', readme.indexOf('## Error codes') + 5));
+/** The error table of docs/errors.md: `| \`code\`, \`code\` | status | when |`, in its "## Error codes" section. */
+function documentedCodes(): Map<string, number> {
+  const page = fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
+  const start = page.indexOf('\n## Error codes\n');
+  expect(start, 'docs/errors.md has a "## Error codes" section').toBeGreaterThanOrEqual(0);
+  const end = page.indexOf('\n## ', start + 1);
+  const section = page.slice(start, end === -1 ? undefined : end);
   const out = new Map<string, number>();
   for (const line of section.split('\n')) {
     const m = /^\| ((?:`[a-z_]+`(?:, )?)+) \| (\d{3}) \|/.exec(line);
@@ -22,8 +25,8 @@ function readmeCodes(): Map<string, number> {
 }
 
 describe('error codes', () => {
-  it('the README lists exactly the codes the code can throw, with their status', () => {
-    expect(Object.fromEntries(readmeCodes())).toEqual(ERROR_CODES);
+  it('docs/errors.md lists exactly the codes the code can throw, with their status', () => {
+    expect(Object.fromEntries(documentedCodes())).toEqual(ERROR_CODES);
   });
 
   describe('each is reachable, as problem+json with its status', () => {
