@@ -110,7 +110,7 @@ $(INTEROP_GO): $(INTEROP_GO_SRC)
 	@mkdir -p $(dir $@)
 	cd test/interop/go && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -o $@ .
 
-# Not part of `make test`: it needs Python, Go and the flagd build (see README, "Interop").
+# Not part of `make test`: it needs Python, Go and the flagd build (see docs/services.md, "Interop").
 interop: build $(FLAGD) $(INTEROP_PY_STAMP) $(INTEROP_GO)
 	SWITCHYARD_INTEROP_PYTHON=$(INTEROP_VENV)/bin/python SWITCHYARD_INTEROP_GO=$(INTEROP_GO) SWITCHYARD_INTEROP_FLAGD=$(FLAGD) \
 	  npx vitest run --config vitest.interop.config.ts

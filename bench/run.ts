@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
   const json = { at: new Date().toISOString(), machine, took, rows: rows.map((r) => ({ ...r, ...(r.peer ? { ratio: ratio(r) } : {}) })) };
-  // A partial run (BENCH_ONLY) must not replace the full run the README quotes.
+  // A partial run (BENCH_ONLY) must not replace the full run docs/benchmarks.md quotes.
   const name = only ? `only-${only.join('-')}.json` : 'latest.json';
   fs.writeFileSync(path.join(dir, name), JSON.stringify(json, null, 2) + '\n');
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /**
- * What one process takes before it refuses or cuts: see the README's Limits table. Streams are
+ * What one process takes before it refuses or cuts: see the Limits table in docs/errors.md. Streams are
  * capped below connections so that open streams never leave `/healthz` without a connection.
  */
 export interface ServerLimits {

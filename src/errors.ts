@@ -1,12 +1,12 @@
 /**
  * One error family for the whole service. Every error a client can see carries a stable machine
- * `code` (listed in the README and pinned by test/http/error-codes.test.ts), an HTTP `status` and a
+ * `code` (listed in docs/errors.md and pinned by test/http/error-codes.test.ts), an HTTP `status` and a
  * human `message`. The HTTP layer maps them to RFC 9457 problem+json; nothing else knows about HTTP.
  */
 /**
  * Every error code a client can receive, with its HTTP status. Typing `code` against this list means
  * a new code cannot be thrown without being added here, and test/http/error-codes.test.ts checks
- * that each one is in the README and reachable.
+ * that each one is in docs/errors.md (with its status) and reachable.
  */
 export const ERROR_CODES = {
   validation_failed: 400,

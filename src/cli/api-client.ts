@@ -1,6 +1,6 @@
 import { CliError, ExitCode, exitCodeForStatus } from './exit-codes.js';
 
-/** An RFC 9457 problem document as the server sends it (README "Error codes"). */
+/** An RFC 9457 problem document as the server sends it (docs/errors.md). */
 export interface Problem {
   type?: string;
   title?: string;

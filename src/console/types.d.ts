@@ -11,7 +11,7 @@ export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'sh
 /** `allowed_actions` of GET /v1/intents/{key} (src/intents/intent-actions.ts INTENT_ACTIONS). */
 export type IntentAction = 'approve' | 'pause' | 'resume' | 'rollback' | 'complete' | 'advance' | 'ship';
 
-/** An RFC 9457 problem document (README "Error codes"); other members may carry details. */
+/** An RFC 9457 problem document (docs/errors.md); other members may carry details. */
 export interface Problem {
   type?: string;
   title?: string;

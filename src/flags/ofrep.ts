@@ -6,8 +6,8 @@
  * - success: `{key, value, reason, variant, metadata}` with reason `SPLIT`, `DEFAULT` or `STATIC`
  *   (OpenFeature standard reasons; the protocol lists reasons as examples, not a closed set);
  * - a paused flag (SPEC §6 step 1, reason DISABLED) is answered with reason `STATIC` and
- *   `metadata.switchyard_state: "DISABLED"`, a documented deviation (README, "Paused flags over
- *   OFREP"): the stock Go provider (go-sdk-contrib providers/ofrep) returns the caller's code default,
+ *   `metadata.switchyard_state: "DISABLED"`, a documented deviation (docs/services.md, "Paused flags
+ *   over OFREP"): the stock Go provider (go-sdk-contrib providers/ofrep) returns the caller's code default,
  *   not the value sent, for reason `DISABLED`, so a paused experiment would serve each Go service
  *   whatever its code says instead of the control arm. `STATIC` is what flagd answers for the same
  *   flag in our flagd export, so OFREP and flagd agree on the reason too;

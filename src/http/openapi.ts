@@ -296,7 +296,7 @@ const Problem = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().meta({ description: 'Every bad field (validation_failed).' }),
     correlation_id: z.string().optional().meta({ description: 'internal_error: quote it when reporting; the log has the stack.' }),
   })
-  .meta({ description: 'An RFC 9457 problem document with a stable `code` (README "Error codes"). Other members may carry details.' });
+  .meta({ description: 'An RFC 9457 problem document with a stable `code` (docs/errors.md). Other members may carry details.' });
 
 const TelemetryResult = z.object({
   accepted: int().meta({ description: 'Events not rejected (assignment mismatches included: received, counted, not used).' }),

@@ -7,8 +7,9 @@ import { ROOT } from '../helpers/paths.js';
 import { CLI_JS, ensureCliBuilt } from './cli-process.js';
 
 /**
- * The README's two tours, as scripts (docs/tour.sh with curl, docs/cli-tour.sh with the CLI), run
- * one after the other against one server in both orders, as a new user following the README does.
+ * The two tours, as scripts (docs/tour.sh with curl, shown in the README; docs/cli-tour.sh with the
+ * CLI, shown in docs/cli.md), run one after the other against one server in both orders, as a new
+ * user following them does.
  * Each keeps to its own keys, team and flags, so neither trips on what the other left behind.
  */
 const run = (script: string, base: string) =>
@@ -49,7 +50,7 @@ function checkRolloutTour(out: string) {
   expect(out).toMatch(/guardrail_tripped/);
 }
 
-describe('the README tours run one after the other, in either order', () => {
+describe('the curl and CLI tours run one after the other, in either order', () => {
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {

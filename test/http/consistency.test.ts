@@ -115,7 +115,7 @@ function generateContexts(count: number, seed: number): EvaluationContext[] {
   return out;
 }
 
-/** The reason OFREP gives for a §6 resolution: a paused flag (DISABLED) is STATIC (README, "Paused flags over OFREP"). */
+/** The reason OFREP gives for a §6 resolution: a paused flag (DISABLED) is STATIC (docs/services.md, "Paused flags over OFREP"). */
 function ofrepReason(reason: string): string {
   return reason === 'DISABLED' ? 'STATIC' : reason;
 }

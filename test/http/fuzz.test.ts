@@ -24,7 +24,7 @@ import { BUNDLE_PATH } from '../helpers/paths.js';
  *   answer with the protocol's own evaluation failure, `{key, errorCode, errorDetails}`);
  * - a 4xx changes nothing: the full database dump (audit trail and idempotency records included)
  *   is the same before and after. The one documented exception: with a valid Idempotency-Key, the
- *   4xx answer itself is recorded so that a retry replays it (README, Idempotency); that one row is
+ *   4xx answer itself is recorded so that a retry replays it (docs/design.md, Idempotency); that one row is
  *   checked to be exactly this answer and then set aside.
  *
  * FUZZ_RUNS scales every property's run count (default 1); fast-check prints the seed and the
@@ -696,7 +696,7 @@ describe('bad input never hurts (property tests)', () => {
   });
 
   // -------------------------------------------------------------------------------------------
-  // The documented limits (README "Limits"): one over-the-limit case each, with the field path;
+  // The documented limits (docs/errors.md, "Limits"): one over-the-limit case each, with the field path;
   // the at-the-limit case is accepted, so the boundary is where the table says.
 
   describe('limits', () => {
