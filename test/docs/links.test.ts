@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import GithubSlugger from 'github-slugger';
 import MarkdownIt from 'markdown-it';
-import type Token from 'markdown-it/lib/token.mjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/paths.js';
 
@@ -29,7 +28,7 @@ function linksOf(text: string): Link[] {
     const line = (block.map?.[0] ?? 0) + 1;
     for (const t of block.children) {
       const href = t.type === 'link_open' ? t.attrGet('href') : t.type === 'image' ? t.attrGet('src') : null;
-      if (href !== null) out.push({ href, line });
+      if (href !== null) out.push({ href: String(href), line });
     }
   }
   return out;
@@ -40,7 +39,7 @@ function anchorsOf(text: string): Set<string> {
   const slugger = new GithubSlugger();
   const tokens = md.parse(text, {});
   const out = new Set<string>();
-  tokens.forEach((t: Token, i: number) => {
+  tokens.forEach((t, i) => {
     if (t.type !== 'heading_open') return;
     const inline = tokens[i + 1];
     const title = (inline?.children ?? []).filter((c) => c.type === 'text' || c.type === 'code_inline').map((c) => c.content).join('');
