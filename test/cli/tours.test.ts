@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,24 @@ const run = (script: string, base: string) =>
 /** Problem documents the curl tour printed (it pretty-prints every answer). */
 const problems = (out: string) => [...out.matchAll(/"code": "([a-z_]+)",\n\s*"detail"/g)].map((m) => m[1]);
 
+/** The curl tour as the README shows it: its fenced blocks between "## A tour" and the next section. */
+const readmeTour = () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## A tour with real output\n');
+  expect(start, 'the README has its tour').toBeGreaterThanOrEqual(0);
+  return readme.slice(start, readme.indexOf('\n## ', start + 1));
+};
+
+/** Every `"status":"…","state":"…"` pair the README's tour shows, in order. */
+const shownOutcomes = (text: string) => [...text.matchAll(/"status":"([a-z_]+)","state":"([a-z_]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
+
 function checkCurlTour(out: string) {
+  // What the README shows is what the script prints (pretty-printed there, one line in the README).
+  const printed = [...out.matchAll(/"status": "([a-z_]+)",\s*"state": "([a-z_]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
+  const shown = shownOutcomes(readmeTour());
+  expect(shown.length).toBeGreaterThanOrEqual(4);
+  expect(printed).toEqual(shown);
+
   // The one refusal it shows on purpose: an owner may not approve.
   expect(problems(out)).toEqual(['forbidden']);
   expect(out).toMatch(/"key": "search-ranking",\s*"version": 1\s*},\s*"status": "approved"/);
@@ -71,6 +89,16 @@ describe('the curl and CLI tours run one after the other, in either order', () =
     checkCliTour((await run('cli-tour.sh', b.base)).stdout);
     checkCurlTour((await run('tour.sh', b.base)).stdout);
   }, 90_000);
+
+  it('the tour output the docs show names the policy revision this build makes', async () => {
+    const active = (await a.api.get('/v1/policy')).body.revision as string;
+    expect(active).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const shown = ['README.md', 'docs/cli.md', 'docs/rollouts.md'].flatMap((page) =>
+      [...fs.readFileSync(path.join(ROOT, page), 'utf8').matchAll(/(?:"policy_revision":"|policy:\s+|policy |active )(sha256:[0-9a-f]{8,64})/g)].map((m) => `${page}: ${m[1]}`));
+    expect(shown.length).toBeGreaterThanOrEqual(10);
+    // Each is the active revision, whole or cut: refresh the pages (docs/*tour.sh) after a policy change.
+    expect(shown.filter((s) => !active.startsWith(s.slice(s.indexOf(' ') + 1)))).toEqual([]);
+  });
 
   it('the guarded-rollout tour (docs/rollouts.md), with the guardrail loop running as main.ts runs it', async () => {
     const s = await startServer();
