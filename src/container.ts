@@ -43,6 +43,8 @@ export interface Container {
    * tests, db-dump, benches); no domain module receives it.
    */
   db: Database;
+  /** The SQLite adapter itself, for the same tests (its writer-bound stores, its change poll). */
+  sqlite: SqliteStorage;
   clock: Clock;
   logger: Logger;
   engine: PolicyEngine;
@@ -138,6 +140,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     storage,
     tx,
     db: storage.db,
+    sqlite: storage,
     clock,
     logger,
     engine,

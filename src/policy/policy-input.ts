@@ -36,6 +36,20 @@ export async function buildPolicyInput(
   live: LiveContextReader,
   ship: string | null = null,
 ): Promise<PolicyInput> {
+  return policyInputWith(
+    intent,
+    actor,
+    now,
+    {
+      flags: await live.liveFlagClaims(intent.key, intent.services),
+      layer_room: intent.layer ? await live.layerRoom(intent.key, intent.layer) : null,
+    },
+    ship,
+  );
+}
+
+/** The input from a live context already read: pure, the one place the document is put together. */
+export function policyInputWith(intent: Intent, actor: PolicyInput['actor'], now: Date, live: PolicyInput['live'], ship: string | null = null): PolicyInput {
   const schedule_ms: PolicyInput['schedule_ms'] = {};
   if (intent.schedule?.start) schedule_ms.start = Date.parse(intent.schedule.start);
   if (intent.schedule?.end) schedule_ms.end = Date.parse(intent.schedule.end);
@@ -44,10 +58,7 @@ export async function buildPolicyInput(
     actor,
     now_ms: now.getTime(),
     schedule_ms,
-    live: {
-      flags: await live.liveFlagClaims(intent.key, intent.services),
-      layer_room: intent.layer ? await live.layerRoom(intent.key, intent.layer) : null,
-    },
+    live,
     ...(ship ? { ship } : {}),
   };
 }

@@ -38,13 +38,13 @@ describe('IntentService approval counting', () => {
   /** A new intent submitted by "Alice", owing 2 sre approvals. */
   const submitted = () => {
     const key = `count-${++n}`;
-    const r = c.intents.submit(simpleIntent(key, { services: [{ service: 'checkout-api', flag: `${key.replace(/-/g, '_')}_flag` }], exposure: 1 }), alice);
+    const r = await c.intents.submit(simpleIntent(key, { services: [{ service: 'checkout-api', flag: `${key.replace(/-/g, '_')}_flag` }], exposure: 1 }), alice);
     expect(r.decision.obligations.approvals).toEqual([{ role: 'sre', count: 2 }]);
     return key;
   };
   /** An approval row as an older release stored it, with no check at all. */
   const legacyRow = (key: string, actor: string) => store.insertApproval({ key, version: 1, actor, roles: ['sre'], comment: null, createdAt: '2026-11-25T12:00:00.000Z' });
-  const sre = (key: string) => c.intents.outstanding(store.getVersion(key, c.intents.get(key).version)!)[0]!;
+  const sre = (key: string) => c.intents.outstanding(store.getVersion(key, (await c.intents.get(key)).version)!)[0]!;
   const refusal = (fn: () => unknown): string => {
     try {
       fn();
@@ -54,7 +54,7 @@ describe('IntentService approval counting', () => {
     }
     return 'none: it was accepted';
   };
-  const approve = (key: string, name: string, request: ApprovalRequest = {}) => c.intents.approve(key, person(name), request);
+  const approve = (key: string, name: string, request: ApprovalRequest = {}) => await c.intents.approve(key, person(name), request);
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-approvals-'));
@@ -116,7 +116,7 @@ describe('IntentService approval counting', () => {
     it('version_changed: a pin on anything but the current version, by number or by tag; nothing is written', () => {
       const key = submitted();
       const v1 = versionTag(store.getVersion(key, 1)!);
-      c.intents.update(key, simpleIntent(key, { services: [{ service: 'checkout-api', flag: `${key.replace(/-/g, '_')}_flag` }], exposure: 5 }), alice);
+      await c.intents.update(key, simpleIntent(key, { services: [{ service: 'checkout-api', flag: `${key.replace(/-/g, '_')}_flag` }], exposure: 5 }), alice);
       const v2 = versionTag(store.getVersion(key, 2)!);
       expect(refusal(() => approve(key, 'sam', { version: 1 }))).toBe('version_changed');
       expect(refusal(() => approve(key, 'sam', { ifMatch: [v1] }))).toBe('version_changed');
