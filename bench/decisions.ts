@@ -12,7 +12,7 @@ import { LoadedBundle, PolicyEngine } from '../src/policy/policy-engine.js';
 import { PolicySandbox } from '../src/policy/policy-sandbox.js';
 import { buildPolicyInput, probeInput, type PolicyInput } from '../src/policy/policy-input.js';
 import { LayerSpace, type LayerMember } from '../src/flags/layer-allocator.js';
-import { IntentStore, type LiveFlagClaim } from '../src/storage/intent-store.js';
+import type { LiveFlagClaim } from '../src/intents/intent-store.js';
 import type { Actor } from '../src/access/actor.js';
 import type { Container } from '../src/container.js';
 import {
@@ -67,7 +67,7 @@ const LIVES: ((intent: Record<string, any>) => { flags: LiveFlagClaim[]; layerRo
 ];
 
 /** 48 policy inputs: each example under each live context, under four keys. The same array goes to both engines. */
-export function decisionInputs(now: Date): PolicyInput[] {
+export async function decisionInputs(now: Date): Promise<PolicyInput[]> {
   const actor = { name: 'alice', role: 'owner', team: 'growth' };
   const out: PolicyInput[] = [];
   for (let k = 0; k < 4; k++) {
@@ -75,7 +75,7 @@ export function decisionInputs(now: Date): PolicyInput[] {
       for (const live of LIVES) {
         const intent = parseIntent({ ...example, key: `${example['key']}${k ? `-${k}` : ''}` });
         const claims = live(example);
-        out.push(buildPolicyInput(intent, actor, now, { liveFlagClaims: () => claims.flags, layerRoom: claims.layerRoom }));
+        out.push(await buildPolicyInput(intent, actor, now, { liveFlagClaims: async () => claims.flags, layerRoom: async (key, layer) => claims.layerRoom(key, layer) }));
       }
     }
   }
@@ -149,7 +149,7 @@ const OWNER: Actor = { tokenId: 'bench', name: 'bench-owner', role: 'owner', tea
  * database's `IntentStore`) from the very file the server is started on a copy of, so both sides
  * decide on the same live experiments.
  */
-function seedLive(c: Container): void {
+async function seedLive(c: Container): Promise<void> {
   const variants = [
     { key: 'control', weight: 1, value: false },
     { key: 'treatment', weight: 1, value: true },
@@ -160,7 +160,7 @@ function seedLive(c: Container): void {
     { key: 'ranking-holder', services: [{ service: 'search', flag: 'ranking_model' }], exposure: 5 },
   ];
   for (const body of live) {
-    const r = c.intents.submit({ owner: 'growth', variants, ...body }, OWNER);
+    const r = await c.intents.submit({ owner: 'growth', variants, ...body }, OWNER);
     if (r.state !== 'running') throw new Error(`${body.key} is ${r.status}/${r.state}, not running`);
   }
 }
@@ -175,7 +175,7 @@ function seedLive(c: Container): void {
  */
 export async function decisionBench(ports: { ours: number; opa: number }, seconds: number): Promise<Row[]> {
   const engine = await engineFromBundle();
-  const inputs = decisionInputs(new Date());
+  const inputs = await decisionInputs(new Date());
   const go = await startGoEvaluator(inputs);
   const opa = await startOpa(ports.opa);
   const opaBase = `http://127.0.0.1:${ports.opa}`;
@@ -208,11 +208,11 @@ export async function decisionBench(ports: { ours: number; opa: number }, second
     const perSecond = (rounds: number[][]) => fromRounds(spread(rounds.map((ns) => (ns.length * 1e9) / ns.reduce((a, b) => a + b, 0))));
 
     // The HTTP row: the server on a copy of the seeded file, OPA given inputs built from that file.
-    seedLive(c);
-    const store = new IntentStore(c.db);
+    await seedLive(c);
+    const store = c.storage.read.intents;
     const intents = [...new Set(inputs.map((i) => JSON.stringify(i.intent)))].map((text) => JSON.parse(text) as Record<string, unknown>);
     const actor = { name: OWNER.name, role: OWNER.role, team: OWNER.team! };
-    const liveInputs = intents.map((intent) => buildPolicyInput(parseIntent(intent), actor, new Date(), store));
+    const liveInputs = await Promise.all(intents.map((intent) => buildPolicyInput(parseIntent(intent), actor, new Date(), store)));
     const opaLiveCalls = liveInputs.map(opaCall);
     const http_ = await serveCopy(c, ports.ours, async (server) => {
       const { token } = await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: OWNER.name, role: 'owner', team: 'growth' });
@@ -245,7 +245,7 @@ export async function decisionBench(ports: { ours: number; opa: number }, second
       ...loadRows('decisions', HTTP, http_.ourLoad, { name: OPA_SIDECAR, result: http_.opaLoad }),
     ];
   } finally {
-    dispose(c);
+    await dispose(c);
     await Promise.all([opa.stop(), go.stop()]);
   }
 }

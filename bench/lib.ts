@@ -119,6 +119,17 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Times `fn` `n` times, one hrtime pair per call; returns per-call nanoseconds sorted. */
+/** timeEach for an asynchronous call (awaited each time, so the await is part of what is timed). */
+export async function timeEachAsync(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn(i);
+    out[i] = Number(process.hrtime.bigint() - t0);
+  }
+  return out.sort((a, b) => a - b);
+}
+
 export function timeEach(n: number, fn: (i: number) => void): number[] {
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {
@@ -331,9 +342,9 @@ export async function seedingContainer(): Promise<Container> {
   return c;
 }
 
-export function dispose(c: Container): void {
+export async function dispose(c: Container): Promise<void> {
   const dir = path.dirname(c.db.name);
-  c.close();
+  await c.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

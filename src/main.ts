@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { containerOptions, createContainer } from './container.js';
 import { Scheduler } from './intents/scheduler.js';
 import { createLogger } from './logger.js';
-import { DatabaseCorruptError } from './storage/database.js';
+import { DatabaseCorruptError } from './storage/sqlite/database.js';
 
 async function main(): Promise<void> {
   let config;
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const container = await createContainer(containerOptions(config, systemClock, logger));
-  const { token } = container.tokens.bootstrap(config.bootstrapToken);
+  const { token } = await container.tokens.bootstrap(config.bootstrapToken);
   const scheduler = new Scheduler(container.lifecycle, logger.child({ module: 'scheduler' }), (ms) =>
     container.metrics.schedulerLag.set(ms / 1000),
   );
@@ -100,8 +100,7 @@ async function main(): Promise<void> {
     force.unref();
     server.close(() => {
       // Exiting before the gRPC server has shut down would cut the streams' OK status off.
-      void syncClosed.then(() => {
-        container.close();
+      void syncClosed.then(() => container.close()).finally(() => {
         logger.info('database closed; bye');
         process.exit(0);
       });

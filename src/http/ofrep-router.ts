@@ -9,7 +9,7 @@ import { bulkEtag, isOfrepFailure, OfrepEvaluator, PAUSED_REASON, type OfrepEval
 import type { ServiceCatalog } from '../policy/policy-engine.js';
 import { actorOf } from './auth.js';
 import { assertPlainJson, jsonBody, param } from './body.js';
-import type { StoredFlagDocument } from '../storage/flag-store.js';
+import type { StoredFlagDocument } from '../flags/flag-store.js';
 import { etagMatches, knownServiceDocument, requireServiceAccess } from './flags-router.js';
 import { parseWith } from './intents-router.js';
 import { sendReply, type Reply } from './reply.js';

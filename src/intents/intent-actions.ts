@@ -2,7 +2,7 @@ import type { Actor } from '../access/actor.js';
 import { requireRole, requireTeamAccess } from '../access/actor.js';
 import { personKey } from '../access/person-key.js';
 import { ConflictError, ForbiddenError } from '../errors.js';
-import type { ExperimentState, VersionStatus } from '../storage/intent-store.js';
+import type { ExperimentState, VersionStatus } from './intent-store.js';
 import type { AnalysisStatus } from './rollout.js';
 
 /**

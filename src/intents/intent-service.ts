@@ -8,8 +8,9 @@ import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { PolicyDecision, PolicyEvaluator } from '../policy/policy-engine.js';
 import { buildPolicyInput } from '../policy/policy-input.js';
-import type { DecisionStore } from '../storage/decision-store.js';
-import type { ApprovalRecord, ExperimentRecord, IntentStore, VersionRecord, VersionStatus } from '../storage/intent-store.js';
+import type { ReadStores, Unit } from '../unit-of-work.js';
+import type { DecisionReader } from '../policy/decision-store.js';
+import type { ApprovalRecord, ExperimentRecord, IntentReader, VersionRecord, VersionStatus } from './intent-store.js';
 import { allowedActions, approvalFills, checkApproval, checkShip, requireActionRole, type ApprovalFacts } from './intent-actions.js';
 import { exposureBuckets, IntentSchema, type Intent } from './intent-schema.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -84,8 +85,8 @@ function statusFor(decision: PolicyDecision): VersionStatus {
 export class IntentService {
   constructor(
     private readonly deps: {
-      intents: IntentStore;
-      decisions: DecisionStore;
+      /** Reads outside a unit: committed rows (GET, lists, evaluate). */
+      read: Pick<ReadStores, 'intents' | 'decisions' | 'rollouts'>;
       policy: PolicyEvaluator;
       audit: AuditLog;
       clock: Clock;
@@ -94,42 +95,42 @@ export class IntentService {
   ) {}
 
   /** POST /v1/intents:evaluate — the decision the intent would get now, nothing stored. */
-  evaluate(body: unknown, actor: Actor): Omit<SubmitResult, 'state'> {
+  async evaluate(body: unknown, actor: Actor): Promise<Omit<SubmitResult, 'state'>> {
     requireRole(actor, ['owner', 'approver', 'governance', 'operator'], 'evaluate intents');
     const intent = parseIntent(body);
-    const { decision, revision, id } = this.decide(intent, actor);
+    const { decision, revision, id } = await this.decide(this.deps.read.intents, intent, actor);
     return {
-      intent: { key: intent.key, version: (this.deps.intents.getExperiment(intent.key)?.currentVersion ?? 0) + 1 },
+      intent: { key: intent.key, version: ((await this.deps.read.intents.getExperiment(intent.key))?.currentVersion ?? 0) + 1 },
       status: statusFor(decision),
       decision: view(id, revision, decision),
     };
   }
 
-  submit(body: unknown, actor: Actor): SubmitResult {
+  async submit(body: unknown, actor: Actor): Promise<SubmitResult> {
     requireRole(actor, ['owner'], 'submit intents');
     const intent = parseIntent(body);
     requireTeamAccess(actor, intent.owner, `submit intents for team ${intent.owner}`, false);
-    return this.deps.lifecycle.transaction(() => {
-      const existing = this.deps.intents.getExperiment(intent.key);
+    return this.deps.lifecycle.transaction(async (u) => {
+      const existing = await u.intents.getExperiment(intent.key);
       if (existing?.state === 'archived') {
         throw new ConflictError('intent_exists', `The intent ${intent.key} is archived; its key stays reserved (the audit trail names it), so choose another key`);
       }
       if (existing) {
         throw new ConflictError('intent_exists', `An intent with key ${intent.key} exists already; send PUT /v1/intents/${intent.key} for a new version`);
       }
-      this.deps.intents.createExperiment(intent.key, intent.owner, this.now());
-      return this.storeVersion(intent, 1, actor);
+      await u.intents.createExperiment(intent.key, intent.owner, this.now());
+      return await this.storeVersion(u, intent, 1, actor);
     });
   }
 
-  update(key: string, body: unknown, actor: Actor): SubmitResult {
+  async update(key: string, body: unknown, actor: Actor): Promise<SubmitResult> {
     requireRole(actor, ['owner'], 'change intents');
     const intent = parseIntent(body);
     if (intent.key !== key) {
       throw new ValidationError([{ path: 'key', message: `must equal the key in the path (${key})` }], 'The body key does not match the path');
     }
-    return this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+    return this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
       requireTeamAccess(actor, exp.owner, `change intents of team ${exp.owner}`, false);
       requireTeamAccess(actor, intent.owner, `move an intent to team ${intent.owner}`, false);
@@ -139,7 +140,7 @@ export class IntentService {
       if (exp.state === 'archived') {
         throw new ConflictError('invalid_transition', `The intent ${key} is archived; submit a new key instead`, { state: exp.state });
       }
-      return this.storeVersion(intent, exp.currentVersion + 1, actor);
+      return await this.storeVersion(u, intent, exp.currentVersion + 1, actor);
     });
   }
 
@@ -148,30 +149,30 @@ export class IntentService {
    * intent with a ship marker, judged by the policy (input.ship) and approved like any other. Until
    * it is approved the running version keeps running; once approved the experiment is `shipped`.
    */
-  ship(key: string, variant: string, reason: string, actor: Actor): SubmitResult {
+  async ship(key: string, variant: string, reason: string, actor: Actor): Promise<SubmitResult> {
     requireActionRole(actor, 'ship');
-    return this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+    return this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
-      checkShip(actor, this.deps.lifecycle.actionFacts(exp));
-      const active = this.deps.intents.getVersion(key, exp.activeVersion!)!;
+      checkShip(actor, await this.deps.lifecycle.actionFacts(u, exp));
+      const active = (await u.intents.getVersion(key, exp.activeVersion!))!;
       if (!active.intent.variants.some((v) => v.key === variant)) {
         throw new ValidationError(
           [{ path: 'variant', message: `must be one of the variants of version ${active.version}: ${active.intent.variants.map((v) => v.key).join(', ')}` }],
           `Experiment ${key} has no variant ${variant}`,
         );
       }
-      return this.storeVersion(active.intent, exp.currentVersion + 1, actor, { variant, reason });
+      return await this.storeVersion(u, active.intent, exp.currentVersion + 1, actor, { variant, reason });
     });
   }
 
-  private storeVersion(intent: Intent, version: number, actor: Actor, ship?: { variant: string; reason: string }): SubmitResult {
-    const { decision, revision, id, input } = this.decide(intent, actor, ship?.variant ?? null);
+  private async storeVersion(u: Unit, intent: Intent, version: number, actor: Actor, ship?: { variant: string; reason: string }): Promise<SubmitResult> {
+    const { decision, revision, id, input } = await this.decide(u.intents, intent, actor, ship?.variant ?? null);
     let status = statusFor(decision);
     let slice: { start: number; end: number } | null = null;
     // A ship serves nobody through a slice: it reserves no layer room (docs/rollouts.md).
     if (status !== 'denied' && intent.layer && !ship) {
-      slice = this.deps.lifecycle.reserveSlice(intent);
+      slice = await this.deps.lifecycle.reserveSlice(u, intent);
       if (!slice) {
         // The policy and the allocator share one definition of room; reaching here means the policy
         // in force does not check layer capacity. Deny rather than overlap another experiment.
@@ -188,64 +189,64 @@ export class IntentService {
     const key = intent.key;
     if (status !== 'denied') {
       // Before anything is stored: a version that could never go live for its size is refused.
-      this.deps.lifecycle.assertRoom(intent, version, slice, { decision_id: id, policy_revision: revision, actor: actor.name, at }, ship?.variant ?? null);
+      await this.deps.lifecycle.assertRoom(u, intent, version, slice, { decision_id: id, policy_revision: revision, actor: actor.name, at }, ship?.variant ?? null);
     }
-    this.deps.decisions.insert({ id, key, version, policyRevision: revision, input, result: decision, status, actor: actor.name, createdAt: at });
-    this.deps.intents.insertVersion({ key, version, intent, status, decisionId: id, slice, submittedBy: actor.name, submittedAt: at, ship: ship?.variant ?? null });
-    this.deps.intents.setCurrentVersion(key, version, intent.owner, at);
+    await u.decisions.insert({ id, key, version, policyRevision: revision, input, result: decision, status, actor: actor.name, createdAt: at });
+    await u.intents.insertVersion({ key, version, intent, status, decisionId: id, slice, submittedBy: actor.name, submittedAt: at, ship: ship?.variant ?? null });
+    await u.intents.setCurrentVersion(key, version, intent.owner, at);
     const services = [...new Set(intent.services.map((s) => s.service))];
-    this.deps.audit.append({
+    await this.deps.audit.append(u, {
       type: 'submitted',
       actor: actor.name,
       experiment: key,
       version,
       data: { services, intent, ...(ship ? { ship: ship.variant, reason: ship.reason } : {}) },
     });
-    this.deps.audit.append({
+    await this.deps.audit.append(u, {
       type: 'decided',
       actor: actor.name,
       experiment: key,
       version,
       data: { decision_id: id, policy_revision: revision, status, allow: decision.allow, violations: decision.violations.map((v) => v.code), services },
     });
-    if (status === 'approved') this.deps.lifecycle.onApproved(key, version, actor);
-    const exp = this.deps.intents.getExperiment(key)!;
+    if (status === 'approved') await this.deps.lifecycle.onApproved(u, key, version, actor);
+    const exp = (await u.intents.getExperiment(key))!;
     return { intent: { key, version }, status, state: exp.state, decision: view(id, revision, decision) };
   }
 
-  private decide(intent: Intent, actor: Actor, ship: string | null = null) {
-    const input = buildPolicyInput(
+  private async decide(live: IntentReader, intent: Intent, actor: Actor, ship: string | null = null) {
+    const input = await buildPolicyInput(
       intent,
       { name: actor.name, role: actor.role, ...(actor.team ? { team: actor.team } : {}) },
       this.deps.clock.now(),
-      this.deps.intents,
+      live,
       ship,
     );
     const { decision, revision } = this.deps.policy.evaluate(input);
     return { decision, revision, id: `d_${ulid()}`, input };
   }
 
-  approve(key: string, actor: Actor, request: ApprovalRequest = {}) {
+  async approve(key: string, actor: Actor, request: ApprovalRequest = {}) {
     requireActionRole(actor, 'approve');
     const comment = request.comment;
-    return this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+    return this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
-      const v = this.deps.intents.getVersion(key, exp.currentVersion)!;
+      const v = (await u.intents.getVersion(key, exp.currentVersion))!;
       // First, before any other answer: an approver approves what they read, never a version
       // submitted after it (checked inside the transaction, so no PUT can slip in between).
       assertPinned(v, request);
-      const owed = this.outstanding(v);
+      const owed = await this.outstanding(u, v);
       // The one rule (src/intents/intent-actions.ts) that GET /v1/intents/{key} lists as allowed_actions.
-      checkApproval(actor, { key, state: exp.state, current: approvalFacts(v, this.deps.intents.listApprovals(key, v.version), owed) });
+      checkApproval(actor, { key, state: exp.state, current: approvalFacts(v, await u.intents.listApprovals(key, v.version), owed) });
       const fills = approvalFills(actor, owed);
       const at = this.now();
-      if (!this.deps.intents.insertApproval({ key, version: v.version, actor: actor.name, roles: fills, comment: comment ?? null, createdAt: at })) {
+      if (!await u.intents.insertApproval({ key, version: v.version, actor: actor.name, roles: fills, comment: comment ?? null, createdAt: at })) {
         throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key}`);
       }
-      const remaining = this.outstanding(v);
+      const remaining = await this.outstanding(u, v);
       const complete = remaining.every((o) => o.missing === 0);
-      this.deps.audit.append({
+      await this.deps.audit.append(u, {
         type: 'approved',
         actor: actor.name,
         experiment: key,
@@ -253,15 +254,15 @@ export class IntentService {
         data: { roles: fills, comment: comment ?? null, complete, services: [...new Set(v.intent.services.map((s) => s.service))] },
       });
       if (complete) {
-        this.deps.intents.setStatus(key, v.version, 'approved');
-        this.deps.lifecycle.onApproved(key, v.version, actor);
+        await u.intents.setStatus(key, v.version, 'approved');
+        await this.deps.lifecycle.onApproved(u, key, v.version, actor);
       }
-      const after = this.deps.intents.getExperiment(key)!;
+      const after = (await u.intents.getExperiment(key))!;
       return {
         intent: { key, version: v.version },
         status: complete ? ('approved' as const) : ('pending_approval' as const),
         state: after.state,
-        approvals: this.deps.intents.listApprovals(key, v.version).map(approvalView),
+        approvals: (await u.intents.listApprovals(key, v.version)).map(approvalView),
         outstanding: remaining.filter((o) => o.missing > 0),
       };
     });
@@ -272,11 +273,11 @@ export class IntentService {
    * compared by `personKey` here, at read time, so rows an older release stored in another form
    * (`sam` and ` Sam `, or the submitter under another spelling) still count once, or not at all.
    */
-  outstanding(v: VersionRecord): OutstandingApproval[] {
-    const decision = v.decisionId ? this.deps.decisions.get(v.decisionId) : undefined;
+  async outstanding(r: { intents: IntentReader; decisions: DecisionReader }, v: VersionRecord): Promise<OutstandingApproval[]> {
+    const decision = v.decisionId ? await r.decisions.get(v.decisionId) : undefined;
     const owed = ((decision?.result as PolicyDecision | undefined)?.obligations.approvals ?? []).filter((a) => a.count > 0);
     const submitter = personKey(v.submittedBy);
-    const approvals = this.deps.intents.listApprovals(v.key, v.version).filter((a) => personKey(a.actor) !== submitter);
+    const approvals = (await r.intents.listApprovals(v.key, v.version)).filter((a) => personKey(a.actor) !== submitter);
     return owed.map((o) => {
       const people = new Map<string, string>();
       for (const a of approvals) if (a.roles.includes(o.role) && !people.has(personKey(a.actor))) people.set(personKey(a.actor), a.actor);
@@ -293,21 +294,21 @@ export class IntentService {
    * longer holds its flags or layer slice), and the key stays reserved. The owner of its team or
    * an admin may; an operator's kill switch is for what runs, and a draft does not.
    */
-  archive(key: string, actor: Actor) {
+  async archive(key: string, actor: Actor) {
     requireRole(actor, ['owner'], 'archive intents');
-    this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+    await this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
       requireTeamAccess(actor, exp.owner, `archive intents of team ${exp.owner}`, false);
-      const versions = this.deps.intents.listVersions(key);
+      const versions = await u.intents.listVersions(key);
       const ran = versions.some((v) => v.status === 'approved');
       if (exp.state !== 'draft' || exp.activeVersion !== null || ran) {
         const why = exp.state === 'archived' ? 'it is archived already' : exp.state !== 'draft' ? `it is ${exp.state}` : 'a version of it was approved';
         throw new ConflictError('invalid_transition', `Cannot archive ${key}: ${why}; only an intent that never ran can be archived`, { state: exp.state, action: 'archive' });
       }
       const current = versions.find((v) => v.version === exp.currentVersion)!;
-      if (!this.deps.intents.archive(key, this.now())) throw new Error(`archiving ${key} changed no row`);
-      this.deps.audit.append({
+      if (!await u.intents.archive(key, this.now())) throw new Error(`archiving ${key} changed no row`);
+      await this.deps.audit.append(u, {
         type: 'archived',
         actor: actor.name,
         experiment: key,
@@ -319,13 +320,13 @@ export class IntentService {
         },
       });
     });
-    return this.get(key, actor);
+    return await this.get(key, actor);
   }
 
   /** The intent's detail with the entity tag of its current version (`ETag` of GET /v1/intents/{key}). */
-  read(key: string, actor?: Actor) {
-    const detail = this.get(key, actor);
-    const current = this.deps.intents.getVersion(key, detail.version)!;
+  async read(key: string, actor?: Actor) {
+    const detail = await this.get(key, actor);
+    const current = (await this.deps.read.intents.getVersion(key, detail.version))!;
     return { detail, etag: versionTag(current) };
   }
 
@@ -333,16 +334,17 @@ export class IntentService {
    * The intent's detail (SPEC §4). With the caller, it carries `allowed_actions`: what that caller
    * may do to it now, by the rule the action routes apply (src/intents/intent-actions.ts).
    */
-  get(key: string, actor?: Actor) {
-    const exp = this.deps.intents.getExperiment(key);
+  async get(key: string, actor?: Actor) {
+    const exp = await this.deps.read.intents.getExperiment(key);
     if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
-    const versions = this.deps.intents.listVersions(key);
+    const versions = await this.deps.read.intents.listVersions(key);
     const current = versions.find((v) => v.version === exp.currentVersion)!;
-    const decision = current.decisionId ? this.deps.decisions.get(current.decisionId) : undefined;
-    const rollout = this.deps.lifecycle.rolloutState(exp, current);
-    const approvals = this.deps.intents.listApprovals(key, current.version);
+    const decision = current.decisionId ? await this.deps.read.decisions.get(current.decisionId) : undefined;
+    const rollout = await this.deps.lifecycle.rolloutState(exp, current);
+    const approvals = await this.deps.read.intents.listApprovals(key, current.version);
+    const owed = await this.outstanding(this.deps.read, current);
     const allowed = actor
-      ? allowedActions(actor, { ...this.deps.lifecycle.actionFacts(exp), current: approvalFacts(current, approvals, this.outstanding(current)) })
+      ? allowedActions(actor, { ...(await this.deps.lifecycle.actionFacts(this.deps.read, exp)), current: approvalFacts(current, approvals, owed) })
       : undefined;
     return {
       key: exp.key,
@@ -356,7 +358,7 @@ export class IntentService {
       ...(rollout ? { rollout } : {}),
       decision: decision ? view(decision.id, decision.policyRevision, decision.result as PolicyDecision) : null,
       approvals: approvals.map(approvalView),
-      outstanding_approvals: current.status === 'pending_approval' && exp.state !== 'archived' ? this.outstanding(current).filter((o) => o.missing > 0) : [],
+      outstanding_approvals: current.status === 'pending_approval' && exp.state !== 'archived' ? owed.filter((o) => o.missing > 0) : [],
       ...(allowed ? { allowed_actions: allowed } : {}),
       versions: versions.map((v) => ({
         version: v.version,
@@ -373,12 +375,13 @@ export class IntentService {
     };
   }
 
-  list(filter: { owner?: string; state?: string; after?: string; limit: number }) {
-    const rows = this.deps.intents.listExperiments({ ...filter, limit: filter.limit + 1 });
+  async list(filter: { owner?: string; state?: string; after?: string; limit: number }) {
+    const rows = await this.deps.read.intents.listExperiments({ ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
+    const versions = await Promise.all(page.map((e) => this.deps.read.intents.getVersion(e.key, e.currentVersion)));
     return {
-      items: page.map((e) => {
-        const v = this.deps.intents.getVersion(e.key, e.currentVersion)!;
+      items: page.map((e, i) => {
+        const v = versions[i]!;
         return {
           key: e.key,
           owner: e.owner,

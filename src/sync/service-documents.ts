@@ -5,7 +5,7 @@
  * adapter below is the only thing rewired.
  */
 import type { FlagsChange } from '../flags/flag-state-service.js';
-import type { StoredFlagDocument } from '../storage/flag-store.js';
+import type { StoredFlagDocument } from '../flags/flag-store.js';
 
 /** One version of one service's flags document. */
 export type ServiceDocument = Pick<StoredFlagDocument, 'service' | 'version' | 'json' | 'etag'>;

@@ -10,14 +10,14 @@ import type { IntentService } from '../../../src/intents/intent-service.js';
  * tsconfig.json` here (make test runs it), before any browser test.
  */
 
-type Detail = ReturnType<IntentService['get']>;
+type Detail = Awaited<ReturnType<IntentService['get']>>;
 /** Over HTTP the caller is always known, so `allowed_actions` is always there. */
 type SentDetail = Detail & { allowed_actions: NonNullable<Detail['allowed_actions']> };
 
 // Compile-time checks: each function body is an assignment tsc must accept.
 export const detailFits = (d: SentDetail): Console.IntentDetail => d;
-export const listFits = (l: ReturnType<IntentService['list']>): Console.IntentList => l;
-export const approvalFits = (a: ReturnType<IntentService['approve']>): Console.ApprovalResult => a;
+export const listFits = (l: Awaited<ReturnType<IntentService['list']>>): Console.IntentList => l;
+export const approvalFits = (a: Awaited<ReturnType<IntentService['approve']>>): Console.ApprovalResult => a;
 
 describe('console types', () => {
   it('name the same actions as the server rule, in its order', () => {

@@ -1,19 +1,5 @@
+import type { Role, TokenRecord, TokenStore } from '../../access/token-store.js';
 import type { Database } from './database.js';
-import { ReadCache } from './read-cache.js';
-
-export type Role = 'owner' | 'approver' | 'governance' | 'operator' | 'service' | 'admin';
-
-export interface TokenRecord {
-  id: string;
-  name: string;
-  role: Role;
-  team: string | null;
-  approvalRoles: string[];
-  service: string | null;
-  createdAt: string;
-  createdBy: string | null;
-  revokedAt: string | null;
-}
 
 interface Row {
   id: string;
@@ -40,18 +26,18 @@ const toRecord = (r: Row): TokenRecord => ({
 });
 
 /** Tokens are stored only as hashes; the secret is shown once, at creation. */
-export class TokenStore {
-  private readonly byHash;
+export class SqliteTokenStore implements TokenStore {
+  private readonly activeStmt;
   private readonly byId;
   private readonly all;
   private readonly insertStmt;
   private readonly revokeStmt;
-  /** Every authenticated request looks its token up; revoking or adding one starts it over. */
-  private readonly active;
 
-  constructor(private readonly db: Database) {
-    this.active = new ReadCache<string, TokenRecord>(db);
-    this.byHash = db.prepare<[string], Row>('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL');
+  private readonly countStmt;
+
+  constructor(db: Database) {
+    this.countStmt = db.prepare<[], number>('SELECT count(*) FROM tokens').pluck();
+    this.activeStmt = db.prepare<[], Row & { hash: string }>('SELECT * FROM tokens WHERE revoked_at IS NULL ORDER BY created_at, id');
     this.byId = db.prepare<[string], Row>('SELECT * FROM tokens WHERE id = ?');
     this.all = db.prepare<[], Row>('SELECT * FROM tokens ORDER BY created_at, id');
     this.insertStmt = db.prepare(
@@ -62,27 +48,22 @@ export class TokenStore {
     this.revokeStmt = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   }
 
-  /** The record is shared by every caller of the same token: read it, do not change it. */
-  findActiveByHash(hash: string): TokenRecord | undefined {
-    return this.active.get(hash, () => {
-      const row = this.byHash.get(hash);
-      return row ? toRecord(row) : undefined;
-    });
+  async listActive(): Promise<{ hash: string; token: TokenRecord }[]> {
+    return this.activeStmt.all().map((r) => ({ hash: r.hash, token: toRecord(r) }));
   }
 
-  get(id: string): TokenRecord | undefined {
+  async get(id: string): Promise<TokenRecord | undefined> {
     const row = this.byId.get(id);
     return row ? toRecord(row) : undefined;
   }
 
   /** Every token ever created, revoked ones included, oldest first. */
-  list(): TokenRecord[] {
+  async list(): Promise<TokenRecord[]> {
     return this.all.all().map(toRecord);
   }
 
   /** Returns false when a token with the same hash already exists (bootstrap token on restart). */
-  insert(token: Omit<TokenRecord, 'revokedAt'>, hash: string): boolean {
-    this.active.clear();
+  async insert(token: Omit<TokenRecord, 'revokedAt'>, hash: string): Promise<boolean> {
     const info = this.insertStmt.run({
       ...token,
       approvalRoles: JSON.stringify(token.approvalRoles),
@@ -91,12 +72,11 @@ export class TokenStore {
     return info.changes === 1;
   }
 
-  revoke(id: string, at: string): boolean {
-    this.active.clear();
+  async revoke(id: string, at: string): Promise<boolean> {
     return this.revokeStmt.run(at, id).changes === 1;
   }
 
-  count(): number {
-    return this.db.prepare('SELECT count(*) FROM tokens').pluck().get() as number;
+  async count(): Promise<number> {
+    return this.countStmt.get()!;
   }
 }

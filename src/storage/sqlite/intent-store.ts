@@ -1,59 +1,20 @@
-import { LayerSpace, type LayerMember, type LayerRoom, type Slice } from '../flags/layer-allocator.js';
-import type { Intent } from '../intents/intent-schema.js';
+import { LayerSpace, type LayerMember, type LayerRoom, type Slice } from '../../flags/layer-allocator.js';
+import type { Intent } from '../../intents/intent-schema.js';
+import {
+  FLAG_CLAIMS_PER_PAIR,
+  type ApprovalRecord,
+  type ExperimentRecord,
+  type ExperimentState,
+  type IntentStore,
+  type LiveFlagClaim,
+  type LiveLayerClaim,
+  type VersionRecord,
+  type VersionStatus,
+} from '../../intents/intent-store.js';
+import { ConflictError } from '../../errors.js';
 import type { Database } from './database.js';
+import { isUniqueViolation } from './driver-errors.js';
 import { storedText } from './stored-text.js';
-import { ConflictError } from '../errors.js';
-
-export type VersionStatus = 'denied' | 'pending_approval' | 'approved';
-/** `archived`: a draft that never ran, withdrawn by its owner (DELETE /v1/intents/{key}); final. */
-/** `shipped`: one variant served to every unit (SPEC §10 "Ship") until `complete` or `rollback`. */
-export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'shipped' | 'completed' | 'archived';
-
-export interface ExperimentRecord {
-  key: string;
-  owner: string;
-  currentVersion: number;
-  activeVersion: number | null;
-  state: ExperimentState;
-  dueAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface VersionRecord {
-  key: string;
-  version: number;
-  intent: Intent;
-  status: VersionStatus;
-  decisionId: string | null;
-  slice: { start: number; end: number } | null;
-  submittedBy: string;
-  submittedAt: string;
-  retiredAt: string | null;
-  /** The variant this version ships to every unit (SPEC §10), or null for an ordinary version. */
-  ship: string | null;
-}
-
-export interface ApprovalRecord {
-  key: string;
-  version: number;
-  actor: string;
-  roles: string[];
-  comment: string | null;
-  createdAt: string;
-}
-
-/** A live version of another experiment that drives one of the asked (service, flag) pairs. */
-export interface LiveFlagClaim {
-  key: string;
-  version: number;
-  status: string;
-  service: string;
-  flag: string;
-}
-
-/** A live version of another experiment in the same layer: the allocator's LayerMember. */
-export type LiveLayerClaim = LayerMember;
 
 /**
  * `key_bytes`: the key as a BLOB (see storedText), so a key stored before the text rules (with a
@@ -121,21 +82,21 @@ const LIVE_VERSION = `e.state NOT IN ('completed', 'archived') AND (
     OR (v.version = e.current_version AND v.retired_at IS NULL AND v.status IN ('pending_approval', 'approved')))`;
 
 /**
- * At most this many live claims per (service, flag) pair reach the policy: one is enough to deny,
- * and the input stays bounded even if a policy without flag_conflict let many experiments share a flag.
+ * One instance per connection: the unit of work's on the writer, `Storage.read`'s on the reader.
+ * Both share the adapter's LayerSpaces, and hand it loaders on their own connection.
  */
-export const FLAG_CLAIMS_PER_PAIR = 8;
-
-export class IntentStore {
+export class SqliteIntentStore implements IntentStore {
   private readonly stmts;
-  private readonly layers: LayerSpaces;
+  private readonly loaders: LayerLoaders;
 
-  constructor(private readonly db: Database) {
-    this.layers = new LayerSpaces(
-      db,
-      (layer) => this.stmts.liveLayerMembers.all(layer).map(toLayerClaim),
-      (key) => this.stmts.liveLayerOfKey.all(key).map((r) => ({ layer: r.layer, member: toLayerClaim(r) })),
-    );
+  constructor(
+    db: Database,
+    private readonly layers: LayerSpaces,
+  ) {
+    this.loaders = {
+      layer: (layer) => this.stmts.liveLayerMembers.all(layer).map(toLayerClaim),
+      key: (key) => this.stmts.liveLayerOfKey.all(key).map((r) => ({ layer: r.layer, member: toLayerClaim(r) })),
+    };
     this.stmts = {
       getExperiment: db.prepare<[string], ExperimentRow>('SELECT *, CAST(key AS BLOB) AS key_bytes FROM experiments WHERE key = ?'),
       insertExperiment: db.prepare(
@@ -217,36 +178,36 @@ export class IntentStore {
     };
   }
 
-  getExperiment(key: string): ExperimentRecord | undefined {
+  async getExperiment(key: string): Promise<ExperimentRecord | undefined> {
     const row = this.stmts.getExperiment.get(key);
     return row ? toExperiment(row) : undefined;
   }
 
-  getVersion(key: string, version: number): VersionRecord | undefined {
+  async getVersion(key: string, version: number): Promise<VersionRecord | undefined> {
     const row = this.stmts.getVersion.get(key, version);
     return row ? toVersion(row) : undefined;
   }
 
-  listVersions(key: string): VersionRecord[] {
+  async listVersions(key: string): Promise<VersionRecord[]> {
     return this.stmts.listVersions.all(key).map(toVersion);
   }
 
-  listExperiments(filter: { owner?: string; state?: string; after?: string; limit: number }): ExperimentRecord[] {
+  async listExperiments(filter: { owner?: string; state?: string; after?: string; limit: number }): Promise<ExperimentRecord[]> {
     return this.stmts.listExperiments
       .all({ owner: filter.owner ?? '', state: filter.state ?? '', after: filter.after ?? '', limit: filter.limit })
       .map(toExperiment);
   }
 
   /** Experiments with a scheduled transition at or before `now` (an ISO instant), by the due index. */
-  listDue(now: string): ExperimentRecord[] {
+  async listDue(now: string): Promise<ExperimentRecord[]> {
     return this.stmts.due.all(now).map(toExperiment);
   }
 
-  createExperiment(key: string, owner: string, at: string): void {
+  async createExperiment(key: string, owner: string, at: string): Promise<void> {
     try {
       this.stmts.insertExperiment.run({ key, owner, currentVersion: 1, at });
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      if (isUniqueViolation(err)) {
         throw new ConflictError('intent_exists', `An intent with key ${key} exists already; send PUT /v1/intents/${key} for a new version`);
       }
       throw err;
@@ -257,7 +218,7 @@ export class IntentStore {
    * A ship version (SPEC §10) is stored without a layer: it serves every unit through the default
    * variant and none through a slice, so it holds no room in the layer (docs/rollouts.md).
    */
-  insertVersion(v: Omit<VersionRecord, 'retiredAt' | 'ship'> & { ship?: string | null }): void {
+  async insertVersion(v: Omit<VersionRecord, 'retiredAt' | 'ship'> & { ship?: string | null }): Promise<void> {
     this.layers.touch(v.key);
     this.stmts.insertVersion.run({
       key: v.key,
@@ -276,41 +237,39 @@ export class IntentStore {
     for (const s of v.intent.services) this.stmts.insertVersionFlag.run(v.key, v.version, s.service, s.flag);
   }
 
-  setCurrentVersion(key: string, version: number, owner: string, at: string): void {
+  async setCurrentVersion(key: string, version: number, owner: string, at: string): Promise<void> {
     this.layers.touch(key);
     this.stmts.setCurrent.run(version, owner, at, key);
   }
 
   /** Sets what drives the flags, the state, and when the scheduler must next look at this experiment. */
-  setActive(key: string, activeVersion: number | null, state: ExperimentState, dueAt: string | null, at: string): void {
+  async setActive(key: string, activeVersion: number | null, state: ExperimentState, dueAt: string | null, at: string): Promise<void> {
     this.layers.touch(key);
     this.stmts.setActive.run(activeVersion, state, dueAt, at, key);
   }
 
-  /** A rolled-back version stops holding flags and layer room, and is never rolled back to. */
-  /** Archives a draft with no active version; false if it is not one (any more). */
-  archive(key: string, at: string): boolean {
+  async archive(key: string, at: string): Promise<boolean> {
     this.layers.touch(key);
     return this.stmts.archive.run(at, key).changes === 1;
   }
 
-  retire(key: string, version: number, at: string): void {
+  async retire(key: string, version: number, at: string): Promise<void> {
     this.layers.touch(key);
     this.stmts.retire.run(at, key, version);
   }
 
-  setStatus(key: string, version: number, status: VersionStatus): void {
+  async setStatus(key: string, version: number, status: VersionStatus): Promise<void> {
     this.layers.touch(key);
     this.stmts.setStatus.run(status, key, version);
   }
 
-  setSlice(key: string, version: number, slice: { start: number; end: number } | null): void {
+  async setSlice(key: string, version: number, slice: { start: number; end: number } | null): Promise<void> {
     this.layers.touch(key);
     this.stmts.setSlice.run(slice?.start ?? null, slice?.end ?? null, key, version);
   }
 
   /** Live claims of other experiments on these (service, flag) pairs: one indexed lookup per pair, a few rows each. */
-  liveFlagClaims(key: string, pairs: { service: string; flag: string }[]): LiveFlagClaim[] {
+  async liveFlagClaims(key: string, pairs: { service: string; flag: string }[]): Promise<LiveFlagClaim[]> {
     const out: LiveFlagClaim[] = [];
     for (const p of pairs) {
       for (const r of this.stmts.liveFlag.all(p.service, p.flag, key)) {
@@ -324,54 +283,55 @@ export class IntentStore {
    * The room summary of a layer for an intent of experiment `key` (its own versions left out), from
    * the layer's LayerSpace: the same cost whatever the number of members.
    */
-  layerRoom(key: string, layer: string): LayerRoom {
-    return this.layers.space(layer).room(key);
+  async layerRoom(key: string, layer: string): Promise<LayerRoom> {
+    return this.layers.space(layer, this.loaders).room(key);
   }
 
   /** First fit in a layer among the slices other experiments' live versions hold. */
-  layerFirstFit(key: string, layer: string, size: number): Slice | null {
-    return this.layers.space(layer).firstFit(size, key);
+  async layerFirstFit(key: string, layer: string, size: number): Promise<Slice | null> {
+    return this.layers.space(layer, this.loaders).firstFit(size, key);
   }
 
   /** True when no other experiment's live version holds a bucket of `slice` in the layer. */
-  layerSliceFree(key: string, layer: string, slice: Slice): boolean {
-    return this.layers.space(layer).isFree(slice, key);
+  async layerSliceFree(key: string, layer: string, slice: Slice): Promise<boolean> {
+    return this.layers.space(layer, this.loaders).isFree(slice, key);
   }
 
   /**
-   * Call after the outermost transaction has ended (committed or rolled back): the layer spaces
-   * re-read the experiments it wrote, now at their committed state, and forget them.
+   * The unit of work calls this after its transaction has ended (committed or rolled back), on the
+   * writer's store: the layer spaces re-read the experiments it wrote, now at their committed
+   * state, and forget them.
    */
   settleLayers(): void {
-    this.layers.settle();
+    this.layers.settle(this.loaders);
   }
 
   /** Live versions of other experiments in one layer, read from SQLite (the policy gets their summary from `layerRoom`, not these rows). */
-  liveLayerClaims(key: string, layer: string): LiveLayerClaim[] {
+  async liveLayerClaims(key: string, layer: string): Promise<LiveLayerClaim[]> {
     return this.stmts.liveLayer.all(layer, key).map(toLayerClaim);
   }
 
   /** Live versions of every experiment in one layer (for judging many of them at once). */
-  liveLayerMembers(layer: string): LiveLayerClaim[] {
+  async liveLayerMembers(layer: string): Promise<LiveLayerClaim[]> {
     return this.stmts.liveLayerMembers.all(layer).map(toLayerClaim);
   }
 
   /** Every live version of every experiment (for policy impact reports, not for hot paths). */
-  liveVersions(): (VersionRecord & { liveStatus: string })[] {
+  async liveVersions(): Promise<(VersionRecord & { liveStatus: string })[]> {
     return this.stmts.liveVersions.all().map((r) => ({ ...toVersion(r), liveStatus: liveStatus(r) }));
   }
 
-  insertApproval(a: ApprovalRecord): boolean {
+  async insertApproval(a: ApprovalRecord): Promise<boolean> {
     try {
       this.stmts.insertApproval.run(a.key, a.version, a.actor, JSON.stringify(a.roles), a.comment, a.createdAt);
       return true;
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
+      if (isUniqueViolation(err)) return false;
       throw err;
     }
   }
 
-  listApprovals(key: string, version: number): ApprovalRecord[] {
+  async listApprovals(key: string, version: number): Promise<ApprovalRecord[]> {
     return this.stmts.listApprovals.all(key, version).map((r) => ({
       key: r.key,
       version: r.version,
@@ -416,7 +376,12 @@ function liveStatus(r: { version: number; status: string; state: string; active:
  * committed, so a space built inside a transaction is right for them, and touched ones are re-read.
  * Writes to experiments or intent_versions must go through IntentStore.
  */
-class LayerSpaces {
+interface LayerLoaders {
+  layer: (layer: string) => LayerMember[];
+  key: (key: string) => { layer: string; member: LayerMember }[];
+}
+
+export class LayerSpaces {
   /** At most this many spaces are kept (40 KB each), least recently asked dropped first: rebuilding one reads its layer once. */
   static readonly MAX = 256;
   private readonly spaces = new Map<string, LayerSpace>();
@@ -426,11 +391,8 @@ class LayerSpaces {
   private readonly dataVersion;
   private seen = -1;
 
-  constructor(
-    private readonly db: Database,
-    private readonly loadLayer: (layer: string) => LayerMember[],
-    private readonly loadKey: (key: string) => { layer: string; member: LayerMember }[],
-  ) {
+  /** `db` is the writer connection: whether it is in a transaction, and its data_version. */
+  constructor(private readonly db: Database) {
     this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
@@ -438,18 +400,24 @@ class LayerSpaces {
     this.touched.add(key);
   }
 
-  settle(): void {
-    if (!this.db.inTransaction) this.refresh();
+  settle(load: LayerLoaders): void {
+    if (!this.db.inTransaction) this.refresh(load);
   }
 
-  space(layer: string): LayerSpace {
+  /** Drops every space: another process changed the file (the adapter's data_version poll). */
+  clear(): void {
+    this.spaces.clear();
+    this.holders.clear();
+  }
+
+  space(layer: string, load: LayerLoaders): LayerSpace {
     const version = this.dataVersion.get()!;
     if (version !== this.seen) {
       this.spaces.clear();
       this.holders.clear();
       this.seen = version;
     }
-    this.refresh();
+    this.refresh(load);
     let space = this.spaces.get(layer);
     if (space) {
       // Most recently asked last, so the first is the one to drop.
@@ -459,7 +427,7 @@ class LayerSpaces {
       if (this.spaces.size >= LayerSpaces.MAX) this.spaces.delete(this.spaces.keys().next().value!);
       space = new LayerSpace(layer);
       const byKey = new Map<string, LayerMember[]>();
-      for (const m of this.loadLayer(layer)) {
+      for (const m of load.layer(layer)) {
         const list = byKey.get(m.key);
         if (list) list.push(m);
         else byKey.set(m.key, [m]);
@@ -474,11 +442,11 @@ class LayerSpaces {
   }
 
   /** Re-reads every touched experiment into the spaces; forgets them once read outside a transaction. */
-  private refresh(): void {
+  private refresh(load: LayerLoaders): void {
     if (this.touched.size === 0) return;
     for (const key of this.touched) {
       const byLayer = new Map<string, LayerMember[]>();
-      for (const { layer, member } of this.loadKey(key)) {
+      for (const { layer, member } of load.key(key)) {
         const list = byLayer.get(layer);
         if (list) list.push(member);
         else byLayer.set(layer, [member]);

@@ -1,35 +1,5 @@
+import type { FlagChangeCause, FlagEventRecord, FlagStore, StoredFlagDocument } from '../../flags/flag-store.js';
 import type { Database } from './database.js';
-import { ReadCache } from './read-cache.js';
-
-/** Why a document version exists: the provenance the event feed hands to mirroring consumers. */
-export interface FlagChangeCause {
-  type: string;
-  experiment: string;
-  experiment_version: number | null;
-  decision_id: string | null;
-  policy_revision: string | null;
-  actor: string;
-  /** What made an automatic transition happen: the analysis behind a guardrail's pause. */
-  detail?: Record<string, unknown>;
-}
-
-export interface FlagEventRecord {
-  seq: number;
-  service: string;
-  version: number;
-  etag: string;
-  at: string;
-  cause: FlagChangeCause;
-}
-
-export interface StoredFlagDocument {
-  service: string;
-  version: number;
-  /** The serialized document, stored and served byte for byte so the ETag always matches the body. */
-  json: string;
-  etag: string;
-  createdAt: string;
-}
 
 interface Row {
   seq: number;
@@ -60,9 +30,7 @@ const toDoc = (r: Row): StoredFlagDocument => ({
  * and pruning empties it there ('' rather than NULL: SQLite cannot drop NOT NULL without copying
  * the table, which on the databases that need pruning most would need twice their disk at upgrade).
  */
-export class FlagStore {
-  private readonly latestSeqStmt;
-  private readonly bySeqStmt;
+export class SqliteFlagStore implements FlagStore {
   private readonly latestStmt;
   private readonly atStmt;
   private readonly insertStmt;
@@ -73,19 +41,11 @@ export class FlagStore {
   private readonly pruneBelowStmt;
   private readonly pruneLegacyStmt;
   private readonly insertBodyStmt;
-  /** The latest row of each service, asked on every flags read; a new version starts it over. */
-  private readonly latestSeqs;
 
-  constructor(private readonly db: Database) {
-    this.latestSeqs = new ReadCache<string, number>(db);
-    // Answered from the (service, version) index alone: seq is the rowid, so no document is read.
-    this.latestSeqStmt = db.prepare<[string], { seq: number }>(
-      'SELECT seq FROM flag_documents WHERE service = ? ORDER BY version DESC LIMIT 1',
-    );
+  constructor(db: Database) {
     // The body comes from flag_document_bodies, or for a row older than migration 3 from the row itself.
     const withBody = `SELECT d.seq, d.service, d.version, coalesce(b.document, d.document) AS document, d.etag, d.created_at, d.cause
       FROM flag_documents d LEFT JOIN flag_document_bodies b ON b.seq = d.seq`;
-    this.bySeqStmt = db.prepare<[number], Row>(`${withBody} WHERE d.seq = ?`);
     this.latestStmt = db.prepare<[string], Row>(`${withBody} WHERE d.service = ? ORDER BY d.version DESC LIMIT 1`);
     this.atStmt = db.prepare<[string, number], Row>(`${withBody} WHERE d.service = ? AND d.version = ?`);
     this.insertStmt = db.prepare(
@@ -110,57 +70,41 @@ export class FlagStore {
     );
   }
 
-  /** Which row holds the service's latest document; rows never change, so it identifies the content. */
-  latestSeq(service: string): number | undefined {
-    return this.latestSeqs.get(service, () => this.latestSeqStmt.get(service)?.seq);
-  }
-
-  /** Inside a write transaction a row may still be rolled back, and its seq handed out again. */
-  inTransaction(): boolean {
-    return this.db.inTransaction;
-  }
-
-  bySeq(seq: number): StoredFlagDocument | undefined {
-    const r = this.bySeqStmt.get(seq);
-    return r ? toDoc(r) : undefined;
-  }
-
-  latest(service: string): StoredFlagDocument | undefined {
+  async latest(service: string): Promise<StoredFlagDocument | undefined> {
     const r = this.latestStmt.get(service);
     return r ? toDoc(r) : undefined;
   }
 
   /** A version whose body was pruned is reported absent, like one that never existed. */
-  at(service: string, version: number): StoredFlagDocument | undefined {
+  async at(service: string, version: number): Promise<StoredFlagDocument | undefined> {
     const r = this.atStmt.get(service, version);
     return r && r.document !== '' ? toDoc(r) : undefined;
   }
 
   /** Drops the body of one version (its feed entry stays); a no-op below version 1. */
-  pruneVersion(service: string, version: number): void {
+  async pruneVersion(service: string, version: number): Promise<void> {
     if (version >= 1) this.pruneVersionStmt.run(service, version);
   }
 
   /** Drops the bodies of every version below `version`, older releases' rows included; returns how many. */
-  pruneBelow(service: string, version: number): number {
+  async pruneBelow(service: string, version: number): Promise<number> {
     if (version <= 1) return 0;
     return this.pruneBelowStmt.run(service, version).changes + this.pruneLegacyStmt.run(service, version).changes;
   }
 
-  allLatest(): StoredFlagDocument[] {
+  async allLatest(): Promise<StoredFlagDocument[]> {
     return this.allLatestStmt.all().map(toDoc);
   }
 
   /** Returns the global sequence number of the new version: the event feed's cursor. */
-  insert(doc: StoredFlagDocument, cause: FlagChangeCause): number {
-    this.latestSeqs.clear();
+  async insert(doc: StoredFlagDocument, cause: FlagChangeCause): Promise<number> {
     const seq = Number(this.insertStmt.run(doc.service, doc.version, doc.etag, doc.createdAt, JSON.stringify(cause)).lastInsertRowid);
     this.insertBodyStmt.run(seq, doc.json);
     return seq;
   }
 
   /** Every document version after `afterSeq`, in commit order: cursors are stable forever. */
-  events(afterSeq: number, service: string | undefined, limit: number): FlagEventRecord[] {
+  async events(afterSeq: number, service: string | undefined, limit: number): Promise<FlagEventRecord[]> {
     return this.eventsStmt.all({ after: afterSeq, service: service ?? '', limit }).map((r) => ({
       seq: r.seq,
       service: r.service,
@@ -171,7 +115,7 @@ export class FlagStore {
     }));
   }
 
-  lastSeq(): number {
+  async lastSeq(): Promise<number> {
     return this.lastSeqStmt.get()?.seq ?? 0;
   }
 }

@@ -1,43 +1,15 @@
+import type { ArmSums, TelemetryStore, UnitExposure, UnitMetric } from '../../telemetry/telemetry-store.js';
 import type { Database } from './database.js';
-
-/** An exposure the store keeps: one per (experiment version, unit), whatever the event rate. */
-export interface UnitExposure {
-  experiment: string;
-  version: number;
-  arm: string;
-  firstAt: string;
-}
-
-/** A unit's aggregate of one metric in one experiment version: max (binary) or sum (mean), and the count. */
-export interface UnitMetric {
-  agg: number;
-  count: number;
-}
-
-/** Running sums over the per-unit values of one arm: n units, Σx, Σx². */
-export interface ArmSums {
-  arm: string;
-  metric: string;
-  n: number;
-  sum: number;
-  sumsq: number;
-}
-
-/**
- * The arm row whose `n` counts the arm's exposed units (every other row is a metric). Metric names
- * are identifiers of at least one character, so the empty name cannot collide with one.
- */
-export const EXPOSED = '';
 
 /**
  * Per-unit and per-arm telemetry state (SPEC §10.1; docs/telemetry.md says what is kept and how
  * long). Every method runs inside the caller's transaction; nothing here grows with the event
  * rate: a repeated exposure or metric value updates the unit's row in place.
  */
-export class TelemetryStore {
+export class SqliteTelemetryStore implements TelemetryStore {
   private readonly s;
 
-  constructor(private readonly db: Database) {
+  constructor(db: Database) {
     this.s = {
       insertExposure: db.prepare<[string, number, string, string, string]>(
         'INSERT OR IGNORE INTO telemetry_exposures (experiment, version, unit, arm, first_at) VALUES (?, ?, ?, ?, ?)',
@@ -101,38 +73,38 @@ export class TelemetryStore {
   }
 
   /** Records a unit's exposure; true when it is the unit's first in this experiment version. */
-  addExposure(experiment: string, version: number, unit: string, arm: string, at: string): boolean {
+  async addExposure(experiment: string, version: number, unit: string, arm: string, at: string): Promise<boolean> {
     if (this.s.insertExposure.run(experiment, version, unit, arm, at).changes === 1) return true;
     this.s.earlierExposure.run(at, experiment, version, unit, at);
     return false;
   }
 
-  exposuresOf(unit: string): UnitExposure[] {
+  async exposuresOf(unit: string): Promise<UnitExposure[]> {
     return this.s.exposuresOf.all(unit).map((r) => ({ experiment: r.experiment, version: r.version, arm: r.arm, firstAt: r.first_at }));
   }
 
-  unitMetric(experiment: string, version: number, unit: string, metric: string): UnitMetric | undefined {
+  async unitMetric(experiment: string, version: number, unit: string, metric: string): Promise<UnitMetric | undefined> {
     return this.s.unitMetric.get(experiment, version, unit, metric);
   }
 
-  putUnitMetric(experiment: string, version: number, unit: string, metric: string, m: UnitMetric): void {
+  async putUnitMetric(experiment: string, version: number, unit: string, metric: string, m: UnitMetric): Promise<void> {
     this.s.putUnitMetric.run(experiment, version, unit, metric, m.agg, m.count);
   }
 
-  addArmSums(experiment: string, version: number, d: ArmSums): void {
+  async addArmSums(experiment: string, version: number, d: ArmSums): Promise<void> {
     this.s.addArm.run(experiment, version, d.arm, d.metric, d.n, d.sum, d.sumsq);
   }
 
-  addMismatches(experiment: string, version: number, count: number): void {
+  async addMismatches(experiment: string, version: number, count: number): Promise<void> {
     this.s.addMismatches.run(experiment, version, count);
   }
 
   /** Every arm row of an experiment version: a handful of rows, whatever the number of units or events. */
-  armSums(experiment: string, version: number): ArmSums[] {
+  async armSums(experiment: string, version: number): Promise<ArmSums[]> {
     return this.s.arms.all(experiment, version);
   }
 
-  mismatches(experiment: string, version: number): number {
+  async mismatches(experiment: string, version: number): Promise<number> {
     return this.s.mismatches.get(experiment, version) ?? 0;
   }
 
@@ -142,7 +114,7 @@ export class TelemetryStore {
    * points the older half is thinned (every second point dropped, the first kept): the history
    * always spans the version's whole life, at a resolution that halves as it grows. True when appended.
    */
-  appendPoint(experiment: string, version: number, at: string, point: object, max: number): boolean {
+  async appendPoint(experiment: string, version: number, at: string, point: object, max: number): Promise<boolean> {
     const json = JSON.stringify(point);
     const last = this.s.lastPoint.get(experiment, version);
     if (last && last.point === json) return false;
@@ -157,12 +129,12 @@ export class TelemetryStore {
   }
 
   /** An experiment version's analysis points, oldest first, each `{at, ...point}`. */
-  history(experiment: string, version: number): Record<string, unknown>[] {
+  async history(experiment: string, version: number): Promise<Record<string, unknown>[]> {
     return this.s.points.all(experiment, version).map((r) => ({ at: r.at, ...(JSON.parse(r.point) as Record<string, unknown>) }));
   }
 
   /** Running experiments whose active version has a rollout, through the partial index of only those. */
-  guarded(): { key: string; version: number }[] {
+  async guarded(): Promise<{ key: string; version: number }[]> {
     return this.s.guarded.all();
   }
 
@@ -171,7 +143,7 @@ export class TelemetryStore {
    * back to draft) before `before`; the arm sums stay, so an old analysis remains readable. Returns
    * how many rows went, so a caller comes back for the rest instead of holding one long transaction.
    */
-  prune(before: string, limit: number): number {
+  async prune(before: string, limit: number): Promise<number> {
     let removed = 0;
     for (const key of this.s.expired.all(before)) {
       removed += this.s.dropExposures.run(key, limit - removed).changes;

@@ -1,24 +1,12 @@
+import { IDEMPOTENCY_TTL_MS, type IdempotencyStore, type StoredResponse } from '../../http/idempotency-store.js';
 import type { Database } from './database.js';
-
-export interface StoredResponse {
-  method: string;
-  path: string;
-  requestHash: string;
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-  createdAt: string;
-}
-
-/** How long a stored answer is replayed (Stripe keeps them 24 h too); older records are deleted. */
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Stored answers per (token, Idempotency-Key), kept for IDEMPOTENCY_TTL_MS: a retry within a day
  * replays; after that the key is free again. Each write deletes the expired records in its own
  * transaction (indexed on created_at), so the table holds about one day of keyed writes.
  */
-export class IdempotencyStore {
+export class SqliteIdempotencyStore implements IdempotencyStore {
   private readonly getStmt;
   private readonly putStmt;
   private readonly expireStmt;
@@ -38,14 +26,14 @@ export class IdempotencyStore {
   }
 
   /** The stored answer, unless it has expired by `now` (whether or not its row is deleted yet). */
-  get(tokenId: string, key: string, now: Date): StoredResponse | undefined {
+  async get(tokenId: string, key: string, now: Date): Promise<StoredResponse | undefined> {
     const r = this.getStmt.get(tokenId, key);
     return r && Date.parse(r.created_at) > now.getTime() - this.ttlMs
       ? { method: r.method, path: r.path, requestHash: r.request_hash, status: r.status, headers: JSON.parse(r.headers) as Record<string, string>, body: r.body, createdAt: r.created_at }
       : undefined;
   }
 
-  put(tokenId: string, key: string, r: StoredResponse): void {
+  async put(tokenId: string, key: string, r: StoredResponse): Promise<void> {
     this.expireStmt.run(new Date(Date.parse(r.createdAt) - this.ttlMs).toISOString());
     this.putStmt.run(tokenId, key, r.method, r.path, r.requestHash, r.status, JSON.stringify(r.headers), r.body, r.createdAt);
   }

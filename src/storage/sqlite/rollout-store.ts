@@ -1,4 +1,5 @@
-import type { RolloutProgress } from '../intents/rollout.js';
+import type { RolloutProgress } from '../../intents/rollout.js';
+import type { RolloutStore } from '../../intents/rollout-store.js';
 import type { Database } from './database.js';
 
 interface Row {
@@ -22,7 +23,7 @@ const toProgress = (r: Row): RolloutProgress => ({
 });
 
 /** Where each staged rollout is (SPEC §10): one row per experiment, written by Lifecycle only. */
-export class RolloutStore {
+export class SqliteRolloutStore implements RolloutStore {
   private readonly stmts;
 
   constructor(db: Database) {
@@ -41,17 +42,17 @@ export class RolloutStore {
     };
   }
 
-  get(key: string): RolloutProgress | undefined {
+  async get(key: string): Promise<RolloutProgress | undefined> {
     const row = this.stmts.get.get(key);
     return row ? toProgress(row) : undefined;
   }
 
-  put(p: RolloutProgress): void {
+  async put(p: RolloutProgress): Promise<void> {
     this.stmts.put.run(p);
   }
 
   /** Keys whose automatic advance is due at or before `now` (an ISO instant), by the index. */
-  listAutoDue(now: string): string[] {
+  async listAutoDue(now: string): Promise<string[]> {
     return this.stmts.autoDue.all(now).map((r) => r.key);
   }
 }

@@ -1,26 +1,12 @@
+import type { ActivationRecord, PolicyStore, StoredBundleMeta } from '../../policy/policy-store.js';
 import type { Database } from './database.js';
-
-export interface StoredBundleMeta {
-  revision: string;
-  manifestRevision: string | null;
-  wasmSha256: string;
-  entrypoints: string[];
-  uploadedAt: string;
-  uploadedBy: string;
-}
-
-export interface ActivationRecord {
-  revision: string;
-  activatedAt: string;
-  activatedBy: string;
-}
 
 /**
  * Every bundle ever activated is kept, so a decision can be replayed under the revision that made it.
  * A revision is the wasm and data; re-publishing it with another .manifest keeps the newer bytes, so
  * the manifest shown after a restart is the one last published (the first upload's time and actor stay).
  */
-export class PolicyStore {
+export class SqlitePolicyStore implements PolicyStore {
   private readonly stmts;
 
   constructor(db: Database) {
@@ -41,26 +27,26 @@ export class PolicyStore {
     };
   }
 
-  saveBundle(meta: StoredBundleMeta, raw: Buffer): void {
+  async saveBundle(meta: StoredBundleMeta, raw: Buffer): Promise<void> {
     this.stmts.insertBundle.run(meta.revision, meta.manifestRevision, meta.wasmSha256, JSON.stringify(meta.entrypoints), raw, meta.uploadedAt, meta.uploadedBy);
   }
 
-  bundleRaw(revision: string): Buffer | undefined {
+  async bundleRaw(revision: string): Promise<Buffer | undefined> {
     return this.stmts.raw.get(revision)?.raw;
   }
 
-  bundleMeta(revision: string): StoredBundleMeta | undefined {
+  async bundleMeta(revision: string): Promise<StoredBundleMeta | undefined> {
     const r = this.stmts.meta.get(revision);
     return r
       ? { revision: r.revision, manifestRevision: r.manifest_revision, wasmSha256: r.wasm_sha256, entrypoints: JSON.parse(r.entrypoints) as string[], uploadedAt: r.uploaded_at, uploadedBy: r.uploaded_by }
       : undefined;
   }
 
-  recordActivation(a: ActivationRecord): void {
+  async recordActivation(a: ActivationRecord): Promise<void> {
     this.stmts.activate.run(a.revision, a.activatedAt, a.activatedBy);
   }
 
-  activeActivation(): ActivationRecord | undefined {
+  async activeActivation(): Promise<ActivationRecord | undefined> {
     const r = this.stmts.active.get();
     return r ? { revision: r.revision, activatedAt: r.activated_at, activatedBy: r.activated_by } : undefined;
   }

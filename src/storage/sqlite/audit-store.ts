@@ -1,30 +1,6 @@
+import type { AuditQuery, AuditRecord, AuditStore } from '../../audit/audit-store.js';
 import type { Database } from './database.js';
 import { storedText } from './stored-text.js';
-
-export interface AuditRecord {
-  seq: number;
-  id: string;
-  type: string;
-  experiment: string | null;
-  version: number | null;
-  service: string | null;
-  actor: string;
-  at: string;
-  data: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
-
-export interface AuditQuery {
-  experiment?: string;
-  service?: string;
-  actor?: string;
-  type?: string;
-  from?: string;
-  to?: string;
-  afterSeq?: number;
-  limit: number;
-}
 
 /**
  * The columns a client's text reaches, read as BLOBs (see storedText): the chain was hashed over
@@ -62,7 +38,7 @@ const toRecord = (r: Row): AuditRecord => ({
 });
 
 /** Append-only by construction: the table's triggers refuse UPDATE and DELETE, and this class offers neither. */
-export class AuditStore {
+export class SqliteAuditStore implements AuditStore {
   private readonly lastStmt;
   private readonly insertStmt;
   private readonly queryStmt;
@@ -89,17 +65,17 @@ export class AuditStore {
     this.iterateStmt = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM audit_events ORDER BY seq`);
   }
 
-  last(): AuditRecord | undefined {
+  async last(): Promise<AuditRecord | undefined> {
     const r = this.lastStmt.get();
     return r ? toRecord(r) : undefined;
   }
 
-  insert(e: Omit<AuditRecord, 'seq'>): number {
+  async insert(e: Omit<AuditRecord, 'seq'>): Promise<number> {
     const info = this.insertStmt.run({ ...e, data: JSON.stringify(e.data) });
     return Number(info.lastInsertRowid);
   }
 
-  query(q: AuditQuery): AuditRecord[] {
+  async query(q: AuditQuery): Promise<AuditRecord[]> {
     return this.queryStmt
       .all({
         afterSeq: q.afterSeq ?? 0,
@@ -114,7 +90,7 @@ export class AuditStore {
       .map(toRecord);
   }
 
-  *iterate(): IterableIterator<AuditRecord> {
+  async *iterate(): AsyncIterableIterator<AuditRecord> {
     for (const r of this.iterateStmt.iterate()) yield toRecord(r);
   }
 }

@@ -1,16 +1,5 @@
+import type { DecisionRecord, DecisionStore } from '../../policy/decision-store.js';
 import type { Database } from './database.js';
-
-export interface DecisionRecord {
-  id: string;
-  key: string | null;
-  version: number | null;
-  policyRevision: string;
-  input: unknown;
-  result: unknown;
-  status: string;
-  actor: string;
-  createdAt: string;
-}
 
 interface Row {
   id: string;
@@ -24,7 +13,7 @@ interface Row {
   created_at: string;
 }
 
-export class DecisionStore {
+export class SqliteDecisionStore implements DecisionStore {
   private readonly insertStmt;
   private readonly getStmt;
 
@@ -36,11 +25,11 @@ export class DecisionStore {
     this.getStmt = db.prepare<[string], Row>('SELECT * FROM decisions WHERE id = ?');
   }
 
-  insert(d: DecisionRecord): void {
+  async insert(d: DecisionRecord): Promise<void> {
     this.insertStmt.run({ ...d, input: JSON.stringify(d.input), result: JSON.stringify(d.result) });
   }
 
-  get(id: string): DecisionRecord | undefined {
+  async get(id: string): Promise<DecisionRecord | undefined> {
     const r = this.getStmt.get(id);
     if (!r) return undefined;
     return {
