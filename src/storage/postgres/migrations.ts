@@ -79,8 +79,10 @@ CREATE TABLE intent_versions (
   PRIMARY KEY (key, version)
 );
 CREATE INDEX intent_versions_layer ON intent_versions (layer) WHERE layer IS NOT NULL;
--- SQLite: WHERE json_type(body, '$.rollout') IS NOT NULL. json (not jsonb) accepts every JSON text, "\\u0000" included.
-CREATE INDEX intent_versions_rollout ON intent_versions (key, version) WHERE (body::json -> 'rollout') IS NOT NULL;
+-- SQLite: WHERE json_type(body, '$.rollout') IS NOT NULL. PostgreSQL's json operators refuse a
+-- whole document that holds the escape \\u0000 anywhere (22P05), so it is replaced by \\ufffd
+-- first: that changes string contents only, never which members exist (see JSON_MEMBERS_SAFE).
+CREATE INDEX intent_versions_rollout ON intent_versions (key, version) WHERE (replace(body, '\\u0000', '\\ufffd')::json -> 'rollout') IS NOT NULL;
 
 CREATE TABLE version_flags (
   key text COLLATE "C" NOT NULL,

@@ -62,6 +62,16 @@ export function checkParams(params: readonly unknown[]): void {
   }
 }
 
+/**
+ * A JSON text column as json that PostgreSQL's operators accept: they refuse a whole document that
+ * holds the escape \u0000 anywhere (22P05, "cannot be converted to text"), even when the member
+ * asked is elsewhere. Replacing each `\u0000` by `\ufffd` changes string contents only (an escaped
+ * backslash followed by "u0000" becomes one followed by "ufffd": still valid JSON), never which
+ * members exist, so it is safe for asking whether a member is there or for an array of
+ * identifiers (which hold no control characters). Never for reading values back.
+ */
+export const JSON_MEMBERS_SAFE = (column: string) => `replace(${column}, '\\u0000', '\\ufffd')::json`;
+
 /** Free text that may hold U+0000 travels as UTF-8 bytes (bytea columns). */
 const bytes = (s: string | null): Buffer | null => (s === null ? null : Buffer.from(s, 'utf8'));
 const text = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));
@@ -531,7 +541,7 @@ export class PgAuditStore implements AuditStore {
         WHERE seq > $1
           AND ($2::text IS NULL OR a.experiment = $2)
           AND ($3::text IS NULL OR a.service = $3 OR EXISTS (
-                SELECT 1 FROM json_array_elements_text(CASE WHEN json_typeof(a.data::json -> 'services') = 'array' THEN a.data::json -> 'services' END) s(value)
+                SELECT 1 FROM json_array_elements_text(CASE WHEN json_typeof(${JSON_MEMBERS_SAFE('a.data')} -> 'services') = 'array' THEN ${JSON_MEMBERS_SAFE('a.data')} -> 'services' END) s(value)
                  WHERE s.value = $3))
           AND ($4::text IS NULL OR a.actor = $4)
           AND ($5::text IS NULL OR a.type = $5)
@@ -714,7 +724,7 @@ export class PgTelemetryStore implements TelemetryStore {
     return this.sql.rows<{ key: string; version: number }>(
       `SELECT v.key AS key, v.version AS version FROM intent_versions v
          JOIN experiments e ON e.key = v.key AND e.active_version = v.version
-        WHERE (v.body::json -> 'rollout') IS NOT NULL AND e.state = 'running'
+        WHERE (${JSON_MEMBERS_SAFE('v.body')} -> 'rollout') IS NOT NULL AND e.state = 'running'
         ORDER BY v.key`,
     );
   }
