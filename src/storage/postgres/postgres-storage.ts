@@ -103,6 +103,9 @@ export class PostgresStorage implements Storage {
     // An idle pooled connection that breaks (a server restart) is dropped by the pool; without a
     // listener the 'error' event would end the process.
     this.pool.on('error', (err) => this.options.onCallbackError?.(translate(err)));
+    // A connection that breaks while checked out also emits 'error' (besides failing its query):
+    // that one is answered by the failed query, and must not end the process either.
+    this.pool.on('connect', (c) => c.on('error', () => {}));
     this.read = storesOn(sqlOn(() => this.pool));
     this.writer = storesOn(
       sqlOn(() => {
