@@ -67,8 +67,11 @@ export interface Unit extends Stores {
  *   are serialised too; it is released by COMMIT or ROLLBACK.
  * - A `run` called while a unit is open IN THE SAME ASYNC CONTEXT joins it (the adapter tracks the
  *   context, e.g. with AsyncLocalStorage): same transaction, same `u`, and its `afterCommit`
- *   callbacks wait for the outermost commit. A rejection inside a joined run rolls back the whole
- *   unit unless the caller catches it.
+ *   callbacks wait for the outermost commit. A joined run is a SAVEPOINT: when it rejects, its own
+ *   writes are rolled back and its `afterCommit` callbacks dropped, and the rejection reaches its
+ *   caller; the outer unit goes on (and commits) if the caller catches it (the idempotency
+ *   middleware records a handler's 4xx this way). Joined runs of one unit are sequential: await
+ *   one before starting the next.
  * - `fn` must only await the unit's own stores (and pure computation): a unit that awaits the
  *   network or a timer holds every writer up.
  * - Driver errors are translated in ONE place per adapter: a unique or primary-key violation the

@@ -125,6 +125,29 @@ describe.each(ENGINES)('storage conformance: $name', (engine) => {
       expect(await s.read.intents.getExperiment('gone')).toBeUndefined();
     });
 
+    it('a nested run that rejects is rolled back alone (a savepoint): the outer unit goes on and commits', async () => {
+      const seen: string[] = [];
+      await tx(async (u) => {
+        await u.intents.createExperiment('kept', 'growth', T0);
+        await expect(
+          s.tx.run(async (v) => {
+            await v.intents.createExperiment('undone', 'growth', T0);
+            v.afterCommit(() => seen.push('undone callback'));
+            // A statement the database refuses (a foreign key): PostgreSQL would abort the whole transaction.
+            await v.intents.insertVersion(version('nobody', 1));
+          }),
+        ).rejects.toMatchObject({ code: 'internal_error' });
+        await s.tx.run(async (v) => {
+          await v.intents.createExperiment('after', 'growth', T0);
+          v.afterCommit(() => seen.push('after callback'));
+        });
+      });
+      expect(seen).toEqual(['after callback']);
+      expect(await s.read.intents.getExperiment('kept')).toBeDefined();
+      expect(await s.read.intents.getExperiment('after')).toBeDefined();
+      expect(await s.read.intents.getExperiment('undone')).toBeUndefined();
+    });
+
     it('afterCommit callbacks run after the commit, in order, and never after a rollback', async () => {
       const seen: string[] = [];
       await tx(async (u) => {

@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { openSqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { openPostgresStorage, type PostgresStorageOptions } from '../../src/storage/postgres/postgres-storage.js';
 import type { Storage } from '../../src/unit-of-work.js';
 import { createTestDatabase, postgresAdminUrl } from '../helpers/postgres.js';
@@ -36,7 +41,7 @@ export async function openPostgresEngine(options: Partial<PostgresStorageOptions
     },
     async scalar(sql) {
       const r = await raw.query({ text: sql, rowMode: 'array' });
-      return Number(r.rows[0][0]);
+      return Number((r.rows[0] as unknown[] | undefined)?.[0]);
     },
     async close() {
       await raw.end().catch(() => {});
@@ -48,4 +53,29 @@ export async function openPostgresEngine(options: Partial<PostgresStorageOptions
 
 export const postgresEngine: Engine = { name: 'postgres', open: () => openPostgresEngine() };
 
-export const ENGINES: Engine[] = [postgresEngine];
+export async function openSqliteEngine(): Promise<OpenedEngine & { path: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-conformance-'));
+  const file = path.join(dir, 'switchyard.db');
+  const storage = openSqliteStorage({ path: file });
+  const raw = new BetterSqlite3(file);
+  raw.pragma('busy_timeout = 5000');
+  return {
+    path: file,
+    storage,
+    async exec(sql) {
+      raw.exec(sql);
+    },
+    async scalar(sql) {
+      return Number(raw.prepare(sql).pluck().get());
+    },
+    async close() {
+      raw.close();
+      await storage.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const sqliteEngine: Engine = { name: 'sqlite', open: () => openSqliteEngine() };
+
+export const ENGINES: Engine[] = [sqliteEngine, postgresEngine];

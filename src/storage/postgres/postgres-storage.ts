@@ -47,8 +47,11 @@ export interface PostgresStorageOptions {
 
 interface OpenUnit {
   unit: Unit;
+  client: pg.PoolClient;
   callbacks: (() => void)[];
   done: boolean;
+  /** Joined runs open now (each a savepoint). */
+  depth: number;
 }
 
 /** bigint (int8: counts, seq) as a JavaScript number, as better-sqlite3 returns SQLite's integers. */
@@ -69,7 +72,7 @@ const types = {
  *   chain's prev_hash, layer slices, the feed's seq and telemetry sums are read and written with
  *   no other writer in between, as with SQLite's one writer. Within this process units also queue
  *   in memory first, so a waiting unit holds no connection and reads keep theirs.
- * - A `run` inside a unit (same async context) joins it.
+ * - A `run` inside a unit (same async context) joins it as a SAVEPOINT (see `joined`).
  * - Each unit sends `pg_notify(CHANGE_CHANNEL, <this process's id>)`, delivered at COMMIT only;
  *   a LISTEN connection hears other processes' commits and tells `onExternalChange` listeners.
  * - Driver errors are translated in driver-errors.ts, nowhere else.
@@ -162,7 +165,7 @@ export class PostgresStorage implements Storage {
 
   private async run<T>(fn: (u: Unit) => Promise<T>): Promise<T> {
     const open = this.context.getStore();
-    if (open && !open.done) return fn(open.unit);
+    if (open && !open.done) return this.joined(open, fn);
     return this.exclusive(async () => {
       if (this.closed) throw new StorageError('the storage is closed', { cause: undefined });
       let client: pg.PoolClient;
@@ -171,7 +174,7 @@ export class PostgresStorage implements Storage {
       } catch (err) {
         throw translate(err);
       }
-      const state: OpenUnit = { unit: { ...this.writer, afterCommit: (cb) => state.callbacks.push(cb) }, callbacks: [], done: false };
+      const state: OpenUnit = { unit: { ...this.writer, afterCommit: (cb) => state.callbacks.push(cb) }, client, callbacks: [], done: false, depth: 0 };
       let broken: Error | undefined;
       let result: T;
       this.current = client;
@@ -204,6 +207,33 @@ export class PostgresStorage implements Storage {
       }
       return result;
     });
+  }
+
+  /**
+   * A run inside an open unit is a SAVEPOINT (unit-of-work.ts): if it rejects, its own writes are
+   * rolled back and its afterCommit callbacks dropped, and the outer unit may go on. In PostgreSQL
+   * this is also what keeps the transaction usable after a failed statement inside it.
+   */
+  private async joined<T>(open: OpenUnit, fn: (u: Unit) => Promise<T>): Promise<T> {
+    const name = `sy_sp_${++open.depth}`;
+    const mark = open.callbacks.length;
+    try {
+      await open.client.query(`SAVEPOINT ${name}`);
+      const result = await fn(open.unit);
+      await open.client.query(`RELEASE SAVEPOINT ${name}`);
+      return result;
+    } catch (err) {
+      open.callbacks.length = mark;
+      try {
+        await open.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+        await open.client.query(`RELEASE SAVEPOINT ${name}`);
+      } catch {
+        // The connection is gone: the outer unit fails at its next statement, with the translated error.
+      }
+      throw translate(err);
+    } finally {
+      open.depth--;
+    }
   }
 
   private async migrate(): Promise<void> {
