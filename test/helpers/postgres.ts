@@ -203,7 +203,8 @@ let counter = 0;
 
 /**
  * A fresh, empty database on the run's cluster (about 20 ms): each test server gets its own, so
- * tests never see each other's rows and need no cleanup between them.
+ * tests never see each other's rows and need no cleanup between them. Its default collation is
+ * ICU en-US (where 'a' < 'B'), so a text column without COLLATE "C" would sort unlike SQLite.
  */
 export async function createTestDatabase(adminUrl: string, label = 'test'): Promise<TestDatabase> {
   const name = `sy_${label.replace(/[^a-z0-9]+/gi, '_').toLowerCase().slice(0, 30)}_${process.pid}_${++counter}_${crypto.randomBytes(3).toString('hex')}`;
@@ -212,7 +213,11 @@ export async function createTestDatabase(adminUrl: string, label = 'test'): Prom
   await admin.connect();
   try {
     // FILE_COPY: with fsync off it is the faster strategy for a small template (PostgreSQL 15+).
-    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' STRATEGY FILE_COPY`);
+    // The default collation is ICU's en-US, as on many production databases, not C: the schema
+    // must get code-point order (SQLite's) from its own COLLATE "C", not from the test cluster.
+    await admin.query(
+      `CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LC_COLLATE 'C' LC_CTYPE 'C' STRATEGY FILE_COPY`,
+    );
   } finally {
     await admin.end();
   }
