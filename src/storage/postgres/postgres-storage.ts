@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import pg from 'pg';
+import { DEFAULT_DATABASE_POOL_SIZE } from '../../config.js';
 import type { ReadStores, Storage, Stores, Unit, UnitOfWork } from '../../unit-of-work.js';
 import { StorageError, translate, translated } from './driver-errors.js';
 import { pgMigrations } from './migrations.js';
@@ -19,8 +20,8 @@ import {
   type Sql,
 } from './postgres-stores.js';
 
-/** Connections in the pool (`SWITCHYARD_DATABASE_POOL_SIZE`); one more is held for LISTEN. */
-export const DEFAULT_POOL_SIZE = 10;
+/** Connections in the pool (`SWITCHYARD_DATABASE_POOL_SIZE`, default 10); one more is held for LISTEN. */
+export const DEFAULT_POOL_SIZE = DEFAULT_DATABASE_POOL_SIZE;
 /** How long a unit waits for the unit-of-work lock before it fails with 503 `server_busy` (SQLite's busy_timeout is the same). */
 export const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 /** How long a request waits for a free connection before the database counts as unavailable. */
