@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../src/audit/audit-store.js';
 import { openPostgresStorage } from '../../src/storage/postgres/postgres-storage.js';
 import { ROOT } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
@@ -80,7 +81,7 @@ describe('durability on PostgreSQL: SIGKILL of a writing process', () => {
     }
     const s = await openPostgresStorage({ url: db.url });
     try {
-      const events = [];
+      const events: AuditRecord[] = [];
       for await (const e of s.read.audit.iterate()) events.push(e);
       // Tokens per unit: a whole unit has TOKENS_PER_UNIT of them.
       const tokens = new Map<string, number>();
