@@ -8,7 +8,7 @@ import { LoadedBundle, PolicyEngine } from '../src/policy/policy-engine.js';
 import { PolicySandbox } from '../src/policy/policy-sandbox.js';
 import { buildPolicyInput, probeInput, type PolicyInput } from '../src/policy/policy-input.js';
 import { LayerSpace, type LayerMember } from '../src/flags/layer-allocator.js';
-import type { LiveFlagClaim } from '../src/storage/intent-store.js';
+import type { LiveFlagClaim } from '../src/intents/intent-store.js';
 import { api, ADMIN, BUNDLE, latencyRows, load, loadRows, ROOT, roundTrips, startOpa, startServer, timeEach, type Call, type Row } from './lib.js';
 
 /** The three README examples (pending approval, denied for three reasons, approved). */
@@ -39,7 +39,7 @@ const LIVES: ((intent: Record<string, any>) => { flags: LiveFlagClaim[]; layerRo
 ];
 
 /** 48 policy inputs: each example under each live context, under four keys. The same array goes to both engines. */
-export function decisionInputs(now: Date): PolicyInput[] {
+export async function decisionInputs(now: Date): Promise<PolicyInput[]> {
   const actor = { name: 'alice', role: 'owner', team: 'growth' };
   const out: PolicyInput[] = [];
   for (let k = 0; k < 4; k++) {
@@ -47,7 +47,7 @@ export function decisionInputs(now: Date): PolicyInput[] {
       for (const live of LIVES) {
         const intent = parseIntent({ ...example, key: `${example['key']}${k ? `-${k}` : ''}` });
         const claims = live(example);
-        out.push(buildPolicyInput(intent, actor, now, { liveFlagClaims: () => claims.flags, layerRoom: claims.layerRoom }));
+        out.push(await buildPolicyInput(intent, actor, now, { liveFlagClaims: async () => claims.flags, layerRoom: async (key, layer) => claims.layerRoom(key, layer) }));
       }
     }
   }
@@ -73,7 +73,7 @@ const OPA_NAME = 'opa run --server';
  */
 export async function decisionBench(ports: { ours: number; opa: number }, seconds: number): Promise<Row[]> {
   const engine = await engineFromBundle();
-  const inputs = decisionInputs(new Date());
+  const inputs = await decisionInputs(new Date());
   const opa = await startOpa(ports.opa);
   const opaBase = `http://127.0.0.1:${ports.opa}`;
   const server = await startServer(ports.ours);

@@ -32,6 +32,17 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Times `fn` `n` times, one hrtime pair per call; returns per-call nanoseconds sorted. */
+/** timeEach for an asynchronous call (awaited each time, so the await is part of what is timed). */
+export async function timeEachAsync(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn(i);
+    out[i] = Number(process.hrtime.bigint() - t0);
+  }
+  return out.sort((a, b) => a - b);
+}
+
 export function timeEach(n: number, fn: (i: number) => void): number[] {
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {

@@ -7,7 +7,7 @@ import { systemClock } from '../src/clock.js';
 import { createContainer, type Container } from '../src/container.js';
 import { EXAMPLES } from './decisions.js';
 import { submissionCalls } from './intents.js';
-import { ADMIN, api, BUNDLE, load, percentile, startServer, timeEach, type LoadResult, type RunningServer, type Row } from './lib.js';
+import { ADMIN, api, BUNDLE, load, percentile, startServer, timeEach, timeEachAsync, type LoadResult, type RunningServer, type Row } from './lib.js';
 
 /** autocannon's latencies are whole milliseconds: 0 means under one. */
 const ms = (v: number) => (v === 0 ? '<1 ms' : `${v} ms`);
@@ -58,9 +58,9 @@ async function serveCopy<T>(c: Container, port: number, fn: (server: RunningServ
  * rows to skip. (None is running: a running one rewrites its service's whole flags document on every
  * submission, which the flags curve measures on its own.)
  */
-function seedExperiment(c: Container, i: number): void {
+async function seedExperiment(c: Container, i: number): Promise<void> {
   const pending = i % 2 === 0;
-  const r = c.intents.submit(
+  const r = await c.intents.submit(
     {
       key: `seed-${i}`,
       owner: 'growth',
@@ -87,17 +87,17 @@ export async function experimentScaling(port: number, seconds: number): Promise<
   try {
     // Two related experiments the decision must see: layer mates in "checkout".
     for (const key of ['mate-a', 'mate-b']) {
-      c.intents.submit({ key, owner: 'growth', services: [{ service: 'web', flag: key }], variants: VARIANTS, exposure: 2, layer: 'checkout' }, OWNER);
+      await c.intents.submit({ key, owner: 'growth', services: [{ service: 'web', flag: key }], variants: VARIANTS, exposure: 2, layer: 'checkout' }, OWNER);
     }
     // Until the policy's wasm has tiered up (about 10,000 evaluations) the first point would look slower.
-    for (let i = 0; i < 20_000; i++) c.intents.evaluate(EXAMPLES[0], OWNER);
+    for (let i = 0; i < 20_000; i++) await c.intents.evaluate(EXAMPLES[0], OWNER);
     let seeded = 0;
     for (const n of [10, 100, 1_000, 10_000]) {
       const t0 = Date.now();
-      for (; seeded < n; seeded++) seedExperiment(c, seeded);
+      for (; seeded < n; seeded++) await seedExperiment(c, seeded);
       process.stderr.write(`  ${n} live experiments seeded (${Date.now() - t0} ms)\n`);
-      for (let i = 0; i < 1_000; i++) c.intents.evaluate(EXAMPLES[0], OWNER);
-      const ns = timeEach(5_000, () => c.intents.evaluate(EXAMPLES[0], OWNER));
+      for (let i = 0; i < 1_000; i++) await c.intents.evaluate(EXAMPLES[0], OWNER);
+      const ns = await timeEachAsync(5_000, () => c.intents.evaluate(EXAMPLES[0], OWNER));
       const submit = await serveCopy(c, port, async (server) => {
         const { token } = await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: 'bench-owner', role: 'owner', team: 'growth' });
         const r = await load(server.base, submissionCalls(token, Math.ceil(seconds + 1) * 3_000), seconds);
@@ -143,18 +143,18 @@ export async function oneLayerScaling(): Promise<Row[]> {
   let base: number | undefined;
   const measured = { ...EXAMPLES[0], layer: 'crowd' };
   try {
-    for (let i = 0; i < 20_000; i++) c.intents.evaluate(measured, OWNER);
+    for (let i = 0; i < 20_000; i++) await c.intents.evaluate(measured, OWNER);
     let seeded = 0;
     for (const n of [10, 100, 1_000, 10_000]) {
       const t0 = Date.now();
       for (; seeded < n; seeded++) {
         const key = `crowd-${seeded}`;
-        const r = c.intents.submit({ key, owner: 'growth', services: [{ service: 'web', flag: key }], variants: VARIANTS, exposure: 0.01, layer: 'crowd', schedule: { start: inDays(30), end: inDays(60) } }, OWNER);
+        const r = await c.intents.submit({ key, owner: 'growth', services: [{ service: 'web', flag: key }], variants: VARIANTS, exposure: 0.01, layer: 'crowd', schedule: { start: inDays(30), end: inDays(60) } }, OWNER);
         if (r.status === 'denied') throw new Error(`${key} was denied: ${JSON.stringify(r.decision.violations)}`);
       }
       process.stderr.write(`  ${n} experiments seeded in one layer (${Date.now() - t0} ms)\n`);
-      for (let i = 0; i < 1_000; i++) c.intents.evaluate(measured, OWNER);
-      const ns = timeEach(5_000, () => c.intents.evaluate(measured, OWNER));
+      for (let i = 0; i < 1_000; i++) await c.intents.evaluate(measured, OWNER);
+      const ns = await timeEachAsync(5_000, () => c.intents.evaluate(measured, OWNER));
       const p50 = percentile(ns, 50) / 1000;
       base ??= p50;
       process.stderr.write(`  decision p50 ${p50.toFixed(0)} µs, p99 ${(percentile(ns, 99) / 1000).toFixed(0)} µs\n`);
@@ -186,7 +186,7 @@ export async function flagScaling(port: number, seconds: number): Promise<Row[]>
     for (const n of [10, 100, 1_000]) {
       for (; flags < n; flags += 10) {
         const services = Array.from({ length: 10 }, (_, j) => ({ service: 'recommendations', flag: `flag_${flags + j}` }));
-        c.intents.submit({ key: `flags-${flags / 10}`, owner: 'growth', services, variants: VARIANTS, exposure: 1 }, OWNER);
+        await c.intents.submit({ key: `flags-${flags / 10}`, owner: 'growth', services, variants: VARIANTS, exposure: 1 }, OWNER);
       }
       rows.push(
         ...(await serveCopy(c, port, async (server) => {

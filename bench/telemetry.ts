@@ -128,17 +128,17 @@ async function loopOverhead(): Promise<Row[]> {
   const rows: Row[] = [];
   try {
     const actor = { tokenId: 'bench', name: 'bench', role: 'admin' as const, team: null, approvalRoles: [], service: null };
-    c.intents.submit(rollout('loop-guarded', 10), actor);
+    await c.intents.submit(rollout('loop-guarded', 10), actor);
     let plain = 0;
     for (const target of [0, 100, 1000]) {
       for (; plain < target; plain++) {
-        c.intents.submit({ key: `plain-${plain}`, owner: 'growth', services: [{ service: 'recommendations', flag: `plain_${plain}` }], variants: [{ key: 'a', weight: 1, value: 1 }, { key: 'b', weight: 1, value: 2 }], exposure: 0.01 }, actor);
+        await c.intents.submit({ key: `plain-${plain}`, owner: 'growth', services: [{ service: 'recommendations', flag: `plain_${plain}` }], variants: [{ key: 'a', weight: 1, value: 1 }, { key: 'b', weight: 1, value: 2 }], exposure: 0.01 }, actor);
       }
-      c.guardrails.tick();
+      await c.guardrails.tick();
       const times: number[] = [];
       for (let i = 0; i < 200; i++) {
         const t = process.hrtime.bigint();
-        const done = c.guardrails.tick();
+        const done = await c.guardrails.tick();
         times.push(Number(process.hrtime.bigint() - t) / 1e3);
         if (done.analysed !== 1) throw new Error(`the tick analysed ${done.analysed} experiments`);
       }

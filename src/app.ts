@@ -28,6 +28,8 @@ import { TELEMETRY_BODY_LIMIT_BYTES, TELEMETRY_PATH, telemetryRouter } from './h
 import { consoleRouter } from './console/console-router.js';
 
 const FEEDS_KEY = 'switchyard.eventFeeds';
+/** Paths (under /v1) whose handlers await more than storage: not run inside the idempotency unit. */
+const OUTSIDE_UNIT = [/^\/policy$/, /^\/services\/[^/]+\/telemetry$/, /^\/decisions\/[^/]+:replay$/];
 const READ_KEY = 'switchyard.readEndpoints';
 
 /** Open change-feed streams, for shutdown. */
@@ -64,9 +66,12 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', (_req, res) => {
+  app.get('/readyz', async (_req, res) => {
     const checks = {
-      database: c.db.open && c.db.prepare('SELECT 1').pluck().get() === 1,
+      database: await c.storage.ping().then(
+        () => true,
+        () => false,
+      ),
       policy: c.engine.revision() !== null,
     };
     const ready = checks.database && checks.policy;
@@ -96,7 +101,9 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: ['application/json', 'application/*+json'], verify: keepRawJson }));
   app.use('/v1', registerBodySource, queryTextRules);
   app.use('/v1/policy', bundleBody);
-  app.use('/v1', idempotency(c.idempotency, c.clock, (fn) => c.lifecycle.transaction(fn)));
+  // The routes whose handlers await other work than storage (a policy check in a worker, the
+  // telemetry group commit, a replay) answer first and record in a unit of their own.
+  app.use('/v1', idempotency(c.idempotency, c.clock, c.tx, (req) => !OUTSIDE_UNIT.some((re) => re.test(req.path))));
   app.use(intentsRouter(c.intents, c.lifecycle));
   app.use(policyRouter(c.policy));
   app.use(auditRouter(c.audit));

@@ -10,18 +10,12 @@ import { Lifecycle } from './intents/lifecycle.js';
 import { PolicyEngine } from './policy/policy-engine.js';
 import { PolicyChecks, PolicySandbox } from './policy/policy-sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
-import { AuditStore } from './storage/audit-store.js';
-import { openDatabase, type Database } from './storage/database.js';
-import { DecisionStore } from './storage/decision-store.js';
-import { FlagStore } from './storage/flag-store.js';
-import { IdempotencyStore } from './storage/idempotency-store.js';
-import { IntentStore } from './storage/intent-store.js';
-import { PolicyStore } from './storage/policy-store.js';
-import { RolloutStore } from './storage/rollout-store.js';
-import { TokenStore } from './storage/token-store.js';
-import { sqliteTransactor } from './storage/transactor.js';
+import { openSqliteStorage, type SqliteStorage } from './storage/sqlite/sqlite-storage.js';
+import type { Database } from './storage/sqlite/database.js';
+import type { DecisionReader } from './policy/decision-store.js';
+import type { IdempotencyReader } from './http/idempotency-store.js';
+import type { Storage, UnitOfWork } from './unit-of-work.js';
 import { Metrics } from './metrics.js';
-import { TelemetryStore } from './storage/telemetry-store.js';
 import { GuardrailLoop } from './telemetry/guardrail-loop.js';
 import { metricCatalog, type MetricCatalog } from './telemetry/metric-catalog.js';
 import { RolloutAnalysis } from './telemetry/rollout-analysis.js';
@@ -40,7 +34,17 @@ export interface ContainerOptions {
 
 /** Everything the app is made of, wired in this one place. */
 export interface Container {
+  /** The storage port: what the domain was built on. */
+  storage: Storage;
+  /** The unit of work, timed (what services and the idempotency middleware run their writes in). */
+  tx: UnitOfWork;
+  /**
+   * The SQLite adapter's writer connection, for SQLite-specific tests and tools only (tamper
+   * tests, db-dump, benches); no domain module receives it.
+   */
   db: Database;
+  /** The SQLite adapter itself, for the same tests (its writer-bound stores, its change poll). */
+  sqlite: SqliteStorage;
   clock: Clock;
   logger: Logger;
   engine: PolicyEngine;
@@ -50,49 +54,51 @@ export interface Container {
   intents: IntentService;
   lifecycle: Lifecycle;
   flags: FlagStateService;
-  decisions: DecisionStore;
-  idempotency: IdempotencyStore;
+  decisions: DecisionReader;
+  idempotency: IdempotencyReader;
   metrics: Metrics;
   telemetry: TelemetryService;
   analysis: RolloutAnalysis;
   /** An experiment version's recorded analysis points, oldest first (the guardrail loop writes them). */
-  analysisHistory: (key: string, version: number) => Record<string, unknown>[];
+  analysisHistory: (key: string, version: number) => Promise<Record<string, unknown>[]>;
   /** Started by main.ts; tests call its tick() directly. */
   guardrails: GuardrailLoop;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export async function createContainer(opts: ContainerOptions): Promise<Container> {
   const { clock, logger } = opts;
-  const db = openDatabase({ path: opts.dbPath });
+  const storage: SqliteStorage = openSqliteStorage({
+    path: opts.dbPath,
+    onCallbackError: (err) => logger.error({ err }, 'an after-commit listener failed'),
+  });
+  const { read } = storage;
   const metrics = new Metrics();
-  const tx = metrics.observeTransactor(sqliteTransactor(db));
-  const intentStore = new IntentStore(db);
-  const decisions = new DecisionStore(db);
-  const audit = new AuditLog(new AuditStore(db), clock);
+  const tx = metrics.observeUnitOfWork(storage.tx);
+  const audit = new AuditLog(read.audit, clock);
   const timeouts = opts.policyTimeouts ?? DEFAULT_POLICY_TIMEOUTS;
   const sandbox = new PolicySandbox({ timeoutMs: timeouts.decisionMs, loadTimeoutMs: timeouts.checkMs, logger: logger.child({ module: 'policy' }) });
   const engine = new PolicyEngine(logger.child({ module: 'policy' }), sandbox);
   const policy = new PolicyService({
     engine,
-    store: new PolicyStore(db),
-    intents: intentStore,
-    decisions,
+    read,
     audit,
     clock,
     tx,
     logger: logger.child({ module: 'policy' }),
-    checks: new PolicyChecks({ timeoutMs: timeouts.checkMs, dbPath: opts.dbPath }),
+    checks: new PolicyChecks({ timeoutMs: timeouts.checkMs }),
   });
-  const flags = new FlagStateService(new FlagStore(db), clock, { ...DEFAULT_FLAG_STORAGE_LIMITS, ...opts.storage });
-  const pruned = tx.run(() => flags.pruneHistory());
+  const flags = new FlagStateService(read.flags, clock, { ...DEFAULT_FLAG_STORAGE_LIMITS, ...opts.storage });
+  const pruned = await tx.run((u) => flags.pruneHistory(u.flags));
   if (pruned > 0) logger.info({ pruned, keep: flags.limits.historyVersions }, 'pruned flags-document history beyond the retention');
+  // The read path serves from snapshots: loaded now, kept current by after-commit events and, for
+  // another process's commits, by the storage's change feed.
+  await flags.load(storage);
   // The analysis reads only telemetry's per-arm statistics (SPEC §10.2); the lifecycle asks it before
   // an advance, the guardrail loop before a pause.
-  const telemetryStore = new TelemetryStore(db);
   const metricsCatalog = (): MetricCatalog => metricCatalog(engine.current()?.bundle.data);
-  const analysis = new RolloutAnalysis({ intents: intentStore, store: telemetryStore, metrics: metricsCatalog });
-  const lifecycle = new Lifecycle({ intents: intentStore, decisions, flags, audit, clock, tx, rollouts: new RolloutStore(db),
+  const analysis = new RolloutAnalysis({ intents: read.intents, store: read.telemetry, metrics: metricsCatalog });
+  const lifecycle = new Lifecycle({ read, flags, audit, clock, tx,
     analysis,
     onCommitted: (events) => {
       for (const e of events) {
@@ -101,10 +107,10 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
       }
     },
   });
-  const intents = new IntentService({ intents: intentStore, decisions, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
-  const tokens = new TokenService({ tokens: new TokenStore(db), audit, clock, tx });
+  const intents = new IntentService({ read, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
+  const tokens = new TokenService({ read: read.tokens, audit, clock, tx });
+  await tokens.load(storage);
   const telemetry = new TelemetryService({
-    store: telemetryStore,
     flags,
     metrics: metricsCatalog,
     clock,
@@ -120,8 +126,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   });
   const guardrails = new GuardrailLoop({
     analysis,
-    store: telemetryStore,
-    intents: intentStore,
+    store: read.telemetry,
+    intents: read.intents,
     lifecycle,
     audit,
     clock,
@@ -131,7 +137,10 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   await policy.boot(opts.policyBundlePath);
   metrics.trackPolicy(() => engine.revision());
   return {
-    db,
+    storage,
+    tx,
+    db: storage.db,
+    sqlite: storage,
     clock,
     logger,
     engine,
@@ -141,18 +150,20 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     intents,
     lifecycle,
     flags,
-    decisions,
-    idempotency: new IdempotencyStore(db),
+    decisions: read.decisions,
+    idempotency: read.idempotency,
     metrics,
     telemetry,
     analysis,
-    analysisHistory: (key, version) => telemetryStore.history(key, version),
+    analysisHistory: (key, version) => read.telemetry.history(key, version),
     guardrails,
-    close: () => {
+    close: async () => {
       guardrails.stop();
       policy.stop();
+      flags.stop();
+      tokens.stop();
       sandbox.close();
-      if (db.open) db.close();
+      await storage.close();
     },
   };
 }

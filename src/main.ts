@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { containerOptions, createContainer } from './container.js';
 import { Scheduler } from './intents/scheduler.js';
 import { createLogger } from './logger.js';
-import { DatabaseCorruptError } from './storage/database.js';
+import { DatabaseCorruptError } from './storage/sqlite/database.js';
 
 async function main(): Promise<void> {
   let config;
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const container = await createContainer(containerOptions(config, systemClock, logger));
-  const { token } = container.tokens.bootstrap(config.bootstrapToken);
+  const { token } = await container.tokens.bootstrap(config.bootstrapToken);
   const scheduler = new Scheduler(container.lifecycle, logger.child({ module: 'scheduler' }), (ms) =>
     container.metrics.schedulerLag.set(ms / 1000),
   );
@@ -81,9 +81,10 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     server.close(() => {
-      container.close();
-      logger.info('database closed; bye');
-      process.exit(0);
+      void container.close().finally(() => {
+        logger.info('database closed; bye');
+        process.exit(0);
+      });
     });
     server.closeIdleConnections();
   };

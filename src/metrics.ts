@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import type { PolicyEvaluation, PolicyEvaluator } from './policy/policy-engine.js';
 import type { PolicyInput } from './policy/policy-input.js';
-import type { Transactor } from './storage/transactor.js';
+import type { UnitOfWork } from './unit-of-work.js';
 
 /** The Prometheus registry and the few instruments the code reports to; one per process. */
 export class Metrics {
@@ -113,12 +113,13 @@ export class Metrics {
     };
   }
 
-  observeTransactor(inner: Transactor): Transactor {
+  /** Times every unit of work (joined runs included, as the transactor's nested runs were). */
+  observeUnitOfWork(inner: UnitOfWork): UnitOfWork {
     return {
-      run: <T>(fn: () => T): T => {
+      run: async (fn) => {
         const end = this.txSeconds.startTimer();
         try {
-          return inner.run(fn);
+          return await inner.run(fn);
         } finally {
           end();
         }

@@ -1,4 +1,4 @@
-import type { Role } from '../storage/token-store.js';
+import type { Role } from './token-store.js';
 import { ForbiddenError } from '../errors.js';
 
 export type { Role };

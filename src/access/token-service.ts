@@ -5,8 +5,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors.js';
 import { identifier, zodFieldErrors } from '../intents/validation.js';
-import type { TokenStore } from '../storage/token-store.js';
-import type { Transactor } from '../storage/transactor.js';
+import type { ChangeFeed, UnitOfWork } from '../unit-of-work.js';
+import type { TokenReader, TokenRecord } from './token-store.js';
 import type { Actor } from './actor.js';
 
 export const ROLES = ['owner', 'approver', 'governance', 'operator', 'service', 'admin'] as const;
@@ -71,9 +71,55 @@ export type RevocationListener = (tokenId: string) => void;
 export class TokenService {
   private readonly revocationListeners = new Set<RevocationListener>();
 
+  /** Every active token by the SHA-256 of its secret: what `authenticate` reads, never a query per request. */
+  private active = new Map<string, TokenRecord>();
+  private reloading: Promise<void> = Promise.resolve();
+  private stopFeed: (() => void) | undefined;
+
   constructor(
-    private readonly deps: { tokens: TokenStore; audit: AuditLog; clock: Clock; tx: Transactor },
+    private readonly deps: { read: TokenReader; audit: AuditLog; clock: Clock; tx: UnitOfWork },
   ) {}
+
+  /** Loads the snapshot (at start) and keeps it current from `feed` (another process's commits). */
+  async load(feed?: ChangeFeed): Promise<void> {
+    await this.reload();
+    if (feed && !this.stopFeed) this.stopFeed = feed.onExternalChange(() => void this.reload());
+  }
+
+  /**
+   * Re-reads every active token; the tokens that were active and are not any more (revoked by
+   * another process) are told to the revocation listeners, as a revocation here would be.
+   */
+  reload(): Promise<void> {
+    this.reloading = this.reloading
+      .then(async () => {
+        const next = new Map<string, TokenRecord>();
+        for (const { hash, token } of await this.deps.read.listActive()) next.set(hash, token);
+        const ids = new Set([...next.values()].map((t) => t.id));
+        const gone = [...this.active.values()].filter((t) => !ids.has(t.id)).map((t) => t.id);
+        this.active = next;
+        for (const id of gone) this.tellRevoked(id);
+      })
+      .catch(() => {
+        // The last good snapshot stays; the next change retries.
+      });
+    return this.reloading;
+  }
+
+  stop(): void {
+    this.stopFeed?.();
+    this.stopFeed = undefined;
+  }
+
+  private tellRevoked(id: string): void {
+    for (const listener of [...this.revocationListeners]) {
+      try {
+        listener(id);
+      } catch {
+        // one listener's failure does not keep the others from hearing
+      }
+    }
+  }
 
   /**
    * Calls `listener` after each revocation commits, so whatever a token holds open (its streams)
@@ -85,26 +131,25 @@ export class TokenService {
   }
 
   /**
-   * Resolves a bearer token. The lookup is by the token's SHA-256 (an index probe, or the store's
-   * cache), never by the token itself, so the time it takes says nothing about how much of a
+   * Resolves a bearer token. The lookup is by the token's SHA-256 (in the snapshot of active
+   * tokens), never by the token itself, so the time it takes says nothing about how much of a
    * guessed token was right.
    */
   authenticate(token: string | undefined): Actor {
     if (!token) throw new UnauthorizedError();
-    const t = this.deps.tokens.findActiveByHash(hashToken(token));
+    const t = this.active.get(hashToken(token));
     if (!t) throw new UnauthorizedError('The bearer token is unknown or revoked');
     return { tokenId: t.id, name: t.name, role: t.role, team: t.team, approvalRoles: t.approvalRoles, service: t.service };
   }
 
-  create(body: unknown, actor: Actor): { id: string; token: string; name: string; role: string } {
+  async create(body: unknown, actor: Actor): Promise<{ id: string; token: string; name: string; role: string }> {
     const parsed = TokenRequestSchema.safeParse(body);
     if (!parsed.success) throw new ValidationError(zodFieldErrors(parsed.error), 'The token request is not valid');
     const req = parsed.data;
     const token = generateToken();
     const id = `tok_${ulid()}`;
-    this.deps.tx.run(() => {
-      this.deps.tokens.insert(
-        {
+    await this.deps.tx.run(async (u) => {
+      const record: Omit<TokenRecord, 'revokedAt'> = {
           id,
           name: req.name,
           role: req.role,
@@ -113,10 +158,10 @@ export class TokenService {
           service: req.service ?? null,
           createdAt: this.deps.clock.now().toISOString(),
           createdBy: actor.name,
-        },
-        hashToken(token),
-      );
-      this.deps.audit.append({
+      };
+      const hash = hashToken(token);
+      if (await u.tokens.insert(record, hash)) u.afterCommit(() => this.active.set(hash, { ...record, revokedAt: null }));
+      await this.deps.audit.append(u, {
         type: 'token_created',
         actor: actor.name,
         data: { token_id: id, name: req.name, role: req.role, team: req.team ?? null, approval_roles: req.approval_roles ?? [], service: req.service ?? null },
@@ -129,8 +174,8 @@ export class TokenService {
    * Every token, revoked ones included (their ids appear in the audit trail), without the secret
    * or its hash: a token is shown once, at creation, and never again.
    */
-  list(): TokenView[] {
-    return this.deps.tokens.list().map((t) => ({
+  async list(): Promise<TokenView[]> {
+    return (await this.deps.read.list()).map((t) => ({
       id: t.id,
       name: t.name,
       role: t.role,
@@ -142,37 +187,42 @@ export class TokenService {
     }));
   }
 
-  revoke(id: string, actor: Actor): void {
-    this.deps.tx.run(() => {
-      const t = this.deps.tokens.get(id);
+  async revoke(id: string, actor: Actor): Promise<void> {
+    await this.deps.tx.run(async (u) => {
+      const t = await u.tokens.get(id);
       if (!t || t.revokedAt) throw new NotFoundError('token_not_found', `No active token with id ${id}`);
-      this.deps.tokens.revoke(id, this.deps.clock.now().toISOString());
-      this.deps.audit.append({ type: 'token_revoked', actor: actor.name, data: { token_id: id, name: t.name, role: t.role } });
+      await u.tokens.revoke(id, this.deps.clock.now().toISOString());
+      await this.deps.audit.append(u, { type: 'token_revoked', actor: actor.name, data: { token_id: id, name: t.name, role: t.role } });
+      u.afterCommit(() => {
+        for (const [hash, token] of this.active) if (token.id === id) this.active.delete(hash);
+        this.tellRevoked(id);
+      });
     });
-    for (const listener of [...this.revocationListeners]) listener(id);
   }
 
   /**
    * Makes sure an admin token exists at start: the configured bootstrap token (idempotent across
    * restarts), or on a brand-new database a fresh one that the caller prints once.
    */
-  bootstrap(configured: string | undefined): { token: string | null } {
-    return this.deps.tx.run(() => {
+  async bootstrap(configured: string | undefined): Promise<{ token: string | null }> {
+    const result = await this.deps.tx.run(async (u) => {
       const at = this.deps.clock.now().toISOString();
       if (configured) {
-        const inserted = this.deps.tokens.insert(
+        const inserted = await u.tokens.insert(
           { id: `tok_${ulid()}`, name: 'bootstrap-admin', role: 'admin', team: null, approvalRoles: [], service: null, createdAt: at, createdBy: 'bootstrap' },
           hashToken(configured),
         );
-        if (inserted) this.deps.audit.append({ type: 'token_created', actor: 'bootstrap', data: { name: 'bootstrap-admin', role: 'admin', source: 'SWITCHYARD_BOOTSTRAP_TOKEN' } });
+        if (inserted) await this.deps.audit.append(u, { type: 'token_created', actor: 'bootstrap', data: { name: 'bootstrap-admin', role: 'admin', source: 'SWITCHYARD_BOOTSTRAP_TOKEN' } });
         return { token: null };
       }
-      if (this.deps.tokens.count() > 0) return { token: null };
+      if ((await u.tokens.count()) > 0) return { token: null };
       const token = generateToken();
       const id = `tok_${ulid()}`;
-      this.deps.tokens.insert({ id, name: 'admin', role: 'admin', team: null, approvalRoles: [], service: null, createdAt: at, createdBy: 'bootstrap' }, hashToken(token));
-      this.deps.audit.append({ type: 'token_created', actor: 'bootstrap', data: { token_id: id, name: 'admin', role: 'admin', source: 'first start' } });
+      await u.tokens.insert({ id, name: 'admin', role: 'admin', team: null, approvalRoles: [], service: null, createdAt: at, createdBy: 'bootstrap' }, hashToken(token));
+      await this.deps.audit.append(u, { type: 'token_created', actor: 'bootstrap', data: { token_id: id, name: 'admin', role: 'admin', source: 'first start' } });
       return { token };
     });
+    await this.reload();
+    return result;
   }
 }

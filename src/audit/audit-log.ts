@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import { ulid } from 'ulid';
 import type { Clock } from '../clock.js';
-import type { AuditQuery, AuditRecord, AuditStore } from '../storage/audit-store.js';
+import type { AuditQuery, AuditReader, AuditRecord, AuditStore } from './audit-store.js';
 
 /** The package is CommonJS with an ESM-style type declaration; its default import is the function. */
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
@@ -90,15 +90,18 @@ const toEvent = (r: AuditRecord): AuditEvent => ({
   hash: r.hash,
 });
 
-/** The append-only, hash-chained audit trail. Callers append inside their own transaction. */
+/**
+ * The append-only, hash-chained audit trail. Callers append inside their own unit of work, whose
+ * serialisation makes `last()` and the insert one step: two appends never chain to the same event.
+ */
 export class AuditLog {
   constructor(
-    private readonly store: AuditStore,
+    private readonly read: AuditReader,
     private readonly clock: Clock,
   ) {}
 
-  append(input: AuditEventInput): AuditEvent {
-    const prev = this.store.last();
+  async append(u: { audit: AuditStore }, input: AuditEventInput): Promise<AuditEvent> {
+    const prev = await u.audit.last();
     const prevHash = prev?.hash ?? GENESIS_HASH;
     const record = {
       id: `ev_${ulid()}`,
@@ -111,18 +114,18 @@ export class AuditLog {
       data: input.data ?? {},
     };
     const hash = eventHash(prevHash, record);
-    const seq = this.store.insert({ ...record, prevHash, hash });
+    const seq = await u.audit.insert({ ...record, prevHash, hash });
     return toEvent({ ...record, seq, prevHash, hash });
   }
 
-  query(q: AuditQuery): AuditEvent[] {
-    return this.store.query(q).map(toEvent);
+  async query(q: AuditQuery): Promise<AuditEvent[]> {
+    return (await this.read.query(q)).map(toEvent);
   }
 
-  verify(): ChainVerification {
+  async verify(): Promise<ChainVerification> {
     let prevHash = GENESIS_HASH;
     let count = 0;
-    for (const r of this.store.iterate()) {
+    for await (const r of this.read.iterate()) {
       if (r.prevHash !== prevHash) {
         return { ok: false, events: count, head: prevHash, broken_at: { seq: r.seq, id: r.id, reason: 'prev_hash does not match the event before' } };
       }

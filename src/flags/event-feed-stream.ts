@@ -5,13 +5,13 @@
  * each exactly once: live changes that arrive while the backlog is being sent are held back and
  * only those past the backlog are sent.
  */
-import type { FlagEventRecord } from '../storage/flag-store.js';
+import type { FlagEventRecord } from './flag-store.js';
 import type { FlagChangeCause, FlagsChange, FlagsListener } from './flag-state-service.js';
 import { DEFAULT_HEARTBEAT_MS, sseEvent, type StreamSink } from './flag-stream.js';
 
 export interface FeedSource {
   subscribe(listener: FlagsListener): () => void;
-  events(afterSeq: number, service: string | undefined, limit: number): FlagEventRecord[];
+  events(afterSeq: number, service: string | undefined, limit: number): Promise<FlagEventRecord[]>;
   /** The feed position of the newest committed event (0 when there is none). */
   lastSeq(): number;
 }
@@ -34,6 +34,8 @@ interface Subscriber {
   sink: StreamSink;
   service: string | undefined;
   lastSent: number;
+  /** Live changes heard while the backlog is being read; null once it has been sent. */
+  held: FlagsChange[] | null;
 }
 
 export class EventFeedStreams {
@@ -61,18 +63,41 @@ export class EventFeedStreams {
     // An id past the end of the feed (a client of another server, or of a database restored from
     // a backup) names nothing here: without the clamp, every change up to that id would be
     // skipped as already sent, and the stream would stay silent. It resumes from the end instead.
-    const sub: Subscriber = { sink, service, lastSent: Math.min(afterSeq, this.source.lastSeq()) };
+    const sub: Subscriber = { sink, service, lastSent: Math.min(afterSeq, this.source.lastSeq()), held: [] };
     this.ensureListening();
     this.subscribers.add(sub);
     sink.write('retry: 2000\n\n');
-    // Synchronous from here to the end of the backlog: no change can be published in between,
-    // because publishing happens on the same thread after a commit.
-    for (;;) {
-      const page = this.source.events(sub.lastSent, service, BACKLOG_PAGE);
-      for (const e of page) this.send(sub, e.seq, feedEventView(e));
-      if (page.length < BACKLOG_PAGE) break;
-    }
+    void this.backlog(sub);
     return () => this.remove(sub);
+  }
+
+  /**
+   * Sends what the consumer missed, read from the database page by page, then the live changes
+   * held back meanwhile: listening started before the first read, so a change committed after the
+   * last page was read is among the held ones, and one committed before is in a page; each is sent
+   * once, in feed order.
+   */
+  private async backlog(sub: Subscriber): Promise<void> {
+    try {
+      for (;;) {
+        const page = await this.source.events(sub.lastSent, sub.service, BACKLOG_PAGE);
+        if (!this.subscribers.has(sub)) return;
+        for (const e of page) this.send(sub, e.seq, feedEventView(e));
+        if (page.length < BACKLOG_PAGE) break;
+      }
+    } catch {
+      // The database did not answer: end the stream; the consumer reconnects with Last-Event-ID.
+      this.remove(sub);
+      try {
+        sub.sink.end();
+      } catch {
+        // already gone
+      }
+      return;
+    }
+    const held = sub.held ?? [];
+    sub.held = null;
+    for (const c of held) if (c.seq > sub.lastSent) this.send(sub, c.seq, feedEventView(c));
   }
 
   closeAll(): void {
@@ -102,6 +127,10 @@ export class EventFeedStreams {
   private deliver(c: FlagsChange): void {
     for (const sub of this.subscribers) {
       if (sub.service !== undefined && sub.service !== c.service) continue;
+      if (sub.held) {
+        sub.held.push(c);
+        continue;
+      }
       if (c.seq <= sub.lastSent) continue;
       this.send(sub, c.seq, feedEventView(c));
     }

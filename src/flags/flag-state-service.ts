@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { DocumentTooLargeError } from '../errors.js';
 import type { FlagState, FlagsDocument } from '../evaluation/types.js';
-import type { FlagChangeCause, FlagStore, StoredFlagDocument } from '../storage/flag-store.js';
+import type { ChangeFeed } from '../unit-of-work.js';
+import type { FlagChangeCause, FlagReader, FlagStore, StoredFlagDocument } from './flag-store.js';
 
 export type { FlagChangeCause };
 
@@ -59,30 +60,80 @@ function emptyDocument(service: string): StoredFlagDocument {
 }
 
 /**
- * Owns the per-service flags documents. Writes happen inside the caller's transaction and return
- * the changes; listeners (streams, the event feed) hear of them only after the caller commits, so no
- * client ever sees a state that was rolled back.
+ * Owns the per-service flags documents. Writes happen inside the caller's unit of work; the
+ * snapshot the read path serves from (`current`) and the listeners (streams, the event feed) learn
+ * of them only after the unit commits (`Unit.afterCommit`), so no client ever sees a state that was
+ * rolled back. A commit by another process reaches the snapshot through the storage's change feed.
  */
 export class FlagStateService implements FlagStateReader {
   private readonly listeners = new Set<FlagsListener>();
-  /** The latest document per service, with the row it came from: rows are append-only. */
-  private readonly latest = new Map<string, { seq: number; doc: StoredFlagDocument }>();
+  /** The latest committed document of each service: the read path's snapshot, never a query per request. */
+  private readonly latest = new Map<string, StoredFlagDocument>();
+  /** The highest feed position this snapshot has taken in from the database (reload walks the feed from it). */
+  private cursor = 0;
+  /** The highest feed position committed that this process knows of (its own commits, and reloads). */
+  private seq = 0;
+  private reloading: Promise<void> = Promise.resolve();
+  private stopFeed: (() => void) | undefined;
 
   constructor(
-    private readonly store: FlagStore,
+    private readonly read: FlagReader,
     private readonly clock: Clock,
     readonly limits: FlagStorageLimits = DEFAULT_FLAG_STORAGE_LIMITS,
   ) {}
+
+  /** Loads the snapshot (at start), and keeps it current from `feed` (another process's commits). */
+  async load(feed?: ChangeFeed): Promise<void> {
+    this.cursor = await this.read.lastSeq();
+    this.seq = Math.max(this.seq, this.cursor);
+    for (const doc of await this.read.allLatest()) this.take(doc);
+    if (feed && !this.stopFeed) this.stopFeed = feed.onExternalChange(() => void this.reload());
+  }
+
+  /**
+   * Another process committed: walks the feed from the cursor, takes in every version newer than
+   * the snapshot's and tells the listeners, as if it had been committed here. Reloads run one at a time.
+   */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(async () => {
+      for (;;) {
+        const page = await this.read.events(this.cursor, undefined, 500);
+        for (const e of page) {
+          this.cursor = e.seq;
+          if (e.version <= (this.latest.get(e.service)?.version ?? 0)) continue;
+          const doc = await this.read.at(e.service, e.version);
+          if (!doc) continue;
+          this.take(doc);
+          this.seq = Math.max(this.seq, e.seq);
+          this.publish([{ seq: e.seq, service: e.service, version: e.version, etag: doc.etag, json: doc.json, at: e.at, cause: e.cause }]);
+        }
+        if (page.length < 500) break;
+      }
+    }).catch(() => {
+      // Flag reads fail static: the snapshot keeps the last good state; the next change retries.
+    });
+    return this.reloading;
+  }
+
+  stop(): void {
+    this.stopFeed?.();
+    this.stopFeed = undefined;
+  }
+
+  private take(doc: StoredFlagDocument): void {
+    const had = this.latest.get(doc.service);
+    if (!had || had.version < doc.version) this.latest.set(doc.service, doc);
+  }
 
   /**
    * Prunes the bodies every service holds beyond the retention (the history a release without
    * retention left behind, or a lowered SWITCHYARD_FLAG_HISTORY_VERSIONS); run once at start.
    * Returns how many bodies were pruned.
    */
-  pruneHistory(): number {
+  async pruneHistory(store: FlagStore): Promise<number> {
     let pruned = 0;
-    for (const doc of this.store.allLatest()) {
-      pruned += this.store.pruneBelow(doc.service, doc.version - this.limits.historyVersions);
+    for (const doc of await store.allLatest()) {
+      pruned += await store.pruneBelow(doc.service, doc.version - this.limits.historyVersions);
     }
     return pruned;
   }
@@ -91,14 +142,13 @@ export class FlagStateService implements FlagStateReader {
    * Throws document_too_large if giving experiment `key` the flags `next` (per service) would push
    * a service's document past the cap: the check a submission makes before anything is stored.
    */
-  assertFits(key: string, next: Map<string, Record<string, FlagState>>): void {
+  async assertFits(store: FlagReader, key: string, next: Map<string, Record<string, FlagState>>): Promise<void> {
     for (const [service, flags] of next) {
-      const cur = this.current(service);
+      const cur = (await store.latest(service)) ?? emptyDocument(service);
       const merged = this.merge(cur, key, flags);
       this.assertSize(service, serialize({ service, version: cur.version + 1, flags: merged }), cur.json);
     }
   }
-
   private merge(cur: StoredFlagDocument, key: string, next: Record<string, FlagState>): Record<string, FlagState> {
     const doc = JSON.parse(cur.json) as FlagsDocument;
     const flags: Record<string, FlagState> = {};
@@ -117,41 +167,32 @@ export class FlagStateService implements FlagStateReader {
     if (bytes > currentBytes) throw new DocumentTooLargeError(service, bytes, currentBytes, this.limits.maxDocumentBytes);
   }
 
-  /**
-   * Every read asks the database which row is the latest, so a write by any connection is seen at
-   * once; only the document's text is reused, because reading and decoding it (hundreds of KiB
-   * with a thousand flags) made a 304 cost as much as a 200. Only committed rows are remembered:
-   * a row read inside a transaction may be rolled back and its seq reused.
-   */
+  /** The service's latest committed document, from the snapshot: no query. */
   current(service: string): StoredFlagDocument {
-    const seq = this.store.latestSeq(service);
-    if (seq === undefined) return emptyDocument(service);
-    const hit = this.latest.get(service);
-    if (hit?.seq === seq) return hit.doc;
-    const doc = this.store.bySeq(seq)!;
-    if (!this.store.inTransaction()) this.latest.set(service, { seq, doc });
-    return doc;
+    return this.latest.get(service) ?? emptyDocument(service);
   }
 
-  at(service: string, version: number): StoredFlagDocument | undefined {
-    return this.store.at(service, version);
+  at(service: string, version: number): Promise<StoredFlagDocument | undefined> {
+    return this.read.at(service, version);
   }
 
   /**
    * Replaces every flag that experiment `key` drives in `services` with `next` (missing = removed).
    * Writes a new document version only for services whose flags actually changed.
    */
-  replaceExperiment(
+  async replaceExperiment(
+    store: FlagStore,
     key: string,
     services: Iterable<string>,
     next: Map<string, Record<string, FlagState>>,
     cause: FlagChangeCause,
     options: ReplaceOptions = {},
-  ): FlagsChange[] {
+  ): Promise<FlagsChange[]> {
     const changes: FlagsChange[] = [];
     const touched = new Set<string>([...services, ...next.keys()]);
     for (const service of [...touched].sort()) {
-      const cur = this.current(service);
+      // The unit's own view: an earlier write of the same unit is part of it, the snapshot is not.
+      const cur = (await store.latest(service)) ?? emptyDocument(service);
       const flags = this.merge(cur, key, next.get(service) ?? {});
       const candidate = serialize({ service, version: cur.version, flags });
       if (candidate === cur.json) continue;
@@ -160,9 +201,9 @@ export class FlagStateService implements FlagStateReader {
       // Inside the caller's transaction: a refusal rolls back everything the change wrote before it.
       if (options.enforceCap !== false) this.assertSize(service, json, cur.json);
       const stored: StoredFlagDocument = { service, version, json, etag: strongEtag(json), createdAt: this.clock.now().toISOString() };
-      const seq = this.store.insert(stored, cause);
+      const seq = await store.insert(stored, cause);
       // Retention, in the same transaction: the body that just fell out of the window is pruned.
-      this.store.pruneVersion(service, version - this.limits.historyVersions - 1);
+      await store.pruneVersion(service, version - this.limits.historyVersions - 1);
       changes.push({ seq, service, version, etag: stored.etag, json, at: stored.createdAt, cause });
     }
     return changes;
@@ -170,11 +211,12 @@ export class FlagStateService implements FlagStateReader {
 
   /** The feed of document versions after a cursor, for consumers that mirror flag state. */
   events(afterSeq: number, service: string | undefined, limit: number) {
-    return this.store.events(afterSeq, service, limit);
+    return this.read.events(afterSeq, service, limit);
   }
 
+  /** The newest feed position this process knows committed (its own commits and reloads): no query. */
   lastSeq(): number {
-    return this.store.lastSeq();
+    return this.seq;
   }
 
   subscribe(listener: FlagsListener): () => void {
@@ -182,9 +224,14 @@ export class FlagStateService implements FlagStateReader {
     return () => this.listeners.delete(listener);
   }
 
-  /** Called after the transaction that produced `changes` has committed. */
+  /**
+   * Called after the unit that produced `changes` has committed (from `Unit.afterCommit`): the
+   * snapshot takes them, then the listeners hear them.
+   */
   publish(changes: readonly FlagsChange[]): void {
     for (const c of changes) {
+      this.take({ service: c.service, version: c.version, json: c.json, etag: c.etag, createdAt: c.at });
+      if (c.seq > this.seq) this.seq = c.seq;
       for (const l of this.listeners) {
         try {
           l(c);

@@ -12,7 +12,7 @@
  * Knows nothing about HTTP: the router hands it a sink (a Node `ServerResponse` fits) once the
  * request has been authorised and the service found.
  */
-import type { StoredFlagDocument } from '../storage/flag-store.js';
+import type { StoredFlagDocument } from './flag-store.js';
 import type { FlagsChange, FlagsListener } from './flag-state-service.js';
 
 /** Where a stream's bytes go: a subset of a Node writable such as `ServerResponse`. */

@@ -61,7 +61,7 @@
 import { parse as parseSemver } from 'semver';
 import { compileFlag } from '../evaluation/index.js';
 import type { AudienceCondition, FlagState, FlagsDocument } from '../evaluation/types.js';
-import type { StoredFlagDocument } from '../storage/flag-store.js';
+import type { StoredFlagDocument } from './flag-store.js';
 import { strongEtag } from './flag-state-service.js';
 
 export const FLAGD_SCHEMA_URL = 'https://flagd.dev/schema/v0/flags.json';

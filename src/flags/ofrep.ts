@@ -22,7 +22,7 @@ import crypto from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import { compileDocument, type CompiledDocument } from '../evaluation/index.js';
 import type { EvaluationContext, EvaluationErrorCode, FlagsDocument, Resolution } from '../evaluation/types.js';
-import type { StoredFlagDocument } from '../storage/flag-store.js';
+import type { StoredFlagDocument } from './flag-store.js';
 
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 

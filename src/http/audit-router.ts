@@ -38,10 +38,10 @@ export const EventsQuery = z.strictObject({
 
 export function auditRouter(audit: AuditLog): Router {
   const r = Router();
-  r.get('/v1/audit', allow([...READERS], 'read the audit trail'), (req, res) => {
+  r.get('/v1/audit', allow([...READERS], 'read the audit trail'), async (req, res) => {
     const q = parseWith(AuditQuery, req.query, 'query');
     if (q.from && q.to && q.from > q.to) throw new ValidationError([{ path: 'to', message: 'must not be before from' }]);
-    const items = audit.query({
+    const items = await audit.query({
       ...(q.experiment ? { experiment: q.experiment } : {}),
       ...(q.service ? { service: q.service } : {}),
       ...(q.actor ? { actor: q.actor } : {}),
@@ -54,8 +54,8 @@ export function auditRouter(audit: AuditLog): Router {
     const page = items.slice(0, q.limit);
     res.json({ events: page, next_cursor: items.length > q.limit ? String(page[page.length - 1]!.seq) : null });
   });
-  r.get('/v1/audit/verify', allow([...READERS], 'verify the audit trail'), (_req, res) => {
-    const result = audit.verify();
+  r.get('/v1/audit/verify', allow([...READERS], 'verify the audit trail'), async (_req, res) => {
+    const result = await audit.verify();
     res.status(200).json(result);
   });
   return r;
@@ -78,10 +78,10 @@ function feedService(actor: Actor, asked: string | undefined): string | undefine
 export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams, leases: StreamLeases): Router {
   const r = Router();
   const readers = allow([...READERS, 'service'], 'read the change feed');
-  r.get('/v1/events', readers, (req, res) => {
+  r.get('/v1/events', readers, async (req, res) => {
     const q = parseWith(EventsQuery, req.query, 'query');
     const service = feedService(actorOf(res), q.service);
-    const events = flags.events(q.after, service, q.limit).map(feedEventView);
+    const events = (await flags.events(q.after, service, q.limit)).map(feedEventView);
     res.json({ events, next_cursor: events.length > 0 ? String(events[events.length - 1]!.id) : String(q.after) });
   });
   r.get('/v1/events/stream', readers, (req, res) => {

@@ -3,7 +3,7 @@ import type { Actor } from '../access/actor.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
-import type { StoredFlagDocument } from '../storage/flag-store.js';
+import type { StoredFlagDocument } from '../flags/flag-store.js';
 import type { Metrics } from '../metrics.js';
 import { actorOf } from './auth.js';
 import { param } from './body.js';

@@ -37,21 +37,21 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: 
 export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Router {
   const r = Router();
 
-  r.post('/v1/intents', (req, res) => {
-    res.status(201).json(intents.submit(jsonBody(req), actorOf(res)));
+  r.post('/v1/intents', async (req, res) => {
+    res.status(201).json(await intents.submit(jsonBody(req), actorOf(res)));
   });
 
-  r.post('/v1/intents\\:evaluate', (req, res) => {
-    res.status(200).json(intents.evaluate(jsonBody(req), actorOf(res)));
+  r.post('/v1/intents\\:evaluate', async (req, res) => {
+    res.status(200).json(await intents.evaluate(jsonBody(req), actorOf(res)));
   });
 
-  r.get('/v1/intents', allow(READERS, 'read intents'), (req, res) => {
+  r.get('/v1/intents', allow(READERS, 'read intents'), async (req, res) => {
     const q = parseWith(ListQuery, req.query, 'query');
-    res.json(intents.list({ ...(q.owner ? { owner: q.owner } : {}), ...(q.state ? { state: q.state } : {}), ...(q.cursor ? { after: q.cursor } : {}), limit: q.limit }));
+    res.json(await intents.list({ ...(q.owner ? { owner: q.owner } : {}), ...(q.state ? { state: q.state } : {}), ...(q.cursor ? { after: q.cursor } : {}), limit: q.limit }));
   });
 
-  r.get('/v1/intents/:key', allow(READERS, 'read intents'), (req, res) => {
-    const { detail, etag } = intents.read(param(req, 'key'));
+  r.get('/v1/intents/:key', allow(READERS, 'read intents'), async (req, res) => {
+    const { detail, etag } = await intents.read(param(req, 'key'));
     // The ETag names the current version (what an approval's If-Match pins), not these bytes, which
     // change with every approval. So no 304: res.end, because res.send would answer a matching
     // If-None-Match with one.
@@ -60,31 +60,31 @@ export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Rou
     res.status(200).type('application/json; charset=utf-8').end(JSON.stringify(detail));
   });
 
-  r.delete('/v1/intents/:key', (req, res) => {
-    res.status(200).json(intents.archive(param(req, 'key'), actorOf(res)));
+  r.delete('/v1/intents/:key', async (req, res) => {
+    res.status(200).json(await intents.archive(param(req, 'key'), actorOf(res)));
   });
 
-  r.put('/v1/intents/:key', (req, res) => {
-    res.status(200).json(intents.update(param(req, 'key'), jsonBody(req), actorOf(res)));
+  r.put('/v1/intents/:key', async (req, res) => {
+    res.status(200).json(await intents.update(param(req, 'key'), jsonBody(req), actorOf(res)));
   });
 
-  r.post('/v1/intents/:key/approvals', (req, res) => {
+  r.post('/v1/intents/:key/approvals', async (req, res) => {
     const body = parseWith(ApprovalSchema, jsonBody(req), 'approval');
     const ifMatch = parseIfMatch(req.headers['if-match']);
-    res.status(201).json(intents.approve(param(req, 'key'), actorOf(res), { comment: body.comment, version: body.version, ifMatch }));
+    res.status(201).json(await intents.approve(param(req, 'key'), actorOf(res), { comment: body.comment, version: body.version, ifMatch }));
   });
 
-  r.post('/v1/intents/:key/actions', (req, res) => {
+  r.post('/v1/intents/:key/actions', async (req, res) => {
     const actor = actorOf(res);
     const body = parseWith(ActionSchema, jsonBody(req), 'action');
     if (body.action === 'ship') {
       // A ship is a new version with its own decision (SPEC §10): answered like a submission.
-      const result = intents.ship(param(req, 'key'), body.variant, body.reason, actor);
+      const result = await intents.ship(param(req, 'key'), body.variant, body.reason, actor);
       res.status(201).json(result);
       return;
     }
-    lifecycle.act(param(req, 'key'), body.action, body.reason, actor);
-    res.status(200).json(intents.get(param(req, 'key')));
+    await lifecycle.act(param(req, 'key'), body.action, body.reason, actor);
+    res.status(200).json(await intents.get(param(req, 'key')));
   });
 
   return r;

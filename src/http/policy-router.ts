@@ -15,8 +15,8 @@ export const bundleBody = express.raw({ type: () => true, limit: BUNDLE_LIMIT })
 
 export function policyRouter(policy: PolicyService): Router {
   const r = Router();
-  r.get('/v1/policy', allow([...READERS], 'read the policy'), (_req, res) => {
-    res.json(policy.info());
+  r.get('/v1/policy', allow([...READERS], 'read the policy'), async (_req, res) => {
+    res.json(await policy.info());
   });
 
   r.put('/v1/policy', allow(['governance'], 'publish policies'), async (req, res) => {

@@ -43,7 +43,7 @@ export function telemetryRouter(
   telemetry: TelemetryService,
   analysis: RolloutAnalysis,
   catalog: () => ServiceCatalog,
-  history: (key: string, version: number) => Record<string, unknown>[],
+  history: (key: string, version: number) => Promise<Record<string, unknown>[]>,
 ): Router {
   const r = Router();
 
@@ -58,11 +58,11 @@ export function telemetryRouter(
     res.status(202).json(await telemetry.submit(service, body.events));
   });
 
-  r.get('/v1/intents/:key/analysis', allow(READERS, 'read analyses'), (req, res) => {
+  r.get('/v1/intents/:key/analysis', allow(READERS, 'read analyses'), async (req, res) => {
     const q = parseWith(AnalysisQuery, req.query, 'query');
-    const a = analysis.analyse(param(req, 'key'));
+    const a = await analysis.analyse(param(req, 'key'));
     const withHistory = q.history === 'true' || q.history === '1';
-    res.status(200).json(withHistory ? { ...a, history: history(a.key, a.version) } : a);
+    res.status(200).json(withHistory ? { ...a, history: await history(a.key, a.version) } : a);
   });
 
   return r;

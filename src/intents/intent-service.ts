@@ -8,8 +8,9 @@ import type { Clock } from '../clock.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { PolicyDecision, PolicyEvaluator } from '../policy/policy-engine.js';
 import { buildPolicyInput } from '../policy/policy-input.js';
-import type { DecisionStore } from '../storage/decision-store.js';
-import type { ApprovalRecord, ExperimentRecord, IntentStore, VersionRecord, VersionStatus } from '../storage/intent-store.js';
+import type { ReadStores, Unit } from '../unit-of-work.js';
+import type { DecisionReader } from '../policy/decision-store.js';
+import type { ApprovalRecord, ExperimentRecord, IntentReader, VersionRecord, VersionStatus } from './intent-store.js';
 import { exposureBuckets, IntentSchema, type Intent } from './intent-schema.js';
 import type { Lifecycle } from './lifecycle.js';
 import { zodFieldErrors } from './validation.js';
@@ -83,8 +84,8 @@ function statusFor(decision: PolicyDecision): VersionStatus {
 export class IntentService {
   constructor(
     private readonly deps: {
-      intents: IntentStore;
-      decisions: DecisionStore;
+      /** Reads outside a unit: committed rows (GET, lists, evaluate). */
+      read: Pick<ReadStores, 'intents' | 'decisions'>;
       policy: PolicyEvaluator;
       audit: AuditLog;
       clock: Clock;
@@ -93,42 +94,42 @@ export class IntentService {
   ) {}
 
   /** POST /v1/intents:evaluate — the decision the intent would get now, nothing stored. */
-  evaluate(body: unknown, actor: Actor): Omit<SubmitResult, 'state'> {
+  async evaluate(body: unknown, actor: Actor): Promise<Omit<SubmitResult, 'state'>> {
     requireRole(actor, ['owner', 'approver', 'governance', 'operator'], 'evaluate intents');
     const intent = parseIntent(body);
-    const { decision, revision, id } = this.decide(intent, actor);
+    const { decision, revision, id } = await this.decide(this.deps.read.intents, intent, actor);
     return {
-      intent: { key: intent.key, version: (this.deps.intents.getExperiment(intent.key)?.currentVersion ?? 0) + 1 },
+      intent: { key: intent.key, version: ((await this.deps.read.intents.getExperiment(intent.key))?.currentVersion ?? 0) + 1 },
       status: statusFor(decision),
       decision: view(id, revision, decision),
     };
   }
 
-  submit(body: unknown, actor: Actor): SubmitResult {
+  async submit(body: unknown, actor: Actor): Promise<SubmitResult> {
     requireRole(actor, ['owner'], 'submit intents');
     const intent = parseIntent(body);
     requireTeamAccess(actor, intent.owner, `submit intents for team ${intent.owner}`, false);
-    return this.deps.lifecycle.transaction(() => {
-      const existing = this.deps.intents.getExperiment(intent.key);
+    return this.deps.lifecycle.transaction(async (u) => {
+      const existing = await u.intents.getExperiment(intent.key);
       if (existing?.state === 'archived') {
         throw new ConflictError('intent_exists', `The intent ${intent.key} is archived; its key stays reserved (the audit trail names it), so choose another key`);
       }
       if (existing) {
         throw new ConflictError('intent_exists', `An intent with key ${intent.key} exists already; send PUT /v1/intents/${intent.key} for a new version`);
       }
-      this.deps.intents.createExperiment(intent.key, intent.owner, this.now());
-      return this.storeVersion(intent, 1, actor);
+      await u.intents.createExperiment(intent.key, intent.owner, this.now());
+      return await this.storeVersion(u, intent, 1, actor);
     });
   }
 
-  update(key: string, body: unknown, actor: Actor): SubmitResult {
+  async update(key: string, body: unknown, actor: Actor): Promise<SubmitResult> {
     requireRole(actor, ['owner'], 'change intents');
     const intent = parseIntent(body);
     if (intent.key !== key) {
       throw new ValidationError([{ path: 'key', message: `must equal the key in the path (${key})` }], 'The body key does not match the path');
     }
-    return this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+    return this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
       requireTeamAccess(actor, exp.owner, `change intents of team ${exp.owner}`, false);
       requireTeamAccess(actor, intent.owner, `move an intent to team ${intent.owner}`, false);
@@ -138,7 +139,7 @@ export class IntentService {
       if (exp.state === 'archived') {
         throw new ConflictError('invalid_transition', `The intent ${key} is archived; submit a new key instead`, { state: exp.state });
       }
-      return this.storeVersion(intent, exp.currentVersion + 1, actor);
+      return await this.storeVersion(u, intent, exp.currentVersion + 1, actor);
     });
   }
 
@@ -147,10 +148,10 @@ export class IntentService {
    * intent with a ship marker, judged by the policy (input.ship) and approved like any other. Until
    * it is approved the running version keeps running; once approved the experiment is `shipped`.
    */
-  ship(key: string, variant: string, reason: string, actor: Actor): SubmitResult {
+  async ship(key: string, variant: string, reason: string, actor: Actor): Promise<SubmitResult> {
     requireRole(actor, ['owner', 'operator'], 'ship experiments');
-    return this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+    return this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
       requireTeamAccess(actor, exp.owner, `ship experiments of team ${exp.owner}`, true);
       if ((exp.state !== 'running' && exp.state !== 'paused') || exp.activeVersion === null) {
@@ -159,24 +160,24 @@ export class IntentService {
           action: 'ship',
         });
       }
-      const active = this.deps.intents.getVersion(key, exp.activeVersion)!;
+      const active = (await u.intents.getVersion(key, exp.activeVersion))!;
       if (!active.intent.variants.some((v) => v.key === variant)) {
         throw new ValidationError(
           [{ path: 'variant', message: `must be one of the variants of version ${active.version}: ${active.intent.variants.map((v) => v.key).join(', ')}` }],
           `Experiment ${key} has no variant ${variant}`,
         );
       }
-      return this.storeVersion(active.intent, exp.currentVersion + 1, actor, { variant, reason });
+      return await this.storeVersion(u, active.intent, exp.currentVersion + 1, actor, { variant, reason });
     });
   }
 
-  private storeVersion(intent: Intent, version: number, actor: Actor, ship?: { variant: string; reason: string }): SubmitResult {
-    const { decision, revision, id, input } = this.decide(intent, actor, ship?.variant ?? null);
+  private async storeVersion(u: Unit, intent: Intent, version: number, actor: Actor, ship?: { variant: string; reason: string }): Promise<SubmitResult> {
+    const { decision, revision, id, input } = await this.decide(u.intents, intent, actor, ship?.variant ?? null);
     let status = statusFor(decision);
     let slice: { start: number; end: number } | null = null;
     // A ship serves nobody through a slice: it reserves no layer room (docs/rollouts.md).
     if (status !== 'denied' && intent.layer && !ship) {
-      slice = this.deps.lifecycle.reserveSlice(intent);
+      slice = await this.deps.lifecycle.reserveSlice(u, intent);
       if (!slice) {
         // The policy and the allocator share one definition of room; reaching here means the policy
         // in force does not check layer capacity. Deny rather than overlap another experiment.
@@ -193,50 +194,50 @@ export class IntentService {
     const key = intent.key;
     if (status !== 'denied') {
       // Before anything is stored: a version that could never go live for its size is refused.
-      this.deps.lifecycle.assertRoom(intent, version, slice, { decision_id: id, policy_revision: revision, actor: actor.name, at }, ship?.variant ?? null);
+      await this.deps.lifecycle.assertRoom(u, intent, version, slice, { decision_id: id, policy_revision: revision, actor: actor.name, at }, ship?.variant ?? null);
     }
-    this.deps.decisions.insert({ id, key, version, policyRevision: revision, input, result: decision, status, actor: actor.name, createdAt: at });
-    this.deps.intents.insertVersion({ key, version, intent, status, decisionId: id, slice, submittedBy: actor.name, submittedAt: at, ship: ship?.variant ?? null });
-    this.deps.intents.setCurrentVersion(key, version, intent.owner, at);
+    await u.decisions.insert({ id, key, version, policyRevision: revision, input, result: decision, status, actor: actor.name, createdAt: at });
+    await u.intents.insertVersion({ key, version, intent, status, decisionId: id, slice, submittedBy: actor.name, submittedAt: at, ship: ship?.variant ?? null });
+    await u.intents.setCurrentVersion(key, version, intent.owner, at);
     const services = [...new Set(intent.services.map((s) => s.service))];
-    this.deps.audit.append({
+    await this.deps.audit.append(u, {
       type: 'submitted',
       actor: actor.name,
       experiment: key,
       version,
       data: { services, intent, ...(ship ? { ship: ship.variant, reason: ship.reason } : {}) },
     });
-    this.deps.audit.append({
+    await this.deps.audit.append(u, {
       type: 'decided',
       actor: actor.name,
       experiment: key,
       version,
       data: { decision_id: id, policy_revision: revision, status, allow: decision.allow, violations: decision.violations.map((v) => v.code), services },
     });
-    if (status === 'approved') this.deps.lifecycle.onApproved(key, version, actor);
-    const exp = this.deps.intents.getExperiment(key)!;
+    if (status === 'approved') await this.deps.lifecycle.onApproved(u, key, version, actor);
+    const exp = (await u.intents.getExperiment(key))!;
     return { intent: { key, version }, status, state: exp.state, decision: view(id, revision, decision) };
   }
 
-  private decide(intent: Intent, actor: Actor, ship: string | null = null) {
-    const input = buildPolicyInput(
+  private async decide(live: IntentReader, intent: Intent, actor: Actor, ship: string | null = null) {
+    const input = await buildPolicyInput(
       intent,
       { name: actor.name, role: actor.role, ...(actor.team ? { team: actor.team } : {}) },
       this.deps.clock.now(),
-      this.deps.intents,
+      live,
       ship,
     );
     const { decision, revision } = this.deps.policy.evaluate(input);
     return { decision, revision, id: `d_${ulid()}`, input };
   }
 
-  approve(key: string, actor: Actor, request: ApprovalRequest = {}) {
+  async approve(key: string, actor: Actor, request: ApprovalRequest = {}) {
     requireRole(actor, ['approver'], 'approve intents');
     const comment = request.comment;
-    return this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+    return this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
-      const v = this.deps.intents.getVersion(key, exp.currentVersion)!;
+      const v = (await u.intents.getVersion(key, exp.currentVersion))!;
       // First, before any other answer: an approver approves what they read, never a version
       // submitted after it (checked inside the transaction, so no PUT can slip in between).
       assertPinned(v, request);
@@ -248,11 +249,11 @@ export class IntentService {
       if (personKey(v.submittedBy) === me) {
         throw new ForbiddenError(`${actor.name} submitted version ${v.version} (as ${v.submittedBy}); an approval by the submitter never counts`, 'self_approval');
       }
-      const earlier = this.deps.intents.listApprovals(key, v.version).find((a) => personKey(a.actor) === me);
+      const earlier = (await u.intents.listApprovals(key, v.version)).find((a) => personKey(a.actor) === me);
       if (earlier) {
         throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key} (as ${earlier.actor})`);
       }
-      const owed = this.outstanding(v);
+      const owed = await this.outstanding(u, v);
       const fills = owed
         .filter((o) => o.missing > 0 && (actor.role === 'admin' || actor.approvalRoles.includes(o.role)))
         .map((o) => o.role);
@@ -264,12 +265,12 @@ export class IntentService {
         );
       }
       const at = this.now();
-      if (!this.deps.intents.insertApproval({ key, version: v.version, actor: actor.name, roles: fills, comment: comment ?? null, createdAt: at })) {
+      if (!await u.intents.insertApproval({ key, version: v.version, actor: actor.name, roles: fills, comment: comment ?? null, createdAt: at })) {
         throw new ConflictError('already_approved', `${actor.name} has already approved version ${v.version} of ${key}`);
       }
-      const remaining = this.outstanding(v);
+      const remaining = await this.outstanding(u, v);
       const complete = remaining.every((o) => o.missing === 0);
-      this.deps.audit.append({
+      await this.deps.audit.append(u, {
         type: 'approved',
         actor: actor.name,
         experiment: key,
@@ -277,15 +278,15 @@ export class IntentService {
         data: { roles: fills, comment: comment ?? null, complete, services: [...new Set(v.intent.services.map((s) => s.service))] },
       });
       if (complete) {
-        this.deps.intents.setStatus(key, v.version, 'approved');
-        this.deps.lifecycle.onApproved(key, v.version, actor);
+        await u.intents.setStatus(key, v.version, 'approved');
+        await this.deps.lifecycle.onApproved(u, key, v.version, actor);
       }
-      const after = this.deps.intents.getExperiment(key)!;
+      const after = (await u.intents.getExperiment(key))!;
       return {
         intent: { key, version: v.version },
         status: complete ? ('approved' as const) : ('pending_approval' as const),
         state: after.state,
-        approvals: this.deps.intents.listApprovals(key, v.version).map(approvalView),
+        approvals: (await u.intents.listApprovals(key, v.version)).map(approvalView),
         outstanding: remaining.filter((o) => o.missing > 0),
       };
     });
@@ -296,11 +297,11 @@ export class IntentService {
    * compared by `personKey` here, at read time, so rows an older release stored in another form
    * (`sam` and ` Sam `, or the submitter under another spelling) still count once, or not at all.
    */
-  outstanding(v: VersionRecord): OutstandingApproval[] {
-    const decision = v.decisionId ? this.deps.decisions.get(v.decisionId) : undefined;
+  async outstanding(r: { intents: IntentReader; decisions: DecisionReader }, v: VersionRecord): Promise<OutstandingApproval[]> {
+    const decision = v.decisionId ? await r.decisions.get(v.decisionId) : undefined;
     const owed = ((decision?.result as PolicyDecision | undefined)?.obligations.approvals ?? []).filter((a) => a.count > 0);
     const submitter = personKey(v.submittedBy);
-    const approvals = this.deps.intents.listApprovals(v.key, v.version).filter((a) => personKey(a.actor) !== submitter);
+    const approvals = (await r.intents.listApprovals(v.key, v.version)).filter((a) => personKey(a.actor) !== submitter);
     return owed.map((o) => {
       const people = new Map<string, string>();
       for (const a of approvals) if (a.roles.includes(o.role) && !people.has(personKey(a.actor))) people.set(personKey(a.actor), a.actor);
@@ -317,21 +318,21 @@ export class IntentService {
    * longer holds its flags or layer slice), and the key stays reserved. The owner of its team or
    * an admin may; an operator's kill switch is for what runs, and a draft does not.
    */
-  archive(key: string, actor: Actor) {
+  async archive(key: string, actor: Actor) {
     requireRole(actor, ['owner'], 'archive intents');
-    this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+    await this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
       requireTeamAccess(actor, exp.owner, `archive intents of team ${exp.owner}`, false);
-      const versions = this.deps.intents.listVersions(key);
+      const versions = await u.intents.listVersions(key);
       const ran = versions.some((v) => v.status === 'approved');
       if (exp.state !== 'draft' || exp.activeVersion !== null || ran) {
         const why = exp.state === 'archived' ? 'it is archived already' : exp.state !== 'draft' ? `it is ${exp.state}` : 'a version of it was approved';
         throw new ConflictError('invalid_transition', `Cannot archive ${key}: ${why}; only an intent that never ran can be archived`, { state: exp.state, action: 'archive' });
       }
       const current = versions.find((v) => v.version === exp.currentVersion)!;
-      if (!this.deps.intents.archive(key, this.now())) throw new Error(`archiving ${key} changed no row`);
-      this.deps.audit.append({
+      if (!await u.intents.archive(key, this.now())) throw new Error(`archiving ${key} changed no row`);
+      await this.deps.audit.append(u, {
         type: 'archived',
         actor: actor.name,
         experiment: key,
@@ -343,23 +344,23 @@ export class IntentService {
         },
       });
     });
-    return this.get(key);
+    return await this.get(key);
   }
 
   /** The intent's detail with the entity tag of its current version (`ETag` of GET /v1/intents/{key}). */
-  read(key: string) {
-    const detail = this.get(key);
-    const current = this.deps.intents.getVersion(key, detail.version)!;
+  async read(key: string) {
+    const detail = await this.get(key);
+    const current = (await this.deps.read.intents.getVersion(key, detail.version))!;
     return { detail, etag: versionTag(current) };
   }
 
-  get(key: string) {
-    const exp = this.deps.intents.getExperiment(key);
+  async get(key: string) {
+    const exp = await this.deps.read.intents.getExperiment(key);
     if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
-    const versions = this.deps.intents.listVersions(key);
+    const versions = await this.deps.read.intents.listVersions(key);
     const current = versions.find((v) => v.version === exp.currentVersion)!;
-    const decision = current.decisionId ? this.deps.decisions.get(current.decisionId) : undefined;
-    const rollout = this.deps.lifecycle.rolloutState(exp, current);
+    const decision = current.decisionId ? await this.deps.read.decisions.get(current.decisionId) : undefined;
+    const rollout = await this.deps.lifecycle.rolloutState(exp, current);
     return {
       key: exp.key,
       owner: exp.owner,
@@ -371,8 +372,8 @@ export class IntentService {
       ...(current.ship ? { ship: current.ship } : {}),
       ...(rollout ? { rollout } : {}),
       decision: decision ? view(decision.id, decision.policyRevision, decision.result as PolicyDecision) : null,
-      approvals: this.deps.intents.listApprovals(key, current.version).map(approvalView),
-      outstanding_approvals: current.status === 'pending_approval' && exp.state !== 'archived' ? this.outstanding(current).filter((o) => o.missing > 0) : [],
+      approvals: (await this.deps.read.intents.listApprovals(key, current.version)).map(approvalView),
+      outstanding_approvals: current.status === 'pending_approval' && exp.state !== 'archived' ? (await this.outstanding(this.deps.read, current)).filter((o) => o.missing > 0) : [],
       versions: versions.map((v) => ({
         version: v.version,
         status: v.status,
@@ -388,12 +389,13 @@ export class IntentService {
     };
   }
 
-  list(filter: { owner?: string; state?: string; after?: string; limit: number }) {
-    const rows = this.deps.intents.listExperiments({ ...filter, limit: filter.limit + 1 });
+  async list(filter: { owner?: string; state?: string; after?: string; limit: number }) {
+    const rows = await this.deps.read.intents.listExperiments({ ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
+    const versions = await Promise.all(page.map((e) => this.deps.read.intents.getVersion(e.key, e.currentVersion)));
     return {
-      items: page.map((e) => {
-        const v = this.deps.intents.getVersion(e.key, e.currentVersion)!;
+      items: page.map((e, i) => {
+        const v = versions[i]!;
         return {
           key: e.key,
           owner: e.owner,

@@ -8,7 +8,7 @@ import { exposureBuckets, holdMs, type Intent, type Rollout } from './intent-sch
 export type AnalysisStatus = 'healthy' | 'collecting' | 'regressed' | 'srm';
 
 export interface RolloutAnalysis {
-  status(key: string): AnalysisStatus;
+  status(key: string): Promise<AnalysisStatus>;
 }
 
 

@@ -16,9 +16,9 @@ export class Scheduler {
   ) {}
 
   /** Applies due schedule transitions and due automatic rollout advances (SPEC §10). */
-  tick(): { started: string[]; expired: string[]; advanced: string[] } {
+  async tick(): Promise<{ started: string[]; expired: string[]; advanced: string[] }> {
     try {
-      const done = this.lifecycle.tick();
+      const done = await this.lifecycle.tick();
       this.onLag(done.lagMs);
       if (done.started.length || done.expired.length || done.advanced.length) this.logger.info(done, 'scheduled transitions applied');
       if (done.blocked.length) {
@@ -32,8 +32,8 @@ export class Scheduler {
   }
 
   start(intervalMs: number): void {
-    this.tick();
-    this.timer = setInterval(() => this.tick(), intervalMs);
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), intervalMs);
     this.timer.unref();
   }
 

@@ -1,9 +1,8 @@
-import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import type { DecisionStore } from '../storage/decision-store.js';
-import type { IntentStore } from '../storage/intent-store.js';
+import type { IntentReader } from '../intents/intent-store.js';
+import type { DecisionReader } from './decision-store.js';
 import { evaluateWith, type LoadedBundle, type PolicyDecision } from './policy-engine.js';
-import { buildPolicyInput } from './policy-input.js';
+import { buildPolicyInput, type PolicyInput } from './policy-input.js';
 
 export interface ImpactEntry {
   key: string;
@@ -46,26 +45,54 @@ function newStatusOf(d: PolicyDecision, versionStatus: string, old: PolicyDecisi
 }
 
 /**
- * Re-evaluates every live experiment version under a candidate bundle, with today's clock and
- * today's live context, and compares with the verdict it holds. Nothing is stored.
+ * One live version as the impact analysis needs it: its stored verdict, and the policy input it
+ * would be judged on today. Read in the main thread (the worker opens no database) and handed to
+ * the check worker in its message.
  */
-export function policyImpact(
-  deps: { intents: IntentStore; decisions: DecisionStore; clock: Clock; logger: Logger },
-  candidate: LoadedBundle,
-  activeRevision: string | null,
-): ImpactReport {
-  const now = deps.clock.now();
-  const experiments: ImpactEntry[] = [];
-  // Each version is judged as at its submission: against the other experiments' live versions,
-  // never its own (the reader leaves out the version's own key); layers come from their kept spaces.
-  const live = deps.intents;
-  for (const v of deps.intents.liveVersions()) {
-    const stored = v.decisionId ? deps.decisions.get(v.decisionId) : undefined;
-    const oldResult = stored?.result as PolicyDecision | undefined;
+export interface ImpactCase {
+  key: string;
+  version: number;
+  status: string;
+  liveStatus: string;
+  policyRevision: string | null;
+  oldResult: PolicyDecision | undefined;
+  input: PolicyInput;
+}
+
+/**
+ * Reads every live experiment version with its stored decision and builds its policy input with
+ * today's clock and today's live context. Each version is judged as at its submission: against the
+ * other experiments' live versions, never its own (the reader leaves out the version's own key).
+ */
+export async function impactCases(r: { intents: IntentReader; decisions: DecisionReader }, now: Date): Promise<ImpactCase[]> {
+  const cases: ImpactCase[] = [];
+  for (const v of await r.intents.liveVersions()) {
+    const stored = v.decisionId ? await r.decisions.get(v.decisionId) : undefined;
     const submitter = stored?.input as { actor?: { name: string; role: string; team?: string } } | undefined;
     // A ship version is judged as a ship (input.ship), as when it was submitted.
-    const input = buildPolicyInput(v.intent, submitter?.actor ?? { name: v.submittedBy, role: 'owner' }, now, live, v.ship);
-    const { decision } = evaluateWith(candidate, input, deps.logger);
+    const input = await buildPolicyInput(v.intent, submitter?.actor ?? { name: v.submittedBy, role: 'owner' }, now, r.intents, v.ship);
+    cases.push({
+      key: v.key,
+      version: v.version,
+      status: v.status,
+      liveStatus: v.liveStatus,
+      policyRevision: stored?.policyRevision ?? null,
+      oldResult: stored?.result as PolicyDecision | undefined,
+      input,
+    });
+  }
+  return cases;
+}
+
+/**
+ * Re-evaluates every live experiment version (its ImpactCase) under a candidate bundle and compares
+ * with the verdict it holds. Nothing is stored; no I/O: this runs in the check worker.
+ */
+export function policyImpact(cases: ImpactCase[], candidate: LoadedBundle, activeRevision: string | null, logger: Logger): ImpactReport {
+  const experiments: ImpactEntry[] = [];
+  for (const v of cases) {
+    const oldResult = v.oldResult;
+    const { decision } = evaluateWith(candidate, v.input, logger);
     const newStatus = newStatusOf(decision, v.status, oldResult);
     // Verdict against verdict: the version's status also records approvals given since, so it is
     // compared with the status the new verdict leaves it, not with the verdict's bare status.
@@ -80,7 +107,7 @@ export function policyImpact(
       state: v.liveStatus,
       old: {
         status: v.status,
-        policy_revision: stored?.policyRevision ?? 'unknown',
+        policy_revision: v.policyRevision ?? 'unknown',
         violations: oldResult?.violations ?? [],
         obligations: oldResult?.obligations ?? null,
       },

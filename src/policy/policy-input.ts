@@ -1,6 +1,6 @@
 import type { LayerRoom } from '../flags/layer-allocator.js';
 import type { Intent } from '../intents/intent-schema.js';
-import type { LiveFlagClaim } from '../storage/intent-store.js';
+import type { LiveFlagClaim } from '../intents/intent-store.js';
 
 /** The input document of docs/policy-contract.md. */
 export interface PolicyInput {
@@ -24,18 +24,32 @@ export interface PolicyInput {
  * `key` itself: an intent is judged against the others.
  */
 export interface LiveContextReader {
-  liveFlagClaims(key: string, pairs: { service: string; flag: string }[]): LiveFlagClaim[];
+  liveFlagClaims(key: string, pairs: { service: string; flag: string }[]): Promise<LiveFlagClaim[]>;
   /** The bounded room summary of `layer` without `key`'s versions (IntentStore.layerRoom). */
-  layerRoom(key: string, layer: string): LayerRoom;
+  layerRoom(key: string, layer: string): Promise<LayerRoom>;
 }
 
-export function buildPolicyInput(
+export async function buildPolicyInput(
   intent: Intent,
   actor: PolicyInput['actor'],
   now: Date,
   live: LiveContextReader,
   ship: string | null = null,
-): PolicyInput {
+): Promise<PolicyInput> {
+  return policyInputWith(
+    intent,
+    actor,
+    now,
+    {
+      flags: await live.liveFlagClaims(intent.key, intent.services),
+      layer_room: intent.layer ? await live.layerRoom(intent.key, intent.layer) : null,
+    },
+    ship,
+  );
+}
+
+/** The input from a live context already read: pure, the one place the document is put together. */
+export function policyInputWith(intent: Intent, actor: PolicyInput['actor'], now: Date, live: PolicyInput['live'], ship: string | null = null): PolicyInput {
   const schedule_ms: PolicyInput['schedule_ms'] = {};
   if (intent.schedule?.start) schedule_ms.start = Date.parse(intent.schedule.start);
   if (intent.schedule?.end) schedule_ms.end = Date.parse(intent.schedule.end);
@@ -44,10 +58,7 @@ export function buildPolicyInput(
     actor,
     now_ms: now.getTime(),
     schedule_ms,
-    live: {
-      flags: live.liveFlagClaims(intent.key, intent.services),
-      layer_room: intent.layer ? live.layerRoom(intent.key, intent.layer) : null,
-    },
+    live,
     ...(ship ? { ship } : {}),
   };
 }

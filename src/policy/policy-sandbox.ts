@@ -3,7 +3,7 @@ import { PolicyError, SwitchyardError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PolicyBundle } from './policy-bundle.js';
 import { timedOut } from './policy-engine.js';
-import type { ImpactReport } from './policy-impact.js';
+import type { ImpactCase, ImpactReport } from './policy-impact.js';
 import type { PolicyInput } from './policy-input.js';
 import { PolicyTimeoutError, type PolicyRunner } from './policy-runner.js';
 import {
@@ -188,22 +188,21 @@ export class PolicySandbox implements PolicyRunner {
 export interface CheckOptions {
   /** The deadline of the whole check: load, probe and impact (SWITCHYARD_POLICY_CHECK_TIMEOUT_MS). */
   timeoutMs: number;
-  dbPath: string;
 }
 
 /**
  * The publish checks off the main thread: a one-shot worker loads the candidate, probes it and
- * re-evaluates every live experiment under it (reading the database file itself, read-only), within
- * a deadline; past it the worker is terminated and the candidate refused with `policy_timeout`.
+ * re-evaluates every live experiment under it (the cases the caller read and hands it: the worker
+ * opens no database), within a deadline; past it the worker is terminated and the candidate refused with `policy_timeout`.
  */
 export class PolicyChecks {
   private readonly running = new Set<{ worker: Worker; reject: (err: Error) => void }>();
 
   constructor(private readonly opts: CheckOptions) {}
 
-  run(bundle: PolicyBundle, now: Date, activeRevision: string | null): Promise<ImpactReport> {
+  run(bundle: PolicyBundle, now: Date, activeRevision: string | null, cases: ImpactCase[]): Promise<ImpactReport> {
     const { raw: _raw, ...rest } = bundle;
-    const job: CheckJob = { mode: 'check', bundle: rest, nowMs: now.getTime(), dbPath: this.opts.dbPath, activeRevision };
+    const job: CheckJob = { mode: 'check', bundle: rest, nowMs: now.getTime(), cases, activeRevision };
     const worker = startWorker({ ...job, [WORKER_MARK]: true });
     return new Promise<ImpactReport>((resolve, reject) => {
       let stage: 'load and answer a probe intent' | 'finish the impact analysis of the live experiments' = 'load and answer a probe intent';

@@ -4,11 +4,8 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import canonicalizeModule from 'canonicalize';
 import { NotFoundError, SwitchyardError } from '../errors.js';
-import type { DecisionStore } from '../storage/decision-store.js';
-import type { IntentStore } from '../storage/intent-store.js';
-import type { PolicyStore } from '../storage/policy-store.js';
-import type { ImpactReport } from './policy-impact.js';
-import type { Transactor } from '../storage/transactor.js';
+import type { ReadStores, UnitOfWork } from '../unit-of-work.js';
+import { impactCases, type ImpactReport } from './policy-impact.js';
 import { parseBundle } from './policy-bundle.js';
 import type { PolicyChecks } from './policy-sandbox.js';
 import { describe, evaluateWith, LoadedBundle, type PolicyEngine } from './policy-engine.js';
@@ -47,12 +44,10 @@ export class PolicyService {
   constructor(
     private readonly deps: {
       engine: PolicyEngine;
-      store: PolicyStore;
-      intents: IntentStore;
-      decisions: DecisionStore;
+      read: Pick<ReadStores, 'policies' | 'decisions'>;
       audit: AuditLog;
       clock: Clock;
-      tx: Transactor;
+      tx: UnitOfWork;
       logger: Logger;
       /** Runs the publish checks (load, probe, impact) in a worker with a deadline. */
       checks: PolicyChecks;
@@ -69,16 +64,16 @@ export class PolicyService {
   }
 
   /** Stores the bundle, records the activation and swaps it in, all or nothing. */
-  activate(loaded: LoadedBundle, actor: string, impact?: ImpactReport): void {
+  async activate(loaded: LoadedBundle, actor: string, impact?: ImpactReport): Promise<void> {
     const at = this.deps.clock.now().toISOString();
     const b = loaded.bundle;
-    this.deps.tx.run(() => {
-      this.deps.store.saveBundle(
+    await this.deps.tx.run(async (u) => {
+      await u.policies.saveBundle(
         { revision: b.revision, manifestRevision: b.manifestRevision, wasmSha256: b.wasmSha256, entrypoints: b.entrypoints, uploadedAt: at, uploadedBy: actor },
         b.raw,
       );
-      this.deps.store.recordActivation({ revision: b.revision, activatedAt: at, activatedBy: actor });
-      this.deps.audit.append({
+      await u.policies.recordActivation({ revision: b.revision, activatedAt: at, activatedBy: actor });
+      await this.deps.audit.append(u, {
         type: 'policy_activated',
         actor,
         data: {
@@ -100,9 +95,9 @@ export class PolicyService {
    */
   async boot(bundlePath: string): Promise<void> {
     const log = this.deps.logger;
-    const active = this.deps.store.activeActivation();
+    const active = await this.deps.read.policies.activeActivation();
     if (active) {
-      const raw = this.deps.store.bundleRaw(active.revision);
+      const raw = await this.deps.read.policies.bundleRaw(active.revision);
       try {
         const loaded = await this.load(raw!);
         this.deps.engine.activate(loaded);
@@ -120,7 +115,7 @@ export class PolicyService {
     }
     try {
       const loaded = await this.load(fs.readFileSync(bundlePath));
-      this.activate(loaded, 'bootstrap');
+      await this.activate(loaded, 'bootstrap');
       log.info({ revision: loaded.revision, bundlePath }, 'policy bundle activated');
     } catch (err) {
       log.error({ err: new Error(describe(err)), bundlePath }, 'the policy bundle does not load; decisions will be denied');
@@ -137,10 +132,13 @@ export class PolicyService {
     const previous = this.deps.engine.revision();
     // The candidate's first run is the untrusted one: in a worker, with a deadline, off this thread.
     this.deps.logger.info({ revision: bundle.revision, dryRun }, 'checking a policy bundle in a worker');
-    const impact = await this.deps.checks.run(bundle, this.deps.clock.now(), previous);
+    // The live versions and their inputs are read here, in one unit (a consistent view); the worker opens no database.
+    const now = this.deps.clock.now();
+    const cases = await this.deps.tx.run((u) => impactCases(u, now));
+    const impact = await this.deps.checks.run(bundle, now, previous, cases);
     if (!dryRun) {
       const candidate = await LoadedBundle.load(bundle, probeInput(this.deps.clock.now()), this.deps.engine.runner);
-      this.activate(candidate, actor, impact);
+      await this.activate(candidate, actor, impact);
     }
     return { dry_run: dryRun, activated: !dryRun, revision: bundle.revision, previous_revision: previous, impact };
   }
@@ -152,11 +150,11 @@ export class PolicyService {
 
   /** Re-evaluates a stored decision's input under the revision that made it, loaded from the database. */
   async replay(decisionId: string): Promise<ReplayResult> {
-    const d = this.deps.decisions.get(decisionId);
+    const d = await this.deps.read.decisions.get(decisionId);
     if (!d) throw new NotFoundError('decision_not_found', `No decision with id ${decisionId}`);
     let loaded = this.deps.engine.loaded(d.policyRevision);
     if (!loaded) {
-      const raw = this.deps.store.bundleRaw(d.policyRevision);
+      const raw = await this.deps.read.policies.bundleRaw(d.policyRevision);
       if (raw) {
         loaded = await this.load(raw);
         this.deps.engine.remember(loaded);
@@ -186,9 +184,9 @@ export class PolicyService {
       .catch(() => undefined);
   }
 
-  info(): PolicyInfo {
+  async info(): Promise<PolicyInfo> {
     const loaded = this.deps.engine.current();
-    const act = this.deps.store.activeActivation();
+    const act = await this.deps.read.policies.activeActivation();
     return {
       revision: loaded?.revision ?? null,
       manifest_revision: loaded?.bundle.manifestRevision ?? null,

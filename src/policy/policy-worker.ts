@@ -6,16 +6,13 @@
  * - `evaluator`: long-lived; holds the loaded revisions and answers evaluations through a
  *   SharedArrayBuffer the main thread waits on with `Atomics.wait` (see PolicySandbox).
  * - `check`: one-shot; loads a candidate, probes it and computes its impact on the live experiments
- *   from a read-only connection to the database file (see runPolicyCheck).
+ *   the main thread read and put in the job (ImpactCase); it opens no database.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import BetterSqlite3 from 'better-sqlite3';
 import { pino } from 'pino';
 import { SwitchyardError } from '../errors.js';
-import { DecisionStore } from '../storage/decision-store.js';
-import { IntentStore } from '../storage/intent-store.js';
 import { describe, LoadedBundle } from './policy-engine.js';
-import { policyImpact } from './policy-impact.js';
+import { policyImpact, type ImpactCase } from './policy-impact.js';
 import { probeInput, type PolicyInput } from './policy-input.js';
 import { InProcessRunner } from './policy-runner.js';
 import type { PolicyBundle } from './policy-bundle.js';
@@ -39,7 +36,8 @@ export interface CheckJob {
   mode: 'check';
   bundle: Omit<PolicyBundle, 'raw'>;
   nowMs: number;
-  dbPath: string;
+  /** The live versions to judge, read by the main thread before the worker starts. */
+  cases: ImpactCase[];
   activeRevision: string | null;
 }
 
@@ -105,19 +103,8 @@ async function runCheck(port: NonNullable<typeof parentPort>, job: CheckJob): Pr
     const bundle: PolicyBundle = { ...job.bundle, raw: Buffer.alloc(0) };
     const candidate = await LoadedBundle.load(bundle, probeInput(new Date(job.nowMs)), new InProcessRunner());
     port.postMessage({ kind: 'stage', stage: 'impact' } satisfies CheckReply);
-    // Read-only and in one read transaction: a consistent snapshot of the live experiments, taken
-    // while the main thread keeps writing (WAL lets readers and the writer proceed together).
-    const db = new BetterSqlite3(job.dbPath, { readonly: true, fileMustExist: true });
-    try {
-      const clock = { now: () => new Date(job.nowMs) };
-      const logger = pino({ level: 'silent' });
-      const impact = db.transaction(() =>
-        policyImpact({ intents: new IntentStore(db), decisions: new DecisionStore(db), clock, logger }, candidate, job.activeRevision),
-      )();
-      port.postMessage({ kind: 'done', impact } satisfies CheckReply);
-    } finally {
-      db.close();
-    }
+    const impact = policyImpact(job.cases, candidate, job.activeRevision, pino({ level: 'silent' }));
+    port.postMessage({ kind: 'done', impact } satisfies CheckReply);
   } catch (err) {
     const known = err instanceof SwitchyardError;
     port.postMessage({ kind: 'failed', code: known ? err.code : null, status: known ? err.status : 500, message: describe(err) } satisfies CheckReply);

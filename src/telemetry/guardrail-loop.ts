@@ -3,8 +3,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Lifecycle } from '../intents/lifecycle.js';
 import type { Logger } from '../logger.js';
-import type { IntentStore } from '../storage/intent-store.js';
-import type { TelemetryStore } from '../storage/telemetry-store.js';
+import type { IntentReader } from '../intents/intent-store.js';
+import type { TelemetryReader } from './telemetry-store.js';
 import type { Analysis, RolloutAnalysis } from './rollout-analysis.js';
 
 /** Per-unit telemetry of an ended experiment is kept this long after it ended (docs/telemetry.md). */
@@ -37,8 +37,8 @@ export class GuardrailLoop {
   constructor(
     private readonly deps: {
       analysis: RolloutAnalysis;
-      store: Pick<TelemetryStore, 'guarded' | 'prune' | 'appendPoint'>;
-      intents: Pick<IntentStore, 'getExperiment'>;
+      store: Pick<TelemetryReader, 'guarded'>;
+      intents: Pick<IntentReader, 'getExperiment'>;
       lifecycle: Lifecycle;
       audit: AuditLog;
       clock: Clock;
@@ -47,19 +47,19 @@ export class GuardrailLoop {
     },
   ) {}
 
-  tick(): GuardrailTick {
+  async tick(): Promise<GuardrailTick> {
     const tripped: string[] = [];
     let analysed = 0;
     try {
-      for (const { key, version } of this.deps.store.guarded()) {
+      for (const { key, version } of await this.deps.store.guarded()) {
         analysed++;
-        const analysis = this.deps.analysis.analyse(key);
-        this.record(key, version, analysis);
+        const analysis = await this.deps.analysis.analyse(key);
+        await this.record(key, version, analysis);
         const status = analysis.status;
         if (status !== 'regressed' && status !== 'srm') continue;
-        if (this.trip(key, version)) tripped.push(key);
+        if (await this.trip(key, version)) tripped.push(key);
       }
-      this.prune();
+      await this.prune();
     } catch (err) {
       this.deps.logger.error({ err }, 'guardrail tick failed; will retry');
     }
@@ -67,45 +67,45 @@ export class GuardrailLoop {
   }
 
   /** One point of the version's analysis history, unless nothing changed since the last (the console's charts). */
-  private record(key: string, version: number, a: Analysis): void {
+  private async record(key: string, version: number, a: Analysis): Promise<void> {
     if (a.version !== version) return;
     const at = this.deps.clock.now().toISOString();
-    this.deps.lifecycle.transaction(() => this.deps.store.appendPoint(key, version, at, historyPoint(a), ANALYSIS_HISTORY_MAX));
+    await this.deps.lifecycle.transaction((u) => u.telemetry.appendPoint(key, version, at, historyPoint(a), ANALYSIS_HISTORY_MAX));
   }
 
-  private trip(key: string, version: number): boolean {
-    return this.deps.lifecycle.transaction(() => {
-      const exp = this.deps.intents.getExperiment(key);
+  private trip(key: string, version: number): Promise<boolean> {
+    return this.deps.lifecycle.transaction(async (u) => {
+      const exp = await u.intents.getExperiment(key);
       if (!exp || exp.state !== 'running' || exp.activeVersion !== version) return false;
-      if (this.deps.audit.query({ experiment: key, type: 'guardrail_tripped', afterSeq: 0, limit: 1000 }).some((e) => e.version === version)) {
+      if ((await this.deps.audit.query({ experiment: key, type: 'guardrail_tripped', afterSeq: 0, limit: 1000 })).some((e) => e.version === version)) {
         return false;
       }
-      const analysis = this.deps.analysis.analyse(key);
+      const analysis = await this.deps.analysis.analyse(key);
       if (analysis.status !== 'regressed' && analysis.status !== 'srm') return false;
       const reason = reasonOf(analysis);
       const detail = analysis as unknown as Record<string, unknown>;
-      this.deps.lifecycle.act(key, 'pause', reason, GUARDRAIL_ACTOR, detail);
-      this.deps.audit.append({ type: 'guardrail_tripped', actor: GUARDRAIL_ACTOR.name, experiment: key, version, data: { reason, analysis: detail } });
+      await this.deps.lifecycle.act(key, 'pause', reason, GUARDRAIL_ACTOR, detail);
+      await this.deps.audit.append(u, { type: 'guardrail_tripped', actor: GUARDRAIL_ACTOR.name, experiment: key, version, data: { reason, analysis: detail } });
       this.deps.logger.warn({ experiment: key, version, status: analysis.status }, 'guardrail tripped; experiment paused');
-      this.deps.onTrip?.(key, analysis.status);
+      u.afterCommit(() => this.deps.onTrip?.(key, analysis.status));
       return true;
     });
   }
 
-  private prune(): void {
+  private async prune(): Promise<void> {
     const now = this.deps.clock.now().getTime();
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
     const before = new Date(now - TELEMETRY_RETENTION_DAYS * 86_400_000).toISOString();
     let removed = 0;
     for (let n = PRUNE_BATCH; n === PRUNE_BATCH; removed += n) {
-      n = this.deps.lifecycle.transaction(() => this.deps.store.prune(before, PRUNE_BATCH));
+      n = await this.deps.lifecycle.transaction((u) => u.telemetry.prune(before, PRUNE_BATCH));
     }
     if (removed > 0) this.deps.logger.info({ removed, before }, 'pruned per-unit telemetry of ended experiments');
   }
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer = setInterval(() => void this.tick(), intervalMs);
     this.timer.unref();
   }
 

@@ -1,8 +1,8 @@
 import { NotFoundError } from '../errors.js';
 import type { Intent } from '../intents/intent-schema.js';
 import type { AnalysisStatus, RolloutAnalysis as RolloutAnalysisPort } from '../intents/rollout.js';
-import type { IntentStore } from '../storage/intent-store.js';
-import { EXPOSED, type TelemetryStore } from '../storage/telemetry-store.js';
+import type { IntentReader } from '../intents/intent-store.js';
+import { EXPOSED, type TelemetryReader } from './telemetry-store.js';
 import type { MetricCatalog } from './metric-catalog.js';
 import { ALPHA, EMPTY_SUMS, mean, MIN_UNITS, regressed, relativeChange, sampleRatioMismatch, type Sums } from './sequential.js';
 
@@ -44,22 +44,23 @@ export type { AnalysisStatus };
 export class RolloutAnalysis implements RolloutAnalysisPort {
   constructor(
     private readonly deps: {
-      intents: Pick<IntentStore, 'getExperiment' | 'getVersion'>;
-      store: Pick<TelemetryStore, 'armSums' | 'mismatches'>;
+      intents: Pick<IntentReader, 'getExperiment' | 'getVersion'>;
+      store: Pick<TelemetryReader, 'armSums' | 'mismatches'>;
       metrics: () => MetricCatalog;
     },
   ) {}
 
-  status(key: string): AnalysisStatus {
-    return this.analyse(key).status;
+  async status(key: string): Promise<AnalysisStatus> {
+    return (await this.analyse(key)).status;
   }
 
-  analyse(key: string): Analysis {
-    const exp = this.deps.intents.getExperiment(key);
+  async analyse(key: string): Promise<Analysis> {
+    const exp = await this.deps.intents.getExperiment(key);
     if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
     const version = exp.activeVersion ?? exp.currentVersion;
-    const v = this.deps.intents.getVersion(key, version)!;
-    return analyseSums(v.intent, version, this.deps.store.armSums(key, version), this.deps.store.mismatches(key, version), this.deps.metrics());
+    const v = (await this.deps.intents.getVersion(key, version))!;
+    const [sums, mismatches] = await Promise.all([this.deps.store.armSums(key, version), this.deps.store.mismatches(key, version)]);
+    return analyseSums(v.intent, version, sums, mismatches, this.deps.metrics());
   }
 }
 

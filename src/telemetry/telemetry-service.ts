@@ -2,8 +2,8 @@ import type { Clock } from '../clock.js';
 import { compileFlag, type CompiledFlag } from '../evaluation/index.js';
 import type { FlagsDocument } from '../evaluation/types.js';
 import type { FlagStateReader } from '../flags/flag-state-service.js';
-import { EXPOSED, type ArmSums, type TelemetryStore, type UnitExposure, type UnitMetric } from '../storage/telemetry-store.js';
-import type { Transactor } from '../storage/transactor.js';
+import { EXPOSED, type ArmSums, type TelemetryStore, type UnitExposure, type UnitMetric } from './telemetry-store.js';
+import type { UnitOfWork } from '../unit-of-work.js';
 import type { MetricCatalog } from './metric-catalog.js';
 
 /** The most events one request may carry (SPEC §10.1). */
@@ -54,11 +54,10 @@ export class TelemetryService {
 
   constructor(
     private readonly deps: {
-      store: TelemetryStore;
       flags: FlagStateReader;
       metrics: () => MetricCatalog;
       clock: Clock;
-      tx: Transactor;
+      tx: UnitOfWork;
       counters?: TelemetryCounters;
     },
   ) {}
@@ -69,8 +68,8 @@ export class TelemetryService {
   /**
    * Ingests one batch in its own transaction (tests, tools). The HTTP route uses `submit`.
    */
-  ingest(service: string, events: readonly TelemetryEvent[]): IngestResult {
-    const result = this.deps.tx.run(() => this.apply(service, events));
+  async ingest(service: string, events: readonly TelemetryEvent[]): Promise<IngestResult> {
+    const result = await this.deps.tx.run((u) => this.apply(u.telemetry, service, events));
     this.deps.counters?.onIngest(result);
     return result;
   }
@@ -83,39 +82,43 @@ export class TelemetryService {
    */
   submit(service: string, events: readonly TelemetryEvent[]): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
-      if (this.queue.push({ service, events, resolve, reject }) === 1) setImmediate(() => this.flush());
+      if (this.queue.push({ service, events, resolve, reject }) === 1) setImmediate(() => void this.flush());
     });
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     const group = this.queue;
     this.queue = [];
     let results: IngestResult[] | undefined;
     try {
-      results = this.deps.tx.run(() => group.map((g) => this.apply(g.service, g.events)));
+      results = await this.deps.tx.run(async (u) => {
+        const out: IngestResult[] = [];
+        for (const g of group) out.push(await this.apply(u.telemetry, g.service, g.events));
+        return out;
+      });
     } catch {
       results = undefined;
     }
-    group.forEach((g, i) => {
+    for (let i = 0; i < group.length; i++) {
+      const g = group[i]!;
       if (results) {
         this.deps.counters?.onIngest(results[i]!);
         g.resolve(results[i]!);
-        return;
+        continue;
       }
       try {
-        g.resolve(this.ingest(g.service, g.events));
+        g.resolve(await this.ingest(g.service, g.events));
       } catch (err) {
         g.reject(err);
       }
-    });
+    }
   }
 
   /** Applies one batch inside the caller's transaction. */
-  private apply(service: string, events: readonly TelemetryEvent[]): IngestResult {
+  private async apply(store: TelemetryStore, service: string, events: readonly TelemetryEvent[]): Promise<IngestResult> {
     const served = this.servedFlags(service);
     const catalog = this.deps.metrics();
     const now = this.deps.clock.now().toISOString();
-    const { store } = this.deps;
     const rejected: Rejection[] = [];
     let mismatches = 0;
     {
@@ -150,7 +153,7 @@ export class TelemetryService {
           else mismatchBy.set(k, { experiment: f.experiment, version: f.version, count: 1 });
           continue;
         }
-        if (store.addExposure(f.experiment, f.version, e.unit, e.variant, instant(e.at, now))) {
+        if (await store.addExposure(f.experiment, f.version, e.unit, e.variant, instant(e.at, now))) {
           add(f.experiment, f.version, e.variant, EXPOSED, 1, 0, 0);
           fresh.add(`${f.experiment}\u0000${f.version}\u0000${e.unit}`);
         }
@@ -170,14 +173,14 @@ export class TelemetryService {
         }
         const at = instant(e.at, now);
         let xs = exposures.get(e.unit);
-        if (!xs) exposures.set(e.unit, (xs = store.exposuresOf(e.unit)));
+        if (!xs) exposures.set(e.unit, (xs = await store.exposuresOf(e.unit)));
         for (const x of xs) {
           if (x.firstAt > at) continue;
           const uk = `${x.experiment}\u0000${x.version}\u0000${e.unit}`;
           const mk = `${uk}\u0000${e.metric}`;
           let slot = unitMetrics.get(mk);
           if (!slot) {
-            const m = fresh.has(uk) ? undefined : store.unitMetric(x.experiment, x.version, e.unit, e.metric);
+            const m = fresh.has(uk) ? undefined : await store.unitMetric(x.experiment, x.version, e.unit, e.metric);
             unitMetrics.set(mk, (slot = { experiment: x.experiment, version: x.version, unit: e.unit, metric: e.metric, m, dirty: false }));
           }
           const old = slot.m;
@@ -202,9 +205,9 @@ export class TelemetryService {
         }
       }
 
-      for (const u of unitMetrics.values()) if (u.dirty) store.putUnitMetric(u.experiment, u.version, u.unit, u.metric, u.m!);
-      for (const d of arms.values()) store.addArmSums(d.experiment, d.version, d.sums);
-      for (const m of mismatchBy.values()) store.addMismatches(m.experiment, m.version, m.count);
+      for (const u of unitMetrics.values()) if (u.dirty) await store.putUnitMetric(u.experiment, u.version, u.unit, u.metric, u.m!);
+      for (const d of arms.values()) await store.addArmSums(d.experiment, d.version, d.sums);
+      for (const m of mismatchBy.values()) await store.addMismatches(m.experiment, m.version, m.count);
       rejected.sort((a, b) => a.index - b.index);
       return { accepted: events.length - rejected.length, rejected, assignment_mismatches: mismatches };
     }

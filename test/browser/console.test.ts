@@ -350,7 +350,7 @@ describe('web console in headless chromium', () => {
     for (let i = 0; i < 3; i++) {
       await sendTelemetry(svc, 'recommendations', events.slice(Math.floor((i * events.length) / 3), Math.floor(((i + 1) * events.length) / 3)));
       s.clock.advance(20 * 60_000);
-      s.container.guardrails.tick();
+      await s.container.guardrails.tick();
     }
     const analysis = (await owner.get(`/v1/intents/${key}/analysis?history=true`)).body;
     expect(analysis.status).toBe('healthy');

@@ -164,7 +164,7 @@ describe('Idempotency-Key when the process dies between the write and its stored
       const owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
       expect((await owner.post('/v1/intents', simpleIntent('idem-crash'))).status).toBe(201);
       const change = () => owner.put('/v1/intents/idem-crash', simpleIntent('idem-crash', { exposure: 20 }), { 'Idempotency-Key': 'put-1' });
-      const store = s.container.idempotency;
+      const store = s.container.sqlite.writer.idempotency;
       const put = store.put.bind(store);
       store.put = () => {
         store.put = put;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Database } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/sqlite/database.js';
 
 export type DatabaseDump = Record<string, Record<string, unknown>[]>;
 

@@ -113,7 +113,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       ...(opts.policyTimeouts ? { policyTimeouts: opts.policyTimeouts } : {}),
       ...(opts.storage ? { storage: opts.storage } : {}),
     });
-    container.tokens.bootstrap(ADMIN_TOKEN);
+    await container.tokens.bootstrap(ADMIN_TOKEN);
     built = buildServer(container, opts.app);
     server = built.server.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));

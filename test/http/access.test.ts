@@ -140,7 +140,7 @@ describe('access', () => {
       const before = s.clock.now();
       s.clock.set('2026-12-01T00:00:00Z');
       try {
-        expect(s.container.lifecycle.tick().started).toEqual(['checkout-redesign']);
+        expect((await s.container.lifecycle.tick()).started).toEqual(['checkout-redesign']);
         expect((await alice.get('/v1/intents/checkout-redesign')).body.state).toBe('running');
         const web = (await webService.get('/v1/services/web/flags')).body;
         expect(web.flags.checkout_redesign).toMatchObject({ state: 'ENABLED', experiment: { key: 'checkout-redesign', version: 1 } });

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/storage/database.js';
-import { TelemetryStore } from '../../src/storage/telemetry-store.js';
+import { openDatabase } from '../../src/storage/sqlite/database.js';
+import { SqliteTelemetryStore as TelemetryStore } from '../../src/storage/sqlite/telemetry-store.js';
 import { ANALYSIS_HISTORY_MAX } from '../../src/telemetry/guardrail-loop.js';
 import { startServer, type Api, type TestServer } from '../helpers/harness.js';
 import { errorEvents, flagOf, guardedIntent, placer, sendTelemetry } from '../helpers/rollout-telemetry.js';
@@ -34,7 +34,7 @@ describe('analysis history', () => {
     for (let i = 0; i < 3; i++) {
       await sendTelemetry(svc, 'recommendations', events.slice((i * events.length) / 3, ((i + 1) * events.length) / 3));
       s.clock.advance(10_000);
-      s.container.guardrails.tick();
+      await s.container.guardrails.tick();
       const a = (await owner.get(`/v1/intents/${key}/analysis`)).body;
       expected.push({
         at: s.clock.now().toISOString(),
@@ -46,7 +46,7 @@ describe('analysis history', () => {
     }
     // a quiet tick (nothing new) records nothing
     s.clock.advance(10_000);
-    s.container.guardrails.tick();
+    await s.container.guardrails.tick();
 
     const res = await owner.get(`/v1/intents/${key}/analysis?history=true`);
     expect(res.status).toBe(200);
@@ -63,19 +63,19 @@ describe('analysis history', () => {
     expect(res.body.code).toBe('validation_failed');
   });
 
-  it(`a version keeps at most ${ANALYSIS_HISTORY_MAX} points, the first and the newest among them, in order`, () => {
+  it(`a version keeps at most ${ANALYSIS_HISTORY_MAX} points, the first and the newest among them, in order`, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-history-'));
     const db = openDatabase({ path: path.join(dir, 'db.sqlite') });
     try {
       const store = new TelemetryStore(db);
       const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
       for (let i = 0; i < 1000; i++) {
-        expect(db.transaction(() => store.appendPoint('x', 1, at(i), { i }, ANALYSIS_HISTORY_MAX))()).toBe(true);
-        expect(store.history('x', 1).length).toBeLessThanOrEqual(ANALYSIS_HISTORY_MAX);
+        expect(await store.appendPoint('x', 1, at(i), { i }, ANALYSIS_HISTORY_MAX)).toBe(true);
+        expect((await store.history('x', 1)).length).toBeLessThanOrEqual(ANALYSIS_HISTORY_MAX);
       }
       // an unchanged point is not appended
-      expect(store.appendPoint('x', 1, at(1000), { i: 999 }, ANALYSIS_HISTORY_MAX)).toBe(false);
-      const h = store.history('x', 1) as { at: string; i: number }[];
+      expect(await store.appendPoint('x', 1, at(1000), { i: 999 }, ANALYSIS_HISTORY_MAX)).toBe(false);
+      const h = (await store.history('x', 1)) as { at: string; i: number }[];
       expect(h[0]).toEqual({ at: at(0), i: 0 });
       expect(h.at(-1)).toEqual({ at: at(999), i: 999 });
       // the newest stretch is whole; the older part is thinned, in order
@@ -83,7 +83,7 @@ describe('analysis history', () => {
       expect(h.map((p) => p.i)).toEqual([...h.map((p) => p.i)].sort((a, b) => a - b));
       expect(h.length).toBeGreaterThan(ANALYSIS_HISTORY_MAX / 2);
       // another version is its own history
-      expect(store.history('x', 2)).toEqual([]);
+      expect(await store.history('x', 2)).toEqual([]);
     } finally {
       db.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -22,7 +22,7 @@ describe('GET /v1/services/{service}/flags', () => {
     expect((await sre.post('/v1/intents/checkout-redesign/approvals', {})).body.state).toBe('scheduled');
 
     s.clock.set('2026-12-01T00:00:00Z');
-    expect(s.container.lifecycle.tick().started).toEqual(['checkout-redesign']);
+    expect((await s.container.lifecycle.tick()).started).toEqual(['checkout-redesign']);
 
     const shared = {
       state: 'ENABLED',

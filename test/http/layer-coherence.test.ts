@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/access/actor.js';
 import { createContainer } from '../../src/container.js';
 import { firstFit, layerRoom, overlaps, type LayerRoom, type Slice } from '../../src/flags/layer-allocator.js';
-import { IntentStore } from '../../src/storage/intent-store.js';
+import { LayerSpaces, SqliteIntentStore } from '../../src/storage/sqlite/intent-store.js';
 import { simpleIntent, startServer, type Api, type ApiResponse, type TestServer } from '../helpers/harness.js';
 import { BUNDLE_PATH } from '../helpers/paths.js';
 
@@ -23,8 +23,8 @@ describe('the kept layer room follows every write', () => {
   let probes = 0;
 
   /** The truth, straight from SQLite: the summary for an intent of `key`, and the other slices. */
-  const truth = (key: string): { room: LayerRoom; slices: Slice[] } => {
-    const claims = new IntentStore(s.container.db).liveLayerClaims(key, LAYER);
+  const truth = async (key: string): Promise<{ room: LayerRoom; slices: Slice[] }> => {
+    const claims = await new SqliteIntentStore(s.container.db, new LayerSpaces(s.container.db)).liveLayerClaims(key, LAYER);
     return { room: layerRoom(LAYER, claims), slices: claims.flatMap((c) => (c.start !== undefined && c.end !== undefined ? [{ start: c.start, end: c.end }] : [])) };
   };
   const roomGiven = async (res: ApiResponse) => (await alice.get(`/v1/decisions/${res.body.decision.id}`)).body.input.live.layer_room as LayerRoom;
@@ -33,7 +33,7 @@ describe('the kept layer room follows every write', () => {
 
   /** POST or PUT an intent; its decision saw the room SQLite held just before, and its slice is first fit. */
   async function decide(method: 'POST' | 'PUT', body: Record<string, any>, step: string): Promise<ApiResponse> {
-    const before = truth(body['key']);
+    const before = await truth(body['key']);
     const res = await alice.request(method, method === 'POST' ? '/v1/intents' : `/v1/intents/${body['key']}`, body);
     expect([200, 201], `${step}: ${res.text}`).toContain(res.status);
     expect(await roomGiven(res), step).toEqual(before.room);
@@ -49,7 +49,7 @@ describe('the kept layer room follows every write', () => {
     const res = await decide('POST', simpleIntent(key, { layer: LAYER, exposure: 1, services: [{ service: 'web', flag: 'anchor_flag' }] }), step);
     expect(res.body.decision.violations.map((v: { code: string }) => v.code), step).toContain('flag_conflict');
     // Live slices of different experiments never overlap.
-    const live = new IntentStore(s.container.db).liveLayerMembers(LAYER).filter((m) => m.start !== undefined);
+    const live = (await new SqliteIntentStore(s.container.db, new LayerSpaces(s.container.db)).liveLayerMembers(LAYER)).filter((m) => m.start !== undefined);
     for (const a of live) for (const b of live) if (a.key < b.key) expect(overlaps(a as Slice, b as Slice), `${step}: ${a.key} and ${b.key}`).toBe(false);
   }
 
@@ -103,10 +103,10 @@ describe('the kept layer room follows every write', () => {
     expect(t.body.state).toBe('scheduled');
     await probe('after a scheduled submission');
     s.clock.advance(60 * 60_000);
-    expect(s.container.lifecycle.tick().started).toEqual(['exp-t']);
+    expect((await s.container.lifecycle.tick()).started).toEqual(['exp-t']);
     await probe('after schedule start');
     s.clock.advance(3 * 60 * 60_000);
-    expect(s.container.lifecycle.tick().expired).toEqual(['exp-t']);
+    expect((await s.container.lifecycle.tick()).expired).toEqual(['exp-t']);
     await probe('after schedule end');
 
     expect((await decide('POST', critical('exp-d', 2), 'submit d')).body.status).toBe('pending_approval');
@@ -120,19 +120,20 @@ describe('the kept layer room follows every write', () => {
   it('a decision inside a transaction sees its own writes, and a rolled-back one leaves no trace', async () => {
     const owner: Actor = { tokenId: 't', name: 'alice', role: 'owner', team: 'growth', approvalRoles: [], service: null };
     const { intents, lifecycle } = s.container;
-    const expected = truth('probe-next').room;
-    expect(() =>
-      lifecycle.transaction(() => {
-        const x = intents.submit(simpleIntent('tx-x', { layer: LAYER, exposure: 5 }), owner);
-        const y = intents.submit(simpleIntent('tx-y', { layer: LAYER, exposure: 5 }), owner);
+    const expected = (await truth('probe-next')).room;
+    await expect(
+      lifecycle.transaction(async (u) => {
+        const x = await intents.submit(simpleIntent('tx-x', { layer: LAYER, exposure: 5 }), owner);
+        const y = await intents.submit(simpleIntent('tx-y', { layer: LAYER, exposure: 5 }), owner);
         expect(x.status).toBe('approved');
         expect(y.status).toBe('approved');
-        const [sx, sy] = [intents.get('tx-x').versions[0]!.slice!, intents.get('tx-y').versions[0]!.slice!];
+        // Inside the unit, read through it: the unit's own writes (intents.get reads committed rows).
+        const [sx, sy] = [(await u.intents.getVersion('tx-x', 1))!.slice!, (await u.intents.getVersion('tx-y', 1))!.slice!];
         expect(overlaps(sx, sy)).toBe(false);
         throw new Error('abort');
       }),
-    ).toThrow('abort');
-    expect(truth('probe-next').room).toEqual(expected);
+    ).rejects.toThrow('abort');
+    expect((await truth('probe-next')).room).toEqual(expected);
     await probe('after a rolled-back transaction');
   });
 
@@ -141,9 +142,9 @@ describe('the kept layer room follows every write', () => {
     const other = await createContainer({ dbPath: s.dbPath, policyBundlePath: BUNDLE_PATH, clock: s.clock, logger: pino({ level: 'silent' }) });
     try {
       const owner: Actor = { tokenId: 't', name: 'alice', role: 'owner', team: 'growth', approvalRoles: [], service: null };
-      expect(other.intents.submit(simpleIntent('elsewhere', { layer: LAYER, exposure: 4 }), owner).status).toBe('approved');
+      expect((await other.intents.submit(simpleIntent('elsewhere', { layer: LAYER, exposure: 4 }), owner)).status).toBe('approved');
     } finally {
-      other.close();
+      await other.close();
     }
     await probe('after another connection took a slice');
   });

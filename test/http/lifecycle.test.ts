@@ -38,8 +38,8 @@ describe('an experiment through its whole life', () => {
     // start: the clock reaches schedule.start, the scheduler starts it, once
     s.clock.set('2026-12-01T00:00:00Z');
     const scheduler = new Scheduler(s.container.lifecycle, s.container.logger);
-    expect(scheduler.tick().started).toEqual(['checkout-redesign']);
-    expect(scheduler.tick().started).toEqual([]);
+    expect((await scheduler.tick()).started).toEqual(['checkout-redesign']);
+    expect((await scheduler.tick()).started).toEqual([]);
     let web = await flags('web');
     expect(web.version).toBe(1);
     expect(web.flags['checkout_redesign'].state).toBe('ENABLED');
@@ -140,8 +140,8 @@ describe('schedules survive restarts', () => {
       await s.restart();
       s.clock.set('2026-11-29T00:00:00Z');
       const scheduler = new Scheduler(s.container.lifecycle, s.container.logger);
-      expect(scheduler.tick().expired).toEqual(['search-ranking']);
-      expect(scheduler.tick().expired).toEqual([]);
+      expect((await scheduler.tick()).expired).toEqual(['search-ranking']);
+      expect((await scheduler.tick()).expired).toEqual([]);
       expect((await s.api.get('/v1/intents/search-ranking')).body.state).toBe('completed');
       expect((await s.api.get('/v1/services/search/flags')).body.flags).toEqual({});
       const types = (await s.api.get('/v1/audit?experiment=search-ranking')).body.events.map((e: any) => e.type);

@@ -43,7 +43,7 @@ describe('/metrics', () => {
     expect((await owner.post('/v1/intents/metric-manual/actions', { action: 'advance' })).status).toBe(200);
     expect((await owner.post('/v1/intents/metric-manual/actions', { action: 'advance' })).status).toBe(409);
     expect((await owner.post('/v1/intents', guardedIntent('metric-auto', { stages: [{ exposure: 10 }, { exposure: 20 }], auto_advance: true }))).status).toBe(201);
-    expect(new Scheduler(s.container.lifecycle, s.container.logger).tick().advanced).toEqual(['metric-auto']);
+    expect((await new Scheduler(s.container.lifecycle, s.container.logger).tick()).advanced).toEqual(['metric-auto']);
     expect((await owner.post('/v1/intents/metric-manual/actions', { action: 'ship', variant: 'treatment', reason: 'wins' })).body.state).toBe('shipped');
 
     const after = await scrape();

@@ -239,7 +239,7 @@ describe('OpenAPI document (GET /openapi.json)', () => {
       services: [{ service: 'recommendations', flag: 'doc_guarded' }],
       rollout: { stages: [{ exposure: 10 }], guardrails: [{ metric: 'error_rate' }] },
     }));
-    s.container.guardrails.tick();
+    await s.container.guardrails.tick();
     const withHistory = await call(owner, 'GET', '/v1/intents/doc-guarded/analysis?history=true');
     expect(withHistory.body.history).toHaveLength(1);
     await call(owner, 'GET', '/v1/intents/doc-guarded/analysis?history=yes');

@@ -56,19 +56,19 @@ describe('a healthy guarded rollout with auto_advance', () => {
     const rolloutNow = async () => (await owner.get(`/v1/intents/${key}`)).body.rollout;
 
     // Stage 0: the hold is not over, and the guardrail is still collecting: no advance.
-    expect(scheduler.tick().advanced).toEqual([]);
+    expect((await scheduler.tick()).advanced).toEqual([]);
     s.clock.advance(3_600_000);
-    expect(scheduler.tick().advanced).toEqual([]);
+    expect((await scheduler.tick()).advanced).toEqual([]);
     expect((await owner.get(`/v1/intents/${key}/analysis`)).body.status).toBe('collecting');
 
     for (const [stage, exposure] of [[1, 30], [2, 100]] as const) {
       await report(6000);
       const analysis = (await owner.get(`/v1/intents/${key}/analysis`)).body;
       expect(analysis.status, JSON.stringify(analysis)).toBe('healthy');
-      expect(scheduler.tick().advanced).toEqual([key]);
+      expect((await scheduler.tick()).advanced).toEqual([key]);
       expect(await rolloutNow()).toMatchObject({ stage, exposure });
       // The next stage holds for an hour before the scheduler moves it again.
-      expect(scheduler.tick().advanced).toEqual([]);
+      expect((await scheduler.tick()).advanced).toEqual([]);
       s.clock.advance(3_600_000);
     }
     expect(await rolloutNow()).toMatchObject({ stage: 2, stages: 3, status: 'complete' });
@@ -78,6 +78,6 @@ describe('a healthy guarded rollout with auto_advance', () => {
       ['system:scheduler', 100],
     ]);
     // Nothing tripped along the way.
-    expect(s.container.guardrails.tick().tripped).toEqual([]);
+    expect((await s.container.guardrails.tick()).tripped).toEqual([]);
   });
 });

@@ -120,22 +120,22 @@ describe('staged rollouts (SPEC §10) through the server', () => {
     await owner.post('/v1/intents', simpleIntent('auto-roll', { rollout, exposure: 6 }));
     const ends = async () => (await flags('web')).flags['auto_roll_flag'].allocation.exposure.end;
     let scheduler = new Scheduler(s.container.lifecycle, s.container.logger);
-    expect(scheduler.tick().advanced).toEqual([]);
+    expect((await scheduler.tick()).advanced).toEqual([]);
     expect(await ends()).toBe(100);
     s.clock.advance(30 * 60_000);
-    expect(scheduler.tick().advanced).toEqual(['auto-roll']);
-    expect(scheduler.tick().advanced).toEqual([]);
+    expect((await scheduler.tick()).advanced).toEqual(['auto-roll']);
+    expect((await scheduler.tick()).advanced).toEqual([]);
     expect(await ends()).toBe(300);
     // down over the next hold: the boot tick of the new process advances it, once
     await s.restart();
     s.clock.advance(HOUR);
     scheduler = new Scheduler(s.container.lifecycle, s.container.logger);
-    expect(scheduler.tick().advanced).toEqual(['auto-roll']);
-    expect(new Scheduler(s.container.lifecycle, s.container.logger).tick().advanced).toEqual([]);
+    expect((await scheduler.tick()).advanced).toEqual(['auto-roll']);
+    expect((await new Scheduler(s.container.lifecycle, s.container.logger).tick()).advanced).toEqual([]);
     expect(await ends()).toBe(600);
     expect((await s.api.get('/v1/intents/auto-roll')).body.rollout).toMatchObject({ stage: 2, status: 'complete' });
     s.clock.advance(24 * HOUR);
-    expect(scheduler.tick().advanced).toEqual([]);
+    expect((await scheduler.tick()).advanced).toEqual([]);
     const events = await audit('auto-roll', 'advanced');
     expect(events.map((e: any) => [e.actor, e.data.to_exposure])).toEqual([
       ['system:scheduler', 3],
@@ -148,19 +148,19 @@ describe('staged rollouts (SPEC §10) through the server', () => {
     await owner.post('/v1/intents', simpleIntent('auto-guarded', { rollout, exposure: 6 }));
     const scheduler = new Scheduler(s.container.lifecycle, s.container.logger);
     s.clock.advance(HOUR);
-    expect(scheduler.tick().advanced).toEqual([]);
+    expect((await scheduler.tick()).advanced).toEqual([]);
     expect((await s.api.get('/v1/intents/auto-guarded')).body.rollout).toMatchObject({ stage: 0, status: 'ready' });
     await owner.post('/v1/intents', simpleIntent('auto-paused', { rollout: { stages: [{ exposure: 1 }, { exposure: 6 }], auto_advance: true }, exposure: 6 }));
     await act(owner, 'auto-paused', { action: 'pause', reason: 'wait' });
     s.clock.advance(HOUR);
-    expect(scheduler.tick().advanced).toEqual([]);
+    expect((await scheduler.tick()).advanced).toEqual([]);
     await act(owner, 'auto-paused', { action: 'resume', reason: 'go' });
-    expect(scheduler.tick().advanced).toEqual(['auto-paused']);
+    expect((await scheduler.tick()).advanced).toEqual(['auto-paused']);
   });
 
   it('a guardrail pause makes the rollout halted; a person resuming clears it', async () => {
     await owner.post('/v1/intents', simpleIntent('halt-me', { rollout: { stages: [{ exposure: 1 }, { exposure: 10 }] } }));
-    s.container.lifecycle.act('halt-me', 'pause', 'error_rate regressed', { tokenId: 'guardrail', name: 'guardrail', role: 'admin', team: null, approvalRoles: [], service: null });
+    await s.container.lifecycle.act('halt-me', 'pause', 'error_rate regressed', { tokenId: 'guardrail', name: 'guardrail', role: 'admin', team: null, approvalRoles: [], service: null });
     expect((await s.api.get('/v1/intents/halt-me')).body.rollout.status).toBe('halted');
     await act(operator, 'halt-me', { action: 'resume', reason: 'false alarm' });
     expect((await s.api.get('/v1/intents/halt-me')).body.rollout.status).toBe('ready');

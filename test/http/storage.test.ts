@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import BetterSqlite3 from 'better-sqlite3';
 import { strongEtag } from '../../src/flags/flag-state-service.js';
-import { migrations } from '../../src/storage/migrations.js';
+import { migrations } from '../../src/storage/sqlite/migrations.js';
 import { openSse } from '../fixtures/sse-client.js';
 import { dumpText } from '../helpers/db-dump.js';
 import { ADMIN_TOKEN, simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
@@ -115,14 +115,14 @@ describe('the cap on a service flags document (SWITCHYARD_MAX_DOCUMENT_BYTES)', 
     expect(later.body.state).toBe('scheduled');
     expect((await owner.post('/v1/intents', padded('fill-c', big, { services: [{ service: 'search', flag: 'fill_c' }] }))).body.state).toBe('running');
     s.clock.set('2026-12-01T00:00:00Z');
-    const first = s.container.lifecycle.tick();
+    const first = await s.container.lifecycle.tick();
     expect(first).toMatchObject({ started: [], blocked: ['sched-a'] });
     expect((await owner.get('/v1/intents/sched-a')).body.state).toBe('scheduled');
     expect(Object.keys((await owner.get('/v1/services/search/flags')).body.flags)).toEqual(['fill_c']);
 
     // Room is made (the other experiment completes): the next tick starts it.
     expect((await operator.post('/v1/intents/fill-c/actions', { action: 'complete', reason: 'done' })).status).toBe(200);
-    expect(s.container.lifecycle.tick()).toMatchObject({ started: ['sched-a'], blocked: [] });
+    expect(await s.container.lifecycle.tick()).toMatchObject({ started: ['sched-a'], blocked: [] });
     expect(Object.keys((await owner.get('/v1/services/search/flags')).body.flags)).toEqual(['sched_a']);
   });
 });

@@ -71,7 +71,7 @@ describe('telemetry and guardrails', () => {
       const res = await svc.post('/v1/services/recommendations/telemetry', { events: events.slice(i, i + 1000) });
       expect(res.status).toBe(202);
       expect(res.body).toMatchObject({ accepted: 1000, rejected: [], assignment_mismatches: 0 });
-      const tick = s.container.guardrails.tick();
+      const tick = await s.container.guardrails.tick();
       if (tick.tripped.length > 0) {
         expect(tick.tripped).toEqual([key]);
         trippedAt = i + 1000;
@@ -104,12 +104,12 @@ describe('telemetry and guardrails', () => {
     expect((await svc.get('/v1/services/recommendations/flags')).body.flags[flag].state).toBe('DISABLED');
 
     // Once per trip: the next tick finds nothing running to pause.
-    expect(s.container.guardrails.tick().tripped).toEqual([]);
+    expect((await s.container.guardrails.tick()).tripped).toEqual([]);
     // A person may resume; the loop does not overrule them for that version.
     const resumed = await owner.post(`/v1/intents/${key}/actions`, { action: 'resume', reason: 'known cause, fixed downstream' });
     expect(resumed.body.state).toBe('running');
     expect((await s.api.get(`/v1/intents/${key}`)).body.rollout.status).not.toBe('halted');
-    expect(s.container.guardrails.tick().tripped).toEqual([]);
+    expect((await s.container.guardrails.tick()).tripped).toEqual([]);
     expect((await s.api.get(`/v1/intents/${key}`)).body.state).toBe('running');
     await owner.post(`/v1/intents/${key}/actions`, { action: 'complete', reason: 'done' });
   });
@@ -134,7 +134,7 @@ describe('telemetry and guardrails', () => {
     expect(a.srm.flagged).toBe(true);
     expect(a.srm.p_value).toBeLessThan(0.001);
     expect(a.status).toBe('srm');
-    expect(s.container.guardrails.tick().tripped).toEqual([key]);
+    expect((await s.container.guardrails.tick()).tripped).toEqual([key]);
     expect((await s.api.get(`/v1/intents/${key}`)).body.state).toBe('paused');
     await owner.post(`/v1/intents/${key}/actions`, { action: 'complete', reason: 'done' });
   });

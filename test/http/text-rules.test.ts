@@ -72,9 +72,9 @@ describe('poison rows written by an older version', () => {
     // service carry NUL, escape sequences, C1 controls and lone surrogates, hashed over the strings
     // as written.
     const surrogateKey = 'poison-\ud800-key';
-    s.container.intents.submit(simpleIntent(surrogateKey, { services: [{ service: 'web', flag: 'poison_flag_\udfff' }] }), ADMIN);
-    s.container.lifecycle.transaction(() =>
-      s.container.audit.append({
+    await s.container.intents.submit(simpleIntent(surrogateKey, { services: [{ service: 'web', flag: 'poison_flag_\udfff' }] }), ADMIN);
+    await s.container.lifecycle.transaction((u) =>
+      s.container.audit.append(u, {
         type: 'submitted',
         actor: 'mallory\u0000\ud83d',
         experiment: 'x\u0000\u001b[31m\u0085\udc00',

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { firstFit, freeRanges, LayerSpace, layerRoom, ROOM_MEMBERS, ROOM_RANGES, type LayerMember, type Slice } from '../../src/flags/layer-allocator.js';
 import { parseBundle } from '../../src/policy/policy-bundle.js';
 import { LoadedBundle, PolicyEngine } from '../../src/policy/policy-engine.js';
-import { buildPolicyInput, probeInput } from '../../src/policy/policy-input.js';
+import { policyInputWith, probeInput } from '../../src/policy/policy-input.js';
 import { InProcessRunner } from '../../src/policy/policy-runner.js';
 import { BUNDLE_PATH } from '../helpers/paths.js';
 
@@ -44,17 +44,12 @@ describe('layer_capacity agrees with the first-fit allocator', () => {
       data_access: [],
       layer: 'agree',
     };
-    const input = buildPolicyInput(intent, { name: 'alice', role: 'owner', team: 'growth' }, new Date('2026-11-25T00:00:00Z'), {
-      liveFlagClaims: () => [],
-      // What the server does: the layer's LayerSpace answers, and it answers as layerRoom over the others.
-      layerRoom: (key, layer) => {
-        const space = new LayerSpace(layer);
-        for (const k of new Set(layerMembers.map((m) => m.key))) space.set(k, layerMembers.filter((m) => m.key === k));
-        const room = space.room(key);
-        expect(room).toEqual(layerRoom(layer, layerMembers.filter((m) => m.key !== key)));
-        return room;
-      },
-    });
+    // What the server does: the layer's LayerSpace answers, and it answers as layerRoom over the others.
+    const space = new LayerSpace(intent.layer);
+    for (const k of new Set(layerMembers.map((m) => m.key))) space.set(k, layerMembers.filter((m) => m.key === k));
+    const room = space.room(intent.key);
+    expect(room).toEqual(layerRoom(intent.layer, layerMembers.filter((m) => m.key !== intent.key)));
+    const input = policyInputWith(intent, { name: 'alice', role: 'owner', team: 'growth' }, new Date('2026-11-25T00:00:00Z'), { flags: [], layer_room: room });
     const { decision, failedClosed } = engine.evaluate(input);
     expect(failedClosed).toBe(false);
     const codes = decision.violations.map((v) => v.code);

@@ -69,6 +69,8 @@ export class SqliteStorage implements Storage {
    * benches): the domain never receives it.
    */
   readonly db: Database;
+  /** The stores every unit gets (bound to the writer), for SQLite-specific tests only (fault injection). */
+  readonly writer: Stores;
 
   constructor(private readonly options: SqliteStorageOptions) {
     this.db = openDatabase({ path: options.path });
@@ -76,6 +78,7 @@ export class SqliteStorage implements Storage {
     this.layers = new LayerSpaces(this.db);
     this.writerIntents = new SqliteIntentStore(this.db, this.layers);
     const writer = storesOn(this.db, this.writerIntents);
+    this.writer = writer;
     this.read = storesOn(this.reader, new SqliteIntentStore(this.reader, this.layers));
     this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
     this.seenVersion = this.dataVersion.get()!;

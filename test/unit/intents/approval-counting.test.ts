@@ -9,7 +9,7 @@ import { createContainer, type Container } from '../../../src/container.js';
 import { SwitchyardError } from '../../../src/errors.js';
 import { versionTag, type ApprovalRequest } from '../../../src/intents/intent-service.js';
 import { createLogger } from '../../../src/logger.js';
-import { IntentStore } from '../../../src/storage/intent-store.js';
+import type { IntentStore } from '../../../src/intents/intent-store.js';
 import { buildModifiedBundle } from '../../helpers/bundles.js';
 import { simpleIntent } from '../../helpers/harness.js';
 
@@ -36,18 +36,18 @@ describe('IntentService approval counting', () => {
   const alice = person('Alice', 'owner');
 
   /** A new intent submitted by "Alice", owing 2 sre approvals. */
-  const submitted = () => {
+  const submitted = async () => {
     const key = `count-${++n}`;
-    const r = c.intents.submit(simpleIntent(key, { services: [{ service: 'checkout-api', flag: `${key.replace(/-/g, '_')}_flag` }], exposure: 1 }), alice);
+    const r = await c.intents.submit(simpleIntent(key, { services: [{ service: 'checkout-api', flag: `${key.replace(/-/g, '_')}_flag` }], exposure: 1 }), alice);
     expect(r.decision.obligations.approvals).toEqual([{ role: 'sre', count: 2 }]);
     return key;
   };
   /** An approval row as an older release stored it, with no check at all. */
   const legacyRow = (key: string, actor: string) => store.insertApproval({ key, version: 1, actor, roles: ['sre'], comment: null, createdAt: '2026-11-25T12:00:00.000Z' });
-  const sre = (key: string) => c.intents.outstanding(store.getVersion(key, c.intents.get(key).version)!)[0]!;
-  const refusal = (fn: () => unknown): string => {
+  const sre = async (key: string) => (await c.intents.outstanding(c.storage.read, (await store.getVersion(key, (await c.intents.get(key)).version))!))[0]!;
+  const refusal = async (fn: () => unknown): Promise<string> => {
     try {
-      fn();
+      await fn();
     } catch (err) {
       if (err instanceof SwitchyardError) return err.code;
       throw err;
@@ -70,67 +70,68 @@ describe('IntentService approval counting', () => {
     );
     const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     c = await createContainer({ dbPath: path.join(dir, 'db.sqlite'), policyBundlePath: bundle, clock: new ManualClock('2026-11-25T12:00:00Z'), logger: createLogger('silent', quiet) });
-    store = new IntentStore(c.db);
+    // Writes straight through the adapter's writer-bound store, outside any unit (autocommit), as an older release wrote rows.
+    store = c.sqlite.writer.intents;
   });
-  afterAll(() => {
-    c?.close();
+  afterAll(async () => {
+    await c?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   describe('outstanding(): what a version still owes, counted at read time', () => {
-    it("never counts the submitter's row, whatever form the name was stored in", () => {
-      const key = submitted();
-      legacyRow(key, 'alice ');
-      legacyRow(key, 'ALICE');
-      expect(sre(key)).toEqual({ role: 'sre', count: 2, approved_by: [], missing: 2 });
+    it("never counts the submitter's row, whatever form the name was stored in", async () => {
+      const key = await submitted();
+      await legacyRow(key, 'alice ');
+      await legacyRow(key, 'ALICE');
+      expect(await sre(key)).toEqual({ role: 'sre', count: 2, approved_by: [], missing: 2 });
     });
 
-    it('counts one person once, however many rows spell the name differently', () => {
-      const key = submitted();
-      legacyRow(key, 'sam');
-      legacyRow(key, ' Sam ');
-      legacyRow(key, 'SAM');
+    it('counts one person once, however many rows spell the name differently', async () => {
+      const key = await submitted();
+      await legacyRow(key, 'sam');
+      await legacyRow(key, ' Sam ');
+      await legacyRow(key, 'SAM');
       // Listed once, under one of the spellings stored.
-      expect(sre(key)).toEqual({ role: 'sre', count: 2, approved_by: [expect.stringMatching(/^ ?(sam|Sam|SAM) ?$/)], missing: 1 });
-      legacyRow(key, 'sasha');
-      expect(sre(key)).toMatchObject({ approved_by: [expect.any(String), 'sasha'], missing: 0 });
+      expect(await sre(key)).toEqual({ role: 'sre', count: 2, approved_by: [expect.stringMatching(/^ ?(sam|Sam|SAM) ?$/)], missing: 1 });
+      await legacyRow(key, 'sasha');
+      expect(await sre(key)).toMatchObject({ approved_by: [expect.any(String), 'sasha'], missing: 0 });
     });
   });
 
   describe('approve(): the guards, each on its own', () => {
-    it('self_approval: the submitter "Alice" approving as "alice " is refused, and no row is written', () => {
-      const key = submitted();
-      expect(refusal(() => approve(key, 'alice '))).toBe('self_approval');
-      expect(refusal(() => approve(key, '\u0041lice'.normalize('NFD')))).toBe('self_approval');
-      expect(store.listApprovals(key, 1)).toEqual([]);
+    it('self_approval: the submitter "Alice" approving as "alice " is refused, and no row is written', async () => {
+      const key = await submitted();
+      expect(await refusal(() => approve(key, 'alice '))).toBe('self_approval');
+      expect(await refusal(() => approve(key, '\u0041lice'.normalize('NFD')))).toBe('self_approval');
+      expect(await store.listApprovals(key, 1)).toEqual([]);
     });
 
-    it('already_approved: one person, by normalised name, approves a version once', () => {
-      const key = submitted();
-      expect(approve(key, 'sam').status).toBe('pending_approval');
-      expect(refusal(() => approve(key, ' Sam '))).toBe('already_approved');
-      expect(store.listApprovals(key, 1).map((a) => a.actor)).toEqual(['sam']);
-      expect(approve(key, 'sasha').status).toBe('approved');
+    it('already_approved: one person, by normalised name, approves a version once', async () => {
+      const key = await submitted();
+      expect((await approve(key, 'sam')).status).toBe('pending_approval');
+      expect(await refusal(() => approve(key, ' Sam '))).toBe('already_approved');
+      expect((await store.listApprovals(key, 1)).map((a) => a.actor)).toEqual(['sam']);
+      expect((await approve(key, 'sasha')).status).toBe('approved');
     });
 
-    it('version_changed: a pin on anything but the current version, by number or by tag; nothing is written', () => {
-      const key = submitted();
-      const v1 = versionTag(store.getVersion(key, 1)!);
-      c.intents.update(key, simpleIntent(key, { services: [{ service: 'checkout-api', flag: `${key.replace(/-/g, '_')}_flag` }], exposure: 5 }), alice);
-      const v2 = versionTag(store.getVersion(key, 2)!);
-      expect(refusal(() => approve(key, 'sam', { version: 1 }))).toBe('version_changed');
-      expect(refusal(() => approve(key, 'sam', { ifMatch: [v1] }))).toBe('version_changed');
-      expect(refusal(() => approve(key, 'sam', { version: 2, ifMatch: [v1] }))).toBe('version_changed');
-      expect(refusal(() => approve(key, 'sam', { version: 1, ifMatch: [v2] }))).toBe('version_changed');
-      expect(store.listApprovals(key, 1)).toEqual([]);
-      expect(store.listApprovals(key, 2)).toEqual([]);
-      expect(approve(key, 'sam', { version: 2, ifMatch: [v2] }).intent).toEqual({ key, version: 2 });
+    it('version_changed: a pin on anything but the current version, by number or by tag; nothing is written', async () => {
+      const key = await submitted();
+      const v1 = versionTag((await store.getVersion(key, 1))!);
+      await c.intents.update(key, simpleIntent(key, { services: [{ service: 'checkout-api', flag: `${key.replace(/-/g, '_')}_flag` }], exposure: 5 }), alice);
+      const v2 = versionTag((await store.getVersion(key, 2))!);
+      expect(await refusal(() => approve(key, 'sam', { version: 1 }))).toBe('version_changed');
+      expect(await refusal(() => approve(key, 'sam', { ifMatch: [v1] }))).toBe('version_changed');
+      expect(await refusal(() => approve(key, 'sam', { version: 2, ifMatch: [v1] }))).toBe('version_changed');
+      expect(await refusal(() => approve(key, 'sam', { version: 1, ifMatch: [v2] }))).toBe('version_changed');
+      expect(await store.listApprovals(key, 1)).toEqual([]);
+      expect(await store.listApprovals(key, 2)).toEqual([]);
+      expect((await approve(key, 'sam', { version: 2, ifMatch: [v2] })).intent).toEqual({ key, version: 2 });
     });
   });
 
   describe('versionTag', () => {
     const v = { key: 'checkout-redesign', version: 2, decisionId: 'd_01A', submittedAt: '2026-11-25T12:00:00.000Z' };
-    it('is a strong, quoted tag that differs by key, by version, and for the same version submitted afresh', () => {
+    it('is a strong, quoted tag that differs by key, by version, and for the same version submitted afresh', async () => {
       const tag = versionTag(v);
       expect(tag).toMatch(/^"v2-[A-Za-z0-9_-]{22}"$/);
       expect(versionTag({ ...v })).toBe(tag);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS } from '../../../src/telemetry/metric-catalog.js';
 import { analyseSums } from '../../../src/telemetry/rollout-analysis.js';
 import { msprtHalfWidth, relativeChange, sampleRatioMismatch } from '../../../src/telemetry/sequential.js';
-import { EXPOSED } from '../../../src/storage/telemetry-store.js';
+import { EXPOSED } from '../../../src/telemetry/telemetry-store.js';
 import { prng, type Rng } from '../../helpers/prng.js';
 
 /**
