@@ -34,8 +34,8 @@ export const MODULES = {
     testFiles: ['test/unit/policy/*.test.ts', 'test/http/policy-answer-check.test.ts'],
   },
   cache: {
-    // The row cache, and the flags document cache in FlagStateService.current (the lines of that method).
-    mutate: ['src/storage/read-cache.ts', 'src/flags/flag-state-service.ts:126-134'],
+    // The SQLite adapter's unit of work and change feed, and the flags snapshot in FlagStateService.
+    mutate: ['src/storage/sqlite/sqlite-storage.ts', 'src/flags/flag-state-service.ts'],
     testFiles: ['test/unit/storage/*.test.ts', 'test/unit/flags/document-cache.test.ts', 'test/http/read-path.test.ts', 'test/http/flags.test.ts'],
   },
   access: {

@@ -28,7 +28,11 @@ export interface Stores {
   idempotency: IdempotencyStore;
 }
 
-/** Every store's read methods, outside any unit: committed rows only, never a unit's uncommitted writes. */
+/**
+ * Every store's read methods. Outside any unit: committed rows only, never a unit's uncommitted
+ * writes. Called from inside a unit's async context (a service that reads after its write, within
+ * the idempotency unit of a request): through that unit, so its own writes are seen.
+ */
 export interface ReadStores {
   intents: IntentReader;
   rollouts: RolloutReader;

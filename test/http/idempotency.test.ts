@@ -58,6 +58,14 @@ describe('Idempotency-Key', () => {
     expect(badAgain.text).toBe(bad.text);
   });
 
+  it('the answer of a keyed write shows the write: the handler reads through its unit, before the commit', async () => {
+    expect((await owner.post('/v1/intents', simpleIntent('pause-and-see'))).body.state).toBe('running');
+    const a = await owner.post('/v1/intents/pause-and-see/actions', { action: 'pause', reason: 'see it' }, { 'idempotency-key': 'see-1' });
+    expect(a.status).toBe(200);
+    expect(a.body.state).toBe('paused');
+    expect((await owner.get('/v1/intents/pause-and-see')).body.state).toBe('paused');
+  });
+
   it('a malformed key is a 400', async () => {
     const res = await owner.post('/v1/intents', simpleIntent('bad-key'), { 'idempotency-key': 'x'.repeat(300) });
     expect(res.status).toBe(400);

@@ -79,7 +79,8 @@ export class SqliteStorage implements Storage {
     this.writerIntents = new SqliteIntentStore(this.db, this.layers);
     const writer = storesOn(this.db, this.writerIntents);
     this.writer = writer;
-    this.read = storesOn(this.reader, new SqliteIntentStore(this.reader, this.layers));
+    const committed = storesOn(this.reader, new SqliteIntentStore(this.reader, this.layers));
+    this.read = this.routed(committed, writer);
     this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
     this.seenVersion = this.dataVersion.get()!;
     this.tx = { run: (fn) => this.run(writer, fn) };
@@ -87,6 +88,34 @@ export class SqliteStorage implements Storage {
       this.poll = setInterval(() => this.checkExternal(), options.pollMs ?? OTHER_WRITER_POLL_MS);
       this.poll.unref();
     }
+  }
+
+  /**
+   * `read`: the read connection (committed rows), except inside a unit's async context, where a
+   * read goes through the unit (its own writes): a handler that writes in the idempotency unit and
+   * then reads its answer must see what it wrote.
+   */
+  private routed(committed: Stores, writer: Stores): ReadStores {
+    const route = <K extends keyof Stores>(k: K): Stores[K] =>
+      new Proxy(committed[k], {
+        get: (target, method) => {
+          const open = this.context.getStore();
+          const via = open && !open.done ? writer[k] : target;
+          const f = (via as unknown as Record<string | symbol, unknown>)[method];
+          return typeof f === 'function' ? (f as (...a: unknown[]) => unknown).bind(via) : f;
+        },
+      });
+    return {
+      intents: route('intents'),
+      rollouts: route('rollouts'),
+      decisions: route('decisions'),
+      flags: route('flags'),
+      audit: route('audit'),
+      tokens: route('tokens'),
+      telemetry: route('telemetry'),
+      policies: route('policies'),
+      idempotency: route('idempotency'),
+    };
   }
 
   onExternalChange(listener: () => void): () => void {
