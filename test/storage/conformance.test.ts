@@ -89,14 +89,24 @@ describe.each(ENGINES)('storage conformance: $name', (engine) => {
       expect(await s.read.tokens.count()).toBe(0);
     });
 
-    it('reads inside the unit see its writes; reads outside see only committed rows', async () => {
-      let outside: unknown = 'unset';
-      await tx(async (u) => {
+    it('reads inside the unit (its stores, or the read stores from its async context) see its writes; reads from elsewhere see only committed rows', async () => {
+      let wrote!: () => void;
+      const written = new Promise<void>((r) => (wrote = r));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const unit = tx(async (u) => {
         await u.intents.createExperiment('a', 'growth', T0);
         expect(await u.intents.getExperiment('a')).toBeDefined();
-        outside = await s.read.intents.getExperiment('a');
+        // The read stores, called from the unit's async context, read through the unit.
+        expect(await s.read.intents.getExperiment('a')).toBeDefined();
+        wrote();
+        await gate;
       });
-      expect(outside).toBeUndefined();
+      await written;
+      // This test's own context is outside the unit: committed rows only, while the unit is open.
+      expect(await s.read.intents.getExperiment('a')).toBeUndefined();
+      release();
+      await unit;
       expect(await s.read.intents.getExperiment('a')).toBeDefined();
     });
 

@@ -66,7 +66,8 @@ const types = {
  * The PostgreSQL adapter of the storage port (docs/storage.md "PostgreSQL").
  *
  * - A pool of at most `poolSize` connections (default 10). `read` runs each statement on any
- *   pooled connection: it sees committed rows only.
+ *   pooled connection: it sees committed rows only, except from inside a unit's async context,
+ *   where it reads through the unit (its own writes seen).
  * - A unit of work is one transaction on one pooled connection: BEGIN, then the transaction-scoped
  *   advisory lock UNIT_LOCK_KEY, then the unit's statements, then COMMIT (ROLLBACK on any
  *   rejection). The lock serialises units across every process on the database, so the audit
@@ -110,14 +111,43 @@ export class PostgresStorage implements Storage {
     // A connection that breaks while checked out also emits 'error' (besides failing its query):
     // that one is answered by the failed query, and must not end the process either.
     this.pool.on('connect', (c) => c.on('error', () => {}));
-    this.read = storesOn(sqlOn(() => this.pool));
+    const committed = storesOn(sqlOn(() => this.pool));
     this.writer = storesOn(
       sqlOn(() => {
         if (!this.current) throw new StorageError('a unit-of-work store was used outside its unit', { cause: undefined });
         return this.current;
       }),
     );
+    this.read = this.routed(committed);
     this.tx = { run: (fn) => this.run(fn) };
+  }
+
+  /**
+   * `read`: any pooled connection (committed rows), except inside a unit's async context, where a
+   * read goes through the unit's connection (its own writes): a handler that writes in the
+   * idempotency unit and then reads its answer must see what it wrote (unit-of-work.ts ReadStores).
+   */
+  private routed(committed: Stores): ReadStores {
+    const route = <K extends keyof Stores>(k: K): Stores[K] =>
+      new Proxy(committed[k], {
+        get: (target, method) => {
+          const open = this.context.getStore();
+          const via = open && !open.done ? this.writer[k] : target;
+          const f = (via as unknown as Record<string | symbol, unknown>)[method];
+          return typeof f === 'function' ? (f as (...a: unknown[]) => unknown).bind(via) : f;
+        },
+      });
+    return {
+      intents: route('intents'),
+      rollouts: route('rollouts'),
+      decisions: route('decisions'),
+      flags: route('flags'),
+      audit: route('audit'),
+      tokens: route('tokens'),
+      telemetry: route('telemetry'),
+      policies: route('policies'),
+      idempotency: route('idempotency'),
+    };
   }
 
   /** Applies the migrations not yet applied, under an advisory lock, then starts listening. */
