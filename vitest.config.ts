@@ -1,13 +1,37 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The HTTP files that run a second time on PostgreSQL (SWITCHYARD_TEST_ENGINE=postgres): the ones
+ * that exercise storage most. docs/storage.md says which files run on which engine and why.
+ */
+export const POSTGRES_HTTP_FILES = [
+  'test/http/lifecycle.test.ts',
+  'test/http/approvals.test.ts',
+  'test/http/idempotency.test.ts',
+  'test/http/audit.test.ts',
+  'test/http/flags.test.ts',
+  'test/http/events.test.ts',
+  'test/http/rollouts.test.ts',
+  'test/http/rollback-slice.test.ts',
+  'test/http/telemetry.test.ts',
+  'test/http/governance.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // `make interop` runs these, with the clients it installs (vitest.interop.config.ts).
     exclude: ['**/node_modules/**', 'test/interop/**'],
-    globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Each project starts its own PostgreSQL cluster in its global setup (test/helpers/postgres.ts,
+    // ADR 0009); `--project sqlite` runs only the first.
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], globalSetup: ['test/helpers/global-setup.ts'] } },
+      {
+        extends: true,
+        test: { name: 'postgres', include: POSTGRES_HTTP_FILES, env: { SWITCHYARD_TEST_ENGINE: 'postgres' }, globalSetup: ['test/helpers/global-setup.ts'] },
+      },
+    ],
   },
 });

@@ -30,6 +30,8 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
 });
 /** The largest a service's serialized flags document may grow (1 MiB): docs/storage.md. */
 export const DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024;
+/** Connections to PostgreSQL per process (besides one for LISTEN): docs/storage.md "PostgreSQL". */
+export const DEFAULT_DATABASE_POOL_SIZE = 10;
 /** Older flags-document versions kept per service besides the latest: docs/storage.md. */
 export const DEFAULT_FLAG_HISTORY_VERSIONS = 100;
 
@@ -38,6 +40,13 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   SWITCHYARD_SYNC_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   SWITCHYARD_DB: z.string().min(1).default('./data/switchyard.db'),
+  // SPEC §11: PostgreSQL instead of the SQLite file. A URL as libpq and pg take it; a unix socket
+  // is named by the `host` parameter (postgresql://user:pass@localhost/db?host=/run/postgresql).
+  SWITCHYARD_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(?:ql)?:\/\/[^\s]*$/, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  SWITCHYARD_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_DATABASE_POOL_SIZE),
   SWITCHYARD_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SWITCHYARD_POLICY_BUNDLE: z.string().min(1).default('./build/policy/bundle.tar.gz'),
   SWITCHYARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -77,6 +86,10 @@ export interface Config {
   /** Where flagd's gRPC sync service listens (SPEC §11), on `host`; 0: not at all. */
   readonly syncPort: number;
   readonly dbPath: string;
+  /** PostgreSQL instead of the SQLite file at dbPath when set (SPEC §11). Holds a password: never log it. */
+  readonly databaseUrl: string | undefined;
+  /** The PostgreSQL pool's bound. */
+  readonly databasePoolSize: number;
   readonly bootstrapToken: string | undefined;
   readonly policyBundlePath: string;
   readonly logLevel: string;
@@ -115,6 +128,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: c.HOST,
     syncPort: c.SWITCHYARD_SYNC_PORT,
     dbPath: path.resolve(c.SWITCHYARD_DB),
+    databaseUrl: c.SWITCHYARD_DATABASE_URL,
+    databasePoolSize: c.SWITCHYARD_DATABASE_POOL_SIZE,
     bootstrapToken: c.SWITCHYARD_BOOTSTRAP_TOKEN,
     policyBundlePath: path.resolve(c.SWITCHYARD_POLICY_BUNDLE),
     logLevel: c.SWITCHYARD_LOG_LEVEL,

@@ -10,7 +10,8 @@ import { Lifecycle } from './intents/lifecycle.js';
 import { PolicyEngine } from './policy/policy-engine.js';
 import { PolicyChecks, PolicySandbox } from './policy/policy-sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
-import { openSqliteStorage, type SqliteStorage } from './storage/sqlite/sqlite-storage.js';
+import { openStorage } from './storage/open-storage.js';
+import { SqliteStorage } from './storage/sqlite/sqlite-storage.js';
 import type { Database } from './storage/sqlite/database.js';
 import type { DecisionReader } from './policy/decision-store.js';
 import type { IdempotencyReader } from './http/idempotency-store.js';
@@ -23,6 +24,9 @@ import { TelemetryService } from './telemetry/telemetry-service.js';
 
 export interface ContainerOptions {
   dbPath: string;
+  /** PostgreSQL instead of the SQLite file at dbPath (SWITCHYARD_DATABASE_URL, SPEC §11). */
+  databaseUrl?: string | undefined;
+  databasePoolSize?: number;
   policyBundlePath: string;
   clock: Clock;
   logger: Logger;
@@ -40,7 +44,7 @@ export interface Container {
   tx: UnitOfWork;
   /**
    * The SQLite adapter's writer connection, for SQLite-specific tests and tools only (tamper
-   * tests, db-dump, benches); no domain module receives it.
+   * tests, db-dump, benches); no domain module receives it. On PostgreSQL, reading it throws.
    */
   db: Database;
   /** The SQLite adapter itself, for the same tests (its writer-bound stores, its change poll). */
@@ -68,10 +72,18 @@ export interface Container {
 
 export async function createContainer(opts: ContainerOptions): Promise<Container> {
   const { clock, logger } = opts;
-  const storage: SqliteStorage = openSqliteStorage({
-    path: opts.dbPath,
-    onCallbackError: (err) => logger.error({ err }, 'an after-commit listener failed'),
+  const onCallbackError = (err: unknown) => logger.error({ err }, 'an after-commit listener failed');
+  const storage = await openStorage({
+    dbPath: opts.dbPath,
+    databaseUrl: opts.databaseUrl,
+    ...(opts.databasePoolSize ? { databasePoolSize: opts.databasePoolSize } : {}),
+    onCallbackError,
   });
+  /** The SQLite-only handles below: on PostgreSQL a test or tool that asks for them is told so. */
+  const sqliteOnly = <T>(what: string, get: (s: SqliteStorage) => T): T => {
+    if (storage instanceof SqliteStorage) return get(storage);
+    throw new Error(`container.${what} is SQLite's; this container runs on ${storage.engine}`);
+  };
   const { read } = storage;
   const metrics = new Metrics();
   const tx = metrics.observeUnitOfWork(storage.tx);
@@ -139,8 +151,12 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   return {
     storage,
     tx,
-    db: storage.db,
-    sqlite: storage,
+    get db() {
+      return sqliteOnly('db', (x) => x.db);
+    },
+    get sqlite() {
+      return sqliteOnly('sqlite', (x) => x);
+    },
     clock,
     logger,
     engine,
@@ -171,6 +187,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
 export function containerOptions(config: Config, clock: Clock, logger: Logger): ContainerOptions {
   return {
     dbPath: config.dbPath,
+    databaseUrl: config.databaseUrl,
+    databasePoolSize: config.databasePoolSize,
     policyBundlePath: config.policyBundlePath,
     clock,
     logger,

@@ -28,16 +28,18 @@ async function main(): Promise<void> {
   scheduler.start(config.schedulerIntervalMs);
   container.guardrails.start(config.guardrailIntervalMs);
 
+  // The URL holds a password: name the engine and where, never the URL itself.
+  const database = config.databaseUrl ? `PostgreSQL (SWITCHYARD_DATABASE_URL)` : config.dbPath;
   const { server, app } = buildServer(container, { limits: config.limits, corsOrigins: config.corsOrigins });
   server.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const base = `http://${config.host}:${port}`;
-    logger.info({ url: base, db: config.dbPath, policy: container.engine.revision() }, 'switchyard listening');
+    logger.info({ url: base, db: database, policy: container.engine.revision() }, 'switchyard listening');
     const lines = [
       '',
       `Switchyard is listening on ${base}`,
-      `  database: ${config.dbPath}`,
+      `  database: ${database}`,
       `  policy:   ${container.engine.revision() ?? 'NONE LOADED (every decision is denied)'}`,
     ];
     if (token) {

@@ -10,6 +10,21 @@ import type { PolicyTimeouts } from '../../src/config.js';
 import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { BUNDLE_PATH, ROOT } from './paths.js';
+import { dumpDatabase, dumpPostgres, type DatabaseDump } from './db-dump.js';
+import { createTestDatabase, postgresAdminUrl, type TestDatabase } from './postgres.js';
+
+export type TestEngine = 'sqlite' | 'postgres';
+
+/**
+ * The engine test servers run on: `SWITCHYARD_TEST_ENGINE=postgres` (vitest.config.ts sets it for
+ * the HTTP files it runs a second time on PostgreSQL; docs/storage.md lists them), else SQLite.
+ */
+export function testEngine(): TestEngine {
+  const e = process.env['SWITCHYARD_TEST_ENGINE'];
+  if (e === undefined || e === '' || e === 'sqlite') return 'sqlite';
+  if (e === 'postgres') return 'postgres';
+  throw new Error(`SWITCHYARD_TEST_ENGINE must be sqlite or postgres, not ${e}`);
+}
 
 export const ADMIN_TOKEN = 'sy_test_admin_token_0123456789abcdef';
 
@@ -18,9 +33,15 @@ export interface TestServer {
   container: Container;
   clock: ManualClock;
   dir: string;
+  /** The SQLite file (created only on SQLite). */
   dbPath: string;
+  engine: TestEngine;
   logs: string[];
   api: Api;
+  /** Every row of every table, on either engine (db-dump.ts): for "nothing was stored" checks. */
+  dump(): Promise<DatabaseDump>;
+  /** The number of rows of one table, on either engine. */
+  count(table: string): Promise<number>;
   /** Creates a token through the API and returns a client that uses it. */
   token(spec: { name: string; role: string; team?: string; approval_roles?: string[]; service?: string }): Promise<Api & { id: string; secret: string }>;
   /** The running server, its stats included. */
@@ -83,15 +104,19 @@ export interface StartOptions {
   app?: AppOptions;
   /** Flags-document size cap and history retention (src/container.ts); defaults when absent. */
   storage?: ContainerOptions['storage'];
+  /** The storage engine; `testEngine()` when absent. On PostgreSQL each server gets a fresh database, kept across restart(). */
+  engine?: TestEngine;
 }
 
 /**
- * The real app on loopback: a temp SQLite file, the real compiled policy bundle, real HTTP.
- * Only the clock is injected.
+ * The real app on loopback: a temp SQLite file (or a fresh PostgreSQL database), the real compiled
+ * policy bundle, real HTTP. Only the clock is injected.
  */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  const engine = opts.engine ?? testEngine();
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-test-'));
   const dbPath = path.join(dir, 'switchyard.db');
+  const pgdb: TestDatabase | undefined = engine === 'postgres' ? await createTestDatabase(postgresAdminUrl(), 'http') : undefined;
   const clock = opts.clock ?? new ManualClock('2026-11-25T12:00:00Z');
   const logs: string[] = [];
   const sink = new Writable({
@@ -107,6 +132,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const boot = async () => {
     container = await createContainer({
       dbPath,
+      ...(pgdb ? { databaseUrl: pgdb.url } : {}),
       policyBundlePath: opts.bundlePath ?? BUNDLE_PATH,
       clock: clock as Clock,
       logger: createLogger('info', sink),
@@ -122,7 +148,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const shutdown = async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    container.close();
+    await container.close();
   };
   await boot();
   const api = apiFor(() => base, ADMIN_TOKEN);
@@ -139,8 +165,15 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     clock,
     dir,
     dbPath,
+    engine,
     logs,
     api,
+    dump: () => (pgdb ? dumpPostgres(pgdb.url) : Promise.resolve(dumpDatabase(container.db))),
+    async count(table) {
+      if (!/^[a-z_]+$/.test(table)) throw new Error(`not a table name: ${table}`);
+      if (!pgdb) return container.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+      return (await dumpPostgres(pgdb.url, table))[table]!.length;
+    },
     async token(spec) {
       const res = await api.post('/v1/tokens', spec);
       if (res.status !== 201) throw new Error(`token creation failed: ${res.status} ${res.text}`);
@@ -152,6 +185,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
     async close() {
       await shutdown();
+      await pgdb?.drop();
       if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
     },
   };

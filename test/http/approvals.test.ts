@@ -5,7 +5,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../fixtures/http.js';
 import { buildModifiedBundle } from '../helpers/bundles.js';
-import { dumpDatabase } from '../helpers/db-dump.js';
 import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 
 /**
@@ -76,13 +75,13 @@ describe('approvals tied to the version read', () => {
     });
     const put = await alice.put('/v1/intents/read-v1', v2);
     expect(put.body).toMatchObject({ intent: { version: 2 }, status: 'pending_approval' });
-    const before = dumpDatabase(s.container.db);
+    const before = await s.dump();
 
     const refused = expectProblem(await sam.post('/v1/intents/read-v1/approvals', { version: read.body.version, comment: 'lgtm' }), 409, 'version_changed');
     expect(refused).toMatchObject({ current_version: 2, requested_version: 1 });
     expect(refused.detail).toContain('version 2');
 
-    expect(dumpDatabase(s.container.db)).toEqual(before);
+    expect(await s.dump()).toEqual(before);
     const after = await sam.get('/v1/intents/read-v1');
     expect(after.body).toMatchObject({ version: 2, status: 'pending_approval', state: 'draft', approvals: [], outstanding_approvals: [{ role: 'sre', missing: 1 }] });
     expect(await auditTypes('read-v1')).not.toContain('approved');
@@ -157,9 +156,9 @@ describe('approvals tied to the version read', () => {
       await alice.post('/v1/intents', critical('if-match'));
       const v1Tag = (await sam.get('/v1/intents/if-match')).headers.get('etag')!;
       await alice.put('/v1/intents/if-match', critical('if-match', { exposure: 2 }));
-      const before = dumpDatabase(s.container.db);
+      const before = await s.dump();
       const stale = expectProblem(await sam.post('/v1/intents/if-match/approvals', {}, { 'if-match': v1Tag }), 409, 'version_changed');
-      expect(dumpDatabase(s.container.db)).toEqual(before);
+      expect(await s.dump()).toEqual(before);
       const current = (await sam.get('/v1/intents/if-match')).headers.get('etag')!;
       expect(stale).toMatchObject({ current_version: 2, current_etag: current });
       expect(stale.requested_version).toBeUndefined();
@@ -239,10 +238,10 @@ describe('approvals count people by normalised name', () => {
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ status: 'pending_approval', outstanding: [{ role: 'sre', count: 2, missing: 1 }] });
 
-    const before = dumpDatabase(s.container.db);
+    const before = await s.dump();
     const twice = expectProblem(await samAgain.post('/v1/intents/two-sams/approvals', { version: 1 }), 409, 'already_approved');
     expect(twice.detail).toContain('sam');
-    expect(dumpDatabase(s.container.db)).toEqual(before);
+    expect(await s.dump()).toEqual(before);
     expect((await owner.get('/v1/intents/two-sams')).body).toMatchObject({
       status: 'pending_approval',
       state: 'draft',
@@ -270,10 +269,10 @@ describe('approvals count people by normalised name', () => {
   it('a submitter named "Alice" approving as "alice " is self_approval, and nothing is stored', async () => {
     await owner.post('/v1/intents', critical('self-alice'));
     const aliceSre = await sre('alice ');
-    const before = dumpDatabase(s.container.db);
+    const before = await s.dump();
     const res = expectProblem(await aliceSre.post('/v1/intents/self-alice/approvals', { version: 1 }), 403, 'self_approval');
     expect(res.detail).toContain('Alice');
-    expect(dumpDatabase(s.container.db)).toEqual(before);
+    expect(await s.dump()).toEqual(before);
     expect((await owner.get('/v1/intents/self-alice')).body).toMatchObject({ status: 'pending_approval', approvals: [], outstanding_approvals: [{ missing: 2 }] });
   });
 });

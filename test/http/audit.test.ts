@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { simpleIntent, startServer, testEngine, type Api, type TestServer } from '../helpers/harness.js';
+
+/** These two reach into SQLite's file; on PostgreSQL the same refusal is in test/storage/conformance.test.ts. */
+const sqliteOnly = it.skipIf(testEngine() === 'postgres');
 
 describe('the audit trail', () => {
   let s: TestServer;
@@ -51,12 +54,12 @@ describe('the audit trail', () => {
     expect(verify.body).toMatchObject({ ok: true, events: items.length, head: items.at(-1).hash });
   });
 
-  it('refuses UPDATE and DELETE in the database itself', () => {
+  sqliteOnly('refuses UPDATE and DELETE in the database itself', () => {
     expect(() => s.container.db.prepare("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1").run()).toThrow(/append-only/);
     expect(() => s.container.db.prepare('DELETE FROM audit_events WHERE seq = 1').run()).toThrow(/append-only/);
   });
 
-  it('catches a row changed behind the API (triggers dropped by an attacker with file access)', async () => {
+  sqliteOnly('catches a row changed behind the API (triggers dropped by an attacker with file access)', async () => {
     const db = s.container.db;
     const victim = db.prepare("SELECT seq FROM audit_events WHERE type = 'paused'").pluck().get() as number;
     db.exec('DROP TRIGGER audit_events_no_update');

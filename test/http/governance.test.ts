@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dumpDatabase, expectDenied, expectDeniedVersion } from '../fixtures/http.js';
+import { expectDenied, expectDeniedVersion } from '../fixtures/http.js';
 import { exampleIntent, simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 
 /**
@@ -321,10 +321,10 @@ describe('default governance (SPEC §3)', () => {
       ['an allowed intent', exampleIntent({ key: 'eval-allowed', layer: 'eval', services: [{ service: 'checkout-api', flag: 'eval_allowed' }] })],
       ['a denied intent', simpleIntent('eval-denied', { exposure: 70, data_access: ['purchase_history'] })],
     ])('gives %s the decision a submission gets, and stores nothing', async (_name, body) => {
-      const before = dumpDatabase(s.container.db);
+      const before = await s.dump();
       const dry = await alice.post('/v1/intents:evaluate', body);
       expect(dry.status).toBe(200);
-      expect(dumpDatabase(s.container.db)).toEqual(before);
+      expect(await s.dump()).toEqual(before);
       expect((await alice.get(`/v1/intents/${body.key}`)).status).toBe(404);
 
       const real = await alice.post('/v1/intents', body);

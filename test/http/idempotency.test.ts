@@ -4,7 +4,7 @@ import { simpleIntent, startServer, type Api, type TestServer } from '../helpers
 describe('Idempotency-Key', () => {
   let s: TestServer;
   let owner: Api;
-  const count = (table: string) => s.container.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+  const count = (table: string) => s.count(table);
 
   beforeAll(async () => {
     s = await startServer();
@@ -15,12 +15,12 @@ describe('Idempotency-Key', () => {
   it('a retried submission returns the first answer and stores nothing more', async () => {
     const first = await owner.post('/v1/intents', simpleIntent('retry-me'), { 'idempotency-key': 'k-1' });
     expect(first.status).toBe(201);
-    const before = { versions: count('intent_versions'), decisions: count('decisions'), audit: count('audit_events'), flags: count('flag_documents') };
+    const before = { versions: await count('intent_versions'), decisions: await count('decisions'), audit: await count('audit_events'), flags: await count('flag_documents') };
     const retry = await owner.post('/v1/intents', simpleIntent('retry-me'), { 'idempotency-key': 'k-1' });
     expect(retry.status).toBe(201);
     expect(retry.text).toBe(first.text);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    expect({ versions: count('intent_versions'), decisions: count('decisions'), audit: count('audit_events'), flags: count('flag_documents') }).toEqual(before);
+    expect({ versions: await count('intent_versions'), decisions: await count('decisions'), audit: await count('audit_events'), flags: await count('flag_documents') }).toEqual(before);
     // without the key the same body is a conflict, proving the replay did not just re-run it
     expect((await owner.post('/v1/intents', simpleIntent('retry-me'))).body.code).toBe('intent_exists');
   });

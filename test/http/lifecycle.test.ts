@@ -132,7 +132,8 @@ describe('schedules survive restarts', () => {
       // down over the start: the boot tick starts it
       await s.restart();
       s.clock.set('2026-11-26T06:00:00Z');
-      new Scheduler(s.container.lifecycle, s.container.logger).start(60_000);
+      // The boot tick, awaited: start() does not wait for it, and a GET sent at once would race it.
+      expect((await new Scheduler(s.container.lifecycle, s.container.logger).tick()).started).toEqual(['search-ranking']);
       expect((await s.api.get('/v1/intents/search-ranking')).body.state).toBe('running');
       expect((await s.api.get('/v1/services/search/flags')).body.flags.ranking_v2.state).toBe('ENABLED');
 

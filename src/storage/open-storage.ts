@@ -1,0 +1,22 @@
+import type { Storage } from '../unit-of-work.js';
+import { openPostgresStorage } from './postgres/postgres-storage.js';
+import { openSqliteStorage } from './sqlite/sqlite-storage.js';
+
+export interface StorageSettings {
+  /** The SQLite file (SWITCHYARD_DB), used when no database URL is given. */
+  dbPath: string;
+  /** PostgreSQL (SWITCHYARD_DATABASE_URL, SPEC §11): when set, the SQLite file is not opened. */
+  databaseUrl?: string | undefined;
+  databasePoolSize?: number;
+  /** Told of an afterCommit callback or change listener that threw, and of a lost LISTEN connection. */
+  onCallbackError?: (err: unknown) => void;
+}
+
+/** The one place that picks the engine: PostgreSQL when a database URL is configured, else the SQLite file. */
+export async function openStorage(s: StorageSettings): Promise<Storage> {
+  const onCallbackError = s.onCallbackError ? { onCallbackError: s.onCallbackError } : {};
+  if (s.databaseUrl) {
+    return openPostgresStorage({ url: s.databaseUrl, ...(s.databasePoolSize ? { poolSize: s.databasePoolSize } : {}), ...onCallbackError });
+  }
+  return openSqliteStorage({ path: s.dbPath, ...onCallbackError });
+}
