@@ -44,15 +44,20 @@ const user = (id: string, extra: EvaluationContext = {}): EvaluationContext => (
 
 /** Finds a user id whose exposure bucket under `seed` is inside or outside `[start, end)`. */
 function findUser(seed: string, start: number, end: number, inside: boolean): string {
-  for (let i = 0; ; i++) {
+  // Bounded, so that a broken bucket fails the test at once instead of looping until a timeout.
+  for (let i = 0; i < 100_000; i++) {
     const h = bucket(`${seed}/user-${i}`, 10000);
     if ((h >= start && h < end) === inside) return `user-${i}`;
   }
+  throw new Error(`no user ${inside ? 'inside' : 'outside'} [${start}, ${end}) of ${seed} among 100,000`);
 }
 
 describe('evaluateFlag, SPEC §6 steps', () => {
-  const exposed = findUser('layer/checkout', 0, 450, true);
-  const notExposed = findUser('layer/checkout', 0, 450, false);
+  // Found inside the tests, not while the file is collected: source code a test file runs outside
+  // its tests makes every mutant in it static for Stryker (a reload and a rerun of every test each).
+  // Not remembered either: each test finds them again under whatever mutant is active.
+  const exposed = (): string => findUser('layer/checkout', 0, 450, true);
+  const notExposed = (): string => findUser('layer/checkout', 0, 450, false);
 
   it('step 1: a disabled flag serves the default, even without a unit', () => {
     expect(evaluateFlag('checkout_redesign', flag({ state: 'DISABLED' }), {})).toEqual({
@@ -61,7 +66,7 @@ describe('evaluateFlag, SPEC §6 steps', () => {
       value: false,
       reason: 'DISABLED',
     });
-    expect(evaluateFlag('f', flag({ state: 'DISABLED' }), user(exposed)).reason).toBe('DISABLED');
+    expect(evaluateFlag('f', flag({ state: 'DISABLED' }), user(exposed())).reason).toBe('DISABLED');
   });
 
   it('step 2: no unit and no targetingKey is TARGETING_KEY_MISSING with the default value', () => {
@@ -76,21 +81,21 @@ describe('evaluateFlag, SPEC §6 steps', () => {
   });
 
   it('step 2: targetingKey stands in for a missing or null unit attribute', () => {
-    const viaUnit = evaluateFlag('f', flag(), user(exposed));
+    const viaUnit = evaluateFlag('f', flag(), user(exposed()));
     expect(viaUnit.reason).toBe('SPLIT');
-    expect(evaluateFlag('f', flag(), { targetingKey: exposed, locale: 'en-US' })).toEqual(viaUnit);
-    expect(evaluateFlag('f', flag(), { user_id: null, targetingKey: exposed, locale: 'en-US' })).toEqual(viaUnit);
+    expect(evaluateFlag('f', flag(), { targetingKey: exposed(), locale: 'en-US' })).toEqual(viaUnit);
+    expect(evaluateFlag('f', flag(), { user_id: null, targetingKey: exposed(), locale: 'en-US' })).toEqual(viaUnit);
   });
 
   it('step 2: the unit attribute wins over targetingKey', () => {
-    expect(evaluateFlag('f', flag(), user(notExposed, { targetingKey: exposed })).reason).toBe('DEFAULT');
-    expect(evaluateFlag('f', flag(), user(exposed, { targetingKey: notExposed })).reason).toBe('SPLIT');
+    expect(evaluateFlag('f', flag(), user(notExposed(), { targetingKey: exposed() })).reason).toBe('DEFAULT');
+    expect(evaluateFlag('f', flag(), user(exposed(), { targetingKey: notExposed() })).reason).toBe('SPLIT');
   });
 
   it('step 2: a numeric unit is bucketed as its decimal string', () => {
     const seed = 'layer/checkout';
     let n = 0;
-    while (bucket(`${seed}/${n}`, 10000) >= 450) n++;
+    while (bucket(`${seed}/${n}`, 10000) >= 450 && n < 100_000) n++;
     const asNumber = evaluateFlag('f', flag(), { user_id: n, locale: 'en-US' });
     expect(asNumber.reason).toBe('SPLIT');
     expect(asNumber).toEqual(evaluateFlag('f', flag(), { user_id: String(n), locale: 'en-US' }));
@@ -123,17 +128,17 @@ describe('evaluateFlag, SPEC §6 steps', () => {
   });
 
   it('step 3: failing the audience serves the default, even to an exposed unit', () => {
-    expect(evaluateFlag('f', flag(), user(exposed, { locale: 'fr-FR' }))).toEqual({
+    expect(evaluateFlag('f', flag(), user(exposed(), { locale: 'fr-FR' }))).toEqual({
       flag: 'f',
       variant: 'control',
       value: false,
       reason: 'DEFAULT',
     });
-    expect(evaluateFlag('f', flag(), { user_id: exposed }).reason).toBe('DEFAULT');
+    expect(evaluateFlag('f', flag(), { user_id: exposed() }).reason).toBe('DEFAULT');
   });
 
   it('step 4: a unit outside the exposure slice gets the default', () => {
-    expect(evaluateFlag('f', flag(), user(notExposed))).toEqual({ flag: 'f', variant: 'control', value: false, reason: 'DEFAULT' });
+    expect(evaluateFlag('f', flag(), user(notExposed()))).toEqual({ flag: 'f', variant: 'control', value: false, reason: 'DEFAULT' });
   });
 
   it('step 4: the slice is [start, end): start is in, end is out', () => {
