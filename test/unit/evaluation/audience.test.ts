@@ -329,6 +329,8 @@ describe('semver edge cases', () => {
 });
 
 describe('string order is Unicode code point order', () => {
+  /** The string as a JS literal with every character outside printable ASCII escaped (test names stay plain text). */
+  const label = (s: string) => `'${[...s].map((c) => (/[\x20-\x7e]/.test(c) ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`)).join('')}'`;
   it.each([
     ['\ud7ff', '\ue000', -1],
     ['\ue000', '\uffff', -1],
@@ -346,7 +348,7 @@ describe('string order is Unicode code point order', () => {
     ['gold', 'gold', 0],
     ['', '', 0],
     ['', 'a', -1],
-  ])('%j vs %j: %i', (a, b, sign) => {
+  ].map(([a, b, sign]) => [label(a as string), label(b as string), sign as number, a as string, b as string] as const))('%s vs %s: %i', (_a, _b, sign, a, b) => {
     expect(Math.sign(compareCodePoints(a, b))).toBe(sign);
     expect(Math.sign(compareCodePoints(b, a))).toBe(-sign || 0);
   });

@@ -120,7 +120,9 @@ const UTF8_VECTORS: [string, number, number][] = [
 ];
 
 describe('murmur3String against published UTF-8 vectors (seed 0)', () => {
-  it.each(UTF8_VECTORS)('%j (%i bytes) hashes to %i', (s, byteLength, expected) => {
+  /** The string as a JS literal with every character outside printable ASCII escaped (test names stay plain text). */
+  const label = (s: string) => `'${[...s].map((c) => (/[\x20-\x7e]/.test(c) ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`)).join('')}'`;
+  it.each(UTF8_VECTORS.map(([s, n, h]) => [label(s), n, h, s] as const))('%s (%i bytes) hashes to %i', (_label, byteLength, expected, s) => {
     expect(utf8(s).length).toBe(byteLength);
     expect(murmur3String(s)).toBe(expected);
     expect(murmur3x86_32(utf8(s))).toBe(expected);
