@@ -328,6 +328,7 @@ describe('compileFlag names every problem exactly', () => {
       'allocation.variants.buckets[0]: variant must name one of the variants',
     ]],
     ['a default variant that is not a string', flag({ audience: [], default_variant: 1 as unknown as string }), ['default_variant: must name one of the variants']],
+    ['a numeric default variant the variants spell as a string', flag({ audience: [], variants: { 1: true, control: false, treatment: true }, default_variant: 1 as unknown as string }), ['default_variant: must name one of the variants']],
     ['a default variant the variants inherit', flag({ audience: [], default_variant: 'toString' }), ['default_variant: must name one of the variants']],
     ['an audience that is not a list', flag({ audience: {} as unknown as [] }), ['audience: must be a list of conditions']],
     ['no allocation', withAllocation(undefined), ['allocation: must be an object']],
@@ -355,6 +356,7 @@ describe('compileFlag names every problem exactly', () => {
     ['a bucket that is an object', withVariants({ seed: 's', buckets: [{ control: 1 }] }), ['allocation.variants.buckets[0]: must be [variant, weight]']],
     ['a bucket naming no variant', withVariants({ seed: 's', buckets: [['ghost', 1]] }), ['allocation.variants.buckets[0]: variant must name one of the variants']],
     ['a bucket with a numeric name', withVariants({ seed: 's', buckets: [[0, 1]] }), ['allocation.variants.buckets[0]: variant must name one of the variants']],
+    ['a bucket with a numeric name the variants spell as a string', flag({ audience: [], variants: { 0: 'zero', control: false } }, { variants: { seed: 's', buckets: [[0 as unknown as string, 1]] } }), ['allocation.variants.buckets[0]: variant must name one of the variants']],
     ['a negative weight', withVariants({ seed: 's', buckets: [['control', 2], ['treatment', -1]] }), ['allocation.variants.buckets[1]: weight must be a non-negative integer']],
     ['a string weight', withVariants({ seed: 's', buckets: [['control', '1']] }), ['allocation.variants.buckets[0]: weight must be a non-negative integer']],
     ['weights summing to 0', withVariants({ seed: 's', buckets: [['control', 0], ['treatment', 0]] }), [sumError]],
@@ -393,6 +395,7 @@ describe('compileFlag names every problem exactly', () => {
     expect(broken({})).toMatchObject({ variant: 'control', value: false });
     expect(broken({ variants: { control: { a: 1 } } })).toMatchObject({ variant: 'control', value: { a: 1 } });
     expect(broken({ default_variant: 7 })).toMatchObject({ variant: undefined, value: undefined });
+    expect(broken({ default_variant: 7, variants: { 7: 'seven', control: false } })).toMatchObject({ variant: undefined, value: undefined });
     expect(broken({ variants: ['control'], default_variant: '0' })).toMatchObject({ variant: undefined, value: undefined });
     expect(broken({ variants: Object.create({ control: 1 }) })).toMatchObject({ variant: undefined, value: undefined });
     expect(broken({ variants: null })).toMatchObject({ variant: undefined, value: undefined });
@@ -473,6 +476,7 @@ describe('unit ids and context errors, exactly', () => {
   it.each([
     [{ user_id: '' }, 'TARGETING_KEY_MISSING', 'context attribute "user_id" (or targetingKey) is empty'],
     [{ user_id: null }, 'TARGETING_KEY_MISSING', 'context has neither "user_id" nor targetingKey'],
+    [{ user_id: null, targetingKey: null }, 'TARGETING_KEY_MISSING', 'context has neither "user_id" nor targetingKey'],
     [{}, 'TARGETING_KEY_MISSING', 'context has neither "user_id" nor targetingKey'],
     [{ user_id: true }, 'INVALID_CONTEXT', 'context attribute "user_id" (or targetingKey) must be a string or a finite number'],
     [{ targetingKey: Number.NaN }, 'INVALID_CONTEXT', 'context attribute "user_id" (or targetingKey) must be a string or a finite number'],
@@ -503,6 +507,8 @@ describe('unit ids and context errors, exactly', () => {
     expect(unitId({}, 'user_id')).toBeUndefined();
     expect(unitId(null as unknown as EvaluationContext, 'user_id')).toBeUndefined();
     expect(unitId('u1' as unknown as EvaluationContext, 'user_id')).toBeUndefined();
+    // A string is not a context, though it has an own "length".
+    expect(unitId('u1' as unknown as EvaluationContext, 'length')).toBeUndefined();
     const hostile = new Proxy({}, { get: () => { throw new Error('boom'); }, has: () => true, getOwnPropertyDescriptor: () => ({ configurable: true, enumerable: true, value: 'x' }) });
     expect(unitId(hostile, 'user_id')).toBeUndefined();
   });

@@ -117,6 +117,11 @@ const UTF8_VECTORS: [string, number, number][] = [
     ['end\udbff', 6, 0xcdad9120],
     ['\udc00\ud800', 6, 0x8edd077a],
     ['\udbff\udfff', 4, 0x2bc506da],
+    // a low surrogate never starts a pair; a high one pairs only with a low one
+    ['\udc00\udc00', 6, 0x8edd077a],
+    ['\ud800\ue000', 6, 0x2fe3aaad],
+    ['\udbff\uffff', 6, 0x665ee27b],
+    ['a\udfff\udfffb', 8, 0xa7a0caf7],
 ];
 
 describe('murmur3String against published UTF-8 vectors (seed 0)', () => {
