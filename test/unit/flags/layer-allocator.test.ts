@@ -191,6 +191,9 @@ describe('first fit, the plain definition and LayerSpace alike', () => {
     expect(space.freeRanges('a')).toEqual([{ start: 0, end: 20 }, { start: 40, end: 100 }]);
     expect(space.freeRanges('b')).toEqual([{ start: 20, end: 40 }, { start: 50, end: 100 }]);
     expect(space.freeRanges('nobody')).toEqual([{ start: 50, end: 100 }]);
+    expect(space.isFree({ start: 50, end: 60 }, 'nobody')).toBe(true);
+    expect(space.isFree({ start: 0, end: 20 }, 'nobody')).toBe(false);
+    expect(space.room('nobody')).toEqual(space.room());
     expect(space.isFree({ start: 0, end: 20 }, 'a')).toBe(true);
     expect(space.isFree({ start: 19, end: 21 }, 'a')).toBe(false);
     expect(space.isFree({ start: 40, end: 50 }, 'a')).toBe(true);
