@@ -245,9 +245,11 @@ export class LayerSpace {
 
   private summary(free: Slice[], experiments: number, unplaced: number, exclude?: string): LayerRoom {
     let freeTotal = 0;
-    // The ROOM_RANGES widest ranges (ties: lowest start), kept sorted while scanning once.
+    // The ROOM_RANGES widest ranges (ties: lowest start), kept sorted while scanning once. `free` comes
+    // lowest start first, so a range never goes before one of equal width kept already: strictly wider
+    // is the whole test.
     const widest: Slice[] = [];
-    const wider = (a: Slice, b: Slice) => a.end - a.start > b.end - b.start || (a.end - a.start === b.end - b.start && a.start < b.start);
+    const wider = (a: Slice, b: Slice) => a.end - a.start > b.end - b.start;
     for (const f of free) {
       freeTotal += f.end - f.start;
       if (widest.length === ROOM_RANGES && !wider(f, widest[ROOM_RANGES - 1]!)) continue;

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { scaleHash } from '../../../src/evaluation/bucket.js';
+import { bucketAfter, scaleHash } from '../../../src/evaluation/bucket.js';
+import { murmur3Prefix } from '../../../src/evaluation/murmur3.js';
 import { bucket, MAX_BUCKETS, murmur3String } from '../../../src/evaluation/index.js';
 
 describe('bucket', () => {
@@ -31,6 +32,25 @@ describe('bucket', () => {
 
   it.each([0, -1, 1.5, Number.NaN, MAX_BUCKETS + 1])('refuses the bucket count %d', (n) => {
     expect(() => bucket('x', n)).toThrow(RangeError);
+    expect(() => bucket('x', n)).toThrow(`bucket count must be an integer in [1, 4294967295], got ${n}`);
+  });
+
+  it('accepts the bucket counts at both ends, 1 and 2^32 − 1', () => {
+    expect(MAX_BUCKETS).toBe(4294967295);
+    expect(bucket('exp/demo/user-1', 1)).toBe(0);
+    // murmur3("exp/demo/user-1") × (2^32 − 1) >> 32 is the hash minus one (the hash is not 0).
+    expect(bucket('exp/demo/user-1', MAX_BUCKETS)).toBe(murmur3String('exp/demo/user-1') - 1);
+  });
+
+  it('bucketAfter(prefix, s, n) is bucket(prefix + s, n), on both sides of the exact-double limit', () => {
+    for (const prefix of ['', 'l', 'la', 'lay', 'layer/checkout/', 'exp/ü/']) {
+      const absorbed = murmur3Prefix(prefix);
+      for (const s of ['u42', 'user-1', 'é😀', '']) {
+        for (const n of [1, 100, 10000, 2 ** 21 + 1, MAX_BUCKETS]) {
+          expect([prefix, s, n, bucketAfter(absorbed, s, n)]).toEqual([prefix, s, n, bucket(prefix + s, n)]);
+        }
+      }
+    }
   });
 });
 
@@ -40,6 +60,27 @@ describe('scaleHash: exact in unsigned 64-bit, not in floating point', () => {
   it('scaleHash(2347371897, 123456789) is 67474086 exactly (a double gives 67474087)', () => {
     expect(Math.floor((2347371897 * 123456789) / 2 ** 32)).toBe(67474087);
     expect(scaleHash(2347371897, 123456789)).toBe(67474086);
+  });
+
+  // Products just below a multiple of 2^32 and above 2^53: a double rounds each up to that multiple.
+  it.each([
+    [2347371897, 123456789, 67474086],
+    [4192462275, 123456789, 120510330],
+    [2609383525, 10000019, 6075455],
+    [2226617417, 1000000007, 518424769],
+    [2863311531, 4294967293, 2863311528],
+    [1212964351, 3000000001, 847245811],
+  ])('scaleHash(%i, %i) is %i, one below what a double gives', (hash, n, exact) => {
+    expect(scaleHash(hash, n)).toBe(exact);
+    expect(Math.floor((hash * n) / 2 ** 32)).toBe(exact + 1);
+  });
+
+  it('is exact with doubles below 2^21 buckets and with BigInt from 2^21 up, for the largest hash', () => {
+    for (const n of [1, 2, 3, 10000, 2 ** 21 - 1, 2 ** 21, 2 ** 21 + 1, 2 ** 32 - 1]) {
+      expect([n, scaleHash(0xffffffff, n)]).toEqual([n, n - 1]);
+      expect([n, scaleHash(0, n)]).toEqual([n, 0]);
+      expect([n, scaleHash(0x80000000, n)]).toEqual([n, Math.floor(n / 2)]);
+    }
   });
 
   it('equals the BigInt formula for any 32-bit hash and any bucket count', () => {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { murmur3String, murmur3x86_32 } from '../../../src/evaluation/index.js';
+import { murmur3Prefix, murmur3StringAfter } from '../../../src/evaluation/murmur3.js';
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -67,5 +68,95 @@ describe('murmur3String', () => {
       for (let i = 0; i < length; i++) s += alphabet[next() % alphabet.length];
       expect(murmur3String(s)).toBe(murmur3x86_32(utf8(s)));
     }
+  });
+});
+
+/**
+ * Seed-0 hashes of UTF-8 text, computed independently with Python's mmh3 5.3 (the C reference
+ * code) over `s.encode('utf-8')`, lone surrogates replaced by U+FFFD as TextEncoder does. Lengths
+ * in bytes cover tails of 0–3 bytes, two-, three- and four-byte characters (the first and last
+ * code point of each width), and ASCII runs after a multi-byte character (the fast path with a
+ * partial block pending).
+ */
+const UTF8_VECTORS: [string, number, number][] = [
+    ['', 0, 0x00000000],
+    ['a', 1, 0x3c2569b2],
+    ['ab', 2, 0x9bbfd75f],
+    ['abc', 3, 0xb3dd93fa],
+    ['abcd', 4, 0x43ed676a],
+    ['abcde', 5, 0xe89b9af6],
+    ['\u00e9', 2, 0x10110787],
+    ['a\u00e9', 3, 0x031a0ccf],
+    ['ab\u00e9', 4, 0xcf3a077c],
+    ['abc\u00e9', 5, 0xcca13541],
+    ['\u20ac', 3, 0x5b43fca5],
+    ['\u00e9\u20ac', 5, 0x1d23cd9f],
+    ['\u{1f600}', 4, 0xbeb42efa],
+    ['a\u{1f600}', 5, 0xe325d8b4],
+    ['ab\u{1f600}', 6, 0x352f858b],
+    ['abc\u{1f600}', 7, 0xdc1dac21],
+    ['\u{1f600}abcd', 8, 0xa74fe22f],
+    ['\u00e9/abcdefg', 10, 0x7a442bba],
+    ['ab/cdefgh\u{1f600}ijklm', 18, 0x09ad9806],
+    ['\u0080\u0000\u0000\u0000', 5, 0x80854a62],
+    ['\u0080', 2, 0x4b961288],
+    ['\u007f\u0080', 3, 0xa150d79e],
+    ['\u07ff', 2, 0x8ca7f27d],
+    ['\u0800', 3, 0x7aa3d41f],
+    ['\ud7ff', 3, 0x43e3f269],
+    ['\ue000', 3, 0x1ae2e2da],
+    ['\uffff', 3, 0x3f4aff5c],
+    ['\u{10000}', 4, 0x61c178ff],
+    ['\u{10ffff}', 4, 0x2bc506da],
+    ['a\u{10000}bcd', 8, 0x2ff0c1c4],
+    ['\u65e5\u672c\u8a9e', 9, 0xa5a47297],
+    ['Zo\u00eb', 4, 0x86712d1a],
+    ['exp/checkout-redesign/user-77', 29, 0xdba7aee2],
+    ['layer/checkout/u42', 18, 0x43744681],
+    ['a\ud800b', 5, 0xcb694923],
+    ['end\udbff', 6, 0xcdad9120],
+    ['\udc00\ud800', 6, 0x8edd077a],
+    ['\udbff\udfff', 4, 0x2bc506da],
+    // a low surrogate never starts a pair; a high one pairs only with a low one
+    ['\udc00\udc00', 6, 0x8edd077a],
+    ['\ud800\ue000', 6, 0x2fe3aaad],
+    ['\udbff\uffff', 6, 0x665ee27b],
+    ['a\udfff\udfffb', 8, 0xa7a0caf7],
+];
+
+describe('murmur3String against published UTF-8 vectors (seed 0)', () => {
+  /** The string as a JS literal with every character outside printable ASCII escaped (test names stay plain text). */
+  const label = (s: string) => `'${[...s].map((c) => (/[\x20-\x7e]/.test(c) ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`)).join('')}'`;
+  it.each(UTF8_VECTORS.map(([s, n, h]) => [label(s), n, h, s] as const))('%s (%i bytes) hashes to %i', (_label, byteLength, expected, s) => {
+    expect(utf8(s).length).toBe(byteLength);
+    expect(murmur3String(s)).toBe(expected);
+    expect(murmur3x86_32(utf8(s))).toBe(expected);
+  });
+});
+
+describe('murmur3Prefix / murmur3StringAfter', () => {
+  it('hashes prefix + rest as one string, whatever the split (every code point boundary of every vector)', () => {
+    for (const [s, , expected] of UTF8_VECTORS) {
+      const points = Array.from(s);
+      for (let k = 0; k <= points.length; k++) {
+        const prefix = points.slice(0, k).join('');
+        const rest = points.slice(k).join('');
+        expect([s, k, murmur3StringAfter(murmur3Prefix(prefix), rest)]).toEqual([s, k, expected]);
+      }
+    }
+  });
+
+  it('keeps the running state of the prefix: bytes absorbed, a pending partial block', () => {
+    expect(murmur3Prefix('')).toEqual({ h: 0, tail: 0, tailLength: 0, byteLength: 0 });
+    // "é/" is c3 a9 2f: three bytes pending, little-endian, no block mixed yet.
+    expect(murmur3Prefix('\u00e9/')).toEqual({ h: 0, tail: 0x2fa9c3, tailLength: 3, byteLength: 3 });
+    expect(murmur3Prefix('abcd')).toMatchObject({ tail: 0, tailLength: 0, byteLength: 4 });
+    expect(murmur3Prefix('abcd😀')).toMatchObject({ tail: 0, tailLength: 0, byteLength: 8 });
+  });
+
+  it('hands out a frozen state: a compiled flag shares it with every evaluation', () => {
+    const prefix = murmur3Prefix('layer/checkout/');
+    expect(Object.isFrozen(prefix)).toBe(true);
+    expect(murmur3StringAfter(prefix, 'u42')).toBe(murmur3String('layer/checkout/u42'));
   });
 });
