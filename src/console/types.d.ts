@@ -283,3 +283,33 @@ export interface Analysis {
 
 /** What the console's element builders take as children: nodes, text, nothing, or lists of these. */
 export type Child = Node | string | number | null | undefined | false | Child[];
+
+/** One field of an approver's comparison (static/diff.js): the live version's text, the proposed one's, and whether they differ. */
+export interface DiffRow {
+  field: string;
+  label: string;
+  before: string;
+  after: string;
+  changed: boolean;
+}
+
+/** static/diff.js, as a test imports it. */
+export interface DiffModule {
+  intentDiff(live: IntentSpec | null, proposed: IntentSpec): DiffRow[];
+  valueIn(v: Variant, service: string): unknown;
+}
+
+/** GET /v1/decisions/{id}: one decision with the input it judged (the intent of that version). */
+export interface DecisionRecord {
+  id: string;
+  policy_revision: string;
+  allow: boolean;
+  violations: Violation[];
+  obligations: Decision['obligations'] | null;
+  limits: Decision['limits'];
+  intent: { key: string; version: number } | null;
+  status: VersionStatus;
+  actor: string;
+  at: string;
+  input: { intent: IntentSpec; [member: string]: unknown };
+}

@@ -156,16 +156,16 @@ describe('web console in headless chromium', () => {
     expect(await page.getByText('full, kept 400 days').count()).toBe(1);
     expect(await page.locator('#approve-button').count()).toBe(0);
     expect(await page.locator('#action-pause').count()).toBe(0);
-    // Nothing is live yet: the owner of its team may only complete (abandon) it.
-    expect(await page.getByRole('group', { name: 'Actions on checkout-redesign' }).getByRole('button').allTextContents()).toEqual(['Complete']);
+    // Nothing is live yet: the owner of its team may only complete it, which for a draft is a withdrawal.
+    expect(await page.getByRole('group', { name: 'Actions on checkout-redesign' }).getByRole('button').allTextContents()).toEqual(['Withdraw']);
     expect(await textOf(page.locator('#audit-timeline'), /submitted by alice/)).toMatch(/decided by alice \(v1\) — status pending approval/);
 
     // The dialog is modal, asks for a reason, and Escape leaves everything as it was.
     await page.locator('#action-complete').click();
-    const dialog = page.getByRole('dialog', { name: 'Complete checkout-redesign' });
+    const dialog = page.getByRole('dialog', { name: 'Withdraw checkout-redesign' });
     await dialog.waitFor();
     expect(await focusedId()).toBe('action-reason');
-    await dialog.getByRole('button', { name: 'Complete' }).click();
+    await dialog.getByRole('button', { name: 'Withdraw' }).click();
     expect(await textOf(dialog.getByRole('alert'), /required/)).toBe('Reason is required.');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
@@ -419,9 +419,12 @@ describe('web console in headless chromium', () => {
       await page.goto(`${s.base}/#/experiments/${encodeURIComponent(k)}`);
       await page.getByRole('heading', { level: 1, name: k }).waitFor();
       await page.locator('#audit-heading').waitFor();
-      const allowed: string[] = (await admin.get(`/v1/intents/${encodeURIComponent(k)}`)).body.allowed_actions;
+      const detail = (await admin.get(`/v1/intents/${encodeURIComponent(k)}`)).body;
+      const allowed: string[] = detail.allowed_actions;
       const shown = await page.locator('main button[id^="action-"], main #approve-button').allTextContents();
-      expect(shown.sort(), k).toEqual(allowed.filter((a) => a in labels).map((a) => labels[a]!).sort());
+      // Complete on a draft (nothing live) is offered as Withdraw.
+      const label = (a: string) => (a === 'complete' && detail.state === 'draft' ? 'Withdraw' : labels[a]!);
+      expect(shown.sort(), k).toEqual(allowed.filter((a) => a in labels).map(label).sort());
     }
   });
 

@@ -108,3 +108,28 @@ export function flagsOf(services) {
     ),
   );
 }
+
+/** @param {string} id @returns {Promise<import('../types.js').DecisionRecord>} */
+export const getDecision = (id) => api('GET', `/v1/decisions/${enc(id)}`);
+
+/**
+ * The live (active) version of an intent: its intent and decision. GET /v1/intents/{key} carries
+ * the current version's; when another version is live (a v2 waits for approval or was denied, or
+ * was rolled back to v1), the live one is read from its decision (GET /v1/decisions/{id}), whose
+ * input is that version's intent as judged. Null when nothing is live.
+ * @param {import('../types.js').IntentDetail} exp
+ * @returns {Promise<{ version: number, intent: import('../types.js').IntentSpec, decision: import('../types.js').Decision | null } | null>}
+ */
+export async function liveVersion(exp) {
+  const active = exp.active_version;
+  if (active === null) return null;
+  if (active === exp.version) return { version: active, intent: exp.intent, decision: exp.decision };
+  const id = exp.versions.find((v) => v.version === active)?.decision_id;
+  if (!id) return null;
+  const d = await getDecision(id);
+  return {
+    version: active,
+    intent: d.input.intent,
+    decision: { id: d.id, policy_revision: d.policy_revision, allow: d.allow, violations: d.violations, obligations: d.obligations ?? { approvals: [], audit: { level: '—', retention_days: 0 } }, limits: d.limits },
+  };
+}

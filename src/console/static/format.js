@@ -49,24 +49,42 @@ export function dl(pairs) {
 }
 
 /**
+ * A table in a scrolling wrapper that the keyboard can reach (`tabindex="0"`, a named region), so
+ * a table wider than the screen can be scrolled without a mouse. With `cards`, each cell carries
+ * its column's name (`data-label`) and under ~640 px each row is drawn as a card (style.css), so
+ * no column is off-screen on a phone.
  * @param {string | null} caption
  * @param {string[]} headers
  * @param {Node[]} rows
- * @param {{ empty?: string }} [options]
+ * @param {{ empty?: string, label?: string, cards?: boolean, id?: string }} [options]
  */
-export function table(caption, headers, rows, { empty = 'None.' } = {}) {
+export function table(caption, headers, rows, { empty = 'None.', label, cards = false, id } = {}) {
   if (rows.length === 0) return h('p', { class: 'empty' }, empty);
-  return h(
-    'div',
-    { class: 'table-wrap' },
+  if (cards) for (const row of rows) labelCells(row, headers);
+  return scrollRegion(
+    label ?? caption ?? headers.join(', '),
     h(
       'table',
-      {},
+      { class: cards ? 'cards' : null, id: id ?? null },
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows),
     ),
   );
+}
+
+/** A wrapper that scrolls sideways, reachable and named for the keyboard and screen readers. @param {string} label @param {Node} content */
+export function scrollRegion(label, content) {
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': label }, content);
+}
+
+/** Gives each cell of a row its column's name, for the card layout. @param {Node} row @param {string[]} headers */
+export function labelCells(row, headers) {
+  if (!(row instanceof HTMLTableRowElement)) return;
+  [...row.cells].forEach((cell, i) => {
+    const name = headers[i];
+    if (name) cell.dataset['label'] = name;
+  });
 }
 
 /** @param {import('../types.js').AudienceCondition} c */

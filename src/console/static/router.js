@@ -1,6 +1,6 @@
 // @ts-check
 /** Draws the view the URL fragment names, with the header that says who is signed in. */
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { append, byId, h, main } from './dom.js';
 import { errorBox } from './format.js';
 import { currentRoute, register } from './nav.js';
@@ -65,7 +65,7 @@ export async function render({ focus = 'h1' } = {}) {
     return;
   }
   const route = currentRoute();
-  const page = route.page === 'home' ? (me.role === 'service' ? 'services' : 'experiments') : route.page;
+  const page = route.page === 'home' ? homePage(me) : route.page;
   const view = page === 'experiments' ? (route.key ? experimentView : experimentsView) : page === 'services' ? servicesView : policyView;
   setBusy(true);
   /** @type {string} */
@@ -73,18 +73,66 @@ export async function render({ focus = 'h1' } = {}) {
   /** @type {Child[]} */
   let nodes;
   try {
-    [title, nodes] = await view(route, stale);
+    // A service token reads only its own flags: every other page would answer 403.
+    if (me.role === 'service' && page !== 'services') [title, nodes] = notOpen(me);
+    else [title, nodes] = await view(route, stale);
   } catch (err) {
-    [title, nodes] = ['Error', [h('h1', { tabindex: '-1' }, 'Something went wrong'), errorBox(err)]];
+    [title, nodes] = errorPage(err, me);
   }
   if (stale()) return;
   setBusy(false);
   show(title, nodes, focus);
 }
 
-/** @param {boolean} busy */
+/** Where the logo and `#/` lead: the first page this token may read. @param {import('../types.js').Me} me */
+function homePage(me) {
+  return me.role === 'service' ? 'services' : 'experiments';
+}
+
+/** A link back to the home page, for the pages that end a path. @param {import('../types.js').Me} me */
+function homeLink(me) {
+  return h('p', {}, h('a', { href: '#/', id: 'home-link' }, homePage(me) === 'services' ? 'Back to services' : 'Back to experiments'));
+}
+
+/** @param {import('../types.js').Me} me @returns {[string, Child[]]} */
+function notOpen(me) {
+  return [
+    'Not available',
+    [h('h1', { tabindex: '-1' }, 'Not available to this token'), h('p', {}, `A ${me.role} token reads its own service’s flags only.`), homeLink(me)],
+  ];
+}
+
+/**
+ * The page for a view that failed: "Not found" for a 404 (an unknown key), "Not allowed" for a 403,
+ * else the problem's detail; each with a way back.
+ * @param {unknown} err @param {import('../types.js').Me} me @returns {[string, Child[]]}
+ */
+function errorPage(err, me) {
+  if (err instanceof ApiError && err.status === 404) {
+    return ['Not found', [h('h1', { tabindex: '-1' }, 'Not found'), h('p', { id: 'not-found' }, err.message), homeLink(me)]];
+  }
+  if (err instanceof ApiError && err.status === 403) {
+    return ['Not allowed', [h('h1', { tabindex: '-1' }, 'Not allowed'), errorBox(err), homeLink(me)]];
+  }
+  const retry = h('button', { type: 'button', class: 'secondary', onclick: () => void render() }, 'Try again');
+  return ['Error', [h('h1', { tabindex: '-1' }, 'Something went wrong'), errorBox(err), h('div', { class: 'buttons' }, retry), homeLink(me)]];
+}
+
+/**
+ * While a view loads, the previous page stays but says so: a status line, and its buttons and
+ * fields disabled, so nothing on it acts on what is being replaced.
+ * @param {boolean} busy
+ */
 function setBusy(busy) {
-  main().setAttribute('aria-busy', busy ? 'true' : 'false');
+  const m = main();
+  m.setAttribute('aria-busy', busy ? 'true' : 'false');
+  if (!busy) return;
+  for (const el of /** @type {NodeListOf<HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>} */ (
+    m.querySelectorAll('button, input, select, textarea')
+  )) {
+    el.disabled = true;
+  }
+  if (!m.querySelector('#loading')) m.prepend(h('p', { id: 'loading', class: 'loading', role: 'status' }, 'Loading…'));
 }
 
 /** @param {string} title @param {Child[]} nodes @param {string} focus */

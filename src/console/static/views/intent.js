@@ -1,9 +1,10 @@
 // @ts-check
 /** #/experiments/{key}: one experiment, its decision, its flags, versions and audit, and what the caller may do to it. */
-import { api, ApiError, enc, flagsOf, getIntent, loadAudit } from '../api.js';
+import { api, ApiError, enc, flagsOf, getIntent, liveVersion, loadAudit } from '../api.js';
+import { intentDiff } from '../diff.js';
 import { openDialog } from '../dialog.js';
 import { h } from '../dom.js';
-import { badge, condition, dl, errorBox, humanize, json, personKey, shortHash, table, time } from '../format.js';
+import { badge, condition, dl, errorBox, humanize, json, labelCells, personKey, shortHash, table, time } from '../format.js';
 import { session } from '../session.js';
 import { rolloutSection } from './rollout.js';
 
@@ -12,6 +13,28 @@ import { rolloutSection } from './rollout.js';
 /** @typedef {import('../../types.js').AuditEvent} AuditEvent */
 /** @typedef {import('../../types.js').Child} Child */
 /** @typedef {import('../api.js').FlagsEntry} FlagsEntry */
+/** @typedef {import('../../types.js').IntentSpec} IntentSpec */
+/** @typedef {import('../../types.js').Decision} Decision */
+/** @typedef {{ version: number, intent: IntentSpec, decision: Decision | null }} Shown */
+
+/**
+ * Which version the page is about. GET /v1/intents/{key} answers with the current (latest)
+ * version; the live one may be another: a v2 waiting for approval or denied (v1 keeps running), or
+ * v2 rolled back from (v1 runs again). The page shows the live version's description, exposure,
+ * decision and values, and the newer version as what it is: proposed (side by side with the live
+ * one) or rolled back from.
+ * @param {IntentDetail} exp
+ * @param {Shown | null} live
+ */
+function versionsOf(exp, live) {
+  const current = exp.versions.find((v) => v.version === exp.version);
+  const other = live !== null && live.version !== exp.version;
+  const rolledBack = other && !!current?.rolled_back_at;
+  /** @type {Shown} */
+  const shown = live ?? { version: exp.version, intent: exp.intent, decision: exp.decision };
+  return { current, shown, live, rolledBack, proposed: other && !rolledBack };
+}
+/** @typedef {ReturnType<typeof versionsOf>} Versions */
 
 /** The lifecycle actions shown as buttons, in this order, when the server allows them. */
 const ACTIONS = /** @type {const} */ ({
@@ -32,6 +55,12 @@ const ACTIONS = /** @type {const} */ ({
     done: 'Completed',
   },
 });
+/** `complete` on a draft: nothing is live, so it withdraws the intent (the server records it as completed). */
+const WITHDRAW = {
+  label: 'Withdraw',
+  help: 'Withdrawing ends this draft: none of its versions is live, so no flag changes. The server records it as completed, and it takes no further action.',
+  done: 'Withdrawn',
+};
 /** @typedef {keyof typeof ACTIONS} ButtonAction */
 const BUTTON_ACTIONS = /** @type {ButtonAction[]} */ (Object.keys(ACTIONS));
 
@@ -40,42 +69,62 @@ export async function experimentView(route, stale) {
   const key = route.key ?? '';
   const [exp, audit] = await Promise.all([getIntent(key), loadAudit(key)]);
   if (stale()) return [key, []];
+  const live = await liveVersion(exp);
+  if (stale()) return [key, []];
   // A rollout's analysis with its points over time (GET …/analysis?history=true); a failure is shown, not fatal.
   const analysis = exp.rollout
     ? await api('GET', `/v1/intents/${enc(key)}/analysis?history=true`).catch((/** @type {unknown} */ error) => ({ error }))
     : null;
   if (stale()) return [key, []];
-  const flagDocs = await flagsOf([...new Set(exp.intent.services.map((s) => s.service))]);
+  const vs = versionsOf(exp, live);
+  const services = new Set([...exp.intent.services, ...vs.shown.intent.services].map((s) => s.service));
+  const flagDocs = await flagsOf([...services]);
   const rollout = exp.rollout;
+  const description = vs.shown.intent.description;
   /** @type {Child[]} */
   const nodes = [
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/experiments' }, 'Experiments'), ' / ', key),
     h('h1', {}, exp.key),
-    exp.intent.description ? h('p', { class: 'lede' }, exp.intent.description) : null,
+    description ? h('p', { class: 'lede' }, description) : null,
     h('p', { class: 'badges' }, 'Status ', badge('status', exp.status), ' · State ', badge('state', exp.state)),
-    summarySection(exp),
+    versionNote(exp, vs),
+    summarySection(exp, vs),
+    vs.proposed && vs.live ? compareSection(exp, vs.live) : null,
     rollout ? rolloutSection({ ...exp, rollout }, analysis) : null,
     actionsSection(exp),
-    decisionSection(exp),
-    flagsSection(exp, flagDocs),
+    vs.proposed || !vs.live ? decisionSection(exp, exp.decision, exp.version, true) : decisionSection(exp, vs.shown.decision, vs.shown.version, vs.shown.version === exp.version),
+    flagsSection(exp, vs, flagDocs),
     versionsSection(exp),
     auditSection(key, audit),
   ];
   return [exp.key, nodes];
 }
 
-/** @param {IntentDetail} exp */
-function summarySection(exp) {
-  const i = exp.intent;
+/** What the newer version is, when it is not the live one. @param {IntentDetail} exp @param {Versions} vs */
+function versionNote(exp, vs) {
+  if (!vs.live || vs.live.version === exp.version) return null;
+  const l = `v${vs.live.version}`;
+  const c = `v${exp.version}`;
+  if (vs.rolledBack) {
+    return h('p', { class: 'version-note', id: 'version-note' }, `${c}: rolled back from, `, time(vs.current?.rolled_back_at), `. ${l} is live again; this page shows ${l}.`);
+  }
+  const what = exp.status === 'pending_approval' ? `waiting for approval; ${l} stays live until it is approved` : exp.status === 'denied' ? `denied; ${l} stays live` : `${humanize(exp.status)}; ${l} is live`;
+  return h('p', { class: 'version-note', id: 'version-note' }, `${c}: ${what}. Both are compared below.`);
+}
+
+/** @param {IntentDetail} exp @param {Versions} vs */
+function summarySection(exp, vs) {
+  const i = vs.shown.intent;
+  const isLive = vs.live !== null && vs.shown.version === vs.live.version;
   return h(
     'section',
     { 'aria-labelledby': 'summary-heading' },
-    h('h2', { id: 'summary-heading' }, 'Intent'),
+    h('h2', { id: 'summary-heading' }, `Intent: v${vs.shown.version}${isLive ? ', live' : ''}`),
     dl([
       ['Owner team', exp.owner],
       ['Current version', `v${exp.version}`],
       ['Live version', exp.active_version === null ? 'none' : `v${exp.active_version}`],
-      ['Exposure', `${i.exposure} %`],
+      ['Exposure', h('span', { id: 'summary-exposure' }, `${i.exposure} %`)],
       ['Unit', i.unit ?? 'user_id'],
       ['Layer', i.layer ?? 'none'],
       ['Data access', i.data_access?.length ? i.data_access.join(', ') : 'none'],
@@ -83,6 +132,34 @@ function summarySection(exp) {
       ['Variants', i.variants.map((v) => `${v.key} (weight ${v.weight})`).join(', ')],
       ['Schedule', i.schedule ? [time(i.schedule.start), ' to ', time(i.schedule.end)] : 'none: live as soon as approved'],
     ]),
+  );
+}
+
+/**
+ * The approver's view: the live version and the newer one side by side, field by field, the rows
+ * that differ marked in words (not only in colour).
+ * @param {IntentDetail} exp @param {Shown} live
+ */
+function compareSection(exp, live) {
+  const rows = intentDiff(live.intent, exp.intent);
+  const headers = ['Field', `Live v${live.version}`, `v${exp.version} (${humanize(exp.status)})`, 'Differs'];
+  const trs = rows.map((r) =>
+    h(
+      'tr',
+      { class: r.changed ? 'changed' : null, 'data-field': r.field },
+      h('th', { scope: 'row' }, r.label),
+      h('td', { class: 'before' }, r.before),
+      h('td', { class: 'after' }, r.after),
+      h('td', { class: 'changed-mark' }, r.changed ? 'changed' : 'same'),
+    ),
+  );
+  const changed = rows.filter((r) => r.changed).map((r) => r.label.toLowerCase());
+  return h(
+    'section',
+    { 'aria-labelledby': 'compare-heading', id: 'compare-section' },
+    h('h2', { id: 'compare-heading' }, `Live v${live.version} and v${exp.version} side by side`),
+    h('p', { class: 'help', id: 'compare-summary' }, changed.length ? `v${exp.version} changes: ${changed.join(', ')}.` : `v${exp.version} changes none of these fields.`),
+    table(`v${live.version} as it is served, and v${exp.version} as it would be`, headers, trs, { cards: true, id: 'compare' }),
   );
 }
 
@@ -145,14 +222,17 @@ function actionsSection(exp) {
     );
   }
   for (const a of BUTTON_ACTIONS.filter((b) => allowed.includes(b))) {
-    const spec = ACTIONS[a];
+    // Completing a draft (nothing of it ever went live, or it was rolled back to draft) removes no
+    // flag: it withdraws the intent, so it is offered as that, not as the red, final Complete.
+    const withdraw = a === 'complete' && exp.state === 'draft';
+    const spec = withdraw ? WITHDRAW : ACTIONS[a];
     buttons.push(
       h(
         'button',
         {
           type: 'button',
           id: `action-${a}`,
-          class: a === 'complete' || a === 'rollback' ? 'danger' : a === 'pause' ? 'warning' : null,
+          class: withdraw ? 'secondary' : a === 'complete' || a === 'rollback' ? 'danger' : a === 'pause' ? 'warning' : null,
           /** @param {MouseEvent} ev */
           onclick: (ev) =>
             openDialog(/** @type {HTMLElement} */ (ev.currentTarget), {
@@ -181,15 +261,19 @@ function actionsSection(exp) {
   );
 }
 
-/** @param {IntentDetail} exp */
-function decisionSection(exp) {
-  const d = exp.decision;
+/**
+ * The decision of version `version`; with `approvals`, the approvals of the current version too.
+ * @param {IntentDetail} exp @param {Decision | null} d @param {number} version @param {boolean} approvals
+ */
+function decisionSection(exp, d, version, approvals) {
   if (!d) {
     return h('section', { 'aria-labelledby': 'decision-heading' }, h('h2', { id: 'decision-heading' }, 'Decision'), h('p', {}, 'No decision stored.'));
   }
   const verdict = !d.allow
     ? 'Denied: the policy found violations. A denied version never reaches a flag state.'
-    : exp.status === 'pending_approval'
+    : !approvals
+      ? 'Allowed and approved: it is live.'
+      : exp.status === 'pending_approval'
       ? 'Allowed, waiting for approval.'
       : 'Allowed.';
   const violations = d.violations.length
@@ -231,7 +315,7 @@ function decisionSection(exp) {
   return h(
     'section',
     { 'aria-labelledby': 'decision-heading' },
-    h('h2', { id: 'decision-heading' }, `Decision for v${exp.version}`),
+    h('h2', { id: 'decision-heading' }, `Decision for v${version}${version === exp.active_version ? ' (live)' : ''}`),
     h('p', { class: `verdict ${d.allow ? 'allow' : 'deny'}`, id: 'verdict' }, verdict),
     dl([
       ['Decision', h('code', {}, d.id)],
@@ -242,25 +326,38 @@ function decisionSection(exp) {
     h('h3', {}, 'Violations'),
     violations,
     h('h3', {}, 'Approvals'),
-    table('Approvals the decision asks for', ['Role', 'Needed', 'Approved by', 'Outstanding'], approvalRows, { empty: 'No approval needed.' }),
+    approvals
+      ? table('Approvals the decision asks for', ['Role', 'Needed', 'Approved by', 'Outstanding'], approvalRows, { empty: 'No approval needed.' })
+      : h('p', {}, owed.length ? `Given before v${version} went live: ${owed.map((o) => `${o.count} by ${o.role}`).join(', ')}.` : 'No approval needed.'),
   );
 }
 
-/** @param {IntentDetail} exp @param {FlagsEntry[]} flagDocs */
-function flagsSection(exp, flagDocs) {
-  const rows = exp.intent.services.map(({ service, flag }) => {
+/**
+ * The flags as the services serve them now: state, the version each is served from, and the
+ * values and arms of that version (from the flags document itself). A version not served (waiting
+ * for approval, denied, or a draft) has its values in a table of their own.
+ * @param {IntentDetail} exp @param {Versions} vs @param {FlagsEntry[]} flagDocs
+ */
+function flagsSection(exp, vs, flagDocs) {
+  const rows = vs.shown.intent.services.map(({ service, flag }) => {
     const entry = flagDocs.find((f) => f.service === service);
     /** @type {Child} */
     let state = 'not live';
     let version = '—';
+    /** @type {Child} */
+    let values = 'not served';
     if (entry?.error) state = `unavailable: ${entry.error instanceof Error ? entry.error.message : String(entry.error)}`;
     else if (entry?.doc) {
       version = `v${entry.doc.version}`;
       const f = entry.doc.flags[flag];
-      if (f && f.experiment?.key === exp.key) state = [badge('flag', f.state), ` from v${f.experiment.version}`];
-      else if (f) state = `driven by ${f.experiment?.key ?? 'another experiment'}`;
+      if (f && f.experiment?.key === exp.key) {
+        state = [badge('flag', f.state), ` from v${f.experiment.version}`];
+        const weights = new Map(f.allocation?.variants?.buckets ?? []);
+        values = Object.entries(f.variants)
+          .map(([k, v]) => `${k} = ${json(v)}${weights.size && !weights.get(k) && k !== f.default_variant ? ' (no weight)' : ''}`)
+          .join(', ');
+      } else if (f) state = `driven by ${f.experiment?.key ?? 'another experiment'}`;
     }
-    const values = exp.intent.variants.map((v) => `${v.key} = ${json(v.overrides && service in v.overrides ? v.overrides[service] : v.value)}`).join(', ');
     return h(
       'tr',
       {},
@@ -268,14 +365,38 @@ function flagsSection(exp, flagDocs) {
       h('td', {}, h('code', {}, flag)),
       h('td', {}, state),
       h('td', { class: 'num' }, version),
-      h('td', {}, values),
+      h('td', { class: 'served-values' }, values),
     );
   });
+  const unserved = exp.version !== exp.active_version && !vs.rolledBack;
+  /** @type {Child} */
+  let pending = null;
+  if (unserved) {
+    const headers = ['Service', 'Flag', 'Values'];
+    const prow = exp.intent.services.map(({ service, flag }) => {
+      const tr = h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, service),
+        h('td', {}, h('code', {}, flag)),
+        h('td', {}, exp.intent.variants.map((v) => `${v.key} = ${json(v.overrides && service in v.overrides ? v.overrides[service] : v.value)}`).join(', ')),
+      );
+      labelCells(tr, headers);
+      return tr;
+    });
+    pending = h(
+      'div',
+      { id: 'pending-values' },
+      h('h3', {}, `Values in v${exp.version} (${humanize(exp.status)}): not served`),
+      table(`v${exp.version}'s values, not served${exp.active_version !== null ? `: v${exp.active_version}'s are` : ''}`, headers, prow),
+    );
+  }
   return h(
     'section',
     { 'aria-labelledby': 'flags-heading' },
     h('h2', { id: 'flags-heading' }, 'Flags it drives'),
-    table(null, ['Service', 'Flag', 'State now', 'Service flags version', 'Values (current version)'], rows),
+    table(null, ['Service', 'Flag', 'State now', 'Service flags version', 'Values served'], rows, { label: `Flags of ${exp.key} as the services serve them` }),
+    pending,
   );
 }
 
@@ -286,7 +407,7 @@ function versionsSection(exp) {
     const notes = [];
     if (v.version === exp.active_version) notes.push('live');
     if (v.version === exp.version && v.version !== exp.active_version) notes.push('current');
-    if (v.rolled_back_at) notes.push(['rolled back ', time(v.rolled_back_at)]);
+    if (v.rolled_back_at) notes.push(['rolled back from, ', time(v.rolled_back_at)]);
     return h(
       'tr',
       {},
@@ -303,7 +424,7 @@ function versionsSection(exp) {
     'section',
     { 'aria-labelledby': 'versions-heading' },
     h('h2', { id: 'versions-heading' }, 'Versions'),
-    table(null, ['Version', 'Status', 'Submitted by', 'Submitted at', 'Decision', 'Layer slice', 'Notes'], rows),
+    table(null, ['Version', 'Status', 'Submitted by', 'Submitted at', 'Decision', 'Layer slice', 'Notes'], rows, { label: `Versions of ${exp.key}` }),
   );
 }
 

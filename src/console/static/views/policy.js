@@ -127,6 +127,7 @@ function impactView(report, info) {
       `: ${im.evaluated} live experiment${im.evaluated === 1 ? '' : 's'} evaluated, ${im.changed} changed, ${im.would_deny} would be denied.`,
     ),
     table('Live experiments: verdict under the active policy → under the candidate', ['Experiment', 'Version', 'State', 'Verdict', 'Changed', 'Violations under the candidate'], rows, {
+      cards: true,
       empty: 'No live experiment to evaluate.',
     }),
   ];

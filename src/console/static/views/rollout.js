@@ -109,6 +109,7 @@ function analysisPart(a) {
             h('td', {}, badge('guardrail', g.status)),
           ),
         ),
+        { label: `Guardrail ${metric}, each arm against the control` },
       ),
     );
   }

@@ -61,6 +61,7 @@ export async function servicesView(route, stale) {
         );
       section.append(
         table(`Flags of ${service}, version ${doc.version}`, ['Flag', 'State', 'Experiment', 'Default', 'Variants', 'Exposure', 'Audience'], rows, {
+          cards: true,
           empty: `No flags for ${service} yet (version ${doc.version}).`,
         }),
       );
