@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
+import { EXPERIMENT_STATES } from '../intents/intent-store.js';
 import type { IntentService } from '../intents/intent-service.js';
-import type { Lifecycle } from '../intents/lifecycle.js';
+import { LIFECYCLE_ACTIONS, type Lifecycle } from '../intents/lifecycle.js';
 import { zodFieldErrors } from '../intents/validation.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { decimalInt, jsonBody, param } from './body.js';
@@ -16,14 +17,14 @@ export const ApprovalSchema = z.strictObject({
 const reason = z.string().min(1).max(2000);
 /** SPEC §4 and §10: `advance` may omit its reason; `ship` names the variant to serve to every unit. */
 export const ActionSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.enum(['pause', 'resume', 'rollback', 'complete']), reason }),
+  z.strictObject({ action: z.enum(LIFECYCLE_ACTIONS).exclude(['advance']), reason }),
   z.strictObject({ action: z.literal('advance'), reason: reason.optional() }),
   z.strictObject({ action: z.literal('ship'), variant: z.string().min(1).max(200), reason }),
 ]);
 export const ListQuery = z.strictObject({
   owner: z.string().max(128).optional(),
   /** Archived intents are listed only when asked for by name. */
-  state: z.enum(['draft', 'scheduled', 'running', 'paused', 'shipped', 'completed', 'archived']).optional(),
+  state: z.enum(EXPERIMENT_STATES).optional(),
   cursor: z.string().max(256).optional(),
   limit: decimalInt(1, 500).default(100),
 });

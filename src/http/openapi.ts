@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { ROLES, TokenRequestSchema } from '../access/token-service.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { EXPERIMENT_STATES, VERSION_STATUSES } from '../intents/intent-store.js';
 import { INTENT_ACTIONS } from '../intents/intent-actions.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
 import { PolicyDecisionSchema } from '../policy/policy-engine.js';
@@ -30,8 +31,8 @@ type Json = Record<string, unknown>;
 const int = () => z.number().int();
 const time = () => z.iso.datetime({ offset: true });
 
-const VersionStatus = z.enum(['denied', 'pending_approval', 'approved']);
-const ExperimentState = ListQuery.shape.state.unwrap();
+const VersionStatus = z.enum(VERSION_STATUSES);
+const ExperimentState = z.enum(EXPERIMENT_STATES);
 const Violation = PolicyDecisionSchema.shape.violations.element;
 const Obligations = PolicyDecisionSchema.shape.obligations;
 const IntentRef = z.object({ key: z.string(), version: int().min(1) });
