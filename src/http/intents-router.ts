@@ -1,12 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
 import { EXPERIMENT_STATES } from '../intents/intent-store.js';
 import type { IntentService } from '../intents/intent-service.js';
 import { LIFECYCLE_ACTIONS, type Lifecycle } from '../intents/lifecycle.js';
-import { zodFieldErrors } from '../intents/validation.js';
 import { actorOf, allow, READERS } from './auth.js';
-import { decimalInt, jsonBody, param } from './body.js';
+import { decimalInt, jsonBody, param, parseWith } from './body.js';
 import { parseIfMatch } from './if-match.js';
 
 export const ApprovalSchema = z.strictObject({
@@ -28,12 +26,6 @@ export const ListQuery = z.strictObject({
   cursor: z.string().max(256).optional(),
   limit: decimalInt(1, 500).default(100),
 });
-
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ValidationError(zodFieldErrors(r.error), `The ${what} is not valid`);
-  return r.data;
-}
 
 export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Router {
   const r = Router();
