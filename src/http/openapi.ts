@@ -17,6 +17,7 @@ import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
 import { AnalysisQuery } from './telemetry-router.js';
 import { Decision, ETAG, eventStream, ifNoneMatch, int, IntentRef, lastEventIdHeader, notModified, Obligations, time, VersionStatus, Violation } from './api-schemas.js';
 import { INTENT_ROUTES } from './intents-router.js';
+import { WHOAMI_ROUTES } from './whoami-router.js';
 import { accessText, openApiPath, type RouteDecl } from './route.js';
 import { EvaluationRequest } from './ofrep-router.js';
 import { PublishQuery } from './policy-router.js';
@@ -186,7 +187,6 @@ const TokenList = z.object({ tokens: z.array(TokenInfo).meta({ description: 'Eve
 const ServiceList = z.object({
   services: z.array(z.object({ service: z.string(), tier: z.string().nullable() })).meta({ description: "The active policy's service catalog, sorted by service." }),
 });
-const Whoami = z.object({ name: z.string(), role: z.enum(ROLES), team: z.string().nullable(), approval_roles: z.array(z.string()), service: z.string().nullable() });
 const Health = z.object({ status: z.literal('ok') });
 const Readiness = z.object({
   status: z.enum(['ready', 'not_ready']),
@@ -292,7 +292,6 @@ const responseSchemas = {
   FeedEvent,
   EventsPage,
   TokenCreated,
-  Whoami,
   TokenList,
   ServiceList,
   Health,
@@ -414,7 +413,7 @@ const FLAG_READERS = "that service's token, or any human role";
  * The routes declared beside their handlers (route.ts). The hand-written entries of OPERATIONS are
  * the routers not converted yet; each conversion moves its entries and schemas into its router.
  */
-export const DECLARED: RouteDecl[] = [...Object.values(INTENT_ROUTES)];
+export const DECLARED: RouteDecl[] = [...Object.values(INTENT_ROUTES), ...Object.values(WHOAMI_ROUTES)];
 
 /** The components the declarations name: request bodies (input side) and answers (output side). */
 function declaredSchemas(): { requests: Record<string, z.ZodType>; responses: Record<string, z.ZodType> } {
@@ -502,7 +501,7 @@ const OPERATIONS: OperationSpec[] = [
     responses: { 200: { description: 'The console page.', contentType: 'text/html', rawSchema: { type: 'string' } } },
     errors: [],
   },
-  // --- intents: declared beside their handlers (DECLARED below)
+  // --- declared beside their handlers (intents, whoami): DECLARED above
   ...DECLARED.map(fromDeclaration),
   {
     method: 'get',
@@ -744,16 +743,6 @@ const OPERATIONS: OperationSpec[] = [
     access: 'admin',
     responses: { 204: { description: 'Revoked.' } },
     errors: ['forbidden', 'token_not_found'],
-  },
-  {
-    method: 'get',
-    path: '/v1/whoami',
-    operationId: 'whoami',
-    tag: 'tokens',
-    summary: 'Who the bearer token is',
-    access: 'any token',
-    responses: { 200: { description: 'The caller.', schema: 'Whoami' } },
-    errors: [],
   },
 ];
 
