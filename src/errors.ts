@@ -53,11 +53,19 @@ export class SwitchyardError extends Error {
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, status: number, message: string, details?: Record<string, unknown>) {
+  /** The status is the catalogue's (ERROR_CODES): a code never travels with another status. */
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>);
+  /**
+   * @deprecated The status comes from ERROR_CODES; pass none. Kept so adapters written against the
+   * old signature still compile; the status given is not used.
+   */
+  constructor(code: ErrorCode, status: number, message: string, details?: Record<string, unknown>);
+  constructor(code: ErrorCode, ...rest: [string, Record<string, unknown>?] | [number, string, Record<string, unknown>?]) {
+    const [message, details] = typeof rest[0] === 'number' ? (rest.slice(1) as [string, Record<string, unknown>?]) : (rest as [string, Record<string, unknown>?]);
     super(message);
     this.name = new.target.name;
     this.code = code;
-    this.status = status;
+    this.status = ERROR_CODES[code];
     this.details = details;
   }
 }
@@ -70,62 +78,62 @@ export interface FieldError {
 export class ValidationError extends SwitchyardError {
   readonly errors: FieldError[];
   constructor(errors: FieldError[], message = 'The request is not valid') {
-    super('validation_failed', 400, message, { errors });
+    super('validation_failed', message, { errors });
     this.errors = errors;
   }
 }
 
 export class MalformedBodyError extends SwitchyardError {
   constructor(message: string) {
-    super('malformed_body', 400, message);
+    super('malformed_body', message);
   }
 }
 
 export class PayloadTooLargeError extends SwitchyardError {
   constructor(limit: string) {
-    super('payload_too_large', 413, `The request body exceeds the limit of ${limit}`);
+    super('payload_too_large', `The request body exceeds the limit of ${limit}`);
   }
 }
 
 export class UnsupportedMediaTypeError extends SwitchyardError {
   constructor(expected: string) {
-    super('unsupported_media_type', 415, `The request body must be ${expected}`);
+    super('unsupported_media_type', `The request body must be ${expected}`);
   }
 }
 
 export class UnauthorizedError extends SwitchyardError {
   constructor(message = 'A valid bearer token is required') {
-    super('unauthorized', 401, message);
+    super('unauthorized', message);
   }
 }
 
 export class ForbiddenError extends SwitchyardError {
   constructor(message: string, code: 'forbidden' | 'forbidden_team' | 'forbidden_service' | 'self_approval' | 'approval_role_mismatch' = 'forbidden') {
-    super(code, 403, message);
+    super(code, message);
   }
 }
 
 export class NotFoundError extends SwitchyardError {
   constructor(code: ErrorCode, message: string) {
-    super(code, 404, message);
+    super(code, message);
   }
 }
 
 export class ConflictError extends SwitchyardError {
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, 409, message, details);
+    super(code, message, details);
   }
 }
 
 export class UnprocessableError extends SwitchyardError {
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, 422, message, details);
+    super(code, message, details);
   }
 }
 
 export class PolicyError extends SwitchyardError {
-  constructor(code: 'policy_invalid' | 'policy_timeout', message: string, status = 400) {
-    super(code, status, message);
+  constructor(code: 'policy_invalid' | 'policy_timeout', message: string) {
+    super(code, message);
   }
 }
 
@@ -138,7 +146,6 @@ export class DocumentTooLargeError extends SwitchyardError {
   constructor(service: string, bytes: number, currentBytes: number, limit: number) {
     super(
       'document_too_large',
-      409,
       `The flags document of service ${service} would grow to ${bytes} bytes, over the limit of ${limit} bytes (it is ${currentBytes} bytes now); use fewer or smaller flag values, or complete experiments on ${service}`,
       { service, bytes, current_bytes: currentBytes, limit },
     );

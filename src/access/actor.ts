@@ -23,6 +23,9 @@ export const SYSTEM_ACTOR: Actor = {
   service: null,
 };
 
+/** The human roles: everyone except a service token may read experiments, decisions and audit (admin passes every rule). */
+export const READERS: readonly Role[] = ['owner', 'approver', 'governance', 'operator'];
+
 const article = (role: string) => (/^[aeiou]/.test(role) ? `An ${role}` : `A ${role}`);
 
 export function requireRole(actor: Actor, roles: readonly Role[], what: string): void {

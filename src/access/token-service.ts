@@ -6,10 +6,10 @@ import type { Clock } from '../clock.js';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors.js';
 import { identifier, zodFieldErrors } from '../intents/validation.js';
 import type { ChangeFeed, UnitOfWork } from '../unit-of-work.js';
-import type { TokenReader, TokenRecord } from './token-store.js';
+import { ROLES, type TokenReader, type TokenRecord } from './token-store.js';
 import type { Actor } from './actor.js';
 
-export const ROLES = ['owner', 'approver', 'governance', 'operator', 'service', 'admin'] as const;
+export { ROLES } from './token-store.js';
 
 /** Token name, team, service and approval roles are identifiers (SPEC §2): no control characters. */
 const name = identifier(128);

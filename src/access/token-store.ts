@@ -1,4 +1,6 @@
-export type Role = 'owner' | 'approver' | 'governance' | 'operator' | 'service' | 'admin';
+/** Every role a token can have; the one list (token requests, OpenAPI, CLI import it). */
+export const ROLES = ['owner', 'approver', 'governance', 'operator', 'service', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface TokenRecord {
   id: string;

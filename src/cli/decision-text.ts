@@ -1,3 +1,4 @@
+import type { VersionStatus } from '../intents/intent-store.js';
 /**
  * Decisions in plain words: what `intent submit` / `evaluate` / `get` print. Each violation is one
  * line with its code, the policy that raised it, the policy's own message and what it is about;
@@ -24,7 +25,7 @@ export interface Decision {
 
 export interface DecisionResult {
   intent: { key: string; version: number };
-  status: 'denied' | 'pending_approval' | 'approved';
+  status: VersionStatus;
   state?: string;
   decision: Decision;
 }

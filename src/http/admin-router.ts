@@ -33,7 +33,7 @@ export function servicesRouter(catalog: () => ServiceCatalog): Router {
   const r = Router();
   r.get('/v1/services', (_req, res) => {
     const c = catalog();
-    if (!c.available) throw new SwitchyardError('policy_unavailable', 503, 'No policy is loaded, so there is no service catalog');
+    if (!c.available) throw new SwitchyardError('policy_unavailable', 'No policy is loaded, so there is no service catalog');
     res.json({ services: c.tiers() });
   });
   return r;

@@ -6,9 +6,8 @@ import { feedEventView, type EventFeedStreams } from '../flags/event-feed-stream
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import type { Actor } from '../access/actor.js';
 import { actorOf, allow, READERS } from './auth.js';
-import { decimalInt } from './body.js';
+import { decimalInt, parseWith } from './body.js';
 import { requireServiceAccess } from './flags-router.js';
-import { parseWith } from './intents-router.js';
 import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
 import type { StreamLeases } from './stream-leases.js';
 

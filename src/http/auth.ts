@@ -32,5 +32,4 @@ export function allow(roles: readonly Role[], what: string): RequestHandler {
   };
 }
 
-/** The human roles: everyone except a service token may read experiments, decisions and audit. */
-export const READERS: readonly Role[] = ['owner', 'approver', 'governance', 'operator'];
+export { READERS } from '../access/actor.js';

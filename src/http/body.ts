@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
 import { UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { zodFieldErrors } from '../intents/validation.js';
 import { findDuplicateMember } from './json-duplicates.js';
 
 /**
@@ -162,4 +163,11 @@ export function decimalInt(min: number, max = Number.MAX_SAFE_INTEGER) {
     .regex(/^[0-9]{1,16}$/, 'must be a whole number in decimal digits')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
+}
+
+/** `value` parsed with a router's zod schema; a 400 `validation_failed` listing every bad field otherwise. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ValidationError(zodFieldErrors(r.error), `The ${what} is not valid`);
+  return r.data;
 }

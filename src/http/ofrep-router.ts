@@ -8,10 +8,9 @@ import type { FlagStateService } from '../flags/flag-state-service.js';
 import { bulkEtag, isOfrepFailure, OfrepEvaluator, PAUSED_REASON, type OfrepEvaluation } from '../flags/ofrep.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
 import { actorOf } from './auth.js';
-import { assertPlainJson, jsonBody, param } from './body.js';
+import { assertPlainJson, jsonBody, param, parseWith } from './body.js';
 import type { StoredFlagDocument } from '../flags/flag-store.js';
 import { etagMatches, knownServiceDocument, requireServiceAccess } from './flags-router.js';
-import { parseWith } from './intents-router.js';
 import { sendReply, type Reply } from './reply.js';
 
 /** Where evaluations are counted (a Prometheus counter fits). */
@@ -103,7 +102,7 @@ export function withOfrepFields(err: unknown, key: string | undefined): unknown 
         : known.status === 404 && key !== undefined
           ? 'FLAG_NOT_FOUND'
           : 'GENERAL';
-  return new SwitchyardError(known.code, known.status, known.message, {
+  return new SwitchyardError(known.code, known.message, {
     ...(known.details ?? {}),
     ...(key !== undefined ? { key } : {}),
     errorCode,
@@ -164,7 +163,7 @@ function assertFresh(doc: StoredFlagDocument, query: RefetchQuery | undefined): 
   const modified = lastModifiedSeconds(queryText(query.flagConfigLastModified, 'flagConfigLastModified'));
   if (etag === undefined || etag === doc.etag || modified === undefined) return;
   if (unixSeconds(doc.createdAt) < modified) {
-    throw new SwitchyardError('flag_config_stale', 503, `This server does not have the flags configuration ${etag} yet; retry in a moment`, { flagConfigEtag: etag });
+    throw new SwitchyardError('flag_config_stale', `This server does not have the flags configuration ${etag} yet; retry in a moment`, { flagConfigEtag: etag });
   }
 }
 

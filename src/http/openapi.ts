@@ -12,12 +12,13 @@
 import { z } from 'zod';
 import { ROLES, TokenRequestSchema } from '../access/token-service.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { INTENT_ACTIONS } from '../intents/intent-actions.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
-import { PolicyDecisionSchema } from '../policy/policy-engine.js';
 import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
 import { AnalysisQuery } from './telemetry-router.js';
-import { ActionSchema, ApprovalSchema, ListQuery } from './intents-router.js';
+import { Decision, ETAG, eventStream, ifNoneMatch, int, IntentRef, lastEventIdHeader, notModified, Obligations, time, VersionStatus, Violation } from './api-schemas.js';
+import { INTENT_ROUTES } from './intents-router.js';
+import { WHOAMI_ROUTES } from './whoami-router.js';
+import { accessText, openApiPath, type RouteDecl } from './route.js';
 import { EvaluationRequest } from './ofrep-router.js';
 import { PublishQuery } from './policy-router.js';
 import { TelemetryBody } from './telemetry-router.js';
@@ -26,95 +27,6 @@ type Json = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------
 // Response schemas (the request schemas are the routers' own).
-
-const int = () => z.number().int();
-const time = () => z.iso.datetime({ offset: true });
-
-const VersionStatus = z.enum(['denied', 'pending_approval', 'approved']);
-const ExperimentState = ListQuery.shape.state.unwrap();
-const Violation = PolicyDecisionSchema.shape.violations.element;
-const Obligations = PolicyDecisionSchema.shape.obligations;
-const IntentRef = z.object({ key: z.string(), version: int().min(1) });
-
-const Decision = PolicyDecisionSchema.extend({ id: z.string(), policy_revision: z.string() }).meta({
-  description: 'A policy decision (SPEC §3): violations explain a denial, obligations say what an allowed intent still needs.',
-});
-
-const SubmitResult = z.object({ intent: IntentRef, status: VersionStatus, state: ExperimentState, decision: Decision });
-const EvaluateResult = z.object({ intent: IntentRef, status: VersionStatus, decision: Decision });
-
-const Approval = z.object({ actor: z.string(), roles: z.array(z.string()), comment: z.string().nullable(), at: time() });
-const OutstandingApproval = z.object({ role: z.string(), count: int(), approved_by: z.array(z.string()), missing: int() });
-const Slice = z.object({ start: int(), end: int() });
-
-const IntentDetail = z.object({
-  key: z.string(),
-  owner: z.string(),
-  version: int(),
-  status: VersionStatus,
-  state: ExperimentState,
-  active_version: int().nullable(),
-  intent: IntentSchema,
-  ship: z.string().optional().meta({ description: 'The variant the current version ships to every unit (SPEC §10).' }),
-  rollout: z
-    .object({
-      stage: int().min(0),
-      stages: int().min(1),
-      exposure: z.number(),
-      hold_until: time().nullable(),
-      status: z.enum(['holding', 'ready', 'blocked', 'complete', 'halted']),
-    })
-    .optional()
-    .meta({ description: 'Where a staged rollout is (SPEC §10 "State"); present when the intent has a rollout.' }),
-  decision: Decision.nullable(),
-  approvals: z.array(Approval),
-  outstanding_approvals: z.array(OutstandingApproval),
-  allowed_actions: z.array(z.enum(INTENT_ACTIONS)).meta({
-    description:
-      'What the caller may do to this intent now: `approve` (POST …/approvals) and the actions of POST …/actions. The action routes apply the same rule, so an action listed is not refused with 403, and one not listed is refused with 403 or 409. An addition to SPEC §4: clients show these instead of re-deriving the access rules.',
-  }),
-  versions: z.array(
-    z.object({
-      version: int(),
-      status: VersionStatus,
-      decision_id: z.string().nullable(),
-      submitted_by: z.string(),
-      submitted_at: time(),
-      slice: Slice.optional(),
-      ship: z.string().optional(),
-      rolled_back_at: time().optional(),
-    }),
-  ),
-  created_at: time(),
-  updated_at: time(),
-});
-
-const IntentList = z.object({
-  items: z.array(
-    z.object({
-      key: z.string(),
-      owner: z.string(),
-      version: int(),
-      active_version: int().nullable(),
-      status: VersionStatus,
-      state: ExperimentState,
-      description: z.string().nullable(),
-      services: IntentSchema.shape.services,
-      exposure: z.number(),
-      layer: z.string().nullable(),
-      updated_at: time(),
-    }),
-  ),
-  next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
-});
-
-const ApprovalResult = z.object({
-  intent: IntentRef,
-  status: z.enum(['approved', 'pending_approval']),
-  state: ExperimentState,
-  approvals: z.array(Approval),
-  outstanding: z.array(OutstandingApproval),
-});
 
 const FlagState = z.object({
   state: z.enum(['ENABLED', 'DISABLED']),
@@ -275,7 +187,6 @@ const TokenList = z.object({ tokens: z.array(TokenInfo).meta({ description: 'Eve
 const ServiceList = z.object({
   services: z.array(z.object({ service: z.string(), tier: z.string().nullable() })).meta({ description: "The active policy's service catalog, sorted by service." }),
 });
-const Whoami = z.object({ name: z.string(), role: z.enum(ROLES), team: z.string().nullable(), approval_roles: z.array(z.string()), service: z.string().nullable() });
 const Health = z.object({ status: z.literal('ok') });
 const Readiness = z.object({
   status: z.enum(['ready', 'not_ready']),
@@ -352,10 +263,7 @@ const Analysis = z.object({
 
 /** Request schemas, generated on their input side (defaults optional, coercions as sent). */
 const requestSchemas = {
-  Intent: IntentSchema,
   TokenRequest: TokenRequestSchema,
-  ApprovalRequest: ApprovalSchema,
-  ActionRequest: ActionSchema,
   OfrepEvaluationRequest: EvaluationRequest,
   TelemetryBatch: TelemetryBody,
 } satisfies Record<string, z.ZodType>;
@@ -368,11 +276,6 @@ const responseSchemas = {
   Violation,
   Obligations,
   Decision,
-  SubmitResult,
-  EvaluateResult,
-  IntentDetail,
-  IntentList,
-  ApprovalResult,
   FlagState,
   FlagsDocument,
   FlagdDefinition,
@@ -389,7 +292,6 @@ const responseSchemas = {
   FeedEvent,
   EventsPage,
   TokenCreated,
-  Whoami,
   TokenList,
   ServiceList,
   Health,
@@ -474,7 +376,7 @@ function queryParameters(schema: z.ZodObject): Json[] {
 
 interface ResponseSpec {
   description: string;
-  schema?: SchemaName;
+  schema?: string;
   /** Defaults to application/json when a schema is given. */
   contentType?: string;
   /** A schema for a non-JSON body (text, event stream). */
@@ -494,7 +396,7 @@ interface OperationSpec {
   query?: z.ZodObject;
   extraParameters?: Json[];
   /** `optional`: an absent body reads as `{}`. */
-  body?: { schema: SchemaName; optional?: boolean } | { contentTypes: string[]; description: string };
+  body?: { schema: string; optional?: boolean } | { contentTypes: string[]; description: string };
   responses: Record<number, ResponseSpec>;
   /** Problem codes beyond the ones every operation of its kind can give (see `commonErrors`). */
   errors: ErrorCode[];
@@ -503,21 +405,58 @@ interface OperationSpec {
 }
 
 const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
-const ETAG = { ETag: header('Strong entity tag of the body; send it back in If-None-Match.') };
-const ifNoneMatch: Json = { name: 'If-None-Match', in: 'header', required: false, description: 'An ETag from an earlier answer: 304 while it still matches.', schema: { type: 'string' } };
-const ifMatch: Json = {
-  name: 'If-Match',
-  in: 'header',
-  required: false,
-  description: 'The ETag of GET /v1/intents/{key} as read: the approval is refused (409 version_changed) unless it names the current version. `*` pins nothing.',
-  schema: { type: 'string' },
-};
-const lastEventIdHeader: Json = { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id.', schema: { type: 'string' } };
-const notModified: ResponseSpec = { description: 'Not modified: the ETag in If-None-Match still matches.', headers: ETAG };
-const eventStream = (description: string): ResponseSpec => ({ description, contentType: 'text/event-stream', rawSchema: { type: 'string' } });
 
 const HUMANS = 'owner, approver, governance, operator, admin';
 const FLAG_READERS = "that service's token, or any human role";
+
+/**
+ * The routes declared beside their handlers (route.ts). The hand-written entries of OPERATIONS are
+ * the routers not converted yet; each conversion moves its entries and schemas into its router.
+ */
+export const DECLARED: RouteDecl[] = [...Object.values(INTENT_ROUTES), ...Object.values(WHOAMI_ROUTES)];
+
+/** The components the declarations name: request bodies (input side) and answers (output side). */
+function declaredSchemas(): { requests: Record<string, z.ZodType>; responses: Record<string, z.ZodType> } {
+  const requests: Record<string, z.ZodType> = {};
+  const responses: Record<string, z.ZodType> = {};
+  const put = (into: Record<string, z.ZodType>, name: string, schema: z.ZodType) => {
+    if (into[name] && into[name] !== schema) throw new Error(`OpenAPI: two different schemas named ${name}`);
+    into[name] = schema;
+  };
+  for (const d of DECLARED) {
+    if (d.body && 'schema' in d.body) put(requests, d.body.name, d.body.schema);
+    for (const r of Object.values(d.responses)) if (r.body) put(responses, r.body.name, r.body.schema);
+  }
+  return { requests, responses };
+}
+
+function fromDeclaration(d: RouteDecl): OperationSpec {
+  const responses: Record<number, ResponseSpec> = {};
+  for (const [status, r] of Object.entries(d.responses)) {
+    responses[Number(status)] = {
+      description: r.description,
+      ...(r.body ? { schema: r.body.name } : {}),
+      ...(r.contentType ? { contentType: r.contentType } : {}),
+      ...(r.rawSchema ? { rawSchema: r.rawSchema } : {}),
+      ...(r.headers ? { headers: r.headers } : {}),
+    };
+  }
+  return {
+    method: d.method,
+    path: openApiPath(d.path),
+    operationId: d.operationId,
+    tag: d.tag,
+    summary: d.summary,
+    ...(d.description ? { description: d.description } : {}),
+    access: accessText(d.access),
+    ...(d.query ? { query: d.query } : {}),
+    ...(d.extraParameters ? { extraParameters: d.extraParameters } : {}),
+    ...(d.body ? { body: 'schema' in d.body ? { schema: d.body.name, ...(d.body.optional ? { optional: true } : {}) } : d.body } : {}),
+    ...(d.jsonBody ? { jsonBody: true } : {}),
+    responses,
+    errors: d.errors,
+  };
+}
 
 const OPERATIONS: OperationSpec[] = [
   // --- public
@@ -562,124 +501,8 @@ const OPERATIONS: OperationSpec[] = [
     responses: { 200: { description: 'The console page.', contentType: 'text/html', rawSchema: { type: 'string' } } },
     errors: [],
   },
-  // --- intents
-  {
-    method: 'post',
-    path: '/v1/intents',
-    operationId: 'submitIntent',
-    tag: 'intents',
-    summary: 'Submit an intent as version 1: decided, stored, and live when approved',
-    description: 'A denied intent is still a 201: the decision lists the violations.',
-    access: 'owner (own team), admin',
-    body: { schema: 'Intent' },
-    jsonBody: true,
-    responses: { 201: { description: 'Stored with its decision.', schema: 'SubmitResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_exists', 'document_too_large'],
-  },
-  {
-    method: 'post',
-    path: '/v1/intents:evaluate',
-    operationId: 'evaluateIntent',
-    tag: 'intents',
-    summary: 'The decision an intent would get now; nothing is stored',
-    access: 'owner, approver, governance, operator, admin',
-    body: { schema: 'Intent' },
-    jsonBody: true,
-    responses: { 200: { description: 'The decision (its id is not stored).', schema: 'EvaluateResult' } },
-    errors: ['validation_failed', 'forbidden'],
-  },
-  {
-    method: 'get',
-    path: '/v1/intents',
-    operationId: 'listIntents',
-    tag: 'intents',
-    summary: 'Intents, paged by key',
-    access: HUMANS,
-    query: ListQuery,
-    responses: { 200: { description: 'One page.', schema: 'IntentList' } },
-    errors: ['validation_failed', 'forbidden'],
-  },
-  {
-    method: 'get',
-    path: '/v1/intents/{key}',
-    operationId: 'getIntent',
-    tag: 'intents',
-    summary: 'An intent: its current version, decision, approvals and versions',
-    access: HUMANS,
-    responses: {
-      200: {
-        description: 'The intent.',
-        schema: 'IntentDetail',
-        headers: { ETag: header('Strong entity tag of the current version (not of these bytes: approvals keep it); send it in If-Match when approving.') },
-      },
-    },
-    errors: ['forbidden', 'intent_not_found'],
-  },
-  {
-    method: 'put',
-    path: '/v1/intents/{key}',
-    operationId: 'updateIntent',
-    tag: 'intents',
-    summary: 'The next version of an intent, decided afresh',
-    description: "The body's key must equal the path's. The last approved version keeps running while the new one waits.",
-    access: 'owner (own team), admin',
-    body: { schema: 'Intent' },
-    jsonBody: true,
-    responses: { 200: { description: 'The new version with its decision.', schema: 'SubmitResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed', 'invalid_transition', 'document_too_large'],
-  },
-  {
-    method: 'delete',
-    path: '/v1/intents/{key}',
-    operationId: 'archiveIntent',
-    tag: 'intents',
-    summary: 'Archive an intent that never ran',
-    description:
-      'Only a draft none of whose versions was ever approved. It leaves `GET /v1/intents` (ask for `state=archived`), a pending version is withdrawn, `GET /v1/intents/{key}` answers with `state: "archived"`, the audit trail keeps every event plus `archived`, and the key stays reserved (`POST` answers `intent_exists`).',
-    access: 'owner (own team), admin',
-    responses: { 200: { description: 'The intent, archived.', schema: 'IntentDetail' } },
-    errors: ['forbidden', 'forbidden_team', 'intent_not_found', 'invalid_transition'],
-  },
-  {
-    method: 'post',
-    path: '/v1/intents/{key}/approvals',
-    operationId: 'approveIntent',
-    tag: 'intents',
-    summary: "Approve the current version with the caller's approval roles",
-    description: 'Send the version read (`version`, or its ETag in If-Match): an approval of anything but the current version is refused with 409 version_changed, and nothing is stored.',
-    access: 'approver, admin',
-    extraParameters: [ifMatch],
-    body: { schema: 'ApprovalRequest', optional: true },
-    jsonBody: true,
-    responses: { 201: { description: 'Recorded; `status` is approved once every owed role is filled.', schema: 'ApprovalResult' } },
-    errors: ['validation_failed', 'forbidden', 'self_approval', 'approval_role_mismatch', 'intent_not_found', 'version_changed', 'not_pending_approval', 'already_approved', 'document_too_large'],
-  },
-  {
-    method: 'post',
-    path: '/v1/intents/{key}/actions',
-    operationId: 'actOnIntent',
-    tag: 'intents',
-    summary: 'pause, resume, rollback, complete, advance (a rollout stage) or ship (a variant to every unit) an experiment',
-    access: 'owner (own team), operator, admin (ship: owner of the team, operator)',
-    body: { schema: 'ActionRequest' },
-    jsonBody: true,
-    responses: {
-      200: { description: 'The intent after the action.', schema: 'IntentDetail' },
-      201: { description: '`ship`: the new version with its decision, as a submission answers (SPEC §10).', schema: 'SubmitResult' },
-    },
-    errors: [
-      'validation_failed',
-      'forbidden',
-      'forbidden_team',
-      'intent_not_found',
-      'invalid_transition',
-      'hold_not_elapsed',
-      'guardrail_regressed',
-      'flag_conflict',
-      'layer_capacity',
-      'document_too_large',
-    ],
-  },
+  // --- declared beside their handlers (intents, whoami): DECLARED above
+  ...DECLARED.map(fromDeclaration),
   {
     method: 'get',
     path: '/v1/intents/{key}/analysis',
@@ -921,16 +744,6 @@ const OPERATIONS: OperationSpec[] = [
     responses: { 204: { description: 'Revoked.' } },
     errors: ['forbidden', 'token_not_found'],
   },
-  {
-    method: 'get',
-    path: '/v1/whoami',
-    operationId: 'whoami',
-    tag: 'tokens',
-    summary: 'Who the bearer token is',
-    access: 'any token',
-    responses: { 200: { description: 'The caller.', schema: 'Whoami' } },
-    errors: [],
-  },
 ];
 
 /**
@@ -1024,8 +837,9 @@ export function documentedOperations(): string[] {
 
 function buildDocument(): Json {
   const schemas: Record<string, Json> = {};
-  generate(requestSchemas, 'input', schemas);
-  generate(responseSchemas, 'output', schemas);
+  const declared = declaredSchemas();
+  generate({ ...declared.requests, ...requestSchemas }, 'input', schemas);
+  generate({ ...declared.responses, ...responseSchemas }, 'output', schemas);
 
   const paths: Record<string, Record<string, Json>> = {};
   for (const op of OPERATIONS) (paths[op.path] ??= {})[op.method] = operationObject(op);

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { PolicyError } from '../errors.js';
 import type { PolicyService } from '../policy/policy-service.js';
 import { actorOf, allow, READERS } from './auth.js';
-import { param } from './body.js';
-import { parseWith } from './intents-router.js';
+import { param, parseWith } from './body.js';
 
 export const PublishQuery = z.strictObject({ dry_run: z.enum(['true', 'false', '1', '0']).optional() });
 
@@ -22,7 +21,7 @@ export function policyRouter(policy: PolicyService): Router {
   r.put('/v1/policy', allow(['governance'], 'publish policies'), async (req, res) => {
       const q = parseWith(PublishQuery, req.query, 'query');
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      if (body.length === 0) throw new PolicyError('policy_invalid', 'Send the bundle (`opa build -t wasm` output) as the request body', 400);
+      if (body.length === 0) throw new PolicyError('policy_invalid', 'Send the bundle (`opa build -t wasm` output) as the request body');
       const dryRun = q.dry_run === 'true' || q.dry_run === '1';
       const result = await policy.publish(body, actorOf(res).name, dryRun);
     res.status(200).json(result);

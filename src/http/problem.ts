@@ -67,7 +67,7 @@ export function explainError(logger: Logger, err: unknown, path: string, request
   }
   const correlationId = String(requestId ?? ulid());
   logger.error({ err, path: redactTokens(path), reqId: correlationId }, 'unhandled error');
-  return new SwitchyardError('internal_error', 500, `Something went wrong on our side; quote ${correlationId} when reporting it`, { correlation_id: correlationId });
+  return new SwitchyardError('internal_error', `Something went wrong on our side; quote ${correlationId} when reporting it`, { correlation_id: correlationId });
 }
 
 /** The one place errors become responses in the express app. */
@@ -83,5 +83,5 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
-  sendProblem(res, new SwitchyardError('route_not_found', 404, `No route ${req.method} ${req.path}`), req.originalUrl);
+  sendProblem(res, new SwitchyardError('route_not_found', `No route ${req.method} ${req.path}`), req.originalUrl);
 };

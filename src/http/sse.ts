@@ -6,7 +6,7 @@ import { parseLastEventId } from '../flags/flag-stream.js';
 export function refuseWhileClosing(res: Response, closing: boolean): void {
   if (!closing) return;
   res.setHeader('Retry-After', '2');
-  throw new SwitchyardError('shutting_down', 503, 'The server is shutting down; reconnect in a moment');
+  throw new SwitchyardError('shutting_down', 'The server is shutting down; reconnect in a moment');
 }
 
 /** The client's `Last-Event-ID` header, or the fallback (a query parameter for clients that cannot set it). */

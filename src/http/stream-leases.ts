@@ -63,13 +63,13 @@ export class StreamLeases {
     const held = this.byToken.get(tokenId);
     if ((held?.size ?? 0) >= this.limits.perToken) {
       res.setHeader('Retry-After', String(STREAM_RETRY_AFTER_S));
-      throw new SwitchyardError('too_many_streams', 429, `This token already holds ${this.limits.perToken} open streams, the most one token may hold; close one or use another token`, {
+      throw new SwitchyardError('too_many_streams', `This token already holds ${this.limits.perToken} open streams, the most one token may hold; close one or use another token`, {
         limit: this.limits.perToken,
       });
     }
     if (this.count >= this.limits.total) {
       res.setHeader('Retry-After', String(STREAM_RETRY_AFTER_S));
-      throw new SwitchyardError('server_busy', 503, `The server holds ${this.limits.total} open streams, as many as it takes; retry later`);
+      throw new SwitchyardError('server_busy', `The server holds ${this.limits.total} open streams, as many as it takes; retry later`);
     }
     const lease: Lease = { tokenId, end };
     let set = held;

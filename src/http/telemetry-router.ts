@@ -7,9 +7,8 @@ import type { ServiceCatalog } from '../policy/policy-engine.js';
 import type { RolloutAnalysis } from '../telemetry/rollout-analysis.js';
 import { MAX_EVENTS, type TelemetryService } from '../telemetry/telemetry-service.js';
 import { actorOf, allow, READERS } from './auth.js';
-import { jsonBody, param } from './body.js';
+import { jsonBody, param, parseWith } from './body.js';
 import { requireServiceAccess } from './flags-router.js';
-import { parseWith } from './intents-router.js';
 
 /**
  * The body limit of `POST /v1/services/{service}/telemetry`: 10,000 events of up to 400 bytes each

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
 import type { Actor } from '../access/actor.js';
-import { requireRole, requireTeamAccess } from '../access/actor.js';
+import { READERS, requireRole, requireTeamAccess } from '../access/actor.js';
 import { personKey } from '../access/person-key.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
@@ -96,7 +96,7 @@ export class IntentService {
 
   /** POST /v1/intents:evaluate — the decision the intent would get now, nothing stored. */
   async evaluate(body: unknown, actor: Actor): Promise<Omit<SubmitResult, 'state'>> {
-    requireRole(actor, ['owner', 'approver', 'governance', 'operator'], 'evaluate intents');
+    requireRole(actor, READERS, 'evaluate intents');
     const intent = parseIntent(body);
     const { decision, revision, id } = await this.decide(this.deps.read.intents, intent, actor);
     return {

@@ -11,12 +11,15 @@ import type { Intent } from './intent-schema.js';
  * writes. Records returned are fresh objects the caller may keep.
  */
 
-export type VersionStatus = 'denied' | 'pending_approval' | 'approved';
+/** Every status a version can have; the HTTP schemas, the CLI and the console import this list. */
+export const VERSION_STATUSES = ['denied', 'pending_approval', 'approved'] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
 /**
  * `archived`: a draft that never ran, withdrawn by its owner (DELETE /v1/intents/{key}); final.
  * `shipped`: one variant served to every unit (SPEC §10 "Ship") until `complete` or `rollback`.
  */
-export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'shipped' | 'completed' | 'archived';
+export const EXPERIMENT_STATES = ['draft', 'scheduled', 'running', 'paused', 'shipped', 'completed', 'archived'] as const;
+export type ExperimentState = (typeof EXPERIMENT_STATES)[number];
 
 export interface ExperimentRecord {
   key: string;

@@ -12,7 +12,9 @@ import type { ExperimentRecord, ExperimentState, VersionRecord } from './intent-
 import { exposureBuckets, type Intent, type Rollout } from './intent-schema.js';
 import { autoDue, enterStage, rolloutView, servedBuckets, stageIndex, type AnalysisStatus, type RolloutAnalysis, type RolloutView } from './rollout.js';
 
-export type Action = 'pause' | 'resume' | 'rollback' | 'complete' | 'advance';
+/** The lifecycle actions of POST /v1/intents/{key}/actions besides `ship` (a new version, IntentService). */
+export const LIFECYCLE_ACTIONS = ['pause', 'resume', 'rollback', 'complete', 'advance'] as const;
+export type Action = (typeof LIFECYCLE_ACTIONS)[number];
 
 /**
  * The experiment state machine (SPEC §4) and the only writer of flag states. Every transition

@@ -38,9 +38,9 @@ async function untar(gz: Buffer): Promise<Map<string, Buffer>> {
     tarBytes = await gunzip(gz, { maxOutputLength: MAX_TAR_BYTES });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new SwitchyardError('payload_too_large', 413, `The decompressed bundle exceeds ${MAX_TAR_BYTES / 1024 / 1024} MiB`);
+      throw new SwitchyardError('payload_too_large', `The decompressed bundle exceeds ${MAX_TAR_BYTES / 1024 / 1024} MiB`);
     }
-    throw new PolicyError('policy_invalid', 'The policy bundle is not a gzip-compressed tar file', 400);
+    throw new PolicyError('policy_invalid', 'The policy bundle is not a gzip-compressed tar file');
   }
   const files = new Map<string, Buffer>();
   const extract = tar.extract();
@@ -61,7 +61,7 @@ async function untar(gz: Buffer): Promise<Map<string, Buffer>> {
   try {
     await done;
   } catch {
-    throw new PolicyError('policy_invalid', 'The policy bundle is not a valid tar archive', 400);
+    throw new PolicyError('policy_invalid', 'The policy bundle is not a valid tar archive');
   }
   return files;
 }
@@ -71,11 +71,11 @@ async function untar(gz: Buffer): Promise<Map<string, Buffer>> {
  * whether the wasm actually loads and answers is checked by the engine, not here.
  */
 export async function parseBundle(raw: Buffer): Promise<PolicyBundle> {
-  if (raw.length === 0) throw new PolicyError('policy_invalid', 'The policy bundle is empty', 400);
-  if (raw.length > MAX_BUNDLE_BYTES) throw new PolicyError('policy_invalid', 'The policy bundle is larger than 32 MiB', 400);
+  if (raw.length === 0) throw new PolicyError('policy_invalid', 'The policy bundle is empty');
+  if (raw.length > MAX_BUNDLE_BYTES) throw new PolicyError('policy_invalid', 'The policy bundle is larger than 32 MiB');
   const files = await untar(raw);
   const wasm = files.get('policy.wasm');
-  if (!wasm) throw new PolicyError('policy_invalid', 'The bundle has no policy.wasm: build it with `opa build -t wasm`', 400);
+  if (!wasm) throw new PolicyError('policy_invalid', 'The bundle has no policy.wasm: build it with `opa build -t wasm`');
   let data: Record<string, unknown> = {};
   const dataBytes = files.get('data.json');
   if (dataBytes) {
@@ -84,7 +84,7 @@ export async function parseBundle(raw: Buffer): Promise<PolicyBundle> {
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       data = parsed as Record<string, unknown>;
     } catch {
-      throw new PolicyError('policy_invalid', 'The bundle data.json is not a JSON object', 400);
+      throw new PolicyError('policy_invalid', 'The bundle data.json is not a JSON object');
     }
   }
   let manifestRevision: string | null = null;
@@ -92,7 +92,7 @@ export async function parseBundle(raw: Buffer): Promise<PolicyBundle> {
   const manifestBytes = files.get('.manifest');
   if (manifestBytes) {
     if (manifestBytes.length > MAX_MANIFEST_BYTES) {
-      throw new PolicyError('policy_invalid', `The bundle .manifest is ${manifestBytes.length} bytes; at most ${MAX_MANIFEST_BYTES / 1024} KiB is accepted`, 400);
+      throw new PolicyError('policy_invalid', `The bundle .manifest is ${manifestBytes.length} bytes; at most ${MAX_MANIFEST_BYTES / 1024} KiB is accepted`);
     }
     try {
       const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
@@ -102,7 +102,7 @@ export async function parseBundle(raw: Buffer): Promise<PolicyBundle> {
       manifestRevision = typeof manifest.revision === 'string' && manifest.revision !== '' ? manifest.revision : null;
       entrypoints = (manifest.wasm ?? []).map((w) => w.entrypoint).filter((e): e is string => typeof e === 'string');
     } catch {
-      throw new PolicyError('policy_invalid', 'The bundle .manifest is not valid JSON', 400);
+      throw new PolicyError('policy_invalid', 'The bundle .manifest is not valid JSON');
     }
   }
   const wasmSha256 = crypto.createHash('sha256').update(wasm).digest('hex');

@@ -68,21 +68,20 @@ export class LoadedBundle {
       entrypoints = await runner.load(bundle.revision, bundle.wasm, bundle.data);
     } catch (err) {
       if (err instanceof PolicyTimeoutError) throw timedOut('load', err.timeoutMs);
-      throw new PolicyError('policy_invalid', `The policy wasm does not load: ${describe(err)}`, 400);
+      throw new PolicyError('policy_invalid', `The policy wasm does not load: ${describe(err)}`);
     }
     const loaded = new LoadedBundle(bundle, runner);
     if (!entrypoints.includes(DECISION_ENTRYPOINT)) {
       throw new PolicyError(
         'policy_invalid',
         `The policy has no entrypoint ${DECISION_ENTRYPOINT} (it has: ${entrypoints.join(', ') || 'none'}); build with -e ${DECISION_ENTRYPOINT}`,
-        400,
       );
     }
     try {
       loaded.evaluateRaw(probe);
     } catch (err) {
       if (err instanceof PolicyTimeoutError) throw timedOut('answer a probe intent', err.timeoutMs);
-      throw new PolicyError('policy_invalid', `The policy does not answer a probe intent: ${describe(err)}`, 400);
+      throw new PolicyError('policy_invalid', `The policy does not answer a probe intent: ${describe(err)}`);
     }
     return loaded;
   }
@@ -131,7 +130,6 @@ export function timedOut(what: string, timeoutMs: number): PolicyError {
   return new PolicyError(
     'policy_timeout',
     `The policy bundle did not ${what} within ${timeoutMs} ms (SWITCHYARD_POLICY_*_TIMEOUT_MS); it is refused and the active policy stays`,
-    422,
   );
 }
 

@@ -218,9 +218,9 @@ export class PolicyChecks {
       worker.on('message', (reply: CheckReply) => {
         if (reply.kind === 'stage') stage = 'finish the impact analysis of the live experiments';
         else if (reply.kind === 'done') settle(() => resolve(reply.impact));
-        else settle(() => reject(reply.code ? new SwitchyardError(reply.code as ErrorCode, reply.status, reply.message) : new Error(reply.message)));
+        else settle(() => reject(reply.code ? new SwitchyardError(reply.code as ErrorCode, reply.message) : new Error(reply.message)));
       });
-      worker.on('error', (err) => settle(() => reject(new PolicyError('policy_invalid', `The policy bundle could not be checked: ${err.message}`, 400))));
+      worker.on('error', (err) => settle(() => reject(new PolicyError('policy_invalid', `The policy bundle could not be checked: ${err.message}`))));
       worker.on('exit', (code) => settle(() => reject(new Error(`the policy check worker exited with code ${code}`))));
     });
   }

@@ -145,7 +145,7 @@ export class PolicyService {
 
   /** At shutdown: publish checks in flight are stopped so the drain does not wait for them. */
   stop(): void {
-    this.deps.checks.abortAll(() => new SwitchyardError('shutting_down', 503, 'The server is shutting down; the policy bundle was not checked, publish it again'));
+    this.deps.checks.abortAll(() => new SwitchyardError('shutting_down', 'The server is shutting down; the policy bundle was not checked, publish it again'));
   }
 
   /** Re-evaluates a stored decision's input under the revision that made it, loaded from the database. */

@@ -190,7 +190,7 @@ export class FlagSyncServer {
 
   /** The caller's service, after the same checks as the HTTP route, in the same order. */
   private admit(call: grpc.ServerUnaryCall<SyncRequest, unknown> | grpc.ServerWritableStream<SyncRequest, unknown>): { actor: Actor; doc: ServiceDocument } {
-    if (this.closing) throw new SwitchyardError('shutting_down', 503, 'The server is shutting down; reconnect in a moment');
+    if (this.closing) throw new SwitchyardError('shutting_down', 'The server is shutting down; reconnect in a moment');
     const header = call.metadata.get('authorization')[0];
     const actor = this.deps.authenticate(typeof header === 'string' ? header : undefined);
     const selectorHeader = call.metadata.get('flagd-selector')[0];

@@ -7,7 +7,10 @@ import { orDash, showValue, table } from '../format.js';
 import { readObject } from '../input.js';
 import { positiveInt } from './options.js';
 
-const STATES = ['draft', 'scheduled', 'running', 'paused', 'shipped', 'completed'] as const;
+import { EXPERIMENT_STATES } from '../../intents/intent-store.js';
+
+/** Archived intents are listed only when asked for by name (the server's rule), so the CLI offers the rest. */
+const STATES = EXPERIMENT_STATES.filter((s) => s !== 'archived');
 
 interface AudienceCondition {
   attribute: string;

@@ -3,7 +3,7 @@ import { pathOf } from '../api-client.js';
 import type { Runner } from '../context.js';
 import { collect } from '../input.js';
 
-const ROLES = ['owner', 'approver', 'governance', 'operator', 'service', 'admin'] as const;
+import { ROLES } from '../../access/token-store.js';
 
 interface TokenCreated {
   id: string;

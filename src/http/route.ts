@@ -1,0 +1,181 @@
+/**
+ * One declaration per route (docs/adr/0011-route-declarations.md): method, path, who may call it,
+ * request schemas, response schemas per status and the error codes it may answer. `route()` wires
+ * it into express (the access rule runs as middleware, the query is parsed with the declared
+ * schema), `openapi.ts` assembles the document from the same objects, and the handler's answer is
+ * typed by the declared response schema: a field the schema lacks fails `tsc`.
+ */
+import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
+import { requireRole, type Actor, type Role } from '../access/actor.js';
+import type { ErrorCode } from '../errors.js';
+import { actorOf } from './auth.js';
+import { parseWith } from './body.js';
+
+type Json = Record<string, unknown>;
+
+/**
+ * Who may call a route, as data. `roles`: `route()` refuses every other role with 403 `forbidden`
+ * before the handler runs (admin passes, as everywhere). `domain`: the domain applies the rule
+ * (team, service, approval role), so the declaration only documents it. `note` adds what the roles
+ * alone do not say.
+ */
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'token'; note?: string }
+  | { kind: 'roles'; roles: readonly Role[]; what: string; qualify?: Partial<Record<Role, string>>; note?: string }
+  | { kind: 'domain'; roles: readonly Role[]; qualify?: Partial<Record<Role, string>>; note?: string };
+
+export interface ResponseDecl {
+  description: string;
+  /** A JSON body: its component name and schema (output side). */
+  body?: { name: string; schema: z.ZodType };
+  /** Defaults to application/json when a body is given. */
+  contentType?: string;
+  /** A schema for a non-JSON body (text, event stream). */
+  rawSchema?: Json;
+  headers?: Record<string, Json>;
+}
+
+export interface RouteDecl {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** The express path (`:param`, `\\:` for a literal colon); the OpenAPI path is derived. */
+  path: string;
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  access: Access;
+  query?: z.ZodObject;
+  /** `optional`: an absent body reads as `{}`. */
+  body?: { name: string; schema: z.ZodType; optional?: boolean } | { contentTypes: string[]; description: string };
+  /** Whether the route parses a JSON body (adds the body parser's codes to the document). */
+  jsonBody?: boolean;
+  /** Headers and query parameters the schemas above do not describe. */
+  extraParameters?: Json[];
+  responses: Record<number, ResponseDecl>;
+  /** Problem codes beyond the ones every route of its kind can give (see openapi.ts `commonErrors`). */
+  errors: ErrorCode[];
+}
+
+/** Declares a route, keeping its literal types (statuses, schemas) for `route()`. */
+export const declare = <const D extends RouteDecl>(d: D): D => d;
+
+/** `/v1/intents/:key` → `/v1/intents/{key}`; `\\:` is a literal colon. */
+export function openApiPath(path: string): string {
+  return path.replace(/(?<!\\):(\w+)/g, '{$1}').replace(/\\:/g, ':');
+}
+
+/**
+ * The declared path as a matcher for a raw request path (the read path's, in front of express): one
+ * capture per parameter, a segment of anything but `/` and `?`, exactly as express 5 matches it.
+ */
+export function pathMatcher(path: string): RegExp {
+  const parts = openApiPath(path).split(/\{\w+\}/);
+  return new RegExp(`^${parts.map((p) => p.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('([^/?]+)')}$`);
+}
+
+export function accessText(a: Access): string {
+  switch (a.kind) {
+    case 'public':
+      return 'public';
+    case 'token':
+      return a.note ?? 'any token';
+    case 'roles':
+    case 'domain':
+      return [...a.roles.map((r) => (a.qualify?.[r] ? `${r} (${a.qualify[r]})` : r)), 'admin'].join(', ') + (a.note ? ` ${a.note}` : '');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed answers.
+
+/** Keys of every member of a union (`keyof` of a union keeps only the common ones). */
+type KeysOf<S> = S extends unknown ? keyof S : never;
+type At<S, K> = S extends unknown ? (K extends keyof S ? S[K] : never) : never;
+type ElementOf<S> = S extends readonly (infer E)[] ? E : never;
+
+/**
+ * `T` with every member that `S` (the declared shape) lacks turned into `never`, at any depth, so
+ * `body: T & NoExtra<S, T>` refuses a value carrying an undeclared field even when it is not a
+ * fresh object literal (where TypeScript's own excess-property check does not apply).
+ */
+export type NoExtra<S, T> = unknown extends S
+  ? T
+  : T extends readonly (infer E)[]
+    ? readonly NoExtra<ElementOf<S>, E>[]
+    : T extends object
+      ? { [K in keyof T]: K extends KeysOf<NonNullable<S>> ? NoExtra<At<NonNullable<S>, K>, T[K]> : never }
+      : T;
+
+type Statuses<D extends RouteDecl> = keyof D['responses'] & number;
+type BodyOf<D extends RouteDecl, S extends Statuses<D>> = D['responses'][S] extends { body: { schema: infer Z extends z.ZodType } } ? z.output<Z> : never;
+type EmptyStatuses<D extends RouteDecl> = { [S in Statuses<D>]: D['responses'][S] extends { body: object } ? never : S }[Statuses<D>];
+
+declare const SENT: unique symbol;
+/** What a handler returns: proof that it answered through its context (or handed the response over). */
+export interface Sent {
+  readonly [SENT]: true;
+}
+const sent = {} as Sent;
+
+export interface RouteContext<D extends RouteDecl> {
+  req: Request;
+  res: Response;
+  /** The caller (a 401 was answered already for a route that is not public). */
+  actor: D['access'] extends { kind: 'public' } ? null : Actor;
+  /** The query, parsed with the declared schema (400 `validation_failed` otherwise). */
+  query: D['query'] extends z.ZodType ? z.output<D['query']> : Record<string, never>;
+  /** A JSON answer with a declared status, typed by that status's schema. */
+  reply<S extends Statuses<D>, B extends BodyOf<D, S>>(status: S, body: B & NoExtra<BodyOf<D, S>, B>, options?: { etag?: string }): Sent;
+  /** An answer without a body (204). */
+  empty(status: EmptyStatuses<D>): Sent;
+  /** The handler answers on `res` itself (an event stream, a prepared Reply). */
+  handedOver(): Sent;
+}
+
+const DECLARATION = Symbol('switchyard.routeDeclaration');
+
+/** The declaration an express route handler was registered with, if it was registered through `route()`. */
+export function declarationOf(handler: unknown): RouteDecl | undefined {
+  return (handler as { [DECLARATION]?: RouteDecl } | null)?.[DECLARATION];
+}
+
+/**
+ * Registers `decl` on `router`: the access rule, the declared query schema, then the handler. The
+ * handler answers through its context, so what it sends is what the declaration says.
+ */
+export function route<const D extends RouteDecl>(router: Router, decl: D, handler: (ctx: RouteContext<D>) => Promise<Sent> | Sent): void {
+  const run = async (req: Request, res: Response) => {
+    const access = decl.access;
+    const actor = access.kind === 'public' ? null : actorOf(res);
+    if (access.kind === 'roles') requireRole(actor!, access.roles, access.what);
+    const query = decl.query ? parseWith(decl.query, req.query, 'query') : {};
+    const ctx: RouteContext<RouteDecl> = {
+      req,
+      res,
+      actor: actor as Actor,
+      query: query as never,
+      reply(status, body, options) {
+        if (options?.etag !== undefined) {
+          // The ETag names a version, not these bytes: no 304 from express (res.send would answer a
+          // matching If-None-Match with one), so res.end.
+          res.setHeader('ETag', options.etag);
+          res.setHeader('Cache-Control', 'no-cache');
+          res.status(status).type('application/json; charset=utf-8').end(JSON.stringify(body));
+        } else {
+          res.status(status).json(body);
+        }
+        return sent;
+      },
+      empty(status) {
+        res.status(status).end();
+        return sent;
+      },
+      handedOver: () => sent,
+    };
+    await handler(ctx as unknown as RouteContext<D>);
+  };
+  Object.defineProperty(run, DECLARATION, { value: decl });
+  router[decl.method](decl.path, run);
+}

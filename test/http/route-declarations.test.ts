@@ -1,0 +1,73 @@
+import type { Express } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { DECLARED } from '../../src/http/openapi.js';
+import { declarationOf, openApiPath } from '../../src/http/route.js';
+import { startServer, type TestServer } from '../helpers/harness.js';
+
+interface Layer {
+  route?: { path: string | string[]; methods: Record<string, boolean>; stack: { handle: unknown }[] };
+  handle?: { stack?: Layer[] };
+  slash?: boolean;
+  rawPath?: string | string[];
+}
+
+/**
+ * Routes not declared yet: the routers #17 has not converted. Each stays documented by a hand-written
+ * entry in openapi.ts until its router declares it; the list may only shrink.
+ */
+const NOT_YET_DECLARED = new Set([
+  'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /',
+  'GET /v1/intents/{key}/analysis', 'POST /v1/services/{service}/telemetry',
+  'GET /v1/services', 'GET /v1/services/{service}/flags', 'GET /v1/services/{service}/flags/stream', 'GET /v1/services/{service}/flagd.json',
+  'POST /v1/services/{service}/ofrep/v1/evaluate/flags/{key}', 'POST /v1/services/{service}/ofrep/v1/evaluate/flags', 'GET /v1/services/{service}/ofrep/events',
+  'GET /v1/policy', 'PUT /v1/policy', 'GET /v1/decisions/{id}', 'POST /v1/decisions/{id}:replay',
+  'GET /v1/audit', 'GET /v1/audit/verify', 'GET /v1/events', 'GET /v1/events/stream',
+  'POST /v1/tokens', 'GET /v1/tokens', 'DELETE /v1/tokens/{id}',
+]);
+
+/** Every route layer of the app as `METHOD /path` (OpenAPI syntax), with the declaration its handler carries. */
+function appRoutes(app: Express): { op: string; declared: string | undefined }[] {
+  const out: { op: string; declared: string | undefined }[] = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const d = declarationOf(layer.route.stack[layer.route.stack.length - 1]?.handle);
+        for (const p of [layer.route.path].flat()) {
+          for (const [m, on] of Object.entries(layer.route.methods)) {
+            if (on && m !== '_all') out.push({ op: `${m.toUpperCase()} ${openApiPath(p)}`, declared: d && `${d.method.toUpperCase()} ${openApiPath(d.path)}` });
+          }
+        }
+      } else if (layer.handle?.stack) {
+        if (!layer.slash) throw new Error(`a router mounted under ${String(layer.rawPath)}: teach appRoutes its prefix`);
+        walk(layer.handle.stack);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  return out;
+}
+
+describe('route declarations (src/http/route.ts)', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(async () => s?.close());
+
+  it('every route the app registers is declared beside its handler (or on the shrinking list of routers not converted yet)', () => {
+    const routes = appRoutes(buildApp(s.container));
+    const undeclared = routes.filter((r) => r.declared === undefined && !NOT_YET_DECLARED.has(r.op)).map((r) => r.op);
+    expect(undeclared, 'routes registered without route(decl, handler)').toEqual([]);
+    // a handler carries the declaration of its own method and path
+    for (const r of routes) if (r.declared !== undefined) expect(r.declared).toBe(r.op);
+    // a converted route leaves the list
+    expect(routes.filter((r) => r.declared !== undefined && NOT_YET_DECLARED.has(r.op)).map((r) => r.op)).toEqual([]);
+  });
+
+  it('every declaration the document assembles is registered once, through route()', () => {
+    const registered = appRoutes(buildApp(s.container)).filter((r) => r.declared !== undefined).map((r) => r.op).sort();
+    expect(DECLARED.map((d) => `${d.method.toUpperCase()} ${openApiPath(d.path)}`).sort()).toEqual(registered);
+    expect(registered.length).toBeGreaterThanOrEqual(8);
+  });
+});
