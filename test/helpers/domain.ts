@@ -94,6 +94,17 @@ export async function outcomeOf(fn: () => unknown): Promise<{ code: string; stat
   return 'accepted';
 }
 
+/** The SwitchyardError `fn` throws (sync or async); fails the test if it throws none or something else. */
+export async function errorOf(fn: () => unknown): Promise<SwitchyardError> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof SwitchyardError) return err;
+    throw err;
+  }
+  throw new Error('expected a refusal, but it was accepted');
+}
+
 /** The code of the refusal `fn` throws; fails the test if it is accepted or throws something else. */
 export async function refusalOf(fn: () => unknown): Promise<string> {
   const o = await outcomeOf(fn);
