@@ -152,7 +152,8 @@ describe('rollouts: advance, auto advance, guardrails, ship', () => {
         actor: 'system:scheduler',
         data: { reason: 'auto_advance: hold over, analysis healthy', from_stage: 0, to_stage: 1, from_exposure: 50, to_exposure: 100 },
       });
-      expect(await d.c.lifecycle.tick()).toMatchObject({ advanced: [] });
+      expect((await d.c.lifecycle.tick()).advanced).not.toContain(key);
+      expect(await view(key)).toMatchObject({ stage: 1, status: 'complete' });
     });
 
     it('a paused rollout is not advanced; once resumed it is', async () => {

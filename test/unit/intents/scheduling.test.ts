@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { simpleIntent } from '../../helpers/harness.js';
 import { auditOf, criticalIntent, flagIn, flagOf, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
 
@@ -12,10 +12,11 @@ describe('scheduling: tick() with the clock', () => {
   const { alice, sam, oscar } = people;
   const HOUR = 3_600_000;
 
-  beforeAll(async () => {
+  // A fresh domain per test: tick() applies whatever is due, so no test may see another's experiments.
+  beforeEach(async () => {
     d = await openDomain();
   });
-  afterAll(() => d?.close());
+  afterEach(() => d?.close());
 
   const at = (ms: number) => new Date(d.clock.now().getTime() + ms).toISOString();
   const state = async (key: string) => (await d.c.intents.get(key)).state;
