@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FlagsChange } from '../../../src/flags/flag-state-service.js';
 import { flagIn, flagOf, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
 
@@ -13,12 +13,14 @@ describe('lifecycle transactions: publish after commit, forget on rollback', () 
   let heard: { change: FlagsChange; inTransaction: boolean }[];
   const { alice, oscar } = people;
 
-  beforeEach(async () => {
+  beforeAll(async () => {
     d = await openDomain();
-    heard = [];
     d.c.flags.subscribe((change) => heard.push({ change, inTransaction: d.c.db.inTransaction }));
   });
-  afterEach(() => d?.close());
+  beforeEach(() => {
+    heard = [];
+  });
+  afterAll(() => d?.close());
 
   it('a transition is heard once, after its commit, with its cause', async () => {
     await d.c.intents.submit(webIntent('heard'), alice);
@@ -72,8 +74,15 @@ describe('lifecycle transactions: publish after commit, forget on rollback', () 
   });
 
   it('the commit hook counts each committed advance by who made it, and each ship; a rolled-back one not at all', async () => {
-    const advances = async () => Object.fromEntries((await d.c.metrics.rolloutAdvances.get()).values.map((v) => [String(v.labels['by']), v.value]));
-    const ships = async () => (await d.c.metrics.ships.get()).values[0]?.value ?? 0;
+    const count = async () => {
+      const byWho = Object.fromEntries((await d.c.metrics.rolloutAdvances.get()).values.map((v) => [String(v.labels['by']), v.value]));
+      return { person: byWho['person'] ?? 0, scheduler: byWho['scheduler'] ?? 0, ships: (await d.c.metrics.ships.get()).values[0]?.value ?? 0 };
+    };
+    const start = await count();
+    const since = async () => {
+      const now = await count();
+      return { person: now.person - start.person, scheduler: now.scheduler - start.scheduler, ships: now.ships - start.ships };
+    };
     const key = 'counted';
     await d.c.intents.submit(
       webIntent(key, { services: [{ service: 'recommendations', flag: flagOf(key) }], exposure: 30, rollout: { stages: [{ exposure: 10 }, { exposure: 20 }, { exposure: 30 }] } }),
@@ -85,11 +94,10 @@ describe('lifecycle transactions: publish after commit, forget on rollback', () 
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
-    expect(await advances()).toEqual({});
+    expect(await since()).toEqual({ person: 0, scheduler: 0, ships: 0 });
     await d.c.lifecycle.act(key, 'advance', 'step', alice);
-    expect(await advances()).toEqual({ person: 1 });
-    expect(await ships()).toBe(0);
+    expect(await since()).toEqual({ person: 1, scheduler: 0, ships: 0 });
     await d.c.intents.ship(key, 'treatment', 'wins', alice);
-    expect(await ships()).toBe(1);
+    expect(await since()).toEqual({ person: 1, scheduler: 0, ships: 1 });
   });
 });
