@@ -98,6 +98,8 @@ describe('lifecycle details', () => {
       expect(f['provenance']).toEqual({ decision_id: r.decision.id, policy_revision: r.decision.policy_revision, actor: 'alice', at: submittedAt });
       expect(f['allocation']).toMatchObject({ exposure: { seed: 'exp/prov/exposure', start: 0, end: 250, total: 10000 }, variants: { seed: 'exp/prov' } });
       expect(f['experiment']).toEqual({ key: 'prov', version: 1 });
+      // No layer, no slice reserved: the detail shows none.
+      expect((await d.c.intents.get('prov')).versions[0]).not.toHaveProperty('slice');
     });
   });
 

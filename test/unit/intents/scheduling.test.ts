@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleIntent } from '../../helpers/harness.js';
-import { auditOf, criticalIntent, flagIn, flagOf, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
+import { auditOf, criticalIntent, errorOf, flagIn, flagOf, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
 
 /**
  * Schedules (SPEC §4): an approved version goes live at `schedule.start` (now if absent) and its
@@ -213,6 +213,18 @@ describe('scheduling: a due start that would overflow a flags document', () => {
     await d.c.lifecycle.act('filler', 'complete', 'make room', oscar);
     expect(await d.c.lifecycle.tick()).toMatchObject({ started: ['big-later'], blocked: [] });
     expect((await d.c.intents.get('big-later')).state).toBe('running');
+  });
+
+  it('a scheduled version whose flags alone exceed the cap is refused at submission (document_too_large), nothing stored', async () => {
+    const start = new Date(d.clock.now().getTime() + 3_600_000).toISOString();
+    const huge = simpleIntent('too-big', {
+      services: [{ service: 'email-service', flag: 'too_big' }],
+      variants: [{ key: 'control', weight: 50, value: 'x'.repeat(1000) }, { key: 'treatment', weight: 50, value: 'y' }],
+      schedule: { start },
+    });
+    const err = await errorOf(() => d.c.intents.submit(huge, alice));
+    expect(err).toMatchObject({ code: 'document_too_large' });
+    await expect(async () => d.c.intents.get('too-big')).rejects.toMatchObject({ code: 'intent_not_found' });
   });
 
   it('the kill switch is never refused for size: pause works on a document exactly at the cap', async () => {
