@@ -35,8 +35,8 @@ describe('lifecycle transactions: publish after commit, forget on rollback', () 
     await d.c.intents.submit(webIntent('nested'), alice);
     heard.length = 0;
     let heardInside = -1;
-    await d.c.lifecycle.transaction(() => {
-      d.c.lifecycle.act('nested', 'pause', 'inner', oscar);
+    await d.c.lifecycle.transaction(async () => {
+      await d.c.lifecycle.act('nested', 'pause', 'inner', oscar);
       heardInside = heard.length;
     });
     expect(heardInside).toBe(0);
@@ -48,8 +48,8 @@ describe('lifecycle transactions: publish after commit, forget on rollback', () 
     heard.length = 0;
     const abort = new Error('abort after the pause');
     await expect(async () =>
-      d.c.lifecycle.transaction(() => {
-        d.c.lifecycle.act('aborted', 'pause', 'never', oscar);
+      d.c.lifecycle.transaction(async () => {
+        await d.c.lifecycle.act('aborted', 'pause', 'never', oscar);
         throw abort;
       }),
     ).rejects.toBe(abort);
@@ -63,8 +63,8 @@ describe('lifecycle transactions: publish after commit, forget on rollback', () 
 
   it('a layer slice claimed in a rolled-back transaction is free again afterwards', async () => {
     await expect(async () =>
-      d.c.lifecycle.transaction(() => {
-        d.c.intents.submit(webIntent('ghost', { layer: 'l-abort', exposure: 30 }), alice);
+      d.c.lifecycle.transaction(async () => {
+        await d.c.intents.submit(webIntent('ghost', { layer: 'l-abort', exposure: 30 }), alice);
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
@@ -89,8 +89,8 @@ describe('lifecycle transactions: publish after commit, forget on rollback', () 
       alice,
     );
     await expect(async () =>
-      d.c.lifecycle.transaction(() => {
-        d.c.lifecycle.act(key, 'advance', 'never', alice);
+      d.c.lifecycle.transaction(async () => {
+        await d.c.lifecycle.act(key, 'advance', 'never', alice);
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');

@@ -113,7 +113,7 @@ describe('rollouts: advance, auto advance, guardrails, ship', () => {
       const key = 'worse';
       await d.c.intents.submit(rolloutIntent(key, { stages: [{ exposure: 50 }, { exposure: 100 }] }), alice);
       await telemetry(key, { units: 8000, base: 0.2, ratio: 4, prefix: 'w' });
-      expect(d.c.analysis.analyse(key)).toMatchObject({ status: 'regressed' });
+      expect(await d.c.analysis.analyse(key)).toMatchObject({ status: 'regressed' });
       const err = await errorOf(() => d.c.lifecycle.act(key, 'advance', 'push on', oscar));
       expect(err).toMatchObject({ code: 'guardrail_regressed', status: 409, details: { stage: 0, analysis: 'regressed' } });
       expect(err.message).toContain('regressed');
@@ -125,7 +125,7 @@ describe('rollouts: advance, auto advance, guardrails, ship', () => {
       const key = 'lopsided';
       await d.c.intents.submit(rolloutIntent(key, { stages: [{ exposure: 50 }, { exposure: 100 }] }), alice);
       await telemetry(key, { units: 6000, ratio: 1, prefix: 's', keepTreatment: 0.5 });
-      expect(d.c.analysis.status(key)).toBe('srm');
+      expect(await d.c.analysis.status(key)).toBe('srm');
       const err = await errorOf(() => d.c.lifecycle.act(key, 'advance', 'push on', oscar));
       expect(err).toMatchObject({ code: 'guardrail_regressed', details: { analysis: 'srm' } });
       expect(err.message).toContain('sample-ratio mismatch');
@@ -140,11 +140,11 @@ describe('rollouts: advance, auto advance, guardrails, ship', () => {
       expect((await d.c.lifecycle.tick()).advanced).not.toContain(key);
       d.clock.advance(HOUR);
       // Hold over, analysis still collecting.
-      expect(d.c.analysis.status(key)).toBe('collecting');
+      expect(await d.c.analysis.status(key)).toBe('collecting');
       expect((await d.c.lifecycle.tick()).advanced).not.toContain(key);
       expect(await served(key)).toEqual([0, 5000]);
       await telemetry(key, { units: 6000, ratio: 1, prefix: 'a' });
-      expect(d.c.analysis.status(key)).toBe('healthy');
+      expect(await d.c.analysis.status(key)).toBe('healthy');
       expect((await d.c.lifecycle.tick()).advanced).toEqual([key]);
       expect(await served(key)).toEqual([0, 10000]);
       expect((await auditOf(d.c, key)).at(-1)).toMatchObject({
@@ -172,7 +172,7 @@ describe('rollouts: advance, auto advance, guardrails, ship', () => {
       const key = 'manual';
       await d.c.intents.submit(rolloutIntent(key, { stages: [{ exposure: 50 }, { exposure: 100 }] }), alice);
       await telemetry(key, { units: 6000, ratio: 1, prefix: 'm' });
-      expect(d.c.analysis.status(key)).toBe('healthy');
+      expect(await d.c.analysis.status(key)).toBe('healthy');
       expect((await d.c.lifecycle.tick()).advanced).not.toContain(key);
       expect(await view(key)).toMatchObject({ stage: 0, status: 'ready' });
     });

@@ -45,7 +45,7 @@ describe('rollout progress across schedules, pauses and versions', () => {
       events.push({ type: 'metric', metric: 'error_rate', unit, value: rng() < 0.05 ? 1 : 0 });
     }
     expect(await d.c.telemetry.ingest('recommendations', events)).toMatchObject({ rejected: [], assignment_mismatches: 0 });
-    expect(d.c.analysis.status(key)).toBe('healthy');
+    expect(await d.c.analysis.status(key)).toBe('healthy');
   };
 
   it('a scheduled rollout enters stage 0 when it starts, not when it is approved: the hold counts from the start', async () => {
