@@ -58,6 +58,11 @@ function pinSelf(cores: string): void {
   if (pinning) execFileSync('taskset', ['-a', '-p', '-c', cores, String(process.pid)], { stdio: 'ignore' });
 }
 
+/** Moves a process we did not spawn through `startChild` (PostgreSQL's) onto the server core, when pinning is on. */
+export function pinToServerCore(pid: number): void {
+  if (pinning) execFileSync('taskset', ['-a', '-p', '-c', SERVER_CORES, String(pid)], { stdio: 'ignore' });
+}
+
 /** Runs `fn` (load or round trips) with this process on the load generator's core, then gives it every core back. */
 export async function onLoadCore<T>(fn: () => Promise<T>): Promise<T> {
   pinSelf(LOAD_CORES);
@@ -432,7 +437,7 @@ export interface LoadResult {
  * and latency p50/p99 in µs. Any failed request (a socket error, a timeout, or an answer with
  * another status than its call's) fails the benchmark: a number measured on errors means nothing.
  */
-export async function load(base: string, calls: Call[], seconds: number, warmup = true): Promise<LoadResult> {
+export async function load(base: string, calls: Call[], seconds: number, warmup = true, connections = CONNECTIONS): Promise<LoadResult> {
   let next = 0;
   // A copy of the headers: autocannon writes Content-Length into the object it is given, which
   // would then travel with any other request made from the same call.
@@ -441,7 +446,7 @@ export async function load(base: string, calls: Call[], seconds: number, warmup 
     return { ...req, ...call, headers: { ...call.headers } };
   };
   const requests = [{ setupRequest }];
-  const opts = { url: base, connections: CONNECTIONS, requests } as autocannon.Options;
+  const opts = { url: base, connections, requests } as autocannon.Options;
   const wanted = new Set(calls.map((c) => c.status ?? 200));
   return onLoadCore(async () => {
     if (warmup) checkLoad(base, calls, wanted, await autocannon({ ...opts, duration: 1 }));

@@ -5,13 +5,14 @@ import { decisionBench } from './decisions.js';
 import { fetchBench, flagFixture, localBench, ofrepBench } from './flags.js';
 import { PINNING, ratio, ROOT, table, usePinning, type Row } from './lib.js';
 import { experimentScaling, flagScaling, oneLayerScaling } from './scaling.js';
+import { engineBench, instanceBench } from './engines.js';
 import { storageBench } from './storage.js';
 import { telemetryBench } from './telemetry.js';
 
 /**
  * `make bench`: every benchmark in one run on this machine, ours beside its peer on the same work,
  * one table, and the same rows as JSON in bench/results/latest.json. BENCH_SECONDS sets the length
- * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling,storage,telemetry runs a subset, written to
+ * of each load phase (default 5); BENCH_ONLY=decisions,flags,scaling,storage,telemetry,instances runs a subset, written to
  * bench/results/only-<sections>.json instead.
  */
 async function main(): Promise<void> {
@@ -31,8 +32,9 @@ async function main(): Promise<void> {
       },
     ],
     ['scaling', async () => [...(await experimentScaling(18_104, seconds)), ...(await oneLayerScaling()), ...(await flagScaling(18_105, seconds))]],
-    ['storage', () => storageBench(18_120)],
+    ['storage', async () => [...(await storageBench(18_120)), ...(await engineBench({ sqlite: 18_121, postgres: 18_122 }, seconds))]],
     ['telemetry', () => telemetryBench(18_130)],
+    ['instances', () => instanceBench({ base: 18_140, flagd: 18_160 }, seconds)],
   ];
   const rows: Row[] = [];
   usePinning();

@@ -69,11 +69,11 @@ function idOf(flag: '-u' | '-g', user: string): number {
 
 /**
  * Starts a throwaway cluster: initdb into a temp folder, then the server on a unix socket there.
- * Settings are for tests: fsync off (a test never crashes the PostgreSQL server itself; what the
+ * Settings are for tests (unless `durable`, for the benchmarks): fsync off (a test never crashes the PostgreSQL server itself; what the
  * durability test kills is Switchyard, and a committed transaction is PostgreSQL's whatever happens
  * to its client), C collation and UTF-8.
  */
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+export async function startPostgresCluster(opts: { durable?: boolean } = {}): Promise<PostgresCluster> {
   const external = process.env['SWITCHYARD_TEST_POSTGRES_URL'];
   if (external) {
     const version = await serverVersion(external);
@@ -120,8 +120,9 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       '-k', dir,
       '-p', String(SOCKET_PORT),
       '-c', 'listen_addresses=',
-      '-c', 'fsync=off',
-      '-c', 'full_page_writes=off',
+      // `durable` (the benchmarks, which compare write rates with SQLite's synchronous=FULL):
+      // PostgreSQL's own defaults, fsync and full_page_writes on.
+      ...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'full_page_writes=off']),
       '-c', 'max_connections=300',
       '-c', 'log_min_messages=warning',
     ],
