@@ -111,6 +111,8 @@ export interface StartOptions {
    * the server runs on it and leaves it in place on close. Implies `engine: 'postgres'`.
    */
   databaseUrl?: string;
+  /** PostgreSQL: the storage's periodic catch-up (ms); 0 turns it off, to show what NOTIFY alone delivers. */
+  catchUpMs?: number;
 }
 
 /**
@@ -139,6 +141,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     container = await createContainer({
       dbPath,
       ...(pgdb ? { databaseUrl: pgdb.url } : {}),
+      ...(opts.catchUpMs !== undefined ? { catchUpMs: opts.catchUpMs } : {}),
       policyBundlePath: opts.bundlePath ?? BUNDLE_PATH,
       clock: clock as Clock,
       logger: createLogger('info', sink),
