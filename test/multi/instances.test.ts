@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/clock.js';
 import { openSse } from '../fixtures/sse-client.js';
 import { apiFor, simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../helpers/postgres.js';
+import { errorEvents, flagOf, guardedIntent, placer, sendTelemetry } from '../helpers/rollout-telemetry.js';
 
 const START = '2026-11-25T12:00:00Z';
 
@@ -138,6 +139,28 @@ describe('three instances on one PostgreSQL behave as one', () => {
       const audit = (await a.api.get('/v1/audit?experiment=multi-scheduled&type=started')).body;
       expect(audit.events ?? audit.items).toHaveLength(1);
       expect((await as(c, owner.secret).get('/v1/intents/multi-scheduled')).body.state).toBe('running');
+    } finally {
+      for (const s of all) s.clock.set(START);
+    }
+  });
+
+  it('a guardrail trip is acted on once while the three loops tick together', async () => {
+    const key = 'multi-guarded';
+    const svc = await a.token({ name: 'recs', role: 'service', service: 'recommendations' });
+    const created = await as(a, owner.secret).post('/v1/intents', guardedIntent(key, { stages: [{ exposure: 100 }], guardrails: [{ metric: 'error_rate', max_regression: 0.1 }] }));
+    expect(created.status).toBe(201);
+    const svcA = as(a, svc.secret);
+    const flag = flagOf(key);
+    await sendTelemetry(svcA, 'recommendations', errorEvents({ units: 6000, place: await placer(svcA, 'recommendations', flag), flag, base: 0.05, ratio: 3 }));
+    for (const s of all) s.clock.advance(10_000);
+    try {
+      const ticks = await Promise.all([...all, ...all].map((s) => s.container.guardrails.tick()));
+      expect(ticks.flatMap((t) => t.tripped)).toEqual([key]);
+      for (const type of ['guardrail_tripped', 'paused']) {
+        const audit = (await c.api.get(`/v1/audit?experiment=${key}&type=${type}`)).body;
+        expect(audit.events ?? audit.items, type).toHaveLength(1);
+      }
+      expect((await as(b, owner.secret).get(`/v1/intents/${key}`)).body.state).toBe('paused');
     } finally {
       for (const s of all) s.clock.set(START);
     }
