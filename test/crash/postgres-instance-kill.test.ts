@@ -30,7 +30,8 @@ describe('many instances: SIGKILL of one mid-burst', () => {
     db = await createTestDatabase(postgresAdminUrl(), 'instance_kill');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-pgmulti-'));
     // One after the other: the first migrates and bootstraps the admin token; the others find both.
-    for (let i = 0; i < 3; i++) servers.push(await startServerProcess(path.join(dir, 'unused.db'), ADMIN, { SWITCHYARD_DATABASE_URL: db.url }));
+    const env = { SWITCHYARD_DATABASE_URL: db.url, SWITCHYARD_STREAM_TICKET_SECRET: 'one-secret-for-every-instance-0123456789' };
+    for (let i = 0; i < 3; i++) servers.push(await startServerProcess(path.join(dir, 'unused.db'), ADMIN, env));
   });
   afterAll(async () => {
     for (const s of servers) await s.kill9();
@@ -81,5 +82,19 @@ describe('many instances: SIGKILL of one mid-burst', () => {
       expect((await call(s.base, ADMIN, 'GET', `/v1/intents/${key}`)).body.version, key).toBe(1);
     }
     for (const s of survivors) expect((await call(s.base, ADMIN, 'GET', '/v1/audit/verify')).body).toMatchObject({ ok: true });
+
+    // SWITCHYARD_STREAM_TICKET_SECRET as main.ts reads it: an OFREP event-stream ticket from A opens the stream on B.
+    const web = (await call(a.base, ADMIN, 'POST', '/v1/tokens', { name: 'web', role: 'service', service: 'web' })).body.token as string;
+    const deadline = performance.now() + 2000;
+    while ((await call(b.base, web, 'GET', '/v1/whoami')).status !== 200) {
+      if (performance.now() > deadline) throw new Error('B did not learn of the token within 2 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const bulk = await call(a.base, web, 'POST', '/v1/services/web/ofrep/v1/evaluate/flags', { context: { targetingKey: 'u1' } });
+    const uri = (bulk.body as { eventStreams: { endpoint: { requestUri: string } }[] }).eventStreams[0]!.endpoint.requestUri;
+    const abort = new AbortController();
+    const stream = await fetch(b.base + uri, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+    expect(stream.status).toBe(200);
+    abort.abort();
   });
 });
