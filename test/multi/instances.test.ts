@@ -59,7 +59,12 @@ describe('three instances on one PostgreSQL behave as one', () => {
     const web = await a.token({ name: 'web-reader', role: 'service', service: 'web' });
     await known(c, web.secret);
     const stream = await openSse(`${c.base}/v1/services/web/flags/stream`, { authorization: `Bearer ${web.secret}` });
+    // The change feed's stream on C too, from the feed's current end.
+    const feed = (await c.api.get('/v1/events?after=0&limit=1000')).body.events as { id?: number; seq?: number }[];
+    const after = feed.length ? (feed.at(-1)!.seq ?? feed.at(-1)!.id ?? 0) : 0;
+    const changes = await openSse(`${c.base}/v1/events/stream?service=web&after=${after}`, { authorization: `Bearer ${web.secret}` });
     try {
+      expect(changes.status, changes.text).toBe(200);
       expect(stream.status).toBe(200);
       const first = await stream.nextEvent(2000); // the current document
       const created = await as(a, owner.secret).post('/v1/intents', simpleIntent('multi-write'));
@@ -74,6 +79,8 @@ describe('three instances on one PostgreSQL behave as one', () => {
       const next = await stream.nextEvent(1000);
       expect(next.id).not.toBe(first.id);
       expect(JSON.parse(next.data).flags).toHaveProperty('multi_write_flag');
+      const change = JSON.parse((await changes.nextEvent(1000)).data);
+      expect(change).toMatchObject({ service: 'web', experiment: 'multi-write' });
       // The flags snapshots of B and C hold it now too (their documents equal A's, ETag included).
       const onA = await as(a, web.secret).get('/v1/services/web/flags');
       for (const s of [b, c]) {
@@ -83,6 +90,7 @@ describe('three instances on one PostgreSQL behave as one', () => {
       }
     } finally {
       stream.close();
+      changes.close();
     }
   });
 
