@@ -47,6 +47,9 @@ const schema = z.object({
     .regex(/^postgres(?:ql)?:\/\/[^\s]*$/, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   SWITCHYARD_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_DATABASE_POOL_SIZE),
+  // Issue #16: every instance behind one load balancer signs OFREP event-stream tickets with the key
+  // derived from this one secret, so a ticket issued by one instance is taken by the others.
+  SWITCHYARD_STREAM_TICKET_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SWITCHYARD_BOOTSTRAP_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SWITCHYARD_POLICY_BUNDLE: z.string().min(1).default('./build/policy/bundle.tar.gz'),
   SWITCHYARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -90,6 +93,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** The PostgreSQL pool's bound. */
   readonly databasePoolSize: number;
+  /** The shared secret OFREP event-stream tickets are signed from (a random key per process when absent). Never log it. */
+  readonly streamTicketSecret: string | undefined;
   readonly bootstrapToken: string | undefined;
   readonly policyBundlePath: string;
   readonly logLevel: string;
@@ -130,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dbPath: path.resolve(c.SWITCHYARD_DB),
     databaseUrl: c.SWITCHYARD_DATABASE_URL,
     databasePoolSize: c.SWITCHYARD_DATABASE_POOL_SIZE,
+    streamTicketSecret: c.SWITCHYARD_STREAM_TICKET_SECRET,
     bootstrapToken: c.SWITCHYARD_BOOTSTRAP_TOKEN,
     policyBundlePath: path.resolve(c.SWITCHYARD_POLICY_BUNDLE),
     logLevel: c.SWITCHYARD_LOG_LEVEL,

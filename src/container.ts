@@ -27,6 +27,8 @@ export interface ContainerOptions {
   /** PostgreSQL instead of the SQLite file at dbPath (SWITCHYARD_DATABASE_URL, SPEC §11). */
   databaseUrl?: string | undefined;
   databasePoolSize?: number;
+  /** PostgreSQL: how often other instances' commits are caught up with no notification (default 5 s; 0: never, for tests). */
+  catchUpMs?: number;
   policyBundlePath: string;
   clock: Clock;
   logger: Logger;
@@ -77,6 +79,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     dbPath: opts.dbPath,
     databaseUrl: opts.databaseUrl,
     ...(opts.databasePoolSize ? { databasePoolSize: opts.databasePoolSize } : {}),
+    ...(opts.catchUpMs !== undefined ? { catchUpMs: opts.catchUpMs } : {}),
     onCallbackError,
   });
   /** The SQLite-only handles below: on PostgreSQL a test or tool that asks for them is told so. */

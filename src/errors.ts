@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   policy_unavailable: 503,
   shutting_down: 503,
   server_busy: 503,
+  store_unavailable: 503,
   flag_config_stale: 503,
 } as const;
 

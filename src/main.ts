@@ -3,6 +3,7 @@ import type { FlagSyncServer } from './sync/flag-sync-service.js';
 import { flagStreamsOf } from './http/stream-router.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig } from './config.js';
+import { streamTicketKey } from './access/stream-ticket.js';
 import { containerOptions, createContainer } from './container.js';
 import { Scheduler } from './intents/scheduler.js';
 import { createLogger } from './logger.js';
@@ -30,7 +31,14 @@ async function main(): Promise<void> {
 
   // The URL holds a password: name the engine and where, never the URL itself.
   const database = config.databaseUrl ? `PostgreSQL (SWITCHYARD_DATABASE_URL)` : config.dbPath;
-  const { server, app } = buildServer(container, { limits: config.limits, corsOrigins: config.corsOrigins });
+  const { server, app } = buildServer(container, {
+    limits: config.limits,
+    corsOrigins: config.corsOrigins,
+    ...(config.streamTicketSecret ? { streamTicketKey: streamTicketKey(config.streamTicketSecret) } : {}),
+  });
+  if (config.databaseUrl && !config.streamTicketSecret) {
+    logger.warn('SWITCHYARD_STREAM_TICKET_SECRET is not set: OFREP event-stream tickets are good on this instance only (docs/deployment.md)');
+  }
   server.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;

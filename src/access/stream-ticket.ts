@@ -7,8 +7,9 @@
  * change notifications (versions, ETags, times: never a flag's content). It lives as long as its
  * token: each use looks the token up by id, so a revoked token's tickets stop at once.
  *
- * The key is per process unless one is given (AppOptions.streamTicketKey): a ticket from one
- * instance is then refused by another, and a provider gets a fresh one with its next bulk answer.
+ * The key is per process unless one is given (AppOptions.streamTicketKey, derived by
+ * `streamTicketKey` from SWITCHYARD_STREAM_TICKET_SECRET): without it a ticket from one instance is
+ * refused by another, and a provider gets a fresh one with its next bulk answer.
  */
 import crypto from 'node:crypto';
 import { UnauthorizedError } from '../errors.js';
@@ -21,6 +22,14 @@ export interface TokenLookup {
 
 const MAC_CHARS = 43;
 const TICKET = /^([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{43})$/;
+
+/**
+ * The ticket key of a configured secret: HKDF-SHA256 with a fixed label, so every instance given
+ * the same secret signs and takes the same tickets, and the secret itself is never the MAC key.
+ */
+export function streamTicketKey(secret: string): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', secret, 'switchyard', 'ofrep-stream-ticket/v1', 32));
+}
 
 export class StreamTickets {
   private readonly key: Buffer;

@@ -750,11 +750,13 @@ const OPERATIONS: OperationSpec[] = [
  * Codes an operation can give besides its own: every /v1 call can be refused a token (401); a
  * path segment that is not valid percent-encoding is a validation failure; a JSON body can be
  * malformed, too large or in another media type; POST and PUT take an Idempotency-Key whose
- * reuse with another request is refused; anything can fail with a 500.
+ * reuse with another request is refused; anything can fail with a 500; on PostgreSQL, a /v1 call
+ * that reaches the database while it is away is 503 `store_unavailable` (flag reads served from
+ * snapshots do not reach it, but the document does not tell the two apart).
  */
 function commonErrors(op: OperationSpec): ErrorCode[] {
   const codes: ErrorCode[] = ['internal_error'];
-  if (op.access !== 'public') codes.push('unauthorized');
+  if (op.access !== 'public') codes.push('unauthorized', 'store_unavailable');
   if (op.path.includes('{')) codes.push('validation_failed');
   if (op.jsonBody) codes.push('malformed_body', 'payload_too_large', 'unsupported_media_type');
   if (op.access !== 'public' && (op.method === 'post' || op.method === 'put')) codes.push('validation_failed', 'idempotency_key_reused');

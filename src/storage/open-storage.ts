@@ -8,6 +8,8 @@ export interface StorageSettings {
   /** PostgreSQL (SWITCHYARD_DATABASE_URL, SPEC §11): when set, the SQLite file is not opened. */
   databaseUrl?: string | undefined;
   databasePoolSize?: number;
+  /** PostgreSQL: the periodic catch-up of change listeners (postgres-storage.ts DEFAULT_CATCH_UP_MS); 0 turns it off (tests). */
+  catchUpMs?: number;
   /** Told of an afterCommit callback or change listener that threw, and of a lost LISTEN connection. */
   onCallbackError?: (err: unknown) => void;
 }
@@ -16,7 +18,12 @@ export interface StorageSettings {
 export async function openStorage(s: StorageSettings): Promise<Storage> {
   const onCallbackError = s.onCallbackError ? { onCallbackError: s.onCallbackError } : {};
   if (s.databaseUrl) {
-    return openPostgresStorage({ url: s.databaseUrl, ...(s.databasePoolSize ? { poolSize: s.databasePoolSize } : {}), ...onCallbackError });
+    return openPostgresStorage({
+      url: s.databaseUrl,
+      ...(s.databasePoolSize ? { poolSize: s.databasePoolSize } : {}),
+      ...(s.catchUpMs !== undefined ? { catchUpMs: s.catchUpMs } : {}),
+      ...onCallbackError,
+    });
   }
   return openSqliteStorage({ path: s.dbPath, ...onCallbackError });
 }

@@ -106,6 +106,13 @@ export interface StartOptions {
   storage?: ContainerOptions['storage'];
   /** The storage engine; `testEngine()` when absent. On PostgreSQL each server gets a fresh database, kept across restart(). */
   engine?: TestEngine;
+  /**
+   * A PostgreSQL database this server shares with others (the many-instances tests, issue #16):
+   * the server runs on it and leaves it in place on close. Implies `engine: 'postgres'`.
+   */
+  databaseUrl?: string;
+  /** PostgreSQL: the storage's periodic catch-up (ms); 0 turns it off, to show what NOTIFY alone delivers. */
+  catchUpMs?: number;
 }
 
 /**
@@ -113,10 +120,11 @@ export interface StartOptions {
  * policy bundle, real HTTP. Only the clock is injected.
  */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
-  const engine = opts.engine ?? testEngine();
+  const engine = opts.databaseUrl ? 'postgres' : (opts.engine ?? testEngine());
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-test-'));
   const dbPath = path.join(dir, 'switchyard.db');
-  const pgdb: TestDatabase | undefined = engine === 'postgres' ? await createTestDatabase(postgresAdminUrl(), 'http') : undefined;
+  const shared: TestDatabase | undefined = opts.databaseUrl ? { name: '(shared)', url: opts.databaseUrl, drop: async () => {} } : undefined;
+  const pgdb: TestDatabase | undefined = shared ?? (engine === 'postgres' ? await createTestDatabase(postgresAdminUrl(), 'http') : undefined);
   const clock = opts.clock ?? new ManualClock('2026-11-25T12:00:00Z');
   const logs: string[] = [];
   const sink = new Writable({
@@ -133,6 +141,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     container = await createContainer({
       dbPath,
       ...(pgdb ? { databaseUrl: pgdb.url } : {}),
+      ...(opts.catchUpMs !== undefined ? { catchUpMs: opts.catchUpMs } : {}),
       policyBundlePath: opts.bundlePath ?? BUNDLE_PATH,
       clock: clock as Clock,
       logger: createLogger('info', sink),

@@ -36,6 +36,13 @@ export interface PostgresCluster {
   /** Where the binaries came from. */
   source: string;
   stop(): Promise<void>;
+  /**
+   * Stops the server (fast shutdown: sessions ended, like a database that goes away) and keeps its
+   * data; `resume` starts it again on the same socket. For the fail-static tests (issue #16); not
+   * for the run's shared cluster, which other files use.
+   */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 const USER = 'switchyard';
@@ -77,7 +84,10 @@ export async function startPostgresCluster(opts: { durable?: boolean } = {}): Pr
   const external = process.env['SWITCHYARD_TEST_POSTGRES_URL'];
   if (external) {
     const version = await serverVersion(external);
-    return { adminUrl: external, version, startupMs: 0, source: 'SWITCHYARD_TEST_POSTGRES_URL', stop: async () => {} };
+    const cannot = async () => {
+      throw new Error('a server given by SWITCHYARD_TEST_POSTGRES_URL is not the tests\' to stop and start');
+    };
+    return { adminUrl: external, version, startupMs: 0, source: 'SWITCHYARD_TEST_POSTGRES_URL', stop: async () => {}, halt: cannot, resume: cannot };
   }
   const started = performance.now();
   const bin = postgresBinDir();
@@ -113,50 +123,64 @@ export async function startPostgresCluster(opts: { durable?: boolean } = {}): Pr
   }
   const initMs = performance.now() - started;
   const log: string[] = [];
-  const child = spawn(
-    path.join(binDir, 'postgres'),
-    [
-      '-D', data,
-      '-k', dir,
-      '-p', String(SOCKET_PORT),
-      '-c', 'listen_addresses=',
-      // `durable` (the benchmarks, which compare write rates with SQLite's synchronous=FULL):
-      // PostgreSQL's own defaults, fsync and full_page_writes on.
-      ...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'full_page_writes=off']),
-      '-c', 'max_connections=300',
-      '-c', 'log_min_messages=warning',
-    ],
-    { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
-  );
   const keep = (chunk: Buffer) => {
     log.push(String(chunk));
     if (log.length > 200) log.shift();
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const spawnServer = () => {
+    const child = spawn(
+      path.join(binDir, 'postgres'),
+      [
+        '-D', data,
+        '-k', dir,
+        '-p', String(SOCKET_PORT),
+        '-c', 'listen_addresses=',
+        // `durable` (the benchmarks, which compare write rates with SQLite's synchronous=FULL):
+        // PostgreSQL's own defaults, fsync and full_page_writes on.
+        ...(opts.durable ? [] : ['-c', 'fsync=off', '-c', 'full_page_writes=off']),
+        '-c', 'max_connections=300',
+        '-c', 'log_min_messages=warning',
+      ],
+      { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+    );
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return { child, exited };
+  };
+  let server = spawnServer();
   // If the test runner dies before its teardown, the server goes with it.
-  const onExit = () => child.kill('SIGQUIT');
+  const onExit = () => server.child.kill('SIGQUIT');
   process.once('exit', onExit);
 
   const adminUrl = `postgresql://${USER}:${encodeURIComponent(password)}@localhost:${SOCKET_PORT}/postgres?host=${encodeURIComponent(dir)}`;
   let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    process.off('exit', onExit);
+  const halt = async () => {
+    const { child, exited } = server;
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGINT'); // fast shutdown: ends sessions, checkpoints, exits
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_WITHIN_MS);
       await exited;
       clearTimeout(timer);
     }
+  };
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    process.off('exit', onExit);
+    await halt();
     fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const resume = async () => {
+    if (stopped) throw new Error('the cluster was stopped for good');
+    if (server.child.exitCode === null && server.child.signalCode === null) return;
+    server = spawnServer();
+    await waitReady(adminUrl, server.child, server.exited, log);
   };
 
   try {
-    const version = await waitReady(adminUrl, child, exited, log);
-    return { adminUrl, version, startupMs: Math.round(performance.now() - started), source: `${bin.source} (initdb ${Math.round(initMs)} ms)`, stop };
+    const version = await waitReady(adminUrl, server.child, server.exited, log);
+    return { adminUrl, version, startupMs: Math.round(performance.now() - started), source: `${bin.source} (initdb ${Math.round(initMs)} ms)`, stop, halt, resume };
   } catch (err) {
     await stop();
     throw err;

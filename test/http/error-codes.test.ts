@@ -7,6 +7,7 @@ import { openSse, type SseConnection } from '../fixtures/sse-client.js';
 import { apiFor, exampleIntent, simpleIntent, startServer, type Api, type ApiResponse, type TestServer } from '../helpers/harness.js';
 import { buildLoopingBundle, LOOPS_ALWAYS } from '../helpers/looping-bundle.js';
 import { ROOT } from '../helpers/paths.js';
+import { createTestDatabase, startPostgresCluster } from '../helpers/postgres.js';
 
 /** The error table of docs/errors.md: `| \`code\`, \`code\` | status | when |`, in its "## Error codes" section. */
 function documentedCodes(): Map<string, number> {
@@ -167,6 +168,21 @@ describe('error codes', () => {
         })],
       // An OFREP re-fetch naming a flags version newer than this server has (docs/flagd.md).
       ['flag_config_stale', () => web.post(`/v1/services/web/ofrep/v1/evaluate/flags?flagConfigEtag=%22unseen%22&flagConfigLastModified=${Math.floor(s.clock.now().getTime() / 1000) + 60}`, {})],
+      // PostgreSQL gone (SPEC §11): a cluster of this case's own, stopped under a running server.
+      ['store_unavailable', async () => {
+        const cluster = await startPostgresCluster();
+        try {
+          const own = await startServer({ databaseUrl: (await createTestDatabase(cluster.adminUrl, 'codes')).url });
+          try {
+            await cluster.halt();
+            return await own.api.post('/v1/tokens', { name: 'during-outage', role: 'operator' });
+          } finally {
+            await own.close();
+          }
+        } finally {
+          await cluster.stop();
+        }
+      }],
       ['server_busy', () =>
         withCappedServer(async (t, own) => {
           for (const name of ['a', 'b']) expect((await t((await own.token({ name, role: 'owner', team: 'growth' })).secret)).status).toBe(200);

@@ -31,17 +31,19 @@ export class StorageBusyError extends SwitchyardError {
 }
 
 /**
- * PostgreSQL cannot be reached (refused, reset, terminated, shutting down). Distinct from every
- * other failure so that the HTTP layer can answer 503 `store_unavailable` and the read path can
- * keep serving what it has (SPEC §11; issue #16 maps it). Until then it is a 500 like any error
- * that is not a SwitchyardError.
+ * PostgreSQL cannot be reached (refused, reset, terminated, shutting down): 503 `store_unavailable`
+ * (SPEC §11). Writes fail with it; the read path keeps serving its snapshots (fail static,
+ * docs/deployment.md), and everything recovers by itself when the database answers again.
  */
-export class StoreUnavailableError extends Error {
-  readonly code = 'store_unavailable';
+export class StoreUnavailableError extends SwitchyardError {
   constructor(message: string, options: { cause: unknown }) {
-    super(`the database is unavailable: ${message}`, options);
+    super('store_unavailable', 503, 'The database is unavailable; flag reads keep serving the last state, writes are refused until it returns. Retry later');
     this.name = 'StoreUnavailableError';
+    this.cause = options.cause;
+    // The driver's words stay in the log (the cause), not in the answer.
+    this.driverMessage = message;
   }
+  readonly driverMessage: string;
 }
 
 /** Any other driver failure: a 500 whose message keeps the driver's words and SQLSTATE. */
@@ -65,7 +67,7 @@ const LOST = /Connection terminated|connection error|not queryable|Client was cl
 
 /** Returns what to throw instead of `err`: domain errors and non-driver errors pass through unchanged. */
 export function translate(err: unknown): unknown {
-  if (err instanceof SwitchyardError || err instanceof StoreUnavailableError || err instanceof StorageError || !(err instanceof Error)) return err;
+  if (err instanceof SwitchyardError || err instanceof StorageError || !(err instanceof Error)) return err;
   const code = sqlState(err);
   if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
     // Class 23: integrity constraint violation (23505 unique, 23503 foreign key, 23502 not null, 23514 check).

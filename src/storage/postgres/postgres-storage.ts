@@ -36,6 +36,12 @@ const MIGRATE_LOCK_KEY = '6014516868244875569';
 /** Every committed unit notifies this channel with its process's id; other processes' listeners reload. */
 export const CHANGE_CHANNEL = 'switchyard_changes';
 const RELISTEN_MS = 1000;
+/**
+ * How often listeners reload even with no notification (issue #16): a notification lost with a
+ * dropped LISTEN connection (between its loss and the re-LISTEN) is caught up within this. The
+ * reload reads the change feed from its cursor and the active tokens: two small queries.
+ */
+export const DEFAULT_CATCH_UP_MS = 5000;
 
 export interface PostgresStorageOptions {
   /** A `postgres://` or `postgresql://` URL (SWITCHYARD_DATABASE_URL). */
@@ -44,6 +50,8 @@ export interface PostgresStorageOptions {
   lockTimeoutMs?: number;
   /** Told of an afterCommit callback or a listener that threw, and of a lost LISTEN connection. */
   onCallbackError?: (err: unknown) => void;
+  /** The periodic catch-up of `onExternalChange` listeners (DEFAULT_CATCH_UP_MS); 0 turns it off. */
+  catchUpMs?: number;
 }
 
 interface OpenUnit {
@@ -94,6 +102,7 @@ export class PostgresStorage implements Storage {
   private tail: Promise<unknown> = Promise.resolve();
   private listener: pg.Client | undefined;
   private relisten: NodeJS.Timeout | undefined;
+  private catchUp: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: PostgresStorageOptions) {
@@ -158,6 +167,11 @@ export class PostgresStorage implements Storage {
       throw translate(err);
     }
     await this.listen();
+    const every = this.options.catchUpMs ?? DEFAULT_CATCH_UP_MS;
+    if (every > 0 && !this.closed) {
+      this.catchUp = setInterval(() => this.changed(), every);
+      this.catchUp.unref();
+    }
   }
 
   onExternalChange(listener: () => void): () => void {
@@ -179,6 +193,7 @@ export class PostgresStorage implements Storage {
     if (this.closed) return;
     this.closed = true;
     if (this.relisten) clearTimeout(this.relisten);
+    if (this.catchUp) clearInterval(this.catchUp);
     // A unit under way finishes first.
     await this.tail.catch(() => {});
     const l = this.listener;
