@@ -25,12 +25,13 @@ POLICY_REV     = $(shell find policies -type f ! -name '*_test.rego' | LC_ALL=C 
 
 export SWITCHYARD_POLICY_BUNDLE ?= $(CURDIR)/$(BUNDLE)
 
-.PHONY: help deps opa flagd opa-eval policies policy-check build run test typecheck bench interop policy-publish clean chromium mutation
+.PHONY: help deps opa flagd opa-eval policies policy-check build run test typecheck lint bench interop policy-publish clean chromium mutation
 
 help:
 	@echo "make run             install what is missing, build, start on ./data/switchyard.db"
 	@echo "make test            install what is missing, check + test policies/, type-check, run the vitest suite"
 	@echo "make typecheck       tsc over the server, tests and benches, and over the console's JSDoc-typed modules"
+	@echo "make lint            ESLint's promise rules (a forgotten await) over src, test and bench (docs/testing.md)"
 	@echo "make policies        opa fmt/check/test and build the wasm bundle ($(BUNDLE))"
 	@echo "make bench           run the benchmarks against OPA and flagd (built once) and print their table"
 	@echo "make mutation        StrykerJS mutation testing, one run per module group (MODULES=audit,access for some; docs/mutation.md)"
@@ -148,6 +149,7 @@ run: build
 test: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP) chromium
 	npx tsc -p tsconfig.json
 	npx tsc -p tsconfig.console.json
+	@$(MAKE) --no-print-directory lint
 	npx vitest run
 
 # The console (src/console/static) is plain ES modules with `// @ts-check` and JSDoc types:
@@ -155,6 +157,11 @@ test: deps $(CHECK_STAMP) $(BUNDLE) $(DIST_STAMP) chromium
 typecheck: $(NODE_STAMP)
 	npx tsc -p tsconfig.json
 	npx tsc -p tsconfig.console.json
+
+# Type-aware ESLint with the promise rules only (eslint.config.mjs): a forgotten `await` compiles.
+# No --cache: a file's findings depend on the types of the files it imports.
+lint: $(NODE_STAMP)
+	npx eslint --max-warnings 0 src test bench
 
 # Not part of `make test`: StrykerJS on the modules where a silent bug costs most, one run per
 # group (stryker.config.mjs lists them and the test files each runs). Reports in reports/mutation/.

@@ -452,8 +452,8 @@ export async function load(base: string, calls: Call[], seconds: number, warmup 
     if (warmup) checkLoad(base, calls, wanted, await autocannon({ ...opts, duration: 1 }));
     const ms: number[] = [];
     // The instance is an event emitter and a promise of the result; each answer reports its own time.
-    const run = autocannon({ ...opts, duration: seconds }) as unknown as Promise<autocannon.Result> & import('node:events').EventEmitter;
-    run.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => void ms.push(responseTime));
+    const run = autocannon({ ...opts, duration: seconds }) as unknown as Promise<autocannon.Result>;
+    (run as unknown as import('node:events').EventEmitter).on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => void ms.push(responseTime));
     const r = await run;
     checkLoad(base, calls, wanted, r);
     ms.sort((a, b) => a - b);

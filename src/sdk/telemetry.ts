@@ -283,7 +283,9 @@ export class TelemetrySender {
     this.dropping = false;
     this.queue.push(event);
     this.queuedTotal++;
-    if (this.queue.length >= this.batchSize) this.kick();
+    // Not awaited: enqueue never waits. drain() settles each batch itself; a rejection (a throwing
+    // injected delay) is logged here rather than left unhandled.
+    if (this.queue.length >= this.batchSize) this.kick().catch((err: unknown) => this.log.warn({ url: this.url, error: describe(err) }, 'telemetry sender failed'));
     else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

@@ -163,10 +163,11 @@ describe('switchyard CLI (the built binary) against a real server', () => {
       expect((await owner.post('/v1/intents', v1)).body.status).toBe('pending_approval');
       // A proxy in front of the server that lets the owner submit v2 right after the CLI has read v1.
       let putDone = false;
+      let proxyError: unknown;
       const proxy = http.createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', async () => {
+        const forward = async () => {
           const headers: Record<string, string> = {};
           for (const h of ['authorization', 'content-type', 'if-match']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h];
           const up = await fetch(s.base + req.url, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
@@ -178,12 +179,20 @@ describe('switchyard CLI (the built binary) against a real server', () => {
           const out: Record<string, string> = { 'content-type': up.headers.get('content-type') ?? 'application/json' };
           if (up.headers.get('etag')) out['etag'] = up.headers.get('etag')!;
           res.writeHead(up.status, out).end(text);
+        };
+        // A failure in forward (the in-between PUT included) fails the test below, not an unhandled rejection.
+        req.on('end', () => {
+          forward().catch((err: unknown) => {
+            proxyError ??= err;
+            res.writeHead(502).end();
+          });
         });
       });
       await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
       try {
         const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
         const raced = await sy(['--url', url, 'approve', 'pin-race', '--comment', 'read v1'], sre.secret);
+        if (proxyError) throw proxyError;
         expect(putDone).toBe(true);
         expect(outcome(raced)).toMatchObject({ code: 2, stdout: '' });
         expect(raced.stderr).toMatch(/^error: pin-race changed: you were approving version 1, but version 2 is current now\. Nothing was approved \(version_changed\)\.\n/);

@@ -20,7 +20,7 @@ export interface Domain {
   c: Container;
   clock: ManualClock;
   dir: string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export const START = '2026-11-25T12:00:00Z';
@@ -40,8 +40,8 @@ export async function openDomain(opts: { bundlePath?: string; storage?: Containe
     c,
     clock,
     dir,
-    close() {
-      c.close();
+    async close() {
+      await c.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -114,13 +114,13 @@ export async function refusalOf(fn: () => unknown): Promise<string> {
 
 /** The flag `flag` of `service`'s current document (undefined when the document has none). */
 export async function flagIn(c: Container, service: string, flag: string): Promise<Record<string, any> | undefined> {
-  const doc = JSON.parse((await c.flags.current(service)).json) as { flags: Record<string, Record<string, any>> };
+  const doc = JSON.parse(c.flags.current(service).json) as { flags: Record<string, Record<string, any>> };
   return doc.flags[flag];
 }
 
 /** The current version of `service`'s document. */
 export async function docVersion(c: Container, service: string): Promise<number> {
-  return (await c.flags.current(service)).version;
+  return c.flags.current(service).version;
 }
 
 /** The audit events of one experiment, oldest first. */

@@ -162,8 +162,8 @@ describe('approvals counting more than one person', () => {
     );
     d = await openDomain({ bundlePath: bundle });
   });
-  afterAll(() => {
-    d?.close();
+  afterAll(async () => {
+    await d?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

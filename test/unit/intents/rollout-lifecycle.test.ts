@@ -42,7 +42,7 @@ describe('rollouts: advance, auto advance, guardrails, ship', () => {
    */
   const telemetry = async (key: string, opts: { units: number; ratio: number; prefix: string; base?: number; keepTreatment?: number }) => {
     const flag = flagOf(key);
-    const doc = JSON.parse((await d.c.flags.current('recommendations')).json) as { flags: Record<string, FlagState> };
+    const doc = JSON.parse(d.c.flags.current('recommendations').json) as { flags: Record<string, FlagState> };
     const compiled = compileFlag(flag, doc.flags[flag]!);
     const rng = prng(11);
     const events: TelemetryEvent[] = [];
@@ -68,11 +68,11 @@ describe('rollouts: advance, auto advance, guardrails, ship', () => {
       await d.c.intents.submit(rolloutIntent(key, { stages: [{ exposure: 10 }, { exposure: 30 }, { exposure: 50 }] }), alice);
       expect(await served(key)).toEqual([0, 1000]);
       expect(await view(key)).toMatchObject({ stage: 0, stages: 3, exposure: 10 });
-      const docBefore = (await d.c.flags.current('recommendations')).version;
+      const docBefore = d.c.flags.current('recommendations').version;
 
       await d.c.lifecycle.act(key, 'advance', 'first step', alice);
       expect(await served(key)).toEqual([0, 3000]);
-      expect((await d.c.flags.current('recommendations')).version).toBe(docBefore + 1);
+      expect(d.c.flags.current('recommendations').version).toBe(docBefore + 1);
       expect((await auditOf(d.c, key)).at(-1)).toMatchObject({
         type: 'advanced',
         actor: 'alice',

@@ -33,7 +33,7 @@ describe('rollout progress across schedules, pauses and versions', () => {
   /** Healthy telemetry (both arms err at 5 %) for the units the served document exposes. */
   const healthy = async (key: string, prefix: string) => {
     const flag = flagOf(key);
-    const doc = JSON.parse((await d.c.flags.current('recommendations')).json) as { flags: Record<string, FlagState> };
+    const doc = JSON.parse(d.c.flags.current('recommendations').json) as { flags: Record<string, FlagState> };
     const compiled = compileFlag(flag, doc.flags[flag]!);
     const rng = prng(3);
     const events: TelemetryEvent[] = [];

@@ -231,7 +231,7 @@ describe('scheduling: a due start that would overflow a flags document', () => {
     const intent = (value: string) =>
       simpleIntent('at-cap', { services: [{ service: 'search', flag: 'c' }], variants: [{ key: 'control', weight: 50, value }, { key: 'treatment', weight: 50, value: 'b' }] });
     await d.c.intents.submit(intent('a'), alice);
-    const bytes = async () => Buffer.byteLength((await d.c.flags.current('search')).json, 'utf8');
+    const bytes = async () => Buffer.byteLength(d.c.flags.current('search').json, 'utf8');
     // Pad the control value so the next version's document is exactly at the cap.
     await d.c.intents.update('at-cap', intent('a'.repeat(1 + 900 - (await bytes()))), alice);
     expect(await bytes()).toBe(900);
