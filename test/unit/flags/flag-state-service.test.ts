@@ -100,6 +100,14 @@ describe('FlagStateService', () => {
     expect(flags.lastSeq()).toBe(2);
   });
 
+  it("replacing one experiment's flags keeps every other experiment's flags on the service", async () => {
+    await write(storage, flags, 'a', { web: { a_flag: flag('a', 'x') } });
+    await write(storage, flags, 'b', { web: { b_flag: flag('b', 'y') } });
+    await write(storage, flags, 'a', { web: { a_new: flag('a', 'z') } });
+    expect(Object.keys(JSON.parse(flags.current('web').json).flags)).toEqual(['a_new', 'b_flag']);
+    expect(flags.current('web').version).toBe(3);
+  });
+
   it('the snapshot takes a change only after its unit commits, never one rolled back', async () => {
     const heard: FlagsChange[] = [];
     flags.subscribe((c) => heard.push(c));

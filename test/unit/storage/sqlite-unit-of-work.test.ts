@@ -293,6 +293,41 @@ describe('SqliteStorage unit of work', () => {
   });
 });
 
+describe('SqliteStorage without an onCallbackError', () => {
+  let dir: string;
+  let storage: SqliteStorage;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-nocb-'));
+    storage = openSqliteStorage({ path: path.join(dir, 'db.sqlite'), pollMs: 3_600_000 });
+  });
+  afterEach(async () => {
+    await storage.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a throwing afterCommit callback or change listener is dropped quietly, and the others still run', async () => {
+    const ran: string[] = [];
+    await storage.tx.run(async (u) => {
+      u.afterCommit(() => {
+        throw new Error('callback failed');
+      });
+      u.afterCommit(() => ran.push('callback'));
+    });
+    storage.onExternalChange(() => {
+      throw new Error('listener failed');
+    });
+    storage.onExternalChange(() => ran.push('listener'));
+    const other = new BetterSqlite3(path.join(dir, 'db.sqlite'));
+    try {
+      other.exec('CREATE TABLE probe (x INTEGER)');
+    } finally {
+      other.close();
+    }
+    expect(storage.checkExternal()).toBe(true);
+    expect(ran).toEqual(['callback', 'listener']);
+  });
+});
+
 describe('SqliteStorage poll timer', () => {
   let dir: string;
   beforeEach(() => {
