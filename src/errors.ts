@@ -55,14 +55,7 @@ export class SwitchyardError extends Error {
   readonly details: Record<string, unknown> | undefined;
 
   /** The status is the catalogue's (ERROR_CODES): a code never travels with another status. */
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>);
-  /**
-   * @deprecated The status comes from ERROR_CODES; pass none. Kept so adapters written against the
-   * old signature still compile; the status given is not used.
-   */
-  constructor(code: ErrorCode, status: number, message: string, details?: Record<string, unknown>);
-  constructor(code: ErrorCode, ...rest: [string, Record<string, unknown>?] | [number, string, Record<string, unknown>?]) {
-    const [message, details] = typeof rest[0] === 'number' ? (rest.slice(1) as [string, Record<string, unknown>?]) : (rest as [string, Record<string, unknown>?]);
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = new.target.name;
     this.code = code;

@@ -1,4 +1,5 @@
 import { SwitchyardError } from '../../errors.js';
+import { StorageBusyError, StorageConstraintError } from '../storage-errors.js';
 
 /**
  * The one place that knows `pg`'s errors (SQLSTATE codes and socket errors): every store method and
@@ -14,22 +15,6 @@ export function isUniqueViolation(err: unknown): boolean {
   return sqlState(err) === UNIQUE_VIOLATION;
 }
 
-/** A constraint the contract does not turn into an answer (a bug, or a tampered row): a 500 that names it. */
-export class StorageConstraintError extends SwitchyardError {
-  constructor(message: string, options: { cause: unknown }) {
-    super('internal_error', 500, `storage constraint: ${message}`);
-    this.cause = options.cause;
-  }
-}
-
-/** Another writer held the unit-of-work lock past the lock timeout, or PostgreSQL asked for a retry: retry later. */
-export class StorageBusyError extends SwitchyardError {
-  constructor(options: { cause: unknown }) {
-    super('server_busy', 503, 'The database is busy (another writer holds its lock); retry the request');
-    this.cause = options.cause;
-  }
-}
-
 /**
  * PostgreSQL cannot be reached (refused, reset, terminated, shutting down): 503 `store_unavailable`
  * (SPEC §11). Writes fail with it; the read path keeps serving its snapshots (fail static,
@@ -37,7 +22,7 @@ export class StorageBusyError extends SwitchyardError {
  */
 export class StoreUnavailableError extends SwitchyardError {
   constructor(message: string, options: { cause: unknown }) {
-    super('store_unavailable', 503, 'The database is unavailable; flag reads keep serving the last state, writes are refused until it returns. Retry later');
+    super('store_unavailable', 'The database is unavailable; flag reads keep serving the last state, writes are refused until it returns. Retry later');
     this.name = 'StoreUnavailableError';
     this.cause = options.cause;
     // The driver's words stay in the log (the cause), not in the answer.
@@ -75,7 +60,7 @@ export function translate(err: unknown): unknown {
     // P0001: a trigger's RAISE EXCEPTION (the append-only tables), as SQLite's RAISE(ABORT) is a constraint error there.
     if (code === 'P0001') return new StorageConstraintError(err.message, { cause: err });
     // 40001 serialization failure, 40P01 deadlock, 55P03 lock_timeout on the unit-of-work lock.
-    if (code === '40001' || code === '40P01' || code === '55P03') return new StorageBusyError({ cause: err });
+    if (code === '40001' || code === '40P01' || code === '55P03') return new StorageBusyError('another writer holds its lock', { cause: err });
     // Class 08: connection exception; 57P01–57P03: admin/crash shutdown, cannot connect now; 53300: too many connections.
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
       return new StoreUnavailableError(`${code}: ${err.message}`, { cause: err });

@@ -1,4 +1,5 @@
 import { SwitchyardError } from '../../errors.js';
+import { StorageBusyError, StorageConstraintError } from '../storage-errors.js';
 
 /**
  * The one place that knows better-sqlite3's error codes (docs/adr/0008-storage-port.md): every
@@ -10,22 +11,6 @@ import { SwitchyardError } from '../../errors.js';
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-/** A constraint the contract does not turn into an answer: a bug or a tampered file, a 500 that names it. */
-export class StorageConstraintError extends SwitchyardError {
-  constructor(message: string, options: { cause: unknown }) {
-    super('internal_error', 500, `storage constraint: ${message}`);
-    this.cause = options.cause;
-  }
-}
-
-/** The file stayed locked by another connection past the busy timeout: retry later. */
-export class StorageBusyError extends SwitchyardError {
-  constructor(options: { cause: unknown }) {
-    super('server_busy', 503, 'The database is busy (another process holds its write lock); retry the request');
-    this.cause = options.cause;
-  }
 }
 
 /** Any other driver failure (I/O, a corrupt page): a 500 whose message keeps the driver's words. */
@@ -42,7 +27,7 @@ export function translate(err: unknown): unknown {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
   if (code.startsWith('SQLITE_CONSTRAINT')) return new StorageConstraintError(err.message, { cause: err });
-  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_LOCKED_')) return new StorageBusyError({ cause: err });
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_LOCKED_')) return new StorageBusyError('another process holds its write lock', { cause: err });
   return new StorageError(`${code}: ${err.message}`, { cause: err });
 }
 

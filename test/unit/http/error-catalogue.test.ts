@@ -12,9 +12,4 @@ describe('error catalogue: every status comes from ERROR_CODES', () => {
     expect(new NotFoundError('route_not_found', 'm').status).toBe(404);
     expect(new ConflictError('layer_capacity', 'm', { a: 1 })).toMatchObject({ status: 409, message: 'm', details: { a: 1 } });
   });
-
-  it('the deprecated form with a status keeps the message and details, and the catalogue status', () => {
-    const e = new SwitchyardError('server_busy', 500, 'busy', { x: 1 });
-    expect(e).toMatchObject({ code: 'server_busy', status: 503, message: 'busy', details: { x: 1 } });
-  });
 });
