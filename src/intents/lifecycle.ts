@@ -71,13 +71,17 @@ export class Lifecycle {
     const now = this.deps.clock.now();
     const start = v.intent.schedule?.start ? new Date(v.intent.schedule.start) : null;
     const end = v.intent.schedule?.end ? new Date(v.intent.schedule.end) : null;
+    // A paused experiment stays paused, whatever the new version's start: a new approved version
+    // must not undo the kill switch (a resume moves it to scheduled if its start is still ahead).
+    if (exp.state === 'paused') {
+      await this.setActive(u, exp, version, 'paused', end ? end.toISOString() : null, actor, null);
+      return;
+    }
     if (start && start > now) {
       await this.setActive(u, exp, version, 'scheduled', start.toISOString(), actor, null);
       return;
     }
-    // A paused experiment stays paused: a new approved version must not undo the kill switch.
-    const state: ExperimentState = exp.state === 'paused' ? 'paused' : 'running';
-    await this.setActive(u, exp, version, state, end ? end.toISOString() : null, actor, state === 'running' ? 'started' : null);
+    await this.setActive(u, exp, version, 'running', end ? end.toISOString() : null, actor, 'started');
   }
 
   /**
@@ -180,8 +184,9 @@ export class Lifecycle {
     if (target.intent.layer) await this.ensureSlice(u, target);
     const now = this.deps.clock.now();
     const start = target.intent.schedule?.start ? new Date(target.intent.schedule.start) : null;
+    // A rollback while paused stays paused (the kill switch holds until a person resumes).
     const state: ExperimentState =
-      start && start > now ? 'scheduled' : exp.state === 'paused' ? 'paused' : 'running';
+      exp.state === 'paused' ? 'paused' : start && start > now ? 'scheduled' : 'running';
     const due = state === 'scheduled' ? start!.toISOString() : endOf(target);
     await this.setActive(u, exp, target.version, state, due, actor, 'rolled_back', reason, { from_version: from, to_version: target.version });
   }

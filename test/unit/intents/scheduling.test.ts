@@ -110,6 +110,36 @@ describe('scheduling: tick() with the clock', () => {
     expect((await auditOf(d.c, 'kill-holds')).slice(events).map((e) => e.type)).toEqual(['submitted', 'decided']);
   });
 
+  it('a new version with a start ahead, approved while paused, stays paused (the kill switch holds past its start); a resume after it runs it', async () => {
+    await d.c.intents.submit(webIntent('kill-future'), alice);
+    await d.c.lifecycle.act('kill-future', 'pause', 'incident', oscar);
+    const start = at(HOUR);
+    await d.c.intents.update('kill-future', webIntent('kill-future', { exposure: 20, schedule: { start } }), alice);
+    expect(await d.c.intents.get('kill-future')).toMatchObject({ state: 'paused', active_version: 2 });
+    expect(await served('kill-future')).toMatchObject({ state: 'DISABLED', experiment: { version: 2 } });
+    d.clock.advance(HOUR);
+    expect((await d.c.lifecycle.tick()).started).not.toContain('kill-future');
+    expect(await state('kill-future')).toBe('paused');
+    expect(await served('kill-future')).toMatchObject({ state: 'DISABLED' });
+    // A person's resume after the start: running at once.
+    await d.c.lifecycle.act('kill-future', 'resume', 'fixed', oscar);
+    expect(await served('kill-future')).toMatchObject({ state: 'ENABLED', experiment: { version: 2 } });
+  });
+
+  it('a rollback while paused to a version whose start is ahead stays paused', async () => {
+    await d.c.intents.submit(webIntent('kill-back', { schedule: { start: at(-HOUR), end: at(100 * HOUR) } }), alice);
+    await d.c.intents.update('kill-back', webIntent('kill-back', { exposure: 20 }), alice);
+    // v1's start moved ahead of the clock: the clock set back, as an operator restoring a backup would see.
+    d.clock.advance(-2 * HOUR);
+    await d.c.lifecycle.act('kill-back', 'pause', 'incident', oscar);
+    await d.c.lifecycle.act('kill-back', 'rollback', 'v2 misbehaves', oscar);
+    expect(await d.c.intents.get('kill-back')).toMatchObject({ state: 'paused', active_version: 1 });
+    expect(await served('kill-back')).toMatchObject({ state: 'DISABLED', experiment: { version: 1 } });
+    d.clock.advance(2 * HOUR);
+    expect((await d.c.lifecycle.tick()).started).not.toContain('kill-back');
+    expect(await state('kill-back')).toBe('paused');
+  });
+
   it('resume before the active version\'s start (the clock set back) returns it to scheduled, not running', async () => {
     const start = at(HOUR);
     await d.c.intents.submit(webIntent('early-resume', { schedule: { start } }), alice);
