@@ -140,7 +140,7 @@ function page(exp, start, etag, catalog) {
   function showDecision(d, judged, stored) {
     const owed = (d.obligations?.approvals ?? []).filter((a) => a.count > 0);
     const approvals = owed.length
-      ? h('p', { id: 'dry-run-approvals' }, 'It will need approval by ', owed.map((a, i) => [i ? ', ' : '', h('strong', {}, a.role), ` (${a.count})`]), '.')
+      ? h('p', { id: 'dry-run-approvals' }, d.allow ? 'It will need approval by ' : 'Once allowed, it will need approval by ', owed.map((a, i) => [i ? ', ' : '', h('strong', {}, a.role), ` (${a.count})`]), '.')
       : d.allow
         ? h('p', { id: 'dry-run-approvals' }, 'It needs no approval.')
         : null;
@@ -219,7 +219,8 @@ function page(exp, start, etag, catalog) {
     s.inputs.push(input);
     const helpEl = help ? h('span', { class: 'help', id: `${id}-help` }, help) : null;
     input.setAttribute('aria-describedby', [s.slot.id, helpEl ? helpEl.id : ''].filter(Boolean).join(' '));
-    return h('div', { class: 'field' }, h('label', { for: id }, label), input, helpEl);
+    // The slot sits under its field; a row's slot is moved to the row's top when the row is built.
+    return h('div', { class: 'field' }, h('label', { for: id }, label), input, helpEl, s.slot.parentNode ? null : s.slot);
   }
 
   /**
@@ -335,7 +336,7 @@ function page(exp, start, etag, catalog) {
       'variant',
       d.variants,
       (row, i) => [
-        field(`variants.${i}`, 'Key', text(row.key ?? '', (v) => (row.key = v), { id: `f-variants-${i}-key` })),
+        field(`variants.${i}`, 'Variant key', text(row.key ?? '', (v) => (row.key = v), { id: `f-variants-${i}-key` })),
         field(`variants.${i}`, 'Weight', num(row.weight, (v) => (row.weight = /** @type {number} */ (v)), { min: 0, step: 1, id: `f-variants-${i}-weight` })),
         field(`variants.${i}`, 'Value', text(showValue(row.value), (v) => (row.value = readValue(v)), { id: `f-variants-${i}-value` }), 'JSON (true, 3, "text") or plain text'),
         row.overrides ? h('p', { class: 'help' }, `Overrides in ${Object.keys(row.overrides).join(', ')}: edit them in the JSON tab.`) : null,
