@@ -232,6 +232,60 @@ describe('web console: the owner writes an intent with an inline dry run, and re
     expect((await owner.get('/v1/intents/author-demo')).body).toMatchObject({ version: 2, intent: { exposure: 3 } });
   });
 
+  it('a guarded rollout: the ladder says where it is and when the next advance is due; each guardrail chart has its table; a tripped one says what stopped it', async () => {
+    const svc = await s.token({ name: 'recs', role: 'service', service: 'recommendations' });
+    const key = 'ladder-demo';
+    const flag = flagOf(key);
+    const rollout = { stages: [{ exposure: 10, hold: 'PT1H' }, { exposure: 25, hold: 'PT2H' }, { exposure: 50 }], guardrails: [{ metric: 'error_rate', max_regression: 0.1 }], auto_advance: true };
+    expect((await owner.post('/v1/intents', guardedIntent(key, rollout))).body).toMatchObject({ status: 'approved', state: 'running' });
+    const events = errorEvents({ units: 12_000, place: await placer(svc, 'recommendations', flag), flag, base: 0.05, ratio: 1, seed: 11 });
+    // Telemetry through the real route in two parts, the guardrail loop ticking after each: two points.
+    for (let i = 0; i < 2; i++) {
+      await sendTelemetry(svc, 'recommendations', events.slice(Math.floor((i * events.length) / 2), Math.floor(((i + 1) * events.length) / 2)));
+      s.clock.advance(10 * 60_000);
+      await s.container.guardrails.tick();
+    }
+    const detail = (await owner.get(`/v1/intents/${key}`)).body;
+    expect(detail.rollout).toMatchObject({ stage: 0, status: 'holding' });
+    const history = (await owner.get(`/v1/intents/${key}/analysis?history=true`)).body.history;
+    expect(history).toHaveLength(2);
+
+    await signIn(desk, owner.secret, 'alice');
+    await visit(desk, `#/experiments/${key}`, key);
+    expect(await desk.locator('#rollout-ladder li').count()).toBe(3);
+    expect(await desk.locator('#rollout-ladder li[aria-current="step"]').textContent()).toBe('Stage 110 %hold PT1Hnow');
+    const until = new Date(detail.rollout.hold_until).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    expect(await desk.locator('#rollout-next').textContent()).toBe(`To stage 2 (25 %) from ${until}, when the hold of stage 1 is over; it advances by itself then if the analysis is healthy.`);
+    // The chart, and the same points as a table (one row per point and arm).
+    const chart = desk.locator('figure.chart[data-metric="error_rate"] svg');
+    expect((await chart.locator('path.arm-line[data-arm="treatment"]').getAttribute('d'))!.match(/[ML]/g)).toHaveLength(2);
+    expect(await chart.locator('text.tolerance').textContent()).toBe('tolerated +10.0 %');
+    const table = desk.locator('details.chart-table[data-metric="error_rate"]');
+    expect(await table.locator('summary').textContent()).toBe('The chart of error_rate as a table (2 points)');
+    expect(await table.locator('tbody tr').count()).toBe(2);
+    await table.locator('summary').click();
+    const change = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x * 100).toFixed(1)} %`);
+    expect(await table.locator('tbody tr').last().locator('td.num').textContent()).toBe(change(history[1].guardrails[0].relative_change));
+    await desk.locator('#rollout-heading').scrollIntoViewIfNeeded();
+    await desk.screenshot({ path: path.join(SHOTS, 'rollout-ladder.png'), fullPage: false });
+    await a11y(desk, 'rollout, desktop');
+    await signIn(phone, owner.secret, 'alice');
+    await visit(phone, `#/experiments/${key}`, key);
+    await a11y(phone, 'rollout, phone');
+
+    // A treatment that errs three times as often: the loop trips and halts it, and the page says why.
+    const trip = 'ladder-trip';
+    const tripFlag = flagOf(trip);
+    expect((await owner.post('/v1/intents', guardedIntent(trip, { stages: [{ exposure: 50 }, { exposure: 100 }], guardrails: [{ metric: 'error_rate', max_regression: 0.1 }] }))).status).toBe(201);
+    await sendTelemetry(svc, 'recommendations', errorEvents({ units: 8000, place: await placer(svc, 'recommendations', tripFlag), flag: tripFlag, base: 0.05, ratio: 3, seed: 5, prefix: 't' }));
+    s.clock.advance(60_000);
+    await s.container.guardrails.tick();
+    expect((await owner.get(`/v1/intents/${trip}`)).body).toMatchObject({ state: 'paused', rollout: { status: 'halted' } });
+    await visit(desk, `#/experiments/${trip}`, trip);
+    expect(await desk.locator('#rollout-next').textContent()).toMatch(/^Halted: a guardrail tripped and the guardrail paused ladder-trip\. error_rate in treatment regressed \(\+\d+\.\d %, interval \[\+\d+\.\d %, \+\d+\.\d %\], tolerated \+10\.0 %\)\. Resume it to go on\.$/);
+    await a11y(desk, 'halted rollout, desktop');
+  });
+
   it('on a phone, the form and its inline violation pass axe, and the error is on screen', async () => {
     await signIn(phone, owner.secret, 'alice');
     await visit(phone, '#/new', 'New experiment');
