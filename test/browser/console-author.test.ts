@@ -266,8 +266,7 @@ describe('web console: the owner writes an intent with an inline dry run, and re
     await table.locator('summary').click();
     const change = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x * 100).toFixed(1)} %`);
     expect(await table.locator('tbody tr').last().locator('td.num').textContent()).toBe(change(history[1].guardrails[0].relative_change));
-    await desk.locator('#rollout-heading').scrollIntoViewIfNeeded();
-    await desk.screenshot({ path: path.join(SHOTS, 'rollout-ladder.png'), fullPage: false });
+    await desk.locator('section[aria-labelledby="rollout-heading"]').screenshot({ path: path.join(SHOTS, 'rollout-ladder.png') });
     await a11y(desk, 'rollout, desktop');
     await signIn(phone, owner.secret, 'alice');
     await visit(phone, `#/experiments/${key}`, key);
