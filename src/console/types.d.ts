@@ -313,3 +313,22 @@ export interface DecisionRecord {
   at: string;
   input: { intent: IntentSpec; [member: string]: unknown };
 }
+
+// ---- Authoring (views/author.js, author-model.js) ----
+
+/** GET /v1/intents/{key}: whether the caller may submit a new version now (the rule PUT applies). Merged into IntentDetail above. */
+export interface IntentDetail {
+  editable?: boolean;
+}
+
+/** static/author-model.js, as a test imports it. */
+export interface AuthorModule {
+  blankIntent(team: string): IntentSpec;
+  violationField(v: Violation, draft: IntentSpec): string | null;
+  nearestSlot(path: string | null, has: (path: string) => boolean): string | null;
+  readValue(text: string): unknown;
+  showValue(v: unknown): string;
+  readList(text: string): unknown[];
+  showList(values: unknown[] | undefined): string;
+  toBody(draft: IntentSpec): IntentSpec;
+}

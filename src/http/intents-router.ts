@@ -67,6 +67,10 @@ export const IntentDetail = z.object({
     description:
       'Present on every answer to a token (the domain leaves it out only when asked without a caller). What the caller may do to this intent now: `approve` (POST …/approvals) and the actions of POST …/actions. The action routes apply the same rule, so an action listed is not refused with 403, and one not listed is refused with 403 or 409. An addition to SPEC §4: clients show these instead of re-deriving the access rules.',
   }),
+  editable: z.boolean().optional().meta({
+    description:
+      'Present on every answer to a token, beside `allowed_actions`. Whether the caller may submit a new version now (PUT /v1/intents/{key}): the rule that route applies (an owner of the team or admin, and the experiment neither completed nor archived). An addition to SPEC §4.',
+  }),
   versions: z.array(
     z.object({
       version: int(),
@@ -177,12 +181,22 @@ export const INTENT_ROUTES = {
     operationId: 'updateIntent',
     tag: 'intents',
     summary: 'The next version of an intent, decided afresh',
-    description: "The body's key must equal the path's. The last approved version keeps running while the new one waits.",
+    description:
+      "The body's key must equal the path's. The last approved version keeps running while the new one waits. Send the ETag of the version edited in If-Match: a version submitted meanwhile makes it 409 version_changed, and nothing is stored.",
     access: { kind: 'domain', roles: ['owner'], qualify: ownTeam },
+    extraParameters: [
+      {
+        name: 'If-Match',
+        in: 'header',
+        required: false,
+        description: 'The ETag of GET /v1/intents/{key} as read: the new version is refused (409 version_changed) unless that version is still the current one. `*` or no header pins nothing.',
+        schema: { type: 'string' },
+      },
+    ],
     body: intentBody,
     jsonBody: true,
     responses: { 200: { description: 'The new version with its decision.', ...submitted } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'experiment_completed', 'invalid_transition', 'document_too_large'],
+    errors: ['validation_failed', 'forbidden', 'forbidden_team', 'intent_not_found', 'version_changed', 'experiment_completed', 'invalid_transition', 'document_too_large'],
   }),
   archive: declare({
     method: 'delete',
@@ -266,7 +280,9 @@ export function intentsRouter(intents: IntentService, lifecycle: Lifecycle): Rou
 
   route(r, D.archive, async ({ req, actor, reply }) => reply(200, await intents.archive(param(req, 'key'), actor)));
 
-  route(r, D.update, async ({ req, actor, reply }) => reply(200, await intents.update(param(req, 'key'), jsonBody(req), actor)));
+  route(r, D.update, async ({ req, actor, reply }) =>
+    reply(200, await intents.update(param(req, 'key'), jsonBody(req), actor, { ifMatch: parseIfMatch(req.headers['if-match']) })),
+  );
 
   route(r, D.approve, async ({ req, actor, reply }) => {
     const body = parseWith(ApprovalSchema, jsonBody(req), 'approval');

@@ -169,3 +169,38 @@ export function mayTake(actor: Actor, f: IntentFacts, action: IntentAction): boo
 export function allowedActions(actor: Actor, f: IntentFacts): IntentAction[] {
   return INTENT_ACTIONS.filter((a) => mayTake(actor, f, a));
 }
+
+/** What a new version (PUT /v1/intents/{key}) depends on: whose intent it is and where it stands. */
+export interface EditFacts {
+  key: string;
+  owner: string;
+  state: ExperimentState;
+}
+
+/**
+ * PUT /v1/intents/{key}: 403 unless an owner of the intent's team (or admin) asks, 409 once the
+ * experiment is completed or archived. `editable` of GET /v1/intents/{key} is this check's answer
+ * for the caller, so a client offers "Edit" exactly when a new version would be accepted (the body
+ * itself may still be refused with 400, or with 403 when it moves the intent to another team).
+ */
+export function checkEdit(actor: Actor, f: EditFacts): void {
+  requireRole(actor, ['owner'], 'change intents');
+  requireTeamAccess(actor, f.owner, `change intents of team ${f.owner}`, false);
+  if (f.state === 'completed') {
+    throw new ConflictError('experiment_completed', `Experiment ${f.key} is completed; submit a new key instead`);
+  }
+  if (f.state === 'archived') {
+    throw new ConflictError('invalid_transition', `The intent ${f.key} is archived; submit a new key instead`, { state: f.state });
+  }
+}
+
+/** `editable` of GET /v1/intents/{key}: whether checkEdit lets the caller submit a new version now. */
+export function mayEdit(actor: Actor, f: EditFacts): boolean {
+  try {
+    checkEdit(actor, f);
+    return true;
+  } catch (err) {
+    if (err instanceof ForbiddenError || err instanceof ConflictError) return false;
+    throw err;
+  }
+}

@@ -11,7 +11,7 @@ import { buildPolicyInput } from '../policy/policy-input.js';
 import type { ReadStores, Unit } from '../unit-of-work.js';
 import type { DecisionReader } from '../policy/decision-store.js';
 import type { ApprovalRecord, ExperimentRecord, IntentReader, VersionRecord, VersionStatus } from './intent-store.js';
-import { allowedActions, approvalFills, checkApproval, checkShip, requireActionRole, type ApprovalFacts } from './intent-actions.js';
+import { allowedActions, approvalFills, checkApproval, checkEdit, checkShip, mayEdit, requireActionRole, type ApprovalFacts } from './intent-actions.js';
 import { exposureBuckets, IntentSchema, type Intent } from './intent-schema.js';
 import type { Lifecycle } from './lifecycle.js';
 import { zodFieldErrors } from './validation.js';
@@ -123,7 +123,13 @@ export class IntentService {
     });
   }
 
-  async update(key: string, body: unknown, actor: Actor): Promise<SubmitResult> {
+  /**
+   * PUT /v1/intents/{key}: the next version. With `ifMatch` (the `If-Match` header carrying the
+   * ETag of GET /v1/intents/{key}), a new version is refused with 409 version_changed unless the
+   * version it was edited from is still the current one, so an edit never silently replaces a
+   * version submitted meanwhile.
+   */
+  async update(key: string, body: unknown, actor: Actor, options: { ifMatch?: string[] | '*' | undefined } = {}): Promise<SubmitResult> {
     requireRole(actor, ['owner'], 'change intents');
     const intent = parseIntent(body);
     if (intent.key !== key) {
@@ -132,13 +138,20 @@ export class IntentService {
     return this.deps.lifecycle.transaction(async (u) => {
       const exp = await u.intents.getExperiment(key);
       if (!exp) throw new NotFoundError('intent_not_found', `No intent with key ${key}`);
-      requireTeamAccess(actor, exp.owner, `change intents of team ${exp.owner}`, false);
+      // The rule GET /v1/intents/{key} reports as `editable` (src/intents/intent-actions.ts).
+      checkEdit(actor, exp);
       requireTeamAccess(actor, intent.owner, `move an intent to team ${intent.owner}`, false);
-      if (exp.state === 'completed') {
-        throw new ConflictError('experiment_completed', `Experiment ${key} is completed; submit a new key instead`);
-      }
-      if (exp.state === 'archived') {
-        throw new ConflictError('invalid_transition', `The intent ${key} is archived; submit a new key instead`, { state: exp.state });
+      if (options.ifMatch !== undefined && options.ifMatch !== '*') {
+        const current = (await u.intents.getVersion(key, exp.currentVersion))!;
+        const tag = versionTag(current);
+        if (!options.ifMatch.includes(tag)) {
+          throw new ConflictError(
+            'version_changed',
+            `The version of ${key} that If-Match names is not the current version: version ${current.version} is (ETag ${tag}), submitted by ${current.submittedBy} at ${current.submittedAt}. ` +
+              `Nothing was stored; read version ${current.version} and make your change on it.`,
+            { current_version: current.version, current_etag: tag },
+          );
+        }
       }
       return await this.storeVersion(u, intent, exp.currentVersion + 1, actor);
     });
@@ -360,6 +373,7 @@ export class IntentService {
       approvals: approvals.map(approvalView),
       outstanding_approvals: current.status === 'pending_approval' && exp.state !== 'archived' ? owed.filter((o) => o.missing > 0) : [],
       ...(allowed ? { allowed_actions: allowed } : {}),
+      ...(actor ? { editable: mayEdit(actor, exp) } : {}),
       versions: versions.map((v) => ({
         version: v.version,
         status: v.status,

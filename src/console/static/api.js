@@ -38,12 +38,13 @@ function problemText(problem, status) {
  * it to a variable with a JSDoc type from ../types.d.ts.
  * @param {string} method
  * @param {string} path
- * @param {{ body?: unknown, bytes?: ArrayBuffer, token?: string | null }} [options]
+ * `headers` are sent as well (If-Match); `signal` aborts the call; `meta.etag` receives the answer's ETag.
+ * @param {{ body?: unknown, bytes?: ArrayBuffer, token?: string | null, headers?: Record<string, string>, signal?: AbortSignal, meta?: { etag?: string | null } }} [options]
  * @returns {Promise<any>}
  */
-export async function api(method, path, { body, bytes, token = session.token } = {}) {
+export async function api(method, path, { body, bytes, token = session.token, headers: extra = {}, signal, meta } = {}) {
   /** @type {Record<string, string>} */
-  const headers = { Accept: 'application/json, application/problem+json' };
+  const headers = { Accept: 'application/json, application/problem+json', ...extra };
   if (token) headers['Authorization'] = `Bearer ${token}`;
   /** @type {BodyInit | undefined} */
   let payload;
@@ -56,10 +57,11 @@ export async function api(method, path, { body, bytes, token = session.token } =
   }
   let res;
   try {
-    res = await fetch(path, { method, headers, body: payload ?? null, cache: 'no-store' });
+    res = await fetch(path, { method, headers, body: payload ?? null, cache: 'no-store', signal: signal ?? null });
   } catch (err) {
     throw new ApiError(0, { detail: `The server could not be reached (${err instanceof Error ? err.message : String(err)})` });
   }
+  if (meta) meta.etag = res.headers.get('ETag');
   const text = await res.text();
   let data = null;
   try {

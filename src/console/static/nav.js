@@ -38,7 +38,8 @@ export function go(target) {
 
 /**
  * Where the URL fragment points: a page, an experiment's key, and the query after `?`.
- * @typedef {{ page: 'home' | 'experiments' | 'services' | 'policy', key?: string, query: URLSearchParams }} Route
+ * `#/new` is the authoring form for a new intent; `#/experiments/{key}/edit` (edit: true) for the next version of one.
+ * @typedef {{ page: 'home' | 'experiments' | 'services' | 'policy' | 'new', key?: string, edit?: boolean, query: URLSearchParams }} Route
  */
 
 /**
@@ -62,6 +63,8 @@ export function currentRoute() {
       }
     });
   const query = new URLSearchParams(queryPart);
+  if (parts[0] === 'experiments' && parts[1] && parts[2] === 'edit') return { page: 'experiments', key: parts[1], edit: true, query };
+  if (parts[0] === 'new') return { page: 'new', query };
   if (parts[0] === 'experiments' && parts[1]) return { page: 'experiments', key: parts[1], query };
   if (parts[0] === 'services' || parts[0] === 'policy' || parts[0] === 'experiments') return { page: parts[0], query };
   return { page: 'home', query };

@@ -6,6 +6,7 @@ import { openDialog } from '../dialog.js';
 import { h } from '../dom.js';
 import { badge, condition, dl, errorBox, humanize, json, labelCells, personKey, shortHash, table, time } from '../format.js';
 import { session } from '../session.js';
+import { editLink } from './author.js';
 import { rolloutSection } from './rollout.js';
 
 /** @typedef {import('../../types.js').IntentDetail} IntentDetail */
@@ -88,6 +89,7 @@ export async function experimentView(route, stale) {
     description ? h('p', { class: 'lede' }, description) : null,
     h('p', { class: 'badges' }, 'Status ', badge('status', exp.status), ' · State ', badge('state', exp.state)),
     versionNote(exp, vs),
+    editLink(exp),
     summarySection(exp, vs),
     vs.proposed && vs.live ? compareSection(exp, vs.live) : null,
     rollout ? rolloutSection({ ...exp, rollout }, analysis) : null,

@@ -3,6 +3,7 @@ import { api, enc, getIntent, liveVersion } from '../api.js';
 import { announce, h } from '../dom.js';
 import { badge, errorBox, labelCells, scrollRegion, time } from '../format.js';
 import { go } from '../nav.js';
+import { newExperimentLink } from './author.js';
 import { session } from '../session.js';
 
 /** @typedef {import('../../types.js').IntentList} IntentList */
@@ -188,7 +189,7 @@ export async function experimentsView(route, stale) {
             tbody,
           ),
         );
-  return [title, [h('h1', {}, title), filters, list, more]];
+  return [title, [h('h1', {}, title), newExperimentLink(), filters, list, more]];
 }
 
 /** @param {Row} it @param {string[]} headers */

@@ -30,6 +30,7 @@ export function rolloutSection(exp, analysis) {
         h('span', { class: 'stage-exposure' }, `${st.exposure} %`),
         h('span', { class: 'stage-hold' }, st.hold && st.hold !== 'PT0S' ? `hold ${st.hold}` : 'no hold'),
         i === r.stage ? h('span', { class: 'stage-here' }, 'now') : null,
+        h('span', { class: 'visually-hidden' }, i < r.stage ? ' (done)' : i > r.stage ? ' (to come)' : ''),
       ),
     ),
   );
@@ -63,6 +64,7 @@ export function rolloutSection(exp, analysis) {
       ['Status', h('span', { id: 'rollout-status' }, badge('rollout', r.status))],
       ['Hold until', time(r.hold_until)],
       ['Auto advance', exp.intent.rollout?.auto_advance ? 'yes, once the hold is over and the analysis is healthy' : 'no'],
+      ['Next advance', h('span', { id: 'rollout-next' }, nextAdvance(exp, analysis))],
     ]),
     ladder,
     advance ? h('div', { class: 'buttons' }, advance) : null,
@@ -94,6 +96,7 @@ function analysisPart(a) {
     nodes.push(
       h('h4', {}, metric, first.better ? ` (${first.better} is better; tolerated ${pct(first.better === 'higher' ? -first.max_regression : first.max_regression)})` : ''),
       guardrailChart(metric, rows, a.history ?? []),
+      historyTable(metric, rows, a.history ?? []),
       table(
         null,
         ['Arm', 'Control (units, mean)', 'Arm (units, mean)', 'Change', 'Interval', 'Status'],
@@ -196,5 +199,76 @@ function guardrailChart(metric, rows, history) {
     { class: 'chart', 'data-metric': metric },
     svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': `${metric} against control over time` }, children),
     h('figcaption', { class: 'help' }, `Each line is an arm's relative change in ${metric} against control; its shaded band is the always-valid interval. The rollout trips when a band lies wholly beyond the dashed tolerance.`),
+  );
+}
+
+/**
+ * When the next stage may start, and what holds it back: the hold (until when), a guardrail that
+ * regressed or a sample-ratio mismatch (from the analysis), a halt, or the last stage reached.
+ * @param {IntentDetail & { rollout: NonNullable<IntentDetail['rollout']> }} exp
+ * @param {Analysis | { error: unknown } | null} analysis
+ * @returns {Child}
+ */
+export function nextAdvance(exp, analysis) {
+  const r = exp.rollout;
+  const auto = !!exp.intent.rollout?.auto_advance;
+  const a = analysis && !('error' in analysis) ? analysis : null;
+  const next = exp.intent.rollout?.stages[r.stage + 1];
+  const to = next ? `stage ${r.stage + 2} (${next.exposure} %)` : '';
+  switch (r.status) {
+    case 'complete':
+      return `None: stage ${r.stage + 1} is the last. Ship a variant or complete the experiment to end it.`;
+    case 'halted':
+      return [`Halted: a guardrail tripped and the guardrail paused ${exp.key}. `, blockers(a) ?? '', 'Resume it to go on.'];
+    case 'holding':
+      return [`To ${to} from `, time(r.hold_until), `, when the hold of stage ${r.stage + 1} is over`, auto ? '; it advances by itself then if the analysis is healthy.' : '.'];
+    case 'blocked':
+      return [`To ${to} once the analysis is clear. Blocked: `, blockers(a) ?? 'the analysis is regressed or flagged.'];
+    case 'ready':
+      return `To ${to} now: the hold is over${a ? ` and the analysis is ${a.status}` : ''}.${auto ? ' It advances by itself at the next guardrail check if the analysis is healthy.' : ' Advance when you are ready.'}`;
+    default:
+      return '—';
+  }
+}
+
+/** What the analysis says stops the rollout: a sample-ratio mismatch, or each guardrail that regressed. @param {Analysis | null} a @returns {string | null} */
+function blockers(a) {
+  if (!a) return null;
+  if (a.srm.flagged) return `the sample ratio does not match the weights (p = ${a.srm.p_value.toExponential(2)}). `;
+  const bad = a.guardrails.filter((g) => g.status === 'regressed');
+  if (bad.length === 0) return null;
+  return `${bad.map((g) => `${g.metric} in ${g.arm} regressed (${pct(g.relative_change)}, interval ${g.interval ? `[${pct(g.interval[0])}, ${pct(g.interval[1])}]` : '—'}, tolerated ${pct(g.better === 'higher' ? -g.max_regression : g.max_regression)})`).join('; ')}. `;
+}
+
+/**
+ * The chart's points as a table, for screen readers and for exact numbers: per analysis point and
+ * arm, the relative change, its interval and the guardrail's status then.
+ * @param {string} metric @param {GuardrailResult[]} rows @param {NonNullable<Analysis['history']>} history
+ */
+function historyTable(metric, rows, history) {
+  const arms = rows.map((g) => g.arm);
+  const trs = history.flatMap((p) =>
+    arms.flatMap((arm) => {
+      const g = p.guardrails.find((x) => x.metric === metric && x.arm === arm);
+      if (!g) return [];
+      return [
+        h(
+          'tr',
+          {},
+          h('td', {}, time(p.at)),
+          h('th', { scope: 'row' }, arm),
+          h('td', { class: 'num' }, pct(g.relative_change)),
+          h('td', {}, g.interval ? `[${pct(g.interval[0])}, ${pct(g.interval[1])}]` : '—'),
+          h('td', {}, badge('guardrail', g.status)),
+        ),
+      ];
+    }),
+  );
+  if (trs.length === 0) return null;
+  return h(
+    'details',
+    { class: 'chart-table', 'data-metric': metric },
+    h('summary', {}, `The chart of ${metric} as a table (${history.length} ${history.length === 1 ? 'point' : 'points'})`),
+    table(`${metric}: each arm against control at each analysis`, ['Time (UTC)', 'Arm', 'Change', 'Interval', 'Status'], trs, { label: `${metric} over time, as a table` }),
   );
 }
