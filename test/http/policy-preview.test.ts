@@ -130,11 +130,17 @@ describe('the policy preview is right (PUT /v1/policy?dry_run=true)', () => {
     for (const e of body.impact.experiments as Entry[]) expect(e.new.status, `${e.key}@${e.version}`).toBe(e.old.status);
     // every live version was judged: both versions of two-versions and of the two ships
     expect(body.impact.evaluated).toBeGreaterThanOrEqual(14);
+    expect(body.data_changes).toEqual([]);
+    expect(body.data_changes_omitted).toBe(0);
   });
 
   it('approvals already given count: a bundle that still asks sre leaves the sre-approved experiments approved', async () => {
     // the same rules, another audit retention: every obligation document changes, no approval does
     const body = await dryRun(buildModifiedBundle(editData((c) => (c.obligations.audit.full.retention_days = 500)), 'retention-500'));
+    // what changed in the rules' data, against the active revision's
+    expect(body.data_changes).toEqual([
+      { path: ['switchyard', 'catalog', 'obligations', 'audit', 'full', 'retention_days'], change: 'changed', before: 400, after: 500 },
+    ]);
     const e = byKey(body);
     expect(e.get('crit-approved@1')).toMatchObject({ changed: true, old: { status: 'approved' }, new: { status: 'approved' } });
     expect(e.get('two-versions@1')).toMatchObject({ new: { status: 'approved' } });
@@ -145,6 +151,9 @@ describe('the policy preview is right (PUT /v1/policy?dry_run=true)', () => {
 
   it('approvals already given count: once the bundle no longer asks privacy, the sre approval given is enough', async () => {
     const body = await dryRun(buildModifiedBundle(editData((c) => delete c.obligations.approvals.by_sensitivity.confidential), 'no-privacy'));
+    expect(body.data_changes).toEqual([
+      { path: ['switchyard', 'catalog', 'obligations', 'approvals', 'by_sensitivity', 'confidential'], change: 'removed', before: [{ role: 'privacy', count: 1 }] },
+    ]);
     const e = byKey(body);
     // asked sre and privacy, sre given: under the candidate it owes nothing more
     expect(e.get('crit-half@1')).toMatchObject({ changed: true, old: { status: 'pending_approval' }, new: { status: 'approved' } });
