@@ -38,7 +38,7 @@ export function go(target) {
 
 /**
  * Where the URL fragment points: a page, an experiment's key, and the query after `?`.
- * @typedef {{ page: 'home' | 'experiments' | 'services' | 'policy', key?: string, query: URLSearchParams }} Route
+ * @typedef {{ page: 'home' | 'experiments' | 'services' | 'policy' | 'audit' | 'decisions', key?: string, query: URLSearchParams }} Route
  */
 
 /**
@@ -63,6 +63,9 @@ export function currentRoute() {
     });
   const query = new URLSearchParams(queryPart);
   if (parts[0] === 'experiments' && parts[1]) return { page: 'experiments', key: parts[1], query };
+  // Governance pages (issue #18): the audit trail, and one decision.
+  if (parts[0] === 'decisions' && parts[1]) return { page: 'decisions', key: parts[1], query };
+  if (parts[0] === 'audit') return { page: 'audit', query };
   if (parts[0] === 'services' || parts[0] === 'policy' || parts[0] === 'experiments') return { page: parts[0], query };
   return { page: 'home', query };
 }

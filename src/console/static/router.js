@@ -5,6 +5,8 @@ import { append, byId, h, main } from './dom.js';
 import { errorBox } from './format.js';
 import { currentRoute, register } from './nav.js';
 import { forget, session, whoText } from './session.js';
+import { auditView } from './views/audit.js';
+import { decisionView } from './views/decision.js';
 import { experimentView } from './views/intent.js';
 import { experimentsView } from './views/list.js';
 import { policyView } from './views/policy.js';
@@ -66,7 +68,8 @@ export async function render({ focus = 'h1' } = {}) {
   }
   const route = currentRoute();
   const page = route.page === 'home' ? homePage(me) : route.page;
-  const view = page === 'experiments' ? (route.key ? experimentView : experimentsView) : page === 'services' ? servicesView : policyView;
+  const view =
+    page === 'experiments' ? (route.key ? experimentView : experimentsView) : page === 'services' ? servicesView : page === 'audit' ? auditView : page === 'decisions' ? decisionView : policyView;
   setBusy(true);
   /** @type {string} */
   let title;
