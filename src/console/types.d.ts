@@ -332,3 +332,60 @@ export interface AuthorModule {
   showList(values: unknown[] | undefined): string;
   toBody(draft: IntentSpec): IntentSpec;
 }
+
+// --- Governance views (issue #18, item 2): the policy preview's data diff, revision history,
+// --- the audit trail and its chain check, the decision page and its replay.
+
+/** One member of the rules' data that a candidate bundle changes (src/policy/policy-data-diff.ts). */
+export type DataChange =
+  | { path: string[]; change: 'added'; after: unknown }
+  | { path: string[]; change: 'removed'; before: unknown }
+  | { path: string[]; change: 'changed'; before: unknown; after: unknown };
+
+/** PUT /v1/policy?dry_run=true, with what changed in the bundle's data.json. */
+export interface PublishPreview extends PublishResult {
+  data_changes: DataChange[];
+  data_changes_omitted: number;
+}
+
+/** One row of PublishResult.impact.experiments. */
+export type ImpactRow = PublishResult['impact']['experiments'][number];
+
+/** GET /v1/audit/verify */
+export interface ChainVerification {
+  ok: boolean;
+  events: number;
+  head: string;
+  broken_at?: { seq: number; id: string; reason: string };
+}
+
+/** The `data` of a `policy_activated` audit event. */
+export interface PolicyActivatedData {
+  revision?: string;
+  manifest_revision?: string | null;
+  wasm_sha256?: string;
+  previous?: string | null;
+  impact?: { evaluated: number; changed: number; would_deny: number };
+}
+
+/** The input a decision judged (docs/policy-contract.md): the intent and the context around it. */
+export interface DecisionInput {
+  intent: IntentSpec;
+  actor?: { name: string; role: string; team?: string };
+  now_ms?: number;
+  schedule_ms?: { start?: number; end?: number };
+  live?: {
+    flags: { key: string; version: number; status: string; service: string; flag: string }[];
+    layer_room: { layer: string; total: number; reserved: number; unplaced: number; largest_free: number; free_range_count: number; [member: string]: unknown } | null;
+  };
+  ship?: string;
+}
+
+/** POST /v1/decisions/{id}:replay */
+export interface ReplayResult {
+  decision_id: string;
+  policy_revision: string;
+  matches: boolean;
+  original: unknown;
+  replayed: unknown;
+}

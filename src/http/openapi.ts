@@ -111,6 +111,15 @@ const PublishResult = z.object({
     changed: int(),
     experiments: z.array(ImpactEntry),
   }),
+  // issue #18: the candidate's data document against the active revision's (src/policy/policy-data-diff.ts)
+  data_changes: z.array(
+    z.discriminatedUnion('change', [
+      z.object({ path: z.array(z.string()), change: z.literal('added'), after: z.unknown() }),
+      z.object({ path: z.array(z.string()), change: z.literal('removed'), before: z.unknown() }),
+      z.object({ path: z.array(z.string()), change: z.literal('changed'), before: z.unknown(), after: z.unknown() }),
+    ]),
+  ),
+  data_changes_omitted: int(),
 });
 
 const ReplayResult = z.object({ decision_id: z.string(), policy_revision: z.string(), matches: z.boolean(), original: z.unknown(), replayed: z.unknown() });

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
 import type { Actor } from '../access/actor.js';
 import { READERS, requireRole, requireTeamAccess } from '../access/actor.js';
-import { personKey } from '../access/person-key.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -11,6 +10,7 @@ import { buildPolicyInput } from '../policy/policy-input.js';
 import type { ReadStores, Unit } from '../unit-of-work.js';
 import type { DecisionReader } from '../policy/decision-store.js';
 import type { ApprovalRecord, ExperimentRecord, IntentReader, VersionRecord, VersionStatus } from './intent-store.js';
+import { approvalsOwed, type OutstandingApproval } from './approvals-owed.js';
 import { allowedActions, approvalFills, checkApproval, checkEdit, checkShip, mayEdit, requireActionRole, type ApprovalFacts } from './intent-actions.js';
 import { exposureBuckets, IntentSchema, type Intent } from './intent-schema.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -33,12 +33,7 @@ export interface SubmitResult {
   decision: DecisionView;
 }
 
-export interface OutstandingApproval {
-  role: string;
-  count: number;
-  approved_by: string[];
-  missing: number;
-}
+export type { OutstandingApproval };
 
 /**
  * What an approver read, to pin the approval to it (SPEC §4). Absent fields pin nothing: an
@@ -281,22 +276,11 @@ export class IntentService {
     });
   }
 
-  /**
-   * The approvals a version still owes, by role. It counts people, not tokens or rows: names are
-   * compared by `personKey` here, at read time, so rows an older release stored in another form
-   * (`sam` and ` Sam `, or the submitter under another spelling) still count once, or not at all.
-   */
+  /** The approvals a version still owes, by role (approvalsOwed: people, not tokens or rows). */
   async outstanding(r: { intents: IntentReader; decisions: DecisionReader }, v: VersionRecord): Promise<OutstandingApproval[]> {
     const decision = v.decisionId ? await r.decisions.get(v.decisionId) : undefined;
-    const owed = ((decision?.result as PolicyDecision | undefined)?.obligations.approvals ?? []).filter((a) => a.count > 0);
-    const submitter = personKey(v.submittedBy);
-    const approvals = (await r.intents.listApprovals(v.key, v.version)).filter((a) => personKey(a.actor) !== submitter);
-    return owed.map((o) => {
-      const people = new Map<string, string>();
-      for (const a of approvals) if (a.roles.includes(o.role) && !people.has(personKey(a.actor))) people.set(personKey(a.actor), a.actor);
-      const by = [...people.values()];
-      return { role: o.role, count: o.count, approved_by: by, missing: Math.max(0, o.count - by.length) };
-    });
+    const owed = (decision?.result as PolicyDecision | undefined)?.obligations.approvals ?? [];
+    return approvalsOwed(owed, await r.intents.listApprovals(v.key, v.version), v.submittedBy);
   }
 
   /**

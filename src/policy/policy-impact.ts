@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { approvalsOwed } from '../intents/approvals-owed.js';
 import type { IntentReader } from '../intents/intent-store.js';
 import type { DecisionReader } from './decision-store.js';
 import { evaluateWith, type LoadedBundle, type PolicyDecision } from './policy-engine.js';
@@ -22,26 +23,19 @@ export interface ImpactReport {
   experiments: ImpactEntry[];
 }
 
-function statusOf(d: PolicyDecision): string {
-  if (!d.allow) return 'denied';
-  return d.obligations.approvals.some((a) => a.count > 0) ? 'pending_approval' : 'approved';
-}
-
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** True when every approval `next` asks was asked (at least as many times) by `prev`. */
-function asksNoMore(next: PolicyDecision['obligations'], prev: PolicyDecision['obligations'] | null): boolean {
-  return next.approvals.every((a) => a.count <= 0 || (prev?.approvals.find((p) => p.role === a.role)?.count ?? 0) >= a.count);
-}
-
 /**
- * The status the version would hold under the new verdict. Approvals already given keep counting:
- * an approved version stays approved while the new verdict asks no approval the old one did not.
+ * The status the version would hold under the new verdict. Approvals already given keep counting,
+ * by the rule approving uses (approvalsOwed): a version is approved when the people who approved
+ * it cover every approval the new verdict asks, whatever the old verdict asked. So an sre-approved
+ * version stays approved under a bundle that still asks sre, a version that waited for sre and
+ * privacy with sre given is approved under a bundle that asks sre only, and an approval the new
+ * verdict asks that nobody gave leaves it pending.
  */
-function newStatusOf(d: PolicyDecision, versionStatus: string, old: PolicyDecision | undefined): string {
+function newStatusOf(d: PolicyDecision, v: Pick<ImpactCase, 'approvals' | 'submittedBy'>): string {
   if (!d.allow) return 'denied';
-  if (versionStatus === 'approved' && old?.allow && asksNoMore(d.obligations, old.obligations)) return 'approved';
-  return statusOf(d);
+  return approvalsOwed(d.obligations.approvals, v.approvals, v.submittedBy).every((o) => o.missing === 0) ? 'approved' : 'pending_approval';
 }
 
 /**
@@ -57,6 +51,9 @@ export interface ImpactCase {
   policyRevision: string | null;
   oldResult: PolicyDecision | undefined;
   input: PolicyInput;
+  /** Who submitted the version (an approval by them never counts) and the approvals recorded for it. */
+  submittedBy: string;
+  approvals: { actor: string; roles: string[] }[];
 }
 
 /**
@@ -79,6 +76,8 @@ export async function impactCases(r: { intents: IntentReader; decisions: Decisio
       policyRevision: stored?.policyRevision ?? null,
       oldResult: stored?.result as PolicyDecision | undefined,
       input,
+      submittedBy: v.submittedBy,
+      approvals: (await r.intents.listApprovals(v.key, v.version)).map((a) => ({ actor: a.actor, roles: a.roles })),
     });
   }
   return cases;
@@ -93,7 +92,7 @@ export function policyImpact(cases: ImpactCase[], candidate: LoadedBundle, activ
   for (const v of cases) {
     const oldResult = v.oldResult;
     const { decision } = evaluateWith(candidate, v.input, logger);
-    const newStatus = newStatusOf(decision, v.status, oldResult);
+    const newStatus = newStatusOf(decision, v);
     // Verdict against verdict: the version's status also records approvals given since, so it is
     // compared with the status the new verdict leaves it, not with the verdict's bare status.
     const changed =

@@ -7,6 +7,7 @@ import { NotFoundError, SwitchyardError } from '../errors.js';
 import type { ReadStores, UnitOfWork } from '../unit-of-work.js';
 import { impactCases, type ImpactReport } from './policy-impact.js';
 import { parseBundle } from './policy-bundle.js';
+import { dataChanges, type DataChange } from './policy-data-diff.js';
 import type { PolicyChecks } from './policy-sandbox.js';
 import { describe, evaluateWith, LoadedBundle, type PolicyEngine } from './policy-engine.js';
 import { probeInput, type PolicyInput } from './policy-input.js';
@@ -19,6 +20,10 @@ export interface PublishResult {
   revision: string;
   previous_revision: string | null;
   impact: ImpactReport;
+  /** What the candidate's data document changes against the active revision's (issue #18; an addition to SPEC §7). */
+  data_changes: DataChange[];
+  /** Changes past DATA_CHANGES_LIMIT, left out of `data_changes`. */
+  data_changes_omitted: number;
 }
 
 export interface ReplayResult {
@@ -129,18 +134,28 @@ export class PolicyService {
    */
   async publish(raw: Buffer, actor: string, dryRun: boolean): Promise<PublishResult> {
     const bundle = await parseBundle(raw);
-    const previous = this.deps.engine.revision();
+    const active = this.deps.engine.current();
+    const previous = active?.revision ?? null;
     // The candidate's first run is the untrusted one: in a worker, with a deadline, off this thread.
     this.deps.logger.info({ revision: bundle.revision, dryRun }, 'checking a policy bundle in a worker');
     // The live versions and their inputs are read here, in one unit (a consistent view); the worker opens no database.
     const now = this.deps.clock.now();
     const cases = await this.deps.tx.run((u) => impactCases(u, now));
     const impact = await this.deps.checks.run(bundle, now, previous, cases);
+    const data = dataChanges(active?.bundle.data ?? {}, bundle.data);
     if (!dryRun) {
       const candidate = await LoadedBundle.load(bundle, probeInput(this.deps.clock.now()), this.deps.engine.runner);
       await this.activate(candidate, actor, impact);
     }
-    return { dry_run: dryRun, activated: !dryRun, revision: bundle.revision, previous_revision: previous, impact };
+    return {
+      dry_run: dryRun,
+      activated: !dryRun,
+      revision: bundle.revision,
+      previous_revision: previous,
+      impact,
+      data_changes: data.changes,
+      data_changes_omitted: data.omitted,
+    };
   }
 
   /** At shutdown: publish checks in flight are stopped so the drain does not wait for them. */

@@ -6,6 +6,8 @@ import { errorBox } from './format.js';
 import { currentRoute, register } from './nav.js';
 import { forget, session, whoText } from './session.js';
 import { authorView } from './views/author.js';
+import { auditView } from './views/audit.js';
+import { decisionView } from './views/decision.js';
 import { experimentView } from './views/intent.js';
 import { experimentsView } from './views/list.js';
 import { policyView } from './views/policy.js';
@@ -68,7 +70,7 @@ export async function render({ focus = 'h1' } = {}) {
   const route = currentRoute();
   const page = route.page === 'home' ? homePage(me) : route.page;
   const view =
-    page === 'new' || route.edit ? authorView : page === 'experiments' ? (route.key ? experimentView : experimentsView) : page === 'services' ? servicesView : policyView;
+    page === 'new' || route.edit ? authorView : page === 'experiments' ? (route.key ? experimentView : experimentsView) : page === 'services' ? servicesView : page === 'audit' ? auditView : page === 'decisions' ? decisionView : policyView;
   setBusy(true);
   /** @type {string} */
   let title;

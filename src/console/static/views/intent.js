@@ -1,6 +1,7 @@
 // @ts-check
 /** #/experiments/{key}: one experiment, its decision, its flags, versions and audit, and what the caller may do to it. */
 import { api, ApiError, enc, flagsOf, getIntent, liveVersion, loadAudit } from '../api.js';
+import { decisionLink } from '../links.js';
 import { intentDiff } from '../diff.js';
 import { openDialog } from '../dialog.js';
 import { h } from '../dom.js';
@@ -320,7 +321,7 @@ function decisionSection(exp, d, version, approvals) {
     h('h2', { id: 'decision-heading' }, `Decision for v${version}${version === exp.active_version ? ' (live)' : ''}`),
     h('p', { class: `verdict ${d.allow ? 'allow' : 'deny'}`, id: 'verdict' }, verdict),
     dl([
-      ['Decision', h('code', {}, d.id)],
+      ['Decision', decisionLink(d.id)],
       ['Policy revision', shortHash(d.policy_revision)],
       ['Exposure limit', d.limits?.max_exposure !== undefined ? `${d.limits.max_exposure} %` : '—'],
       ['Audit level', audit ? `${audit.level}, kept ${audit.retention_days} days` : '—'],
@@ -417,7 +418,7 @@ function versionsSection(exp) {
       h('td', {}, badge('status', v.status)),
       h('td', {}, v.submitted_by),
       h('td', {}, time(v.submitted_at)),
-      h('td', {}, v.decision_id ? h('code', {}, v.decision_id) : '—'),
+      h('td', {}, decisionLink(v.decision_id)),
       h('td', {}, v.slice ? `${v.slice.start}–${v.slice.end}` : '—'),
       h('td', {}, notes.length ? notes.flatMap((n, i) => (i ? ['; ', n] : [n])) : ''),
     );
@@ -444,7 +445,6 @@ function auditDetails(e) {
   if (d['flags_versions'] && Object.keys(d['flags_versions']).length) {
     parts.push(`flags ${Object.entries(d['flags_versions']).map(([s, v]) => `${s} v${v}`).join(', ')}`);
   }
-  if (d['decision_id']) parts.push(`decision ${d['decision_id']}`);
   return parts.join(' · ');
 }
 
@@ -465,6 +465,7 @@ function auditSection(key, first) {
           ` by ${e.actor}`,
           e.version !== null ? ` (v${e.version})` : '',
           details ? h('span', { class: 'meta' }, ` — ${details}`) : null,
+          typeof e.data?.['decision_id'] === 'string' && e.data['decision_id'] ? [' ', decisionLink(e.data['decision_id'])] : null,
         ),
       );
     }

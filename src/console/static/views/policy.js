@@ -1,10 +1,12 @@
 // @ts-check
 /** #/policy: the active revision; for governance and admin, a preview of a new bundle's impact, then Publish. */
-import { api, enc } from '../api.js';
+import { api } from '../api.js';
 import { openDialog } from '../dialog.js';
 import { announce, append, h } from '../dom.js';
-import { badge, dl, errorBox, shortHash, table, time } from '../format.js';
+import { dl, errorBox, time } from '../format.js';
 import { session } from '../session.js';
+import { revisionHistory } from './policy-history.js';
+import { impactView } from './policy-preview.js';
 
 /** @typedef {import('../../types.js').PolicyInfo} PolicyInfo */
 /** @typedef {import('../../types.js').PublishResult} PublishResult */
@@ -36,6 +38,8 @@ export async function policyView(_route, stale) {
     ),
   ];
   nodes.push(mayPublish ? publishSection(info) : h('p', { class: 'help' }, 'Governance and admin tokens can preview and publish a new bundle here.'));
+  nodes.push(await revisionHistory(info));
+  if (stale()) return ['Policy', []];
   return ['Policy', nodes];
 }
 
@@ -67,7 +71,7 @@ function publishSection(info) {
     preview.disabled = true;
     try {
       const bytes = await f.arrayBuffer();
-      /** @type {PublishResult} */
+      /** @type {import('../../types.js').PublishPreview} */
       const report = await api('PUT', '/v1/policy?dry_run=true', { bytes });
       append(result, impactView(report, info));
       const publish = h('button', { type: 'button', id: 'publish-button', class: 'danger' }, 'Publish this bundle');
@@ -91,44 +95,4 @@ function publishSection(info) {
     }
   });
   return h('section', { 'aria-labelledby': 'preview-heading' }, h('h2', { id: 'preview-heading' }, 'Preview a new bundle'), form, result);
-}
-
-/** @param {PublishResult} report @param {PolicyInfo} info @returns {Child[]} */
-function impactView(report, info) {
-  const im = report.impact;
-  const same = report.revision === info.revision;
-  const rows = im.experiments.map((e) =>
-    h(
-      'tr',
-      { class: e.changed ? 'changed' : null, 'data-key': e.key },
-      h('th', { scope: 'row' }, h('a', { href: `#/experiments/${enc(e.key)}` }, e.key)),
-      h('td', { class: 'num' }, `v${e.version}`),
-      h('td', {}, badge('state', e.state)),
-      h('td', { class: 'verdicts' }, badge('status', e.old.status), ' → ', badge('status', e.new.status)),
-      h('td', {}, e.changed ? 'yes' : 'no'),
-      h(
-        'td',
-        {},
-        e.new.violations.length
-          ? h('ul', { class: 'plain' }, e.new.violations.map((v) => h('li', {}, h('code', {}, v.code), ' ', v.message)))
-          : 'none',
-      ),
-    ),
-  );
-  return [
-    h('h3', {}, 'Impact'),
-    h(
-      'p',
-      { id: 'impact-summary' },
-      `Candidate `,
-      shortHash(report.revision),
-      same ? ' (the active revision)' : ` against active `,
-      same ? '' : shortHash(report.previous_revision),
-      `: ${im.evaluated} live experiment${im.evaluated === 1 ? '' : 's'} evaluated, ${im.changed} changed, ${im.would_deny} would be denied.`,
-    ),
-    table('Live experiments: verdict under the active policy → under the candidate', ['Experiment', 'Version', 'State', 'Verdict', 'Changed', 'Violations under the candidate'], rows, {
-      cards: true,
-      empty: 'No live experiment to evaluate.',
-    }),
-  ];
 }
