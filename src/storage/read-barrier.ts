@@ -4,7 +4,7 @@
  * process's snapshots, the process learns the database's change counter with one cheap query and,
  * if its snapshots are older than that, refreshes them first.
  *
- * - **Coalesced.** A read shares a round only with a round that STARTS after the read arrived
+ * - **Coalesced.** A read shares a round only with a round whose query is SENT after the read arrived
  *   (a round that started earlier may have read the counter before the write the reader was told
  *   about). So there is at most one round in flight and one queued, whatever the load: every read
  *   that arrives while a round runs waits for the queued one, which starts when the running one ends.
@@ -25,6 +25,8 @@ export interface ReadBarrierSource {
 }
 
 interface Round {
+  /** Whether its counter query has been sent (a read arriving before that may still share it). */
+  started: boolean;
   /** Settles when the round is over (never rejects). */
   done: Promise<void>;
   /** Settles when the round is over or `boundMs` after the first read that queued for it. */
@@ -90,6 +92,7 @@ export class ReadBarrier {
       round.start();
       return round;
     }
+    if (!this.running.started) return this.running;
     this.queued ??= this.round();
     return this.queued;
   }
@@ -98,13 +101,16 @@ export class ReadBarrier {
   private round(): Round & { start: () => void } {
     let start!: () => void;
     const go = new Promise<void>((resolve) => (start = resolve));
-    const done = go.then(() => this.execute());
-    return { start, done, bounded: this.bound(done) };
+    const round: Round & { start: () => void } = { start, started: false, done: Promise.resolve(), bounded: Promise.resolve() };
+    round.done = go.then(() => this.execute(round));
+    round.bounded = this.bound(round.done);
+    return round;
   }
 
   /** One counter query, and a refresh if the snapshots are behind it; then the queued round, if any, starts. */
-  private async execute(): Promise<void> {
+  private async execute(round: Round): Promise<void> {
     this.stats.rounds++;
+    round.started = true;
     let overran = false;
     const timer = setTimeout(() => (overran = true), this.boundMs);
     timer.unref();
