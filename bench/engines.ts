@@ -85,7 +85,7 @@ interface Seeded {
 }
 
 /** The same state on a server, over HTTP as any owner would make it: the eight web flags of the flags section, and one experiment per writer. */
-async function seed(server: RunningServer): Promise<Seeded> {
+export async function seed(server: RunningServer): Promise<Seeded> {
   const owner = (await api(server.base, ADMIN, 'POST', '/v1/tokens', { name: 'bench-owner', role: 'owner', team: 'growth' })).token as string;
   for (const body of FLAG_INTENTS) {
     const r = await api(server.base, owner, 'POST', '/v1/intents', body);
@@ -111,7 +111,7 @@ async function seed(server: RunningServer): Promise<Seeded> {
 const json = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
 
 /** The four read/decide routes, as calls for one seeded server. */
-function routes(s: Seeded) {
+export function routes(s: Seeded) {
   const flagKeys = FLAG_INTENTS.map((b) => b.services[0]!.flag);
   const bulk = `/v1/services/${SERVICE}/ofrep/v1/evaluate/flags`;
   // Decisions with live context: the README's three examples, and each of the eight running

@@ -29,6 +29,10 @@ export interface ContainerOptions {
   databasePoolSize?: number;
   /** PostgreSQL: how often other instances' commits are caught up with no notification (default 5 s; 0: never, for tests). */
   catchUpMs?: number;
+  /** PostgreSQL: how long a read waits for the read barrier (SWITCHYARD_READ_BARRIER_MS, ADR 0012; default 200 ms; 0: off). */
+  readBarrierMs?: number;
+  /** PostgreSQL: false to not LISTEN for other instances' commits (tests of the read barrier alone). */
+  listen?: boolean;
   policyBundlePath: string;
   clock: Clock;
   logger: Logger;
@@ -80,6 +84,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     databaseUrl: opts.databaseUrl,
     ...(opts.databasePoolSize ? { databasePoolSize: opts.databasePoolSize } : {}),
     ...(opts.catchUpMs !== undefined ? { catchUpMs: opts.catchUpMs } : {}),
+    ...(opts.readBarrierMs !== undefined ? { readBarrierMs: opts.readBarrierMs } : {}),
+    ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
     onCallbackError,
   });
   /** The SQLite-only handles below: on PostgreSQL a test or tool that asks for them is told so. */
@@ -123,7 +129,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     },
   });
   const intents = new IntentService({ read, policy: metrics.observeEvaluator(engine), audit, clock, lifecycle });
-  const tokens = new TokenService({ read: read.tokens, audit, clock, tx });
+  // Every bearer token is resolved after the storage's read barrier (ADR 0012): PostgreSQL only.
+  const tokens = new TokenService({ read: read.tokens, audit, clock, tx, fresh: storage.fresh?.bind(storage) });
   await tokens.load(storage);
   const telemetry = new TelemetryService({
     flags,
@@ -192,6 +199,7 @@ export function containerOptions(config: Config, clock: Clock, logger: Logger): 
     dbPath: config.dbPath,
     databaseUrl: config.databaseUrl,
     databasePoolSize: config.databasePoolSize,
+    readBarrierMs: config.readBarrierMs,
     policyBundlePath: config.policyBundlePath,
     clock,
     logger,

@@ -94,8 +94,18 @@ export interface UnitOfWork {
  * published through `Unit.afterCommit`. On a change, listeners reload whatever snapshot they keep.
  */
 export interface ChangeFeed {
-  /** Returns the unsubscribe. Listeners are called with no argument: what changed is not said, reload. */
-  onExternalChange(listener: () => void): () => void;
+  /**
+   * Returns the unsubscribe. Listeners are called with no argument: what changed is not said,
+   * reload. A listener may return the promise of its reload, rejected if the reload failed: the
+   * read barrier (`fresh`) waits for it and counts the snapshots current only if it succeeded.
+   */
+  onExternalChange(listener: () => unknown): () => void;
+  /**
+   * The read barrier (ADR 0012): resolves once every snapshot kept from this feed holds every
+   * unit committed, by any process, before the call, or after the adapter's bound; never rejects.
+   * Absent where no other process can commit unseen (SQLite: see the ADR).
+   */
+  fresh?(): Promise<void>;
 }
 
 /** What an adapter hands the container. */

@@ -74,16 +74,33 @@ export class TokenService {
   /** Every active token by the SHA-256 of its secret: what `authenticate` reads, never a query per request. */
   private active = new Map<string, TokenRecord>();
   private reloading: Promise<void> = Promise.resolve();
+  /**
+   * While a reload's query runs: this process's own creations and revocations committed meanwhile,
+   * re-applied to what the query read (it may have read before they committed).
+   */
+  private edits: ((m: Map<string, TokenRecord>) => void)[] | undefined;
   private stopFeed: (() => void) | undefined;
 
   constructor(
-    private readonly deps: { read: TokenReader; audit: AuditLog; clock: Clock; tx: UnitOfWork },
+    private readonly deps: {
+      read: TokenReader;
+      audit: AuditLog;
+      clock: Clock;
+      tx: UnitOfWork;
+      /**
+       * The storage's read barrier (ChangeFeed.fresh, ADR 0012), awaited before every bearer
+       * token is resolved. Authentication is the first step of every read (flags, OFREP, flagd
+       * sync, and every express route), so the barrier is awaited here, once, and it brings every
+       * snapshot up to date (the flags documents as well as the tokens).
+       */
+      fresh?: (() => Promise<void>) | undefined;
+    },
   ) {}
 
   /** Loads the snapshot (at start) and keeps it current from `feed` (another process's commits). */
   async load(feed?: ChangeFeed): Promise<void> {
     await this.reload();
-    if (feed && !this.stopFeed) this.stopFeed = feed.onExternalChange(() => void this.reload());
+    if (feed && !this.stopFeed) this.stopFeed = feed.onExternalChange(() => this.reloadOrFail());
   }
 
   /**
@@ -91,19 +108,36 @@ export class TokenService {
    * another process) are told to the revocation listeners, as a revocation here would be.
    */
   reload(): Promise<void> {
-    this.reloading = this.reloading
-      .then(async () => {
+    return this.reloadOrFail().catch(() => {
+      // The last good snapshot stays; the next change retries.
+    });
+  }
+
+  /** `reload`, rejected if it failed (the read barrier must not count a failed reload as current). */
+  private reloadOrFail(): Promise<void> {
+    const run = this.reloading.then(async () => {
+      const edits: ((m: Map<string, TokenRecord>) => void)[] = [];
+      this.edits = edits;
+      try {
         const next = new Map<string, TokenRecord>();
         for (const { hash, token } of await this.deps.read.listActive()) next.set(hash, token);
+        for (const edit of edits) edit(next);
         const ids = new Set([...next.values()].map((t) => t.id));
         const gone = [...this.active.values()].filter((t) => !ids.has(t.id)).map((t) => t.id);
         this.active = next;
         for (const id of gone) this.tellRevoked(id);
-      })
-      .catch(() => {
-        // The last good snapshot stays; the next change retries.
-      });
-    return this.reloading;
+      } finally {
+        this.edits = undefined;
+      }
+    });
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  /** Applies a committed change of this process to the snapshot, and to the one a running reload is building. */
+  private edit(change: (m: Map<string, TokenRecord>) => void): void {
+    change(this.active);
+    this.edits?.push(change);
   }
 
   stop(): void {
@@ -135,8 +169,10 @@ export class TokenService {
    * tokens), never by the token itself, so the time it takes says nothing about how much of a
    * guessed token was right.
    */
-  authenticate(token: string | undefined): Actor {
+  async authenticate(token: string | undefined): Promise<Actor> {
     if (!token) throw new UnauthorizedError();
+    // The read barrier first, also before a 401: a token just created on another instance works here.
+    if (this.deps.fresh) await this.deps.fresh();
     const t = this.active.get(hashToken(token));
     if (!t) throw new UnauthorizedError('The bearer token is unknown or revoked');
     return { tokenId: t.id, name: t.name, role: t.role, team: t.team, approvalRoles: t.approvalRoles, service: t.service };
@@ -172,7 +208,7 @@ export class TokenService {
           createdBy: actor.name,
       };
       const hash = hashToken(token);
-      if (await u.tokens.insert(record, hash)) u.afterCommit(() => this.active.set(hash, { ...record, revokedAt: null }));
+      if (await u.tokens.insert(record, hash)) u.afterCommit(() => this.edit((m) => m.set(hash, { ...record, revokedAt: null })));
       await this.deps.audit.append(u, {
         type: 'token_created',
         actor: actor.name,
@@ -206,7 +242,9 @@ export class TokenService {
       await u.tokens.revoke(id, this.deps.clock.now().toISOString());
       await this.deps.audit.append(u, { type: 'token_revoked', actor: actor.name, data: { token_id: id, name: t.name, role: t.role } });
       u.afterCommit(() => {
-        for (const [hash, token] of this.active) if (token.id === id) this.active.delete(hash);
+        this.edit((m) => {
+          for (const [hash, token] of m) if (token.id === id) m.delete(hash);
+        });
         this.tellRevoked(id);
       });
     });

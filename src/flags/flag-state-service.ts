@@ -87,7 +87,7 @@ export class FlagStateService implements FlagStateReader {
     this.cursor = await this.read.lastSeq();
     this.seq = Math.max(this.seq, this.cursor);
     for (const doc of await this.read.allLatest()) this.take(doc);
-    if (feed && !this.stopFeed) this.stopFeed = feed.onExternalChange(() => void this.reload());
+    if (feed && !this.stopFeed) this.stopFeed = feed.onExternalChange(() => this.reloadOrFail());
   }
 
   /**
@@ -95,7 +95,14 @@ export class FlagStateService implements FlagStateReader {
    * the snapshot's and tells the listeners, as if it had been committed here. Reloads run one at a time.
    */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(async () => {
+    return this.reloadOrFail().catch(() => {
+      // Flag reads fail static: the snapshot keeps the last good state; the next change retries.
+    });
+  }
+
+  /** `reload`, rejected if it failed (the read barrier must not count a failed reload as current). */
+  private reloadOrFail(): Promise<void> {
+    const run = this.reloading.then(async () => {
       for (;;) {
         const page = await this.read.events(this.cursor, undefined, 500);
         for (const e of page) {
@@ -109,10 +116,9 @@ export class FlagStateService implements FlagStateReader {
         }
         if (page.length < 500) break;
       }
-    }).catch(() => {
-      // Flag reads fail static: the snapshot keeps the last good state; the next change retries.
     });
-    return this.reloading;
+    this.reloading = run.catch(() => {});
+    return run;
   }
 
   stop(): void {

@@ -4,8 +4,11 @@ import { requireRole, type Role } from '../access/actor.js';
 import type { TokenService } from '../access/token-service.js';
 import { UnauthorizedError } from '../errors.js';
 
-/** The actor behind an `Authorization: Bearer <token>` header; 401 for anything else. */
-export function actorFromAuthorization(tokens: TokenService, header: string | undefined): Actor {
+/**
+ * The actor behind an `Authorization: Bearer <token>` header; 401 for anything else. Asynchronous
+ * because the token service first awaits the storage's read barrier (ADR 0012).
+ */
+export async function actorFromAuthorization(tokens: TokenService, header: string | undefined): Promise<Actor> {
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!match) throw new UnauthorizedError(header ? 'The Authorization header must be "Bearer <token>"' : 'A bearer token is required');
   return tokens.authenticate(match[1]);
@@ -13,8 +16,8 @@ export function actorFromAuthorization(tokens: TokenService, header: string | un
 
 /** Resolves the bearer token on every /v1 request; the actor travels in res.locals. */
 export function authenticate(tokens: TokenService): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    res.locals['actor'] = actorFromAuthorization(tokens, req.headers.authorization);
+  return async (req: Request, res: Response, next: NextFunction) => {
+    res.locals['actor'] = await actorFromAuthorization(tokens, req.headers.authorization);
     next();
   };
 }

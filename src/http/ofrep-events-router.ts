@@ -60,12 +60,12 @@ export function ofrepEventsRouter(deps: {
   tickets: StreamTickets;
 }): Router {
   const r = Router();
-  r.get('/v1/services/:service/ofrep/events', (req, res) => {
+  r.get('/v1/services/:service/ofrep/events', async (req, res) => {
     const service = param(req, 'service');
     const ticket = queryString(req, 'ticket');
     const actor = req.headers.authorization === undefined && ticket !== undefined
       ? deps.tickets.verify(ticket, service, deps.tokens)
-      : actorFromAuthorization(deps.tokens, req.headers.authorization);
+      : await actorFromAuthorization(deps.tokens, req.headers.authorization);
     requireServiceAccess(actor, service);
     refuseWhileClosing(res, deps.hub.closed);
     const doc = knownServiceDocument(deps.flags, deps.catalog, service);

@@ -96,12 +96,9 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
       stats.served++;
       const id = read.accessLog(req, res, false);
       read.cors?.(req, res, noop);
-      try {
-        const actor = actorFromAuthorization(read.tokens, req.headers.authorization);
-        writeReply(res, read.flags(actor, service, req.headers['if-none-match']), id);
-      } catch (err) {
-        fail(read, req, res, id, path, err, false, undefined);
-      }
+      actorFromAuthorization(read.tokens, req.headers.authorization)
+        .then((actor) => writeReply(res, read.flags(actor, service, req.headers['if-none-match']), id))
+        .catch((err: unknown) => fail(read, req, res, id, path, err, false, undefined));
       return;
     }
     if (req.method !== 'POST') return pass(req, res);
@@ -126,27 +123,24 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
     stats.served++;
     const id = read.accessLog(req, res, false);
     read.cors?.(req, res, noop);
-    let actor: Actor;
-    try {
-      actor = actorFromAuthorization(read.tokens, h.authorization);
-    } catch (err) {
-      fail(read, req, res, id, path, err, true, key ?? undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
     // A client that goes away mid-body is owed nothing; the access log records the close.
     req.on('error', () => undefined);
-    req.on('end', () => {
-      try {
-        const body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-        const readBody = () => body;
-        const reply = key === null ? read.ofrep.bulk(actor, service, readBody, h['if-none-match'], refetchQuery(url, q)) : read.ofrep.single(actor, service, key, readBody);
-        writeReply(res, reply, id);
-      } catch (err) {
-        fail(read, req, res, id, path, err, true, key ?? undefined);
-      }
-    });
+    const evaluate = (actor: Actor) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          const body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+          const readBody = () => body;
+          const reply = key === null ? read.ofrep.bulk(actor, service, readBody, h['if-none-match'], refetchQuery(url, q)) : read.ofrep.single(actor, service, key, readBody);
+          writeReply(res, reply, id);
+        } catch (err) {
+          fail(read, req, res, id, path, err, true, key ?? undefined);
+        }
+      });
+    };
+    // The token first (after the read barrier, ADR 0012); the body is read only for a known caller.
+    actorFromAuthorization(read.tokens, h.authorization).then(evaluate, (err: unknown) => fail(read, req, res, id, path, err, true, key ?? undefined));
   };
 }
 

@@ -10,6 +10,10 @@ export interface StorageSettings {
   databasePoolSize?: number;
   /** PostgreSQL: the periodic catch-up of change listeners (postgres-storage.ts DEFAULT_CATCH_UP_MS); 0 turns it off (tests). */
   catchUpMs?: number;
+  /** PostgreSQL: the read barrier's bound (SWITCHYARD_READ_BARRIER_MS, ADR 0012); 0 turns it off. */
+  readBarrierMs?: number;
+  /** PostgreSQL: false to not LISTEN at all (tests of the read barrier alone). */
+  listen?: boolean;
   /** Told of an afterCommit callback or change listener that threw, and of a lost LISTEN connection. */
   onCallbackError?: (err: unknown) => void;
 }
@@ -22,6 +26,8 @@ export async function openStorage(s: StorageSettings): Promise<Storage> {
       url: s.databaseUrl,
       ...(s.databasePoolSize ? { poolSize: s.databasePoolSize } : {}),
       ...(s.catchUpMs !== undefined ? { catchUpMs: s.catchUpMs } : {}),
+      ...(s.readBarrierMs !== undefined ? { readBarrierMs: s.readBarrierMs } : {}),
+      ...(s.listen !== undefined ? { listen: s.listen } : {}),
       ...onCallbackError,
     });
   }

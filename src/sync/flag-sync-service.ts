@@ -59,8 +59,8 @@ export interface StreamSlots {
 }
 
 export interface FlagSyncDeps {
-  /** Resolves an `Authorization` header value to its actor, or throws `unauthorized`. */
-  authenticate(header: string | undefined): Actor;
+  /** Resolves an `Authorization` header value to its actor (after the read barrier, ADR 0012), or rejects with `unauthorized`. */
+  authenticate(header: string | undefined): Promise<Actor>;
   /** Throws `forbidden_service` when `actor` may not read `service`. */
   authorize(actor: Actor, service: string): void;
   documents: ServiceDocuments;
@@ -189,10 +189,11 @@ export class FlagSyncServer {
   }
 
   /** The caller's service, after the same checks as the HTTP route, in the same order. */
-  private admit(call: grpc.ServerUnaryCall<SyncRequest, unknown> | grpc.ServerWritableStream<SyncRequest, unknown>): { actor: Actor; doc: ServiceDocument } {
+  private async admit(call: grpc.ServerUnaryCall<SyncRequest, unknown> | grpc.ServerWritableStream<SyncRequest, unknown>): Promise<{ actor: Actor; doc: ServiceDocument }> {
     if (this.closing) throw new SwitchyardError('shutting_down', 'The server is shutting down; reconnect in a moment');
     const header = call.metadata.get('authorization')[0];
-    const actor = this.deps.authenticate(typeof header === 'string' ? header : undefined);
+    const actor = await this.deps.authenticate(typeof header === 'string' ? header : undefined);
+    if (this.closing) throw new SwitchyardError('shutting_down', 'The server is shutting down; reconnect in a moment');
     const selectorHeader = call.metadata.get('flagd-selector')[0];
     const service = selectedService(call.request.selector, typeof selectorHeader === 'string' ? selectorHeader : undefined);
     this.deps.authorize(actor, service);
@@ -204,18 +205,33 @@ export class FlagSyncServer {
   }
 
   private fetchAll(call: grpc.ServerUnaryCall<SyncRequest, unknown>, callback: grpc.sendUnaryData<unknown>): void {
-    try {
-      const { doc } = this.admit(call);
-      callback(null, { flag_configuration: this.payload(doc) });
-    } catch (err) {
-      callback(this.refusal(err, 'FetchAllFlags'));
-    }
+    this.admit(call).then(
+      ({ doc }) => {
+        let payload: string;
+        try {
+          payload = this.payload(doc);
+        } catch (err) {
+          callback(this.refusal(err, 'FetchAllFlags'));
+          return;
+        }
+        callback(null, { flag_configuration: payload });
+      },
+      (err: unknown) => callback(this.refusal(err, 'FetchAllFlags')),
+    );
   }
 
   private syncFlags(call: grpc.ServerWritableStream<SyncRequest, unknown>): void {
+    this.admit(call).then(
+      (admitted) => this.openStream(call, admitted),
+      (err: unknown) => this.fail(call, this.refusal(err, 'SyncFlags')),
+    );
+  }
+
+  private openStream(call: grpc.ServerWritableStream<SyncRequest, unknown>, admitted: { actor: Actor; doc: ServiceDocument }): void {
     let stream: OpenStream;
     try {
-      const { actor, doc } = this.admit(call);
+      if (call.cancelled) return;
+      const { actor, doc } = admitted;
       stream = { call, service: doc.service, version: -1, stop: () => {} };
       // The place under the caps first: a refused stream sends nothing.
       const release = this.deps.slots.acquire({ setHeader: () => undefined }, actor.tokenId, () => {

@@ -113,6 +113,10 @@ export interface StartOptions {
   databaseUrl?: string;
   /** PostgreSQL: the storage's periodic catch-up (ms); 0 turns it off, to show what NOTIFY alone delivers. */
   catchUpMs?: number;
+  /** PostgreSQL: false to not LISTEN for other instances' commits (what the read barrier alone delivers, ADR 0012). */
+  listen?: boolean;
+  /** PostgreSQL: the read barrier's bound (ms); 0 turns it off. */
+  readBarrierMs?: number;
 }
 
 /**
@@ -142,6 +146,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       dbPath,
       ...(pgdb ? { databaseUrl: pgdb.url } : {}),
       ...(opts.catchUpMs !== undefined ? { catchUpMs: opts.catchUpMs } : {}),
+      ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+      ...(opts.readBarrierMs !== undefined ? { readBarrierMs: opts.readBarrierMs } : {}),
       policyBundlePath: opts.bundlePath ?? BUNDLE_PATH,
       clock: clock as Clock,
       logger: createLogger('info', sink),

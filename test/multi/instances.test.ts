@@ -3,9 +3,13 @@
  * loopback, a ManualClock each) on ONE real PostgreSQL database behave as one service.
  * docs/deployment.md describes what these tests pin.
  */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFlagSync } from '../../src/app.js';
 import { streamTicketKey } from '../../src/access/stream-ticket.js';
 import { ManualClock } from '../../src/clock.js';
+import { syncProtoPath } from '../../src/sync/flag-sync-service.js';
 import { openSse } from '../fixtures/sse-client.js';
 import { apiFor, simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../helpers/postgres.js';
@@ -171,6 +175,76 @@ describe('three instances on one PostgreSQL behave as one', () => {
       expect((await as(b, owner.secret).get(`/v1/intents/${key}`)).body.state).toBe('paused');
     } finally {
       for (const s of all) s.clock.set(START);
+    }
+  });
+
+  it('an auto-advance due while all three run happens once', async () => {
+    const key = 'multi-auto';
+    const rollout = { stages: [{ exposure: 1, hold: 'PT30M' }, { exposure: 6 }], auto_advance: true };
+    const created = await as(a, owner.secret).post('/v1/intents', simpleIntent(key, { rollout, exposure: 6 }));
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.state).toBe('running');
+    for (const s of all) s.clock.advance(30 * 60_000);
+    try {
+      const ticks = await Promise.all([...all, ...all].map((s) => s.container.lifecycle.tick()));
+      expect(ticks.flatMap((t) => t.advanced).filter((k) => k === key)).toEqual([key]);
+      const audit = (await a.api.get(`/v1/audit?experiment=${key}&type=advanced`)).body;
+      expect(audit.events ?? audit.items).toHaveLength(1);
+      expect((await as(c, owner.secret).get(`/v1/intents/${key}`)).body.rollout).toMatchObject({ stage: 1, status: 'complete' });
+    } finally {
+      for (const s of all) s.clock.set(START);
+    }
+  });
+
+  it('a gRPC sync stream and an OFREP event stream on C see a write made on A within 1 s', async () => {
+    const web = await a.token({ name: 'web-streams', role: 'service', service: 'web' });
+    const sync = buildFlagSync(c.container, c.built.app);
+    const def = protoLoader.loadSync(syncProtoPath(), { keepCase: true, defaults: true });
+    const pkg = grpc.loadPackageDefinition(def) as any;
+    const client = new pkg.flagd.sync.v1.FlagSyncService(`127.0.0.1:${await sync.listen('127.0.0.1', 0)}`, grpc.credentials.createInsecure()) as grpc.Client & {
+      SyncFlags(req: object, md: grpc.Metadata): grpc.ClientReadableStream<{ flag_configuration: string }>;
+    };
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${web.secret}`);
+    const call = client.SyncFlags({ selector: 'web' }, md);
+    const messages: string[] = [];
+    let heard: (() => void) | undefined;
+    call.on('data', (r: { flag_configuration: string }) => {
+      messages.push(r.flag_configuration);
+      heard?.();
+    });
+    call.on('error', () => undefined);
+    /** Resolves when the stream has sent `n` messages; rejects after `ms` (an event awaited, not a sleep). */
+    const messageCount = (n: number, ms: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the gRPC sync stream on C sent ${messages.length} messages, not ${n}, within ${ms} ms`)), ms);
+        const check = () => {
+          if (messages.length >= n) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        heard = check;
+        check();
+      });
+    const bulk = await as(c, web.secret).post('/v1/services/web/ofrep/v1/evaluate/flags', { context: { targetingKey: 'u1' } });
+    expect(bulk.status).toBe(200);
+    const events = await openSse(`${c.base}${bulk.body.eventStreams[0].endpoint.requestUri as string}`);
+    try {
+      expect(events.status, events.text).toBe(200);
+      await messageCount(1, 2000); // the state as of now
+      const first = await events.nextEvent(2000); // the current version
+      expect((await as(a, owner.secret).post('/v1/intents', simpleIntent('multi-streams'))).status).toBe(201);
+      // Within one second of A's acknowledgement (SPEC §11): both streams of C.
+      const [next] = await Promise.all([events.nextEvent(1000), messageCount(2, 1000)]);
+      expect(Number(next.id)).toBeGreaterThan(Number(first.id));
+      expect(JSON.parse(next.data)).toMatchObject({ type: 'refetchEvaluation', etag: (await as(a, web.secret).get('/v1/services/web/flags')).headers.get('etag') });
+      expect(JSON.parse(messages.at(-1)!).flags).toHaveProperty('multi_streams_flag');
+    } finally {
+      events.close();
+      call.cancel();
+      client.close();
+      await sync.close();
     }
   });
 

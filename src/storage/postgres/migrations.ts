@@ -260,4 +260,18 @@ CREATE TRIGGER flag_documents_no_delete BEFORE DELETE ON flag_documents FOR EACH
 CREATE TRIGGER flag_documents_no_truncate BEFORE TRUNCATE ON flag_documents FOR EACH STATEMENT EXECUTE FUNCTION switchyard_append_only();
 `,
   },
+  {
+    version: 2,
+    name: 'change_counter',
+    // PostgreSQL only (ADR 0012): the read barrier's counter. Every unit of work adds one to it in
+    // its own transaction (the same statement that sends its NOTIFY), so a process that reads it
+    // knows whether its snapshots hold every unit committed so far.
+    sql: `
+CREATE TABLE change_counter (
+  id smallint PRIMARY KEY CHECK (id = 1),
+  n bigint NOT NULL
+);
+INSERT INTO change_counter (id, n) VALUES (1, 0);
+`,
+  },
 ];

@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { DEFAULT_DATABASE_POOL_SIZE } from '../../config.js';
+import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_READ_BARRIER_MS as CONFIGURED_READ_BARRIER_MS } from '../../config.js';
 import type { ReadStores, Storage, Stores, Unit, UnitOfWork } from '../../unit-of-work.js';
 import { StorageError, translate, translated } from './driver-errors.js';
 import { pgMigrations } from './migrations.js';
+import { ReadBarrier } from '../read-barrier.js';
 import {
   checkParams,
   PgAuditStore,
@@ -42,6 +43,11 @@ const RELISTEN_MS = 1000;
  * reload reads the change feed from its cursor and the active tokens: two small queries.
  */
 export const DEFAULT_CATCH_UP_MS = 5000;
+/**
+ * How long a read waits for the read barrier (ADR 0012) before it is served from the snapshot
+ * anyway (SWITCHYARD_READ_BARRIER_MS): the bound a slow or unreachable database adds to a read.
+ */
+export const DEFAULT_READ_BARRIER_MS = CONFIGURED_READ_BARRIER_MS;
 
 export interface PostgresStorageOptions {
   /** A `postgres://` or `postgresql://` URL (SWITCHYARD_DATABASE_URL). */
@@ -52,6 +58,13 @@ export interface PostgresStorageOptions {
   onCallbackError?: (err: unknown) => void;
   /** The periodic catch-up of `onExternalChange` listeners (DEFAULT_CATCH_UP_MS); 0 turns it off. */
   catchUpMs?: number;
+  /** The read barrier's bound (DEFAULT_READ_BARRIER_MS); 0 turns the barrier off (reads serve the snapshot as it is). */
+  readBarrierMs?: number;
+  /**
+   * Whether to LISTEN for other processes' commits (default true). Tests turn it off, with the
+   * catch-up, to show what the read barrier alone delivers when notifications are lost.
+   */
+  listen?: boolean;
 }
 
 interface OpenUnit {
@@ -83,8 +96,11 @@ const types = {
  *   no other writer in between, as with SQLite's one writer. Within this process units also queue
  *   in memory first, so a waiting unit holds no connection and reads keep theirs.
  * - A `run` inside a unit (same async context) joins it as a SAVEPOINT (see `joined`).
- * - Each unit sends `pg_notify(CHANGE_CHANNEL, <this process's id>)`, delivered at COMMIT only;
- *   a LISTEN connection hears other processes' commits and tells `onExternalChange` listeners.
+ * - Each unit adds one to `change_counter` and sends `pg_notify(CHANGE_CHANNEL, <this process's
+ *   id>)` in one statement, delivered at COMMIT only; a LISTEN connection hears other processes'
+ *   commits and tells `onExternalChange` listeners.
+ * - `fresh()` is the read barrier (ADR 0012): the snapshots' readers call it before answering, and
+ *   it resolves once they hold every unit committed before the call (or after a short bound).
  * - Driver errors are translated in driver-errors.ts, nowhere else.
  */
 export class PostgresStorage implements Storage {
@@ -96,7 +112,9 @@ export class PostgresStorage implements Storage {
   private readonly pool: pg.Pool;
   private readonly writer: Stores;
   private readonly context = new AsyncLocalStorage<OpenUnit>();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<() => unknown>();
+  /** The read barrier (ADR 0012); undefined when turned off (readBarrierMs 0). */
+  readonly barrier: ReadBarrier | undefined;
   private readonly lockTimeoutMs: number;
   private current: pg.PoolClient | undefined;
   private tail: Promise<unknown> = Promise.resolve();
@@ -129,6 +147,26 @@ export class PostgresStorage implements Storage {
     );
     this.read = this.routed(committed);
     this.tx = { run: (fn) => this.run(fn) };
+    const bound = options.readBarrierMs ?? DEFAULT_READ_BARRIER_MS;
+    this.barrier =
+      bound > 0
+        ? new ReadBarrier(
+            {
+              counter: () => this.counter(),
+              refresh: () => this.reloadAll(),
+            },
+            bound,
+          )
+        : undefined;
+  }
+
+  /**
+   * The read barrier (ADR 0012): resolves when this process's snapshots hold every unit committed
+   * (on any instance) before the call, or after the bound, or at once while the database fails.
+   * Never rejects.
+   */
+  fresh(): Promise<void> {
+    return this.barrier ? this.barrier.wait() : Promise.resolve();
   }
 
   /**
@@ -166,7 +204,7 @@ export class PostgresStorage implements Storage {
     } catch (err) {
       throw translate(err);
     }
-    await this.listen();
+    if (this.options.listen !== false) await this.listen();
     const every = this.options.catchUpMs ?? DEFAULT_CATCH_UP_MS;
     if (every > 0 && !this.closed) {
       this.catchUp = setInterval(() => this.changed(), every);
@@ -174,7 +212,7 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  onExternalChange(listener: () => void): () => void {
+  onExternalChange(listener: () => unknown): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -223,13 +261,15 @@ export class PostgresStorage implements Storage {
       const state: OpenUnit = { unit: { ...this.writer, afterCommit: (cb) => state.callbacks.push(cb) }, client, callbacks: [], done: false, depth: 0 };
       let broken: Error | undefined;
       let result: T;
+      let counter: number | undefined;
       this.current = client;
       try {
         await client.query('BEGIN');
         await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
         await client.query({ name: 'sy_unit_lock', text: 'SELECT pg_advisory_xact_lock($1::bigint)', values: [UNIT_LOCK_KEY] });
         result = await this.context.run(state, () => fn(state.unit));
-        await client.query({ name: 'sy_unit_notify', text: 'SELECT pg_notify($1, $2)', values: [CHANGE_CHANNEL, this.instanceId] });
+        const counted = await client.query<{ n: number }>({ name: 'sy_unit_commit', text: COMMIT_COUNT_SQL, values: [CHANGE_CHANNEL, this.instanceId] });
+        counter = counted.rows[0]?.n;
         await client.query('COMMIT');
       } catch (err) {
         try {
@@ -251,6 +291,8 @@ export class PostgresStorage implements Storage {
           this.options.onCallbackError?.(err);
         }
       }
+      // The snapshots took this unit in (above): if they held every earlier unit, they hold this one.
+      if (counter !== undefined) this.barrier?.committed(counter);
       return result;
     });
   }
@@ -327,7 +369,9 @@ export class PostgresStorage implements Storage {
       }
     };
     client.on('notification', (n) => {
-      if (n.channel === CHANGE_CHANNEL && n.payload !== this.instanceId) this.changed();
+      if (n.channel !== CHANGE_CHANNEL || n.payload === this.instanceId) return;
+      if (this.barrier) this.barrier.kick();
+      else this.changed();
     });
     client.on('error', retry);
     client.on('end', () => retry(new StorageError('the LISTEN connection ended', { cause: undefined })));
@@ -340,16 +384,50 @@ export class PostgresStorage implements Storage {
     }
   }
 
+  /**
+   * Another process may have committed unheard (the catch-up, a re-made LISTEN; a notification
+   * too when the barrier is off): every listener reloads. The counter is read first, so once the reloads succeeded the barrier knows the
+   * snapshots hold it, and the next read does not reload again.
+   */
   private changed(): void {
-    for (const l of [...this.listeners]) {
-      try {
-        l();
-      } catch (err) {
-        this.options.onCallbackError?.(err);
-      }
+    void (async () => {
+      const n = this.barrier ? await this.counter().catch(() => undefined) : undefined;
+      await this.reloadAll();
+      if (n !== undefined) this.barrier?.caughtUp(n);
+    })().catch(() => {});
+  }
+
+  /** The change counter now: committed units of every process (the read barrier's one query). */
+  private async counter(): Promise<number> {
+    try {
+      const r = await this.pool.query<{ n: number }>({ name: 'sy_change_counter', text: 'SELECT n FROM change_counter WHERE id = 1' });
+      return r.rows[0]?.n ?? 0;
+    } catch (err) {
+      throw translate(err);
     }
   }
+
+  /**
+   * Runs every listener and waits for them; rejects if one failed (its snapshot then keeps its
+   * last good state, and the barrier does not count it as current).
+   */
+  private async reloadAll(): Promise<void> {
+    const runs = [...this.listeners].map(async (l) => {
+      try {
+        await l();
+        return true;
+      } catch {
+        // A reload that fails (the database went away) is fail static, not an error to log.
+        return false;
+      }
+    });
+    const ok = await Promise.all(runs);
+    if (ok.includes(false)) throw new StorageError('a snapshot did not reload', { cause: undefined });
+  }
 }
+
+/** A unit's last statement before COMMIT: one more on the change counter, and the notification. */
+const COMMIT_COUNT_SQL = 'WITH c AS (UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n) SELECT c.n, pg_notify($1, $2) IS NULL AS sent FROM c';
 
 function sqlOn(target: () => pg.Pool | pg.PoolClient): Sql {
   return {

@@ -58,7 +58,7 @@ describe('TokenService', () => {
     expect(made).toMatchObject({ name: 'amy', role: 'approver' });
     expect(made.id).toMatch(/^tok_[0-9A-Z]{26}$/);
     expect(made.token).toMatch(/^sy_[A-Za-z0-9_-]{43}$/);
-    expect(tokens.authenticate(made.token)).toEqual({ tokenId: made.id, name: 'amy', role: 'approver', team: null, approvalRoles: ['privacy'], service: null });
+    expect(await tokens.authenticate(made.token)).toEqual({ tokenId: made.id, name: 'amy', role: 'approver', team: null, approvalRoles: ['privacy'], service: null });
     expect((await audit.query({ limit: 10 })).at(-1)).toMatchObject({
       type: 'token_created',
       actor: 'root',
@@ -149,7 +149,7 @@ describe('TokenService', () => {
   it('bootstrap: a brand-new database gets one fresh admin token, printed once; a later start makes none', async () => {
     const first = await tokens.bootstrap(undefined);
     expect(first.token).toMatch(/^sy_/);
-    expect(tokens.authenticate(first.token!)).toMatchObject({ name: 'admin', role: 'admin' });
+    expect(await tokens.authenticate(first.token!)).toMatchObject({ name: 'admin', role: 'admin' });
     expect(await audit.query({ limit: 10 })).toMatchObject([{ type: 'token_created', actor: 'bootstrap', data: { name: 'admin', role: 'admin', source: 'first start' } }]);
     expect(await tokens.bootstrap(undefined)).toEqual({ token: null });
     expect(await tokens.list()).toEqual([{ id: expect.stringMatching(/^tok_[0-9A-Z]{26}$/), name: 'admin', role: 'admin', created_at: '2026-12-01T00:00:00.000Z' }]);
@@ -161,7 +161,7 @@ describe('TokenService', () => {
     const configured = 'sy_configured-bootstrap-token-0001';
     expect(await tokens.bootstrap(configured)).toEqual({ token: null });
     expect(await tokens.bootstrap(configured)).toEqual({ token: null });
-    expect(tokens.authenticate(configured)).toMatchObject({ name: 'bootstrap-admin', role: 'admin', approvalRoles: [] });
+    expect(await tokens.authenticate(configured)).toMatchObject({ name: 'bootstrap-admin', role: 'admin', approvalRoles: [] });
     expect(await tokens.list()).toEqual([{ id: expect.stringMatching(/^tok_[0-9A-Z]{26}$/), name: 'bootstrap-admin', role: 'admin', created_at: '2026-12-01T00:00:00.000Z' }]);
     expect(await new TokenStore(db).get((await tokens.list())[0]!.id)).toMatchObject({ createdBy: 'bootstrap' });
     expect(await audit.query({ limit: 10 })).toMatchObject([

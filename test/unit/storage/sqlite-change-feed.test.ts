@@ -96,11 +96,11 @@ describe('SqliteStorage change feed and read connection', () => {
     await tokens.load(storage);
     const revoked: string[] = [];
     tokens.onRevoked((id) => revoked.push(id));
-    expect(tokens.authenticate('sy_one').tokenId).toBe('t1');
+    expect((await tokens.authenticate('sy_one')).tokenId).toBe('t1');
     other.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run('2026-11-25T00:00:02Z', 't1');
-    await vi.waitFor(() => expect(() => tokens.authenticate('sy_one')).toThrow(/unknown or revoked/), { timeout: 50 * OTHER_WRITER_POLL_MS, interval: 10 });
+    await vi.waitFor(() => expect(tokens.authenticate('sy_one')).rejects.toThrow(/unknown or revoked/), { timeout: 50 * OTHER_WRITER_POLL_MS, interval: 10 });
     expect(revoked).toEqual(['t1']);
-    expect(tokens.authenticate('sy_two').tokenId).toBe('t2');
+    expect((await tokens.authenticate('sy_two')).tokenId).toBe('t2');
     tokens.stop();
   });
 
