@@ -14,6 +14,18 @@ export interface Reply {
   json?: string;
 }
 
+declare const JSON_OF: unique symbol;
+/**
+ * JSON text that records, in its type only, the type of the value it is the serialization of: a
+ * declared route's `send` takes it only for the body its declaration gives that status. Made by
+ * `jsonText`, or by a cast where the text was serialized elsewhere (stored, or assembled in pieces
+ * on the hot read path) from a value of that type.
+ */
+export type JsonText<T> = string & { readonly [JSON_OF]: T };
+
+/** `JSON.stringify(value)`, typed as the text of `value`. */
+export const jsonText = <T>(value: T): JsonText<T> => JSON.stringify(value) as JsonText<T>;
+
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Through express's `res.send`, so the idempotency middleware records it like any answer. */
