@@ -62,6 +62,16 @@ describe('route declarations (src/http/route.ts)', () => {
     expect(routes.filter((r) => r.declared !== undefined && NOT_YET_DECLARED.has(r.op)).map((r) => r.op)).toEqual([]);
   });
 
+  it('every declared answer with a body describes it in zod: a JSON component (`body`) or `text`, never a hand-written JSON Schema', () => {
+    for (const d of DECLARED) {
+      for (const [status, r] of Object.entries(d.responses)) {
+        const where = `${d.method.toUpperCase()} ${d.path} ${status}`;
+        expect(r.rawSchema, where).toBeUndefined();
+        if (r.contentType !== undefined) expect(r.body ?? r.text, where).toBeDefined();
+      }
+    }
+  });
+
   it('every declaration the document assembles is registered once, through route()', () => {
     const registered = appRoutes(buildApp(s.container)).filter((r) => r.declared !== undefined).map((r) => r.op).sort();
     expect(DECLARED.map((d) => `${d.method.toUpperCase()} ${openApiPath(d.path)}`).sort()).toEqual(registered);
