@@ -2,7 +2,7 @@ import http, { type Server } from 'node:http';
 import express, { type Express } from 'express';
 import { DEFAULT_LIMITS, type ServerLimits } from './config.js';
 import type { Container } from './container.js';
-import { decisionsRouter, servicesRouter, tokensRouter } from './http/admin-router.js';
+import { decisionsRouter, tokensRouter } from './http/admin-router.js';
 import { guardConnections, type ConnectionGuardStats } from './http/connection-guard.js';
 import { CORS_ROUTES, flagReadCors } from './http/cors.js';
 import { StreamLeases } from './http/stream-leases.js';
@@ -18,7 +18,10 @@ import { authenticate } from './http/auth.js';
 import { keepRawJson, queryTextRules, registerBodySource } from './http/body.js';
 import { idempotency } from './http/idempotency.js';
 import { bundleBody, policyRouter } from './http/policy-router.js';
-import { flagsEndpoint, flagsRouter, knownServiceDocument, requireServiceAccess } from './http/flags-router.js';
+import { requireServiceAccess } from './access/actor.js';
+import { knownServiceDocument } from './http/flag-reads.js';
+import { flagsEndpoint, flagsRouter, servicesRouter } from './http/flags-router.js';
+import { healthRouter } from './http/health-router.js';
 import { flagdRouter } from './http/flagd-router.js';
 import { OFREP_MOUNT, ofrepEndpoints, ofrepErrorFields, ofrepRouter } from './http/ofrep-router.js';
 import { readPath, type ReadEndpoints, type ReadPathStats } from './http/read-path.js';
@@ -27,7 +30,7 @@ import { FlagStreamHub } from './flags/flag-stream.js';
 import { EventFeedStreams } from './flags/event-feed-stream.js';
 import { intentsRouter } from './http/intents-router.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
-import { openApiRouter } from './http/openapi-router.js';
+import { openApiRouter } from './http/openapi.js';
 import { whoamiRouter } from './http/whoami-router.js';
 import { TELEMETRY_BODY_LIMIT_BYTES, TELEMETRY_PATH, telemetryRouter } from './http/telemetry-router.js';
 import { consoleRouter } from './console/console-router.js';
@@ -93,24 +96,7 @@ export function buildApp(c: Container, options: AppOptions = {}): Express {
   });
   const errorLogger = c.logger.child({ module: 'errors' });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const checks = {
-      database: await c.storage.ping().then(
-        () => true,
-        () => false,
-      ),
-      policy: c.engine.revision() !== null,
-    };
-    const ready = checks.database && checks.policy;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks, policy_revision: c.engine.revision() });
-  });
-
-  app.get('/metrics', async (_req, res) => {
-    res.type(c.metrics.registry.contentType).send(await c.metrics.registry.metrics());
-  });
+  app.use(healthRouter({ ping: () => c.storage.ping(), revision: () => c.engine.revision() }, c.metrics));
   app.use(openApiRouter());
 
   // Before authentication: a preflight carries no token. Only the flag-read routes, only when

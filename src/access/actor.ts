@@ -33,6 +33,13 @@ export function requireRole(actor: Actor, roles: readonly Role[], what: string):
   throw new ForbiddenError(`${article(actor.role)} token may not ${what}`);
 }
 
+/** A service token reads only its own service; every human role may read any service. */
+export function requireServiceAccess(actor: Actor, service: string): void {
+  if (actor.role === 'service' && actor.service !== service) {
+    throw new ForbiddenError(`This token reads the flags of service ${actor.service ?? '(none)'}, not of ${service}`, 'forbidden_service');
+  }
+}
+
 /** Owners act only on their own team's intents; operators and admins on all. */
 export function requireTeamAccess(actor: Actor, owner: string, what: string, allowOperator: boolean): void {
   if (actor.role === 'admin') return;

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { declare, route } from '../http/route.js';
 
 /** Where the console's page lives; its scripts and styles are served under this path. */
 export const CONSOLE_ASSETS = '/console';
@@ -18,7 +20,7 @@ export function consoleStaticDir(moduleDir = path.dirname(fileURLToPath(import.m
 }
 
 /** Strict headers for the console: its own scripts and styles only, never framed. */
-const consoleHeaders: RequestHandler = (_req, res, next) => {
+function setConsoleHeaders(res: Response): void {
   res.setHeader(
     'Content-Security-Policy',
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -27,7 +29,24 @@ const consoleHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('X-Frame-Options', 'DENY');
+}
+
+const consoleHeaders: RequestHandler = (_req, res, next) => {
+  setConsoleHeaders(res);
   next();
+};
+
+export const CONSOLE_ROUTES = {
+  console: declare({
+    method: 'get',
+    path: '/',
+    operationId: 'console',
+    tag: 'meta',
+    summary: 'The web console (a static page; its assets are under /console/)',
+    access: { kind: 'public' },
+    responses: { 200: { description: 'The console page.', contentType: 'text/html', text: z.string().meta({ description: 'index.html' }) } },
+    errors: [],
+  }),
 };
 
 /**
@@ -38,9 +57,11 @@ const consoleHeaders: RequestHandler = (_req, res, next) => {
 export function consoleRouter(dir = consoleStaticDir()): Router {
   const r = Router();
   const index = path.join(dir, 'index.html');
-  r.get('/', consoleHeaders, (_req, res) => {
+  route(r, CONSOLE_ROUTES.console, ({ res, handedOver }) => {
+    setConsoleHeaders(res);
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
+    return handedOver();
   });
   r.use(
     CONSOLE_ASSETS,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { TokenService } from '../access/token-service.js';
-import { NotFoundError, SwitchyardError } from '../errors.js';
-import type { PolicyDecision, ServiceCatalog } from '../policy/policy-engine.js';
+import { NotFoundError } from '../errors.js';
+import type { PolicyDecision } from '../policy/policy-engine.js';
 import type { DecisionReader } from '../policy/decision-store.js';
 import { actorOf, allow, READERS } from './auth.js';
 import { jsonBody, param } from './body.js';
@@ -21,20 +21,6 @@ export function tokensRouter(tokens: TokenService): Router {
   r.delete('/v1/tokens/:id', allow(['admin'], 'revoke tokens'), async (req, res) => {
     await tokens.revoke(param(req, 'id'), actorOf(res));
     res.status(204).end();
-  });
-  return r;
-}
-
-/**
- * `GET /v1/services`: the catalog of the active policy, for any token. With no policy loaded there
- * is no catalog: 503 rather than an empty list, which would tell every service it does not exist.
- */
-export function servicesRouter(catalog: () => ServiceCatalog): Router {
-  const r = Router();
-  r.get('/v1/services', (_req, res) => {
-    const c = catalog();
-    if (!c.available) throw new SwitchyardError('policy_unavailable', 'No policy is loaded, so there is no service catalog');
-    res.json({ services: c.tiers() });
   });
   return r;
 }

@@ -23,13 +23,34 @@ import type { TokenService } from '../access/token-service.js';
 import { sseEvent, type FlagStreamHub, type FlagsVersion } from '../flags/flag-stream.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
+import { requireServiceAccess } from '../access/actor.js';
+import { lastEventIdHeader } from './api-schemas.js';
 import { actorFromAuthorization } from './auth.js';
 import { param, queryString } from './body.js';
-import { knownServiceDocument, requireServiceAccess } from './flags-router.js';
+import { knownServiceDocument, unixSeconds } from './flag-reads.js';
+import { SERVICE_READERS } from './flags-router.js';
 import type { OfrepEventStream } from './ofrep-router.js';
-import { unixSeconds } from './ofrep-router.js';
-import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
+import { declare, route } from './route.js';
+import { eventStreamOf, lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
 import type { StreamLeases } from './stream-leases.js';
+
+export const OFREP_EVENTS_ROUTES = {
+  events: declare({
+    method: 'get',
+    path: '/v1/services/:service/ofrep/events',
+    operationId: 'ofrepEventStream',
+    tag: 'ofrep',
+    summary: 'OFREP change notifications (ADR-0008): Server-Sent Events, one `refetchEvaluation` per flags version of the service',
+    description: 'The URL a bulk answer advertises in `eventStreams`. Takes the `ticket` it carries (for an EventSource, which cannot send headers) or the Authorization header.',
+    access: { ...SERVICE_READERS, ticket: true },
+    extraParameters: [
+      lastEventIdHeader,
+      { name: 'ticket', in: 'query', required: false, description: 'The ticket from the bulk answer, instead of the Authorization header.', schema: { type: 'string' } },
+    ],
+    responses: { 200: eventStreamOf('The stream; `data` of each event is `{"type": "refetchEvaluation", "etag", "lastModified"}`, `id` the flags version.') },
+    errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
+  }),
+};
 
 /** The path of a service's notification stream. */
 export const ofrepEventsPath = (service: string): string => `/v1/services/${encodeURIComponent(service)}/ofrep/events`;
@@ -60,7 +81,7 @@ export function ofrepEventsRouter(deps: {
   tickets: StreamTickets;
 }): Router {
   const r = Router();
-  r.get('/v1/services/:service/ofrep/events', async (req, res) => {
+  route(r, OFREP_EVENTS_ROUTES.events, async ({ req, res, handedOver }) => {
     const service = param(req, 'service');
     const ticket = queryString(req, 'ticket');
     const actor = req.headers.authorization === undefined && ticket !== undefined
@@ -75,6 +96,7 @@ export function ofrepEventsRouter(deps: {
       const stream = deps.hub.open(res, doc, lastId);
       return () => stream.close();
     });
+    return handedOver();
   });
   return r;
 }

@@ -5,13 +5,15 @@ import type { Actor } from '../access/actor.js';
 import { MalformedBodyError, SwitchyardError, ValidationError } from '../errors.js';
 import type { EvaluationContext } from '../evaluation/types.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
-import { bulkEtag, isOfrepFailure, OfrepEvaluator, PAUSED_REASON, type OfrepEvaluation } from '../flags/ofrep.js';
+import { bulkEtag, isOfrepFailure, OfrepEvaluator, PAUSED_REASON, type OfrepEvaluation, type OfrepFailure as OfrepFailureType } from '../flags/ofrep.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
-import { actorOf } from './auth.js';
+import { ETAG, ifNoneMatch, notModified } from './api-schemas.js';
 import { assertPlainJson, jsonBody, param, parseWith } from './body.js';
 import type { StoredFlagDocument } from '../flags/flag-store.js';
-import { etagMatches, knownServiceDocument, requireServiceAccess } from './flags-router.js';
-import { sendReply, type Reply } from './reply.js';
+import { etagMatches, knownServiceDocument, unixSeconds } from './flag-reads.js';
+import { SERVICE_READERS } from './flags-router.js';
+import { jsonText, type JsonText } from './reply.js';
+import { declare, route, type DeclaredReply } from './route.js';
 
 /** Where evaluations are counted (a Prometheus counter fits). */
 export interface OfrepEvaluationCounter {
@@ -45,9 +47,8 @@ function readContext(readBody: () => unknown): EvaluationContext {
   return ((body as { context?: EvaluationContext }).context ?? {}) as EvaluationContext;
 }
 
-/** The HTTP status the OFREP OpenAPI document gives each single-flag outcome. */
-export function ofrepStatus(e: OfrepEvaluation): 200 | 400 | 404 | 500 {
-  if (!isOfrepFailure(e)) return 200;
+/** The HTTP status the OFREP OpenAPI document gives each single-flag failure. */
+export function ofrepFailureStatus(e: OfrepFailureType): 400 | 404 | 500 {
   switch (e.errorCode) {
     case 'FLAG_NOT_FOUND':
       return 404;
@@ -58,6 +59,69 @@ export function ofrepStatus(e: OfrepEvaluation): 200 | 400 | 404 | 500 {
       return 400;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Answers and routes.
+
+const Primitive = z.union([z.string(), z.number(), z.boolean()]);
+export const OfrepSuccess = z.object({
+  key: z.string(),
+  value: z.unknown(),
+  // STATIC: a paused flag (SPEC §6 reason DISABLED), with metadata.switchyard_state DISABLED; see src/flags/ofrep.ts.
+  reason: z.enum(['SPLIT', 'DEFAULT', 'STATIC']),
+  variant: z.string(),
+  metadata: z.record(z.string(), Primitive),
+});
+export const OfrepFailure = z.object({
+  key: z.string(),
+  errorCode: z.enum(['TARGETING_KEY_MISSING', 'FLAG_NOT_FOUND', 'INVALID_CONTEXT', 'PARSE_ERROR', 'GENERAL']),
+  errorDetails: z.string(),
+});
+const OfrepEventStreamSchema = z.object({ type: z.literal('sse'), endpoint: z.object({ requestUri: z.string() }) });
+export const OfrepBulk = z.object({ flags: z.array(z.union([OfrepSuccess, OfrepFailure])), eventStreams: z.array(OfrepEventStreamSchema).optional() });
+
+const failure = (description: string) => ({ description, body: { name: 'OfrepFailure', schema: OfrepFailure } }) as const;
+
+export const OFREP_ROUTES = {
+  single: declare({
+    method: 'post',
+    path: '/v1/services/:service/ofrep/v1/evaluate/flags/:key',
+    operationId: 'ofrepEvaluateFlag',
+    tag: 'ofrep',
+    summary: 'OFREP: evaluate one flag',
+    description: 'Errors before evaluation are problem documents with the OFREP fields `errorCode` and `errorDetails` added.',
+    access: SERVICE_READERS,
+    body: { name: 'OfrepEvaluationRequest', schema: EvaluationRequest, optional: true },
+    jsonBody: true,
+    responses: {
+      200: { description: 'The evaluation.', body: { name: 'OfrepSuccess', schema: OfrepSuccess } },
+      400: failure('TARGETING_KEY_MISSING, INVALID_CONTEXT or PARSE_ERROR.'),
+      404: failure('FLAG_NOT_FOUND.'),
+      500: failure('GENERAL.'),
+    },
+    errors: ['validation_failed', 'forbidden_service', 'service_not_found'],
+  }),
+  bulk: declare({
+    method: 'post',
+    path: '/v1/services/:service/ofrep/v1/evaluate/flags',
+    operationId: 'ofrepEvaluateFlags',
+    tag: 'ofrep',
+    summary: 'OFREP: evaluate every flag of the service (ETag per document and context)',
+    access: SERVICE_READERS,
+    body: { name: 'OfrepEvaluationRequest', schema: EvaluationRequest, optional: true },
+    jsonBody: true,
+    extraParameters: [
+      ifNoneMatch,
+      { name: 'flagConfigEtag', in: 'query', required: false, description: 'OFREP ADR-0008 re-fetch metadata: the `etag` of the `refetchEvaluation` event that triggered this request (the flags document ETag).', schema: { type: 'string' } },
+      { name: 'flagConfigLastModified', in: 'query', required: false, description: "OFREP ADR-0008 re-fetch metadata: the event's `lastModified`, Unix seconds or an ISO 8601 date-time.", schema: { type: 'string' } },
+    ],
+    responses: {
+      200: { description: "Every flag, by key, and `eventStreams`: the SSE stream that announces this service's changes.", body: { name: 'OfrepBulk', schema: OfrepBulk }, headers: ETAG },
+      304: notModified,
+    },
+    errors: ['validation_failed', 'forbidden_service', 'service_not_found', 'flag_config_stale'],
+  }),
+};
 
 const SINGLE_PATH = /^\/v1\/evaluate\/flags\/([^/]+)\/?$/;
 
@@ -128,9 +192,6 @@ export interface OfrepEventStream {
 /** What the bulk answer advertises for a caller: the streams that notify `service`'s changes. */
 export type EventStreamsFor = (actor: Actor, service: string) => OfrepEventStream[];
 
-/** Unix seconds of an ISO 8601 time (the `lastModified` the notification stream sends). */
-export const unixSeconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
-
 function queryText(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length === 0 || value.length > 512) {
@@ -167,18 +228,26 @@ function assertFresh(doc: StoredFlagDocument, query: RefetchQuery | undefined): 
   }
 }
 
-/** The two OFREP evaluations, served both by `ofrepRouter` and by the read path. */
+/**
+ * The two OFREP evaluations, served both by `ofrepRouter` and by the read path, for a caller the
+ * declared access rule admitted (which both apply before the body is read, so a caller without
+ * access learns nothing from how its body is judged).
+ */
 export interface OfrepEndpoints {
-  /**
-   * `POST …/ofrep/v1/evaluate/flags/{key}` for an authenticated caller. The body is read only after
-   * the access check, so a caller without access learns nothing from how its body is judged.
-   */
-  single(actor: Actor, service: string, key: string, readBody: () => unknown): Reply;
+  /** `POST …/ofrep/v1/evaluate/flags/{key}`. */
+  single(service: string, key: string, readBody: () => unknown): DeclaredReply<typeof OFREP_ROUTES.single>;
   /**
    * `POST …/ofrep/v1/evaluate/flags`, 304 when `If-None-Match` names the answer's ETag. With
-   * `query`, the re-fetch metadata is honoured (see `assertFresh`).
+   * `query`, the re-fetch metadata is honoured (see `assertFresh`). `actor` is who the advertised
+   * event streams are for.
    */
-  bulk(actor: Actor, service: string, readBody: () => unknown, ifNoneMatch: string | undefined, query?: RefetchQuery): Reply;
+  bulk(actor: Actor, service: string, readBody: () => unknown, ifNoneMatch: string | undefined, query?: RefetchQuery): DeclaredReply<typeof OFREP_ROUTES.bulk>;
+}
+
+/** The bulk answer's shape, as the evaluator assembles its text (src/flags/ofrep.ts). */
+interface OfrepBulkAnswer {
+  flags: OfrepEvaluation[];
+  eventStreams?: OfrepEventStream[];
 }
 
 export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCatalog, counter?: OfrepEvaluationCounter, eventStreams?: EventStreamsFor): OfrepEndpoints {
@@ -187,16 +256,14 @@ export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCa
   const count = (service: string, e: OfrepEvaluation) =>
     counter?.inc({ service, reason: isOfrepFailure(e) ? 'ERROR' : e.reason === PAUSED_REASON ? 'DISABLED' : e.reason });
   return {
-    single(actor, service, key, readBody) {
-      requireServiceAccess(actor, service);
+    single(service, key, readBody) {
       const context = readContext(readBody);
       const doc = knownServiceDocument(flags, catalog, service);
       const result = evaluator.evaluate(doc, key, context);
       count(service, result);
-      return { status: ofrepStatus(result), json: JSON.stringify(result) };
+      return isOfrepFailure(result) ? { status: ofrepFailureStatus(result), json: jsonText(result) } : { status: 200, json: jsonText(result) };
     },
     bulk(actor, service, readBody, ifNoneMatch, query) {
-      requireServiceAccess(actor, service);
       const context = readContext(readBody);
       const doc = knownServiceDocument(flags, catalog, service);
       assertFresh(doc, query);
@@ -210,7 +277,8 @@ export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCa
       const { json, reasons } = evaluator.evaluateAllJson(doc, context);
       // One increment per reason, not per flag: a counter increment hashes its labels.
       for (const [reason, n] of reasons) counter?.inc({ service, reason }, n);
-      return { status: 200, etag, json: streamsJson === undefined ? json : `${json.slice(0, -1)},"eventStreams":${streamsJson}}` };
+      const text = streamsJson === undefined ? json : `${json.slice(0, -1)},"eventStreams":${streamsJson}}`;
+      return { status: 200, etag, json: text as JsonText<OfrepBulkAnswer> };
     },
   };
 }
@@ -221,12 +289,10 @@ export function ofrepEndpoints(flags: FlagStateService, catalog: () => ServiceCa
  */
 export function ofrepRouter(endpoints: OfrepEndpoints): Router {
   const r = Router();
-  r.post('/v1/services/:service/ofrep/v1/evaluate/flags/:key', (req, res) => {
-    sendReply(res, endpoints.single(actorOf(res), param(req, 'service'), param(req, 'key'), () => jsonBody(req)));
-  });
-  r.post('/v1/services/:service/ofrep/v1/evaluate/flags', (req, res) => {
+  route(r, OFREP_ROUTES.single, ({ req, send }) => send(endpoints.single(param(req, 'service'), param(req, 'key'), () => jsonBody(req))));
+  route(r, OFREP_ROUTES.bulk, ({ req, actor, send }) => {
     const query = req.query as Record<string, unknown>;
-    sendReply(res, endpoints.bulk(actorOf(res), param(req, 'service'), () => jsonBody(req), req.headers['if-none-match'], { flagConfigEtag: query['flagConfigEtag'], flagConfigLastModified: query['flagConfigLastModified'] }));
+    return send(endpoints.bulk(actor, param(req, 'service'), () => jsonBody(req), req.headers['if-none-match'], { flagConfigEtag: query['flagConfigEtag'], flagConfigLastModified: query['flagConfigLastModified'] }));
   });
   return r;
 }

@@ -15,70 +15,59 @@ import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
 import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
 import { AnalysisQuery } from './telemetry-router.js';
-import { Decision, ETAG, eventStream, ifNoneMatch, int, IntentRef, lastEventIdHeader, notModified, Obligations, time, VersionStatus, Violation } from './api-schemas.js';
+import { Router } from 'express';
+import { Decision, eventStream, int, IntentRef, lastEventIdHeader, Obligations, time, VersionStatus, Violation } from './api-schemas.js';
+import { CONSOLE_ROUTES } from '../console/console-router.js';
+import { FLAGD_ROUTES } from './flagd-router.js';
+import { FLAG_ROUTES, FlagState } from './flags-router.js';
+import { HEALTH_ROUTES } from './health-router.js';
 import { INTENT_ROUTES } from './intents-router.js';
+import { OFREP_EVENTS_ROUTES } from './ofrep-events-router.js';
+import { OFREP_ROUTES } from './ofrep-router.js';
+import { STREAM_ROUTES } from './stream-router.js';
 import { WHOAMI_ROUTES } from './whoami-router.js';
-import { accessText, openApiPath, type RouteDecl } from './route.js';
-import { EvaluationRequest } from './ofrep-router.js';
+import { accessText, declare, openApiPath, route, type RouteDecl } from './route.js';
 import { PublishQuery } from './policy-router.js';
 import { TelemetryBody } from './telemetry-router.js';
 
 type Json = Record<string, unknown>;
 
+/** What GET /openapi.json answers: an OpenAPI 3.1 document (its own schema is the OpenAPI specification's). */
+export const OpenApiDocument = z
+  .looseObject({
+    openapi: z.literal('3.1.0'),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+    components: z.record(z.string(), z.unknown()),
+  })
+  .meta({ description: 'An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0).' });
+
+export const OPENAPI_ROUTES = {
+  openapi: declare({
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openapi',
+    tag: 'meta',
+    summary: 'This document',
+    access: { kind: 'public' },
+    responses: { 200: { description: 'The OpenAPI 3.1 description of the API.', body: { name: 'OpenApiDocument', schema: OpenApiDocument } } },
+    errors: [],
+  }),
+};
+
+/** `GET /openapi.json`: public, like /healthz, so tools can fetch the description without a token. */
+export function openApiRouter(): Router {
+  const r = Router();
+  route(r, OPENAPI_ROUTES.openapi, ({ res, handedOver }) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('application/json').send(openApiJson());
+    return handedOver();
+  });
+  return r;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Response schemas (the request schemas are the routers' own).
-
-const FlagState = z.object({
-  state: z.enum(['ENABLED', 'DISABLED']),
-  default_variant: z.string(),
-  variants: z.record(z.string(), z.unknown()),
-  audience: z.array(AudienceConditionSchema),
-  allocation: z.object({
-    unit: z.string(),
-    exposure: z.object({ seed: z.string(), start: int(), end: int(), total: int() }),
-    variants: z.object({ seed: z.string(), buckets: z.array(z.tuple([z.string(), int()])) }),
-  }),
-  experiment: IntentRef,
-  provenance: z.object({ decision_id: z.string(), policy_revision: z.string(), actor: z.string(), at: z.string() }),
-});
-
-const FlagsDocument = z
-  .object({ service: z.string(), version: int().min(0), flags: z.record(z.string(), FlagState) })
-  .meta({ description: "A service's resolved flag states (SPEC §5); evaluate them as SPEC §6 says." });
-
-const Primitive = z.union([z.string(), z.number(), z.boolean()]);
-const FlagdDefinition = z
-  .object({
-    $schema: z.string(),
-    metadata: z.record(z.string(), Primitive),
-    flags: z.record(
-      z.string(),
-      z.object({
-        state: z.enum(['ENABLED', 'DISABLED']),
-        variants: z.record(z.string(), z.unknown()),
-        defaultVariant: z.string(),
-        targeting: z.record(z.string(), z.unknown()).optional(),
-        metadata: z.record(z.string(), Primitive),
-      }),
-    ),
-  })
-  .meta({ description: 'A flagd flag definition (https://flagd.dev/schema/v0/flags.json).' });
-
-const OfrepSuccess = z.object({
-  key: z.string(),
-  value: z.unknown(),
-  // STATIC: a paused flag (SPEC §6 reason DISABLED), with metadata.switchyard_state DISABLED; see src/flags/ofrep.ts.
-  reason: z.enum(['SPLIT', 'DEFAULT', 'STATIC']),
-  variant: z.string(),
-  metadata: z.record(z.string(), Primitive),
-});
-const OfrepFailure = z.object({
-  key: z.string(),
-  errorCode: z.enum(['TARGETING_KEY_MISSING', 'FLAG_NOT_FOUND', 'INVALID_CONTEXT', 'PARSE_ERROR', 'GENERAL']),
-  errorDetails: z.string(),
-});
-const OfrepEventStream = z.object({ type: z.literal('sse'), endpoint: z.object({ requestUri: z.string() }) });
-const OfrepBulk = z.object({ flags: z.array(z.union([OfrepSuccess, OfrepFailure])), eventStreams: z.array(OfrepEventStream).optional() });
 
 const PolicyInfo = z.object({
   revision: z.string().nullable(),
@@ -193,16 +182,6 @@ const TokenInfo = z.object({
   revoked_at: time().optional().meta({ description: 'Present once the token is revoked.' }),
 });
 const TokenList = z.object({ tokens: z.array(TokenInfo).meta({ description: 'Every token, revoked ones included, oldest first; never a secret or its hash.' }) });
-const ServiceList = z.object({
-  services: z.array(z.object({ service: z.string(), tier: z.string().nullable() })).meta({ description: "The active policy's service catalog, sorted by service." }),
-});
-const Health = z.object({ status: z.literal('ok') });
-const Readiness = z.object({
-  status: z.enum(['ready', 'not_ready']),
-  checks: z.object({ database: z.boolean(), policy: z.boolean() }),
-  policy_revision: z.string().nullable(),
-});
-
 const CODES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 const Problem = z
   .looseObject({
@@ -273,7 +252,6 @@ const Analysis = z.object({
 /** Request schemas, generated on their input side (defaults optional, coercions as sent). */
 const requestSchemas = {
   TokenRequest: TokenRequestSchema,
-  OfrepEvaluationRequest: EvaluationRequest,
   TelemetryBatch: TelemetryBody,
 } satisfies Record<string, z.ZodType>;
 
@@ -281,16 +259,12 @@ const requestSchemas = {
 const responseSchemas = {
   Problem,
   StoredIntent: IntentSchema,
+  // Named inside FlagsDocument, so clients get a type for one flag.
+  FlagState,
   AudienceCondition: AudienceConditionSchema,
   Violation,
   Obligations,
   Decision,
-  FlagState,
-  FlagsDocument,
-  FlagdDefinition,
-  OfrepSuccess,
-  OfrepFailure,
-  OfrepBulk,
   PolicyInfo,
   PublishResult,
   ReplayResult,
@@ -302,9 +276,6 @@ const responseSchemas = {
   EventsPage,
   TokenCreated,
   TokenList,
-  ServiceList,
-  Health,
-  Readiness,
   TelemetryResult,
   Analysis,
 } satisfies Record<string, z.ZodType>;
@@ -370,6 +341,12 @@ function generate(schemas: Record<string, z.ZodType>, io: 'input' | 'output', in
   for (const [name, schema] of Object.entries(generated)) add(name, schema);
 }
 
+/** The JSON Schema of a non-JSON body's zod schema (output side), inlined in its response. */
+function textSchema(schema: z.ZodType): Json {
+  const { $schema: _s, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
 /** Query parameters from a router's zod query schema. */
 function queryParameters(schema: z.ZodObject): Json[] {
   const js = rewriteRefs(z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }), (r) => r) as Json;
@@ -416,13 +393,23 @@ interface OperationSpec {
 const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
 
 const HUMANS = 'owner, approver, governance, operator, admin';
-const FLAG_READERS = "that service's token, or any human role";
 
 /**
  * The routes declared beside their handlers (route.ts). The hand-written entries of OPERATIONS are
  * the routers not converted yet; each conversion moves its entries and schemas into its router.
  */
-export const DECLARED: RouteDecl[] = [...Object.values(INTENT_ROUTES), ...Object.values(WHOAMI_ROUTES)];
+export const DECLARED: RouteDecl[] = [
+  ...Object.values(HEALTH_ROUTES),
+  ...Object.values(OPENAPI_ROUTES),
+  ...Object.values(CONSOLE_ROUTES),
+  ...Object.values(INTENT_ROUTES),
+  ...Object.values(WHOAMI_ROUTES),
+  ...Object.values(FLAG_ROUTES),
+  ...Object.values(STREAM_ROUTES),
+  ...Object.values(FLAGD_ROUTES),
+  ...Object.values(OFREP_ROUTES),
+  ...Object.values(OFREP_EVENTS_ROUTES),
+];
 
 /** The components the declarations name: request bodies (input side) and answers (output side). */
 function declaredSchemas(): { requests: Record<string, z.ZodType>; responses: Record<string, z.ZodType> } {
@@ -446,7 +433,7 @@ function fromDeclaration(d: RouteDecl): OperationSpec {
       description: r.description,
       ...(r.body ? { schema: r.body.name } : {}),
       ...(r.contentType ? { contentType: r.contentType } : {}),
-      ...(r.rawSchema ? { rawSchema: r.rawSchema } : {}),
+      ...(r.text ? { rawSchema: textSchema(r.text) } : r.rawSchema ? { rawSchema: r.rawSchema } : {}),
       ...(r.headers ? { headers: r.headers } : {}),
     };
   }
@@ -468,49 +455,7 @@ function fromDeclaration(d: RouteDecl): OperationSpec {
 }
 
 const OPERATIONS: OperationSpec[] = [
-  // --- public
-  { method: 'get', path: '/healthz', operationId: 'health', tag: 'health', summary: 'Liveness', access: 'public', responses: { 200: { description: 'The process answers.', schema: 'Health' } }, errors: [] },
-  {
-    method: 'get',
-    path: '/readyz',
-    operationId: 'readiness',
-    tag: 'health',
-    summary: 'Readiness: the database answers and a policy is loaded',
-    access: 'public',
-    responses: { 200: { description: 'Ready.', schema: 'Readiness' }, 503: { description: 'Not ready; `checks` says why.', schema: 'Readiness' } },
-    errors: [],
-  },
-  {
-    method: 'get',
-    path: '/metrics',
-    operationId: 'metrics',
-    tag: 'health',
-    summary: 'Prometheus metrics',
-    access: 'public',
-    responses: { 200: { description: 'Prometheus text exposition format.', contentType: 'text/plain', rawSchema: { type: 'string' } } },
-    errors: [],
-  },
-  {
-    method: 'get',
-    path: '/openapi.json',
-    operationId: 'openapi',
-    tag: 'meta',
-    summary: 'This document',
-    access: 'public',
-    responses: { 200: { description: 'The OpenAPI 3.1 description of the API.', contentType: 'application/json', rawSchema: { type: 'object' } } },
-    errors: [],
-  },
-  {
-    method: 'get',
-    path: '/',
-    operationId: 'console',
-    tag: 'meta',
-    summary: 'The web console (a static page; its assets are under /console/)',
-    access: 'public',
-    responses: { 200: { description: 'The console page.', contentType: 'text/html', rawSchema: { type: 'string' } } },
-    errors: [],
-  },
-  // --- declared beside their handlers (intents, whoami): DECLARED above
+  // --- declared beside their handlers: DECLARED above
   ...DECLARED.map(fromDeclaration),
   {
     method: 'get',
@@ -535,102 +480,6 @@ const OPERATIONS: OperationSpec[] = [
     jsonBody: true,
     responses: { 202: { description: 'What was accepted and rejected.', schema: 'TelemetryResult' } },
     errors: ['validation_failed', 'forbidden', 'forbidden_service', 'service_not_found'],
-  },
-  {
-    method: 'get',
-    path: '/v1/services',
-    operationId: 'listServices',
-    tag: 'flags',
-    summary: "The active policy's service catalog, each service with its tier",
-    access: 'any token',
-    responses: { 200: { description: 'The services.', schema: 'ServiceList' } },
-    errors: ['policy_unavailable'],
-  },
-  {
-    method: 'get',
-    path: '/v1/services/{service}/flags',
-    operationId: 'getFlags',
-    tag: 'flags',
-    summary: "A service's flag states",
-    access: FLAG_READERS,
-    extraParameters: [ifNoneMatch],
-    responses: { 200: { description: 'The flags document.', schema: 'FlagsDocument', headers: ETAG }, 304: notModified },
-    errors: ['forbidden_service', 'service_not_found'],
-  },
-  {
-    method: 'get',
-    path: '/v1/services/{service}/flags/stream',
-    operationId: 'streamFlags',
-    tag: 'flags',
-    summary: "A service's flags as Server-Sent Events: each event's id is the flags version, its data the whole document",
-    access: FLAG_READERS,
-    extraParameters: [
-      lastEventIdHeader,
-      { name: 'last_event_id', in: 'query', required: false, description: 'Last-Event-ID for clients that cannot set headers.', schema: { type: 'string' } },
-    ],
-    responses: { 200: eventStream('The stream; `data` of each event is a FlagsDocument.') },
-    errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
-  },
-  {
-    method: 'get',
-    path: '/v1/services/{service}/flagd.json',
-    operationId: 'getFlagdDefinition',
-    tag: 'flags',
-    summary: "A service's flags as a flagd flag definition",
-    access: FLAG_READERS,
-    extraParameters: [ifNoneMatch],
-    responses: { 200: { description: 'The flagd definition.', schema: 'FlagdDefinition', headers: ETAG }, 304: notModified },
-    errors: ['forbidden_service', 'service_not_found'],
-  },
-  {
-    method: 'post',
-    path: '/v1/services/{service}/ofrep/v1/evaluate/flags/{key}',
-    operationId: 'ofrepEvaluateFlag',
-    tag: 'ofrep',
-    summary: 'OFREP: evaluate one flag',
-    description: 'Errors before evaluation are problem documents with the OFREP fields `errorCode` and `errorDetails` added.',
-    access: FLAG_READERS,
-    body: { schema: 'OfrepEvaluationRequest', optional: true },
-    jsonBody: true,
-    responses: {
-      200: { description: 'The evaluation.', schema: 'OfrepSuccess' },
-      400: { description: 'TARGETING_KEY_MISSING, INVALID_CONTEXT or PARSE_ERROR.', schema: 'OfrepFailure' },
-      404: { description: 'FLAG_NOT_FOUND.', schema: 'OfrepFailure' },
-      500: { description: 'GENERAL.', schema: 'OfrepFailure' },
-    },
-    errors: ['validation_failed', 'forbidden_service', 'service_not_found'],
-  },
-  {
-    method: 'post',
-    path: '/v1/services/{service}/ofrep/v1/evaluate/flags',
-    operationId: 'ofrepEvaluateFlags',
-    tag: 'ofrep',
-    summary: 'OFREP: evaluate every flag of the service (ETag per document and context)',
-    access: FLAG_READERS,
-    body: { schema: 'OfrepEvaluationRequest', optional: true },
-    jsonBody: true,
-    extraParameters: [
-      ifNoneMatch,
-      { name: 'flagConfigEtag', in: 'query', required: false, description: 'OFREP ADR-0008 re-fetch metadata: the `etag` of the `refetchEvaluation` event that triggered this request (the flags document ETag).', schema: { type: 'string' } },
-      { name: 'flagConfigLastModified', in: 'query', required: false, description: 'OFREP ADR-0008 re-fetch metadata: the event\'s `lastModified`, Unix seconds or an ISO 8601 date-time.', schema: { type: 'string' } },
-    ],
-    responses: { 200: { description: 'Every flag, by key, and `eventStreams`: the SSE stream that announces this service\'s changes.', schema: 'OfrepBulk', headers: ETAG }, 304: notModified },
-    errors: ['validation_failed', 'forbidden_service', 'service_not_found', 'flag_config_stale'],
-  },
-  {
-    method: 'get',
-    path: '/v1/services/{service}/ofrep/events',
-    operationId: 'ofrepEventStream',
-    tag: 'ofrep',
-    summary: "OFREP change notifications (ADR-0008): Server-Sent Events, one `refetchEvaluation` per flags version of the service",
-    description: 'The URL a bulk answer advertises in `eventStreams`. Takes the `ticket` it carries (for an EventSource, which cannot send headers) or the Authorization header.',
-    access: FLAG_READERS,
-    extraParameters: [
-      lastEventIdHeader,
-      { name: 'ticket', in: 'query', required: false, description: 'The ticket from the bulk answer, instead of the Authorization header.', schema: { type: 'string' } },
-    ],
-    responses: { 200: eventStream('The stream; `data` of each event is `{"type": "refetchEvaluation", "etag", "lastModified"}`, `id` the flags version.') },
-    errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
   },
   // --- policy and decisions
   {

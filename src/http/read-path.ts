@@ -7,14 +7,16 @@ import type { AccessLog } from './access-log.js';
 import type { CorsHeaders } from './cors.js';
 import { actorFromAuthorization } from './auth.js';
 import { registerJsonSource } from './body.js';
-import { withOfrepFields, type OfrepEndpoints, type RefetchQuery } from './ofrep-router.js';
+import { FLAG_ROUTES, type flagsEndpoint } from './flags-router.js';
+import { OFREP_ROUTES, withOfrepFields, type OfrepEndpoints, type RefetchQuery } from './ofrep-router.js';
 import { explainError, writeProblem } from './problem.js';
-import { writeReply, type Reply } from './reply.js';
+import { writeReply } from './reply.js';
+import { applyAccess, paramIndex, pathMatcher, type RouteDecl } from './route.js';
 
 /** What the read path serves; express serves the same endpoints for every request it passes on. */
 export interface ReadEndpoints {
   tokens: TokenService;
-  flags(actor: Actor, service: string, ifNoneMatch: string | undefined): Reply;
+  flags: ReturnType<typeof flagsEndpoint>;
   ofrep: OfrepEndpoints;
   accessLog: AccessLog;
   /** Where refused and failed requests are logged (the express problem handler's logger). */
@@ -31,8 +33,18 @@ export interface ReadPathStats {
   passed: number;
 }
 
-const FLAGS = /^\/v1\/services\/([^/?]+)\/flags$/;
-const OFREP = /^\/v1\/services\/([^/?]+)\/ofrep\/v1\/evaluate\/flags(?:\/([^/?]+))?$/;
+/** A declared route as the read path matches it: its path's matcher and where its parameters are captured. */
+interface Matched {
+  decl: RouteDecl;
+  re: RegExp;
+  service: number;
+}
+const matched = (decl: RouteDecl): Matched => ({ decl, re: pathMatcher(decl.path), service: paramIndex(decl.path, 'service') });
+const FLAGS = matched(FLAG_ROUTES.flags);
+const OFREP_BULK = matched(OFREP_ROUTES.bulk);
+const OFREP_SINGLE = matched(OFREP_ROUTES.single);
+const OFREP_KEY = paramIndex(OFREP_ROUTES.single.path, 'key');
+if (FLAGS.decl.method !== 'get' || OFREP_BULK.decl.method !== 'post' || OFREP_SINGLE.decl.method !== 'post') throw new Error('read path: the declared methods changed');
 /** What express.json would read as UTF-8 JSON: `application/json`, with no charset or a UTF-8 one. */
 const JSON_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset=(?:utf-8|"utf-8")[ \t]*)?$/i;
 const DIGITS = /^\d+$/;
@@ -90,22 +102,30 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (req.method === 'GET') {
-      const m = FLAGS.exec(path);
-      const service = m ? decoded(m[1]!) : undefined;
+      const m = FLAGS.re.exec(path);
+      const service = m ? decoded(m[FLAGS.service]!) : undefined;
       if (service === undefined) return pass(req, res);
       stats.served++;
       const id = read.accessLog(req, res, false);
       read.cors?.(req, res, noop);
       actorFromAuthorization(read.tokens, req.headers.authorization)
-        .then((actor) => writeReply(res, read.flags(actor, service, req.headers['if-none-match']), id))
+        .then((actor) => {
+          applyAccess(FLAGS.decl.access, actor, service);
+          writeReply(res, read.flags(service, req.headers['if-none-match']), id);
+        })
         .catch((err: unknown) => fail(read, req, res, id, path, err, false, undefined));
       return;
     }
     if (req.method !== 'POST') return pass(req, res);
-    const m = OFREP.exec(path);
-    if (!m) return pass(req, res);
-    const service = decoded(m[1]!);
-    const key = m[2] === undefined ? null : decoded(m[2]);
+    let route = OFREP_BULK;
+    let m = OFREP_BULK.re.exec(path);
+    if (!m) {
+      route = OFREP_SINGLE;
+      m = OFREP_SINGLE.re.exec(path);
+      if (!m) return pass(req, res);
+    }
+    const service = decoded(m[route.service]!);
+    const key = route === OFREP_BULK ? null : decoded(m[OFREP_KEY]!);
     if (service === undefined || key === undefined) return pass(req, res);
     const h = req.headers;
     const length = h['content-length'];
@@ -132,7 +152,8 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
         try {
           const body = parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
           const readBody = () => body;
-          const reply = key === null ? read.ofrep.bulk(actor, service, readBody, h['if-none-match'], refetchQuery(url, q)) : read.ofrep.single(actor, service, key, readBody);
+          applyAccess(route.decl.access, actor, service);
+          const reply = key === null ? read.ofrep.bulk(actor, service, readBody, h['if-none-match'], refetchQuery(url, q)) : read.ofrep.single(service, key, readBody);
           writeReply(res, reply, id);
         } catch (err) {
           fail(read, req, res, id, path, err, true, key ?? undefined);

@@ -14,6 +14,20 @@ export interface Reply {
   json?: string;
 }
 
+declare const JSON_OF: unique symbol;
+/**
+ * JSON text that records, in its type only, the type of the value it is the serialization of: a
+ * declared route's `send` takes it only for the body its declaration gives that status. `T` is
+ * invariant, so the value's type must match the declared schema both ways: a field the schema
+ * lacks fails `tsc` as surely as one it requires and the value lacks. Made by `jsonText`, or by a
+ * cast where the text was serialized elsewhere (stored, or assembled in pieces on the hot read
+ * path) from a value of that type. Costs nothing at run time: it is a string.
+ */
+export type JsonText<T> = string & { readonly [JSON_OF]: (value: T) => T };
+
+/** `JSON.stringify(value)`, typed as the text of `value`. */
+export const jsonText = <T>(value: T): JsonText<T> => JSON.stringify(value) as JsonText<T>;
+
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Through express's `res.send`, so the idempotency middleware records it like any answer. */

@@ -7,10 +7,11 @@
  */
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
-import { requireRole, type Actor, type Role } from '../access/actor.js';
+import { requireRole, requireServiceAccess, type Actor, type Role } from '../access/actor.js';
 import type { ErrorCode } from '../errors.js';
 import { actorOf } from './auth.js';
-import { parseWith } from './body.js';
+import { param, parseWith } from './body.js';
+import { sendReply, type JsonText } from './reply.js';
 
 type Json = Record<string, unknown>;
 
@@ -24,7 +25,32 @@ export type Access =
   | { kind: 'public' }
   | { kind: 'token'; note?: string }
   | { kind: 'roles'; roles: readonly Role[]; what: string; qualify?: Partial<Record<Role, string>>; note?: string }
-  | { kind: 'domain'; roles: readonly Role[]; qualify?: Partial<Record<Role, string>>; note?: string };
+  | { kind: 'domain'; roles: readonly Role[]; qualify?: Partial<Record<Role, string>>; note?: string }
+  /**
+   * A service's reads: every human role, and a `service` token only for the service its path
+   * parameter `param` names (403 `forbidden_service`). `route()` and the read path apply it with
+   * `applyAccess`. `ticket`: the route also takes a stream ticket instead of the header, so the
+   * handler resolves the caller and applies the rule itself.
+   */
+  | { kind: 'service'; param: string; ticket?: boolean };
+
+/**
+ * Applies a declared access rule that the declaration alone decides (`roles`, `service`) to an
+ * authenticated caller; `service` is the decoded value of a `service` rule's path parameter. The
+ * other kinds pass: the domain or the handler applies them.
+ */
+export function applyAccess(access: Access, actor: Actor, service: string | undefined): void {
+  if (access.kind === 'roles') requireRole(actor, access.roles, access.what);
+  else if (access.kind === 'service' && !access.ticket) requireServiceAccess(actor, service!);
+}
+
+/** The index of a path parameter among a `pathMatcher` match's captures (1-based, as in the match). */
+export function paramIndex(path: string, name: string): number {
+  const names = [...openApiPath(path).matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+  const i = names.indexOf(name);
+  if (i === -1) throw new Error(`${path} has no parameter ${name}`);
+  return i + 1;
+}
 
 export interface ResponseDecl {
   description: string;
@@ -32,7 +58,9 @@ export interface ResponseDecl {
   body?: { name: string; schema: z.ZodType };
   /** Defaults to application/json when a body is given. */
   contentType?: string;
-  /** A schema for a non-JSON body (text, event stream). */
+  /** A zod schema of a body that is not a JSON component (text, an event stream, HTML), inlined. */
+  text?: z.ZodType;
+  /** A JSON Schema for a non-JSON body (text, event stream); prefer `text`. */
   rawSchema?: Json;
   headers?: Record<string, Json>;
 }
@@ -81,6 +109,8 @@ export function accessText(a: Access): string {
       return 'public';
     case 'token':
       return a.note ?? 'any token';
+    case 'service':
+      return a.ticket ? "that service's token, or any human role; or the stream ticket of a bulk answer" : "that service's token, or any human role";
     case 'roles':
     case 'domain':
       return [...a.roles.map((r) => (a.qualify?.[r] ? `${r} (${a.qualify[r]})` : r)), 'admin'].join(', ') + (a.note ? ` ${a.note}` : '');
@@ -119,17 +149,27 @@ export interface Sent {
 }
 const sent = {} as Sent;
 
+/**
+ * A prepared answer (`reply.ts`) with a status the route declares; its JSON text, built with
+ * `jsonText`, carries the type it was made from, which must be the declared body's.
+ */
+export type DeclaredReply<D extends RouteDecl> = {
+  [S in Statuses<D>]: { status: S; etag?: string } & (D['responses'][S] extends { body: object } ? { json: JsonText<BodyOf<D, S>> } : { json?: undefined });
+}[Statuses<D>];
+
 export interface RouteContext<D extends RouteDecl> {
   req: Request;
   res: Response;
-  /** The caller (a 401 was answered already for a route that is not public). */
-  actor: D['access'] extends { kind: 'public' } ? null : Actor;
+  /** The caller (a 401 was answered already for a route that is not public; a ticket route resolves its own). */
+  actor: D['access'] extends { kind: 'public' } | { ticket: true } ? null : Actor;
   /** The query, parsed with the declared schema (400 `validation_failed` otherwise). */
   query: D['query'] extends z.ZodType ? z.output<D['query']> : Record<string, never>;
   /** A JSON answer with a declared status, typed by that status's schema. */
   reply<S extends Statuses<D>, B extends BodyOf<D, S>>(status: S, body: B & NoExtra<BodyOf<D, S>, B>, options?: { etag?: string }): Sent;
   /** An answer without a body (204). */
   empty(status: EmptyStatuses<D>): Sent;
+  /** A prepared answer (the one the read path writes too), through express's `res.send`. */
+  send(reply: DeclaredReply<D>): Sent;
   /** The handler answers on `res` itself (an event stream, a prepared Reply). */
   handedOver(): Sent;
 }
@@ -148,8 +188,8 @@ export function declarationOf(handler: unknown): RouteDecl | undefined {
 export function route<const D extends RouteDecl>(router: Router, decl: D, handler: (ctx: RouteContext<D>) => Promise<Sent> | Sent): void {
   const run = async (req: Request, res: Response) => {
     const access = decl.access;
-    const actor = access.kind === 'public' ? null : actorOf(res);
-    if (access.kind === 'roles') requireRole(actor!, access.roles, access.what);
+    const actor = access.kind === 'public' || (access.kind === 'service' && access.ticket) ? null : actorOf(res);
+    if (actor) applyAccess(access, actor, access.kind === 'service' ? param(req, access.param) : undefined);
     const query = decl.query ? parseWith(decl.query, req.query, 'query') : {};
     const ctx: RouteContext<RouteDecl> = {
       req,
@@ -170,6 +210,10 @@ export function route<const D extends RouteDecl>(router: Router, decl: D, handle
       },
       empty(status) {
         res.status(status).end();
+        return sent;
+      },
+      send(reply) {
+        sendReply(res, reply);
         return sent;
       },
       handedOver: () => sent,

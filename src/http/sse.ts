@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { z } from 'zod';
 import { SwitchyardError } from '../errors.js';
 import { parseLastEventId } from '../flags/flag-stream.js';
 
@@ -28,3 +29,11 @@ export function startEventStream(req: Request, res: Response): void {
   req.socket.setTimeout(0);
   req.socket.setNoDelay(true);
 }
+
+/** The declared 200 of a Server-Sent Events route (route.ts): `text/event-stream`, its text described by zod. */
+export const eventStreamOf = (description: string) =>
+  ({
+    description,
+    contentType: 'text/event-stream',
+    text: z.string().meta({ description: 'Server-Sent Events (https://html.spec.whatwg.org/multipage/server-sent-events.html): `id:` and `data:` lines per event, `:` comment lines as heartbeats.' }),
+  }) as const;

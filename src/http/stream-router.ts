@@ -2,11 +2,30 @@ import { Router, type Express } from 'express';
 import type { FlagStateService } from '../flags/flag-state-service.js';
 import type { FlagStreamHub } from '../flags/flag-stream.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
-import { actorOf } from './auth.js';
+import { lastEventIdHeader } from './api-schemas.js';
 import { param, queryString } from './body.js';
-import { knownServiceDocument, requireServiceAccess } from './flags-router.js';
-import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
+import { knownServiceDocument } from './flag-reads.js';
+import { SERVICE_READERS } from './flags-router.js';
+import { declare, route } from './route.js';
+import { eventStreamOf, lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
 import type { StreamLeases } from './stream-leases.js';
+
+export const STREAM_ROUTES = {
+  stream: declare({
+    method: 'get',
+    path: '/v1/services/:service/flags/stream',
+    operationId: 'streamFlags',
+    tag: 'flags',
+    summary: "A service's flags as Server-Sent Events: each event's id is the flags version, its data the whole document",
+    access: SERVICE_READERS,
+    extraParameters: [
+      lastEventIdHeader,
+      { name: 'last_event_id', in: 'query', required: false, description: 'Last-Event-ID for clients that cannot set headers.', schema: { type: 'string' } },
+    ],
+    responses: { 200: eventStreamOf('The stream; `data` of each event is a FlagsDocument.') },
+    errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
+  }),
+};
 
 const HUB_KEY = 'switchyard.flagStreams';
 
@@ -28,10 +47,8 @@ export function flagStreamsOf(app: Express): FlagStreamHub | undefined {
  */
 export function streamRouter(hub: FlagStreamHub, flags: FlagStateService, catalog: () => ServiceCatalog, leases: StreamLeases): Router {
   const r = Router();
-  r.get('/v1/services/:service/flags/stream', (req, res) => {
+  route(r, STREAM_ROUTES.stream, ({ req, res, actor, handedOver }) => {
     const service = param(req, 'service');
-    const actor = actorOf(res);
-    requireServiceAccess(actor, service);
     refuseWhileClosing(res, hub.closed);
     const doc = knownServiceDocument(flags, catalog, service);
     const lastId = lastEventId(req, queryString(req, 'last_event_id'));
@@ -41,6 +58,7 @@ export function streamRouter(hub: FlagStreamHub, flags: FlagStateService, catalo
       const stream = hub.open(res, doc, lastId);
       return () => stream.close();
     });
+    return handedOver();
   });
   return r;
 }

@@ -5,6 +5,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
+import { jsonText, type JsonText } from '../../src/http/reply.js';
 import { declare, route } from '../../src/http/route.js';
 
 const Answer = z.object({ id: z.string(), items: z.array(z.object({ n: z.number() })), parent: z.object({ key: z.string() }).nullable() });
@@ -36,3 +37,30 @@ route(r, decl, ({ reply }) => reply(200, { id: 'a', items: [] }));
 route(r, decl, ({ reply }) => reply(201, good));
 // @ts-expect-error a status with a body cannot be answered empty
 route(r, decl, ({ empty }) => empty(200));
+
+// Prepared answers (`send`, what the read path writes too): the JSON text carries its value's type.
+const conditional = declare({
+  method: 'get',
+  path: '/example/:id/doc',
+  operationId: 'exampleDoc',
+  tag: 'meta',
+  summary: 'example',
+  access: { kind: 'service', param: 'id' },
+  responses: { 200: { description: 'ok', body: { name: 'Example', schema: Answer } }, 304: { description: 'not modified' } },
+  errors: [],
+});
+type AnswerOut = z.output<typeof Answer>;
+route(r, conditional, ({ send }) => send({ status: 200, etag: '"e"', json: jsonText(good as AnswerOut) }));
+route(r, conditional, ({ send }) => send({ status: 304, etag: '"e"' }));
+// @ts-expect-error text that is not known to be JSON of the declared body
+route(r, conditional, ({ send }) => send({ status: 200, json: '{"id":"a"}' }));
+// @ts-expect-error the JSON text of a value with a field the schema lacks
+route(r, conditional, ({ send }) => send({ status: 200, json: jsonText(fromDomain as typeof fromDomain & AnswerOut) }));
+// @ts-expect-error the JSON text of a value that lacks a field the schema requires
+route(r, conditional, ({ send }) => send({ status: 200, json: '' as JsonText<{ id: string; items: { n: number }[] }> }));
+// @ts-expect-error a status the route does not declare
+route(r, conditional, ({ send }) => send({ status: 404, json: jsonText(good as AnswerOut) }));
+// @ts-expect-error a status with a body sent without one
+route(r, conditional, ({ send }) => send({ status: 200, etag: '"e"' }));
+// @ts-expect-error a status without a body sent with one
+route(r, conditional, ({ send }) => send({ status: 304, etag: '"e"', json: jsonText(good as AnswerOut) }));
