@@ -37,7 +37,7 @@ function versionsOf(exp, live) {
 /** @typedef {ReturnType<typeof versionsOf>} Versions */
 
 /** The lifecycle actions shown as buttons, in this order, when the server allows them. */
-const ACTIONS = /** @type {const} */ ({
+export const ACTIONS = /** @type {const} */ ({
   pause: {
     label: 'Pause',
     help: 'Pausing disables its flags in every service: everyone gets the default variant. Resume turns them back on.',
