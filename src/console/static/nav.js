@@ -38,7 +38,7 @@ export function go(target) {
 
 /**
  * Where the URL fragment points: a page, an experiment's key, and the query after `?`.
- * @typedef {{ page: 'home' | 'experiments' | 'services' | 'policy', key?: string, query: URLSearchParams }} Route
+ * @typedef {{ page: 'home' | 'experiments' | 'services' | 'policy' | 'layers' | 'unknown', key?: string, query: URLSearchParams }} Route
  */
 
 /**
@@ -62,7 +62,9 @@ export function currentRoute() {
       }
     });
   const query = new URLSearchParams(queryPart);
-  if (parts[0] === 'experiments' && parts[1]) return { page: 'experiments', key: parts[1], query };
-  if (parts[0] === 'services' || parts[0] === 'policy' || parts[0] === 'experiments') return { page: parts[0], query };
+  if (parts[0] === 'experiments' && parts[1] && parts.length === 2) return { page: 'experiments', key: parts[1], query };
+  if ((parts[0] === 'services' || parts[0] === 'policy' || parts[0] === 'experiments' || parts[0] === 'layers') && parts.length === 1) return { page: parts[0], query };
+  // Anything else the fragment names is no page of the console: "Not found" (router.js).
+  if (parts.length > 0 || pathPart.replace(/\/+/g, '/') !== '/') return { page: 'unknown', query };
   return { page: 'home', query };
 }

@@ -7,6 +7,7 @@ import { h } from '../dom.js';
 import { badge, condition, dl, errorBox, humanize, json, labelCells, personKey, shortHash, table, time } from '../format.js';
 import { session } from '../session.js';
 import { rolloutSection } from './rollout.js';
+import { variantSplit } from './split.js';
 
 /** @typedef {import('../../types.js').IntentDetail} IntentDetail */
 /** @typedef {import('../../types.js').AuditPage} AuditPage */
@@ -130,6 +131,7 @@ function summarySection(exp, vs) {
       ['Data access', i.data_access?.length ? i.data_access.join(', ') : 'none'],
       ['Audience', i.audience?.length ? i.audience.map(condition).join(' and ') : 'everyone'],
       ['Variants', i.variants.map((v) => `${v.key} (weight ${v.weight})`).join(', ')],
+      ['Split', variantSplit(i.variants, 'summary-split')],
       ['Schedule', i.schedule ? [time(i.schedule.start), ' to ', time(i.schedule.end)] : 'none: live as soon as approved'],
     ]),
   );
