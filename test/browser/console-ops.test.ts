@@ -213,6 +213,9 @@ describe('web console: #18 operator and owner (list, layers, times) and everyone
     await listShows(2);
     expect(await keysShown()).toEqual(['hero-copy', 'promo-banner']);
     expect(await desk.locator('#state-counts li[data-state="running"] a').getAttribute('aria-current')).toBe('true');
+    // The counts stay those of the other filters, so the other states are one click away.
+    expect(await counts()).toEqual({ all: 3, draft: 1, running: 2 });
+    expect(await desk.locator('#shown-count').textContent()).toBe('2 of 7 shown');
     expect(await desk.getByLabel('State', { exact: true }).inputValue()).toBe('running');
     expect(await desk.getByLabel('Service').inputValue()).toBe('WEB');
 
