@@ -1,7 +1,7 @@
 // @ts-check
 import { api, enc, getIntent, liveVersion } from '../api.js';
 import { openDialog } from '../dialog.js';
-import { announce, h } from '../dom.js';
+import { announce, h, main } from '../dom.js';
 import { badge, humanize, labelCells, scrollRegion, time } from '../format.js';
 import { go } from '../nav.js';
 import { session } from '../session.js';
@@ -285,6 +285,8 @@ function rowOf(it, detail) {
     actions.setAttribute('aria-busy', 'true');
     void detail(it.key).then((d) => {
       actions.removeAttribute('aria-busy');
+      // A page that is being replaced (router.js set main busy) gets no new live buttons.
+      if (main().getAttribute('aria-busy') === 'true') return;
       const allowed = ROW_ACTIONS.filter((a) => d?.allowed_actions?.includes(a.action));
       actions.replaceChildren(...allowed.map((a) => rowButton(it.key, a)));
     });
