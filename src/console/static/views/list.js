@@ -285,8 +285,9 @@ function rowOf(it, detail) {
     actions.setAttribute('aria-busy', 'true');
     void detail(it.key).then((d) => {
       actions.removeAttribute('aria-busy');
-      // A page that is being replaced (router.js set main busy) gets no new live buttons.
-      if (main().getAttribute('aria-busy') === 'true') return;
+      // A row on screen while the next page loads (router.js set main busy) gets no new live
+      // buttons; a row not on screen yet is being drawn, and gets them.
+      if (tr.isConnected && main().getAttribute('aria-busy') === 'true') return;
       const allowed = ROW_ACTIONS.filter((a) => d?.allowed_actions?.includes(a.action));
       actions.replaceChildren(...allowed.map((a) => rowButton(it.key, a)));
     });
