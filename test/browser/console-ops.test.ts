@@ -425,7 +425,7 @@ describe('web console: #18 operator and owner (list, layers, times) and everyone
     await a11y(phone, 'experiment with split, phone');
   });
 
-  it('a failure gets "Something went wrong" with Try again and a way back, the previous page disabled while it loaded', async () => {
+  it('a failure gets "Something went wrong" with Try again (which reads again) and a way back', async () => {
     await visit(desk, '#/experiments', 'Experiments');
     await listShows(7);
     // The server goes away (it comes back on another port): the next page cannot be read.
