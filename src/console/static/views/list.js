@@ -156,7 +156,6 @@ export async function experimentsView(route, stale) {
     set('flag', flagInput.input.value);
     set('owner', ownerInput.input.value);
     if (waitingBox?.checked) next.set('waiting', 'me');
-    if (route.query.get('limit')) next.set('limit', String(route.query.get('limit')));
     if (sort) next.set('sort', `${sort.dir === 'descending' ? '-' : ''}${sort.col}`);
     go(`#/experiments${next.size ? `?${next}` : ''}`);
   });
