@@ -345,6 +345,12 @@ describe('web console: #18 operator and owner (list, layers, times) and everyone
 
     await bar.getByRole('link', { name: /^ranking-c v1/ }).click();
     await drawn(desk, 'ranking-c', 'the slice link');
+
+    // An operator reads the same picture.
+    await signIn(desk, operator.secret, 'olga');
+    await visit(desk, '#/layers', 'Layers');
+    expect(await desk.locator('section[data-layer="search"] .layer-summary').textContent()).toBe('2 experiments hold 45 %; 55 % is free in 2 ranges, the largest 35 %.');
+    await signIn(desk, owner.secret, 'alice');
   });
 
   it('each experiment’s variant split as a bar: its weights, the control marked, in words for screen readers', async () => {
