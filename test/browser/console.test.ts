@@ -128,7 +128,7 @@ describe('web console in headless chromium', () => {
     expect(await rowOf(table, 'Promo_Blast').textContent()).toMatch(/denied\s*draft/);
     await shot('experiments');
 
-    // Pages of two: "Load more" fetches the next page with the API's cursor, then goes away.
+    // Pages of two: "Load more" shows the next two rows of the list read, then goes away.
     await page.goto(s.base + '/#/experiments?limit=2');
     // The whole list shown before also starts with these two rows: wait for the paged view, the
     // only one with "Load more" (it is rendered with its table), before counting rows.
@@ -140,7 +140,7 @@ describe('web console in headless chromium', () => {
     expect(await page.locator('#experiments-table tbody tr').count()).toBe(3);
     expect(await page.getByRole('button', { name: 'Load more' }).isVisible()).toBe(false);
 
-    // The state filter asks the API for that state only.
+    // The state filter keeps that state only.
     await page.getByLabel('State').selectOption('running');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/#\/experiments\?state=running$/);

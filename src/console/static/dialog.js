@@ -12,6 +12,7 @@ import { rerender } from './nav.js';
  * @property {string} confirm the confirm button's text
  * @property {(value: string) => Promise<T>} run the API call
  * @property {(result: T) => string} done what to say once it succeeded
+ * @property {string} [focus] where focus goes on the redrawn page (default: the Actions heading)
  */
 
 /**
@@ -21,7 +22,7 @@ import { rerender } from './nav.js';
  * @param {HTMLElement} opener where focus returns on cancel
  * @param {DialogSpec<T>} spec
  */
-export function openDialog(opener, { title, help, field, confirm, run, done }) {
+export function openDialog(opener, { title, help, field, confirm, run, done, focus = '#actions-heading' }) {
   const dialog = /** @type {HTMLDialogElement} */ (byId('action-dialog'));
   const form = /** @type {HTMLFormElement} */ (byId('action-form'));
   const text = /** @type {HTMLTextAreaElement} */ (byId('action-reason'));
@@ -75,7 +76,7 @@ export function openDialog(opener, { title, help, field, confirm, run, done }) {
       dialog.removeEventListener('close', onClose);
       close();
       announce(done(result));
-      await rerender({ focus: '#actions-heading' });
+      await rerender({ focus });
       flash(done(result));
     } catch (err) {
       error.textContent = err instanceof Error ? err.message : String(err);

@@ -1,6 +1,7 @@
 // @ts-check
 /** How values are shown: badges, times, hashes, tables, conditions. */
 import { h } from './dom.js';
+import { exactTime, relativeTime } from './when.js';
 
 /** @typedef {import('./dom.js').Child} Child */
 
@@ -14,12 +15,17 @@ export function badge(kind, value) {
   return h('span', { class: `badge ${kind}-${value}` }, humanize(value));
 }
 
-/** @param {string | null | undefined} iso @returns {Node | string} */
-export function time(iso) {
+/**
+ * A time as the console shows it everywhere: how long ago (or until) in words, the exact instant in
+ * UTC on hover (`title`) and in `datetime` (when.js).
+ * @param {string | null | undefined} iso @param {number} [now] @returns {Node | string}
+ */
+export function time(iso, now = Date.now()) {
   if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  return h('time', { datetime: iso }, d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+  const exact = exactTime(iso);
+  const rel = relativeTime(iso, now);
+  if (!exact || !rel) return String(iso);
+  return h('time', { datetime: new Date(iso).toISOString(), title: exact }, rel);
 }
 
 /** @param {string | null | undefined} s @returns {Node | string} */

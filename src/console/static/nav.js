@@ -39,7 +39,7 @@ export function go(target) {
 /**
  * Where the URL fragment points: a page, an experiment's key, and the query after `?`.
  * `#/new` is the authoring form for a new intent; `#/experiments/{key}/edit` (edit: true) for the next version of one.
- * @typedef {{ page: 'home' | 'experiments' | 'services' | 'policy' | 'new' | 'audit' | 'decisions', key?: string, edit?: boolean, query: URLSearchParams }} Route
+ * @typedef {{ page: 'home' | 'experiments' | 'services' | 'policy' | 'new' | 'audit' | 'decisions' | 'layers' | 'unknown', key?: string, edit?: boolean, query: URLSearchParams }} Route
  */
 
 /**
@@ -63,12 +63,14 @@ export function currentRoute() {
       }
     });
   const query = new URLSearchParams(queryPart);
-  if (parts[0] === 'experiments' && parts[1] && parts[2] === 'edit') return { page: 'experiments', key: parts[1], edit: true, query };
-  if (parts[0] === 'new') return { page: 'new', query };
-  if (parts[0] === 'experiments' && parts[1]) return { page: 'experiments', key: parts[1], query };
+  if (parts[0] === 'experiments' && parts[1] && parts[2] === 'edit' && parts.length === 3) return { page: 'experiments', key: parts[1], edit: true, query };
+  if (parts[0] === 'new' && parts.length === 1) return { page: 'new', query };
+  if (parts[0] === 'experiments' && parts[1] && parts.length === 2) return { page: 'experiments', key: parts[1], query };
   // Governance pages (issue #18): the audit trail, and one decision.
-  if (parts[0] === 'decisions' && parts[1]) return { page: 'decisions', key: parts[1], query };
-  if (parts[0] === 'audit') return { page: 'audit', query };
-  if (parts[0] === 'services' || parts[0] === 'policy' || parts[0] === 'experiments') return { page: parts[0], query };
+  if (parts[0] === 'decisions' && parts[1] && parts.length === 2) return { page: 'decisions', key: parts[1], query };
+  if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit', query };
+  if ((parts[0] === 'services' || parts[0] === 'policy' || parts[0] === 'experiments' || parts[0] === 'layers') && parts.length === 1) return { page: parts[0], query };
+  // Anything else the fragment names is no page of the console: "Not found" (router.js).
+  if (parts.length > 0 || pathPart.replace(/\/+/g, '/') !== '/') return { page: 'unknown', query };
   return { page: 'home', query };
 }

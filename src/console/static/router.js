@@ -10,6 +10,7 @@ import { auditView } from './views/audit.js';
 import { decisionView } from './views/decision.js';
 import { experimentView } from './views/intent.js';
 import { experimentsView } from './views/list.js';
+import { layersView } from './views/layers.js';
 import { policyView } from './views/policy.js';
 import { servicesView } from './views/services.js';
 import { signInView } from './views/sign-in.js';
@@ -69,8 +70,9 @@ export async function render({ focus = 'h1' } = {}) {
   }
   const route = currentRoute();
   const page = route.page === 'home' ? homePage(me) : route.page;
+  /** @type {import('./nav.js').View} */
   const view =
-    page === 'new' || route.edit ? authorView : page === 'experiments' ? (route.key ? experimentView : experimentsView) : page === 'services' ? servicesView : page === 'audit' ? auditView : page === 'decisions' ? decisionView : policyView;
+    page === 'new' || route.edit ? authorView : page === 'experiments' ? (route.key ? experimentView : experimentsView) : page === 'services' ? servicesView : page === 'layers' ? layersView : page === 'audit' ? auditView : page === 'decisions' ? decisionView : page === 'policy' ? policyView : unknownPage;
   setBusy(true);
   /** @type {string} */
   let title;
@@ -96,6 +98,11 @@ function homePage(me) {
 /** A link back to the home page, for the pages that end a path. @param {import('../types.js').Me} me */
 function homeLink(me) {
   return h('p', {}, h('a', { href: '#/', id: 'home-link' }, homePage(me) === 'services' ? 'Back to services' : 'Back to experiments'));
+}
+
+/** A fragment that names no page: the same "Not found" as an unknown key, with the way back. @type {import('./nav.js').View} */
+async function unknownPage() {
+  throw new ApiError(404, { detail: `The console has no page at ${location.hash}`, code: 'page_not_found' });
 }
 
 /** @param {import('../types.js').Me} me @returns {[string, Child[]]} */

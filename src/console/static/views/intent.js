@@ -9,6 +9,7 @@ import { badge, condition, dl, errorBox, humanize, json, labelCells, personKey, 
 import { session } from '../session.js';
 import { editLink } from './author.js';
 import { rolloutSection } from './rollout.js';
+import { variantSplit } from './split.js';
 
 /** @typedef {import('../../types.js').IntentDetail} IntentDetail */
 /** @typedef {import('../../types.js').AuditPage} AuditPage */
@@ -39,7 +40,7 @@ function versionsOf(exp, live) {
 /** @typedef {ReturnType<typeof versionsOf>} Versions */
 
 /** The lifecycle actions shown as buttons, in this order, when the server allows them. */
-const ACTIONS = /** @type {const} */ ({
+export const ACTIONS = /** @type {const} */ ({
   pause: {
     label: 'Pause',
     help: 'Pausing disables its flags in every service: everyone gets the default variant. Resume turns them back on.',
@@ -133,6 +134,7 @@ function summarySection(exp, vs) {
       ['Data access', i.data_access?.length ? i.data_access.join(', ') : 'none'],
       ['Audience', i.audience?.length ? i.audience.map(condition).join(' and ') : 'everyone'],
       ['Variants', i.variants.map((v) => `${v.key} (weight ${v.weight})`).join(', ')],
+      ['Split', variantSplit(i.variants, 'summary-split')],
       ['Schedule', i.schedule ? [time(i.schedule.start), ' to ', time(i.schedule.end)] : 'none: live as soon as approved'],
     ]),
   );
