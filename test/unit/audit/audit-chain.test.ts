@@ -185,12 +185,13 @@ describe('audit chain: tampering with any byte of any column', () => {
       write(column, seq, column === 'version' ? BigInt(mask) : Buffer.from([mask]));
     } else if (before.type === 'text') {
       const bytes = Buffer.from(before.bytes!);
-      bytes[position % bytes.length] ^= mask;
+      const at = position % bytes.length;
+      bytes[at] = bytes[at]! ^ mask;
       write(column, seq, bytes);
     } else {
       const bytes = Buffer.alloc(8);
       bytes.writeBigInt64BE(before.value as bigint);
-      bytes[position % 8] ^= mask;
+      bytes[position % 8] = bytes[position % 8]! ^ mask;
       write(column, seq, bytes.readBigInt64BE());
     }
     return () => write(column, seq, before.type === 'null' ? null : before.type === 'text' ? before.bytes : (before.value as bigint));
