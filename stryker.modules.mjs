@@ -27,7 +27,9 @@ export const MODULES = {
     testFiles: ['test/unit/flags/layer-allocator.test.ts', 'test/unit/storage/layer-spaces.test.ts'],
   },
   lifecycle: {
-    mutate: ['src/intents/lifecycle.ts'],
+    // intent-actions.ts is the one rule for `allowed_actions` (the console's buttons and the server's
+    // checks); its own tests (test/unit/intents/intent-actions.test.ts) are among the domain tests.
+    mutate: ['src/intents/lifecycle.ts', 'src/intents/intent-actions.ts'],
     // Domain tests only (createContainer on a real SQLite file, no server): the lifecycle runs inside
     // each test, never in a beforeAll, so its mutants are not static. With the HTTP tests the run took > 40 min.
     testFiles: ['test/unit/intents/*.test.ts'],

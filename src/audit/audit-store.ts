@@ -53,3 +53,19 @@ export interface AuditStore extends AuditReader {
    */
   insert(e: Omit<AuditRecord, 'seq'>): Promise<number>;
 }
+
+/**
+ * An event's `data` column as the adapters read it back. Every version has stored it as the
+ * `JSON.stringify` of an object, so anything else was written outside Switchyard (a tampered row):
+ * it reads as `{"unreadable_data": <the stored text>}`, which no event ever hashed to, so `verify`
+ * names that event and the audit list still answers, instead of either failing on a parse error.
+ */
+export function readStoredData(text: string): Record<string, unknown> {
+  try {
+    const data: unknown = JSON.parse(text);
+    if (typeof data === 'object' && data !== null && !Array.isArray(data)) return data as Record<string, unknown>;
+  } catch {
+    // fall through: the stored text is not JSON
+  }
+  return { unreadable_data: text };
+}

@@ -1,5 +1,5 @@
 import type { Role, TokenRecord, TokenStore } from '../../access/token-store.js';
-import type { AuditQuery, AuditRecord, AuditStore } from '../../audit/audit-store.js';
+import { readStoredData, type AuditQuery, type AuditRecord, type AuditStore } from '../../audit/audit-store.js';
 import { ConflictError } from '../../errors.js';
 import type { FlagChangeCause, FlagEventRecord, FlagStore, StoredFlagDocument } from '../../flags/flag-store.js';
 import { firstFit, layerRoom, overlaps, type LayerRoom, type Slice } from '../../flags/layer-allocator.js';
@@ -506,7 +506,7 @@ const toAudit = (r: AuditRow): AuditRecord => ({
   service: r.service,
   actor: r.actor,
   at: r.at,
-  data: JSON.parse(r.data) as Record<string, unknown>,
+  data: readStoredData(r.data),
   prevHash: r.prev_hash,
   hash: r.hash,
 });

@@ -1,4 +1,4 @@
-import type { AuditQuery, AuditRecord, AuditStore } from '../../audit/audit-store.js';
+import { readStoredData, type AuditQuery, type AuditRecord, type AuditStore } from '../../audit/audit-store.js';
 import type { Database } from './database.js';
 import { storedText } from './stored-text.js';
 
@@ -32,7 +32,7 @@ const toRecord = (r: Row): AuditRecord => ({
   service: storedText(r.service),
   actor: storedText(r.actor)!,
   at: r.at,
-  data: JSON.parse(r.data) as Record<string, unknown>,
+  data: readStoredData(r.data),
   prevHash: r.prev_hash,
   hash: r.hash,
 });

@@ -25,6 +25,21 @@ describe('personKey', () => {
     expect(samePerson(a, b)).toBe(false);
   });
 
+  it('keys to the lower-case folded form (ß, ẞ and SS → ss, ﬁ → fi, NFC)', () => {
+    // A word-final sigma keys as ς, not σ as full case folding would give: ECMAScript's toLowerCase
+    // applies the final-sigma rule. Both spellings still key alike (the table above).
+    expect([' Sam ', 'Straße', 'STRAẞE', 'STRASSE', 'ΟΔΥΣΣΕΥΣ', 'οδυσσευσ', 'ﬁona', 'JOSE\u0301'].map(personKey)).toEqual([
+      'sam',
+      'strasse',
+      'strasse',
+      'strasse',
+      'οδυσσευς',
+      'οδυσσευς',
+      'fiona',
+      'jos\u00e9',
+    ]);
+  });
+
   it('is a fixed point: a key keys to itself', () => {
     for (const name of [' Sam ', 'STRAẞE', 'JOSE\u0301', 'İstanbul']) expect(personKey(personKey(name))).toBe(personKey(name));
   });

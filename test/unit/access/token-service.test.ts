@@ -2,14 +2,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { requireRole, requireTeamAccess, SYSTEM_ACTOR, type Actor } from '../../../src/access/actor.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { GUARDRAIL_ACTOR, READERS, requireRole, requireTeamAccess, SYSTEM_ACTOR, type Actor } from '../../../src/access/actor.js';
+import { ROLES } from '../../../src/access/token-store.js';
 import { generateToken, hashToken, redactTokens, TokenService } from '../../../src/access/token-service.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
 import { ManualClock } from '../../../src/clock.js';
 import { SwitchyardError } from '../../../src/errors.js';
 import type { Database } from '../../../src/storage/sqlite/database.js';
-import { openSqliteStorage, type SqliteStorage } from '../../../src/storage/sqlite/sqlite-storage.js';
+import { OTHER_WRITER_POLL_MS, openSqliteStorage, type SqliteStorage } from '../../../src/storage/sqlite/sqlite-storage.js';
 import { SqliteTokenStore as TokenStore } from '../../../src/storage/sqlite/token-store.js';
 
 /** The token service on a real SQLite file, without a server. */
@@ -146,6 +148,109 @@ describe('TokenService', () => {
     expect(heard).toHaveLength(1);
   });
 
+  it('actorById: the actor of an active token by its id, among several; 401 for an unknown or revoked id', async () => {
+    const olga = await tokens.create({ name: 'olga', role: 'owner', team: 'growth' }, admin);
+    const svc = await tokens.create({ name: 'svc', role: 'service', service: 'web' }, admin);
+    const amy = await tokens.create({ name: 'amy', role: 'approver', approval_roles: ['privacy', 'sre'] }, admin);
+    expect(tokens.actorById(olga.id)).toEqual({ tokenId: olga.id, name: 'olga', role: 'owner', team: 'growth', approvalRoles: [], service: null });
+    expect(tokens.actorById(svc.id)).toEqual({ tokenId: svc.id, name: 'svc', role: 'service', team: null, approvalRoles: [], service: 'web' });
+    expect(tokens.actorById(amy.id)).toEqual(tokens.authenticate(amy.token));
+    const gone = '401 unauthorized: The token behind this ticket is unknown or revoked';
+    const why = async (id: string) => {
+      const r = await refusal(() => tokens.actorById(id));
+      return `${r.status} ${r.code}: ${r.message}`;
+    };
+    expect(await why('tok_nope')).toBe(gone);
+    await tokens.revoke(svc.id, admin);
+    expect(await why(svc.id)).toBe(gone);
+    expect(tokens.actorById(olga.id).name).toBe('olga');
+  });
+
+  it('revoking one token drops only that one from the snapshot', async () => {
+    const a = await tokens.create({ name: 'a', role: 'operator' }, admin);
+    const b = await tokens.create({ name: 'b', role: 'operator' }, admin);
+    await tokens.revoke(a.id, admin);
+    expect(tokens.authenticate(b.token).tokenId).toBe(b.id);
+    expect(tokens.actorById(b.id).tokenId).toBe(b.id);
+  });
+
+  describe('the snapshot of active tokens', () => {
+    /** Another process on the same file: its commits reach this one only through the change feed. */
+    let other: BetterSqlite3.Database;
+    const row = (id: string, name: string) => ({ id, name, role: 'operator' as const, team: null, approvalRoles: [], service: null, createdAt: '2026-12-01T00:00:00Z', createdBy: 'test' });
+    const insertElsewhere = (id: string, name: string, secret: string) =>
+      other
+        .prepare("INSERT INTO tokens (id, name, role, team, approval_roles, service, hash, created_at, created_by) VALUES (?, ?, 'operator', NULL, '[]', NULL, ?, '2026-12-01T00:00:00Z', 'test')")
+        .run(id, name, hashToken(secret));
+    const revokeElsewhere = (id: string) => other.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run('2026-12-01T00:00:05Z', id);
+    /** Every reload a feed listener may have started has run: the reload reads the file synchronously. */
+    const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const knows = (secret: string) => {
+      try {
+        return tokens.authenticate(secret).tokenId;
+      } catch {
+        return null;
+      }
+    };
+
+    beforeEach(() => {
+      other = new BetterSqlite3(path.join(dir, 'db.sqlite'));
+    });
+    afterEach(() => {
+      tokens.stop();
+      other.close();
+    });
+
+    it('load reads the tokens already on the file, without a feed too, and stop then is harmless', async () => {
+      await storage.tx.run(async (u) => {
+        await u.tokens.insert(row('t1', 'one'), hashToken('sy_one'));
+      });
+      const fresh = new TokenService({ read: storage.read.tokens, audit, clock, tx: storage.tx });
+      await fresh.load();
+      expect(fresh.authenticate('sy_one').tokenId).toBe('t1');
+      expect(() => fresh.stop()).not.toThrow();
+    });
+
+    it("follows another process's commits through the feed: new tokens work, revoked ones stop, and only those are told", async () => {
+      await storage.tx.run(async (u) => {
+        await u.tokens.insert(row('t1', 'one'), hashToken('sy_one'));
+        await u.tokens.insert(row('t2', 'two'), hashToken('sy_two'));
+      });
+      await tokens.reload();
+      const told: string[] = [];
+      tokens.onRevoked((id) => told.push(id));
+      // Nothing changed: a reload tells nobody.
+      await tokens.reload();
+      expect(told).toEqual([]);
+      insertElsewhere('t3', 'three', 'sy_three');
+      revokeElsewhere('t1');
+      storage.checkExternal();
+      await vi.waitFor(() => expect(knows('sy_three')).toBe('t3'), { timeout: 50 * OTHER_WRITER_POLL_MS, interval: 10 });
+      expect(knows('sy_one')).toBeNull();
+      expect(knows('sy_two')).toBe('t2');
+      expect(told).toEqual(['t1']);
+    });
+
+    it('subscribes once however often it loads, and stop ends following the feed', async () => {
+      await tokens.load(storage);
+      tokens.stop();
+      insertElsewhere('t4', 'four', 'sy_four');
+      storage.checkExternal();
+      await settle();
+      expect(knows('sy_four')).toBeNull();
+      // An explicit reload still reads the file.
+      await tokens.reload();
+      expect(knows('sy_four')).toBe('t4');
+    });
+
+    it('keeps the last good snapshot when a reload fails', async () => {
+      const made = await tokens.create({ name: 'p', role: 'operator' }, admin);
+      other.exec('DROP TABLE tokens');
+      await tokens.reload();
+      expect(knows(made.token)).toBe(made.id);
+    });
+  });
+
   it('bootstrap: a brand-new database gets one fresh admin token, printed once; a later start makes none', async () => {
     const first = await tokens.bootstrap(undefined);
     expect(first.token).toMatch(/^sy_/);
@@ -208,6 +313,13 @@ describe('requireRole and requireTeamAccess', () => {
     expect(code(() => requireRole(actor('service'), ['owner'], 'submit intents'))).toBe('forbidden: A service token may not submit intents');
     // The name schedule transitions carry in the audit trail and the event feed.
     expect(SYSTEM_ACTOR).toEqual({ tokenId: 'system', name: 'system:scheduler', role: 'admin', team: null, approvalRoles: [], service: null });
+    // SPEC §10.2: the guardrail loop's pauses are told apart from a person's by this name.
+    expect(GUARDRAIL_ACTOR).toEqual({ tokenId: 'system', name: 'guardrail', role: 'admin', team: null, approvalRoles: [], service: null });
+  });
+
+  it('READERS: every role but a service token may read experiments, decisions and audit', async () => {
+    const readers = ROLES.filter((role) => code(() => requireRole(actor(role), READERS, 'read')) === null);
+    expect(readers).toEqual(['owner', 'approver', 'governance', 'operator', 'admin']);
   });
 
   it("owners act only on their own team's intents; operators only where allowed; admins everywhere", async () => {

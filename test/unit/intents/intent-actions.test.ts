@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Actor } from '../../../src/access/actor.js';
-import { allowedActions, type IntentFacts } from '../../../src/intents/intent-actions.js';
+import { SwitchyardError } from '../../../src/errors.js';
+import { allowedActions, approvalFills, checkApproval, checkLifecycleAction, checkShip, type IntentFacts } from '../../../src/intents/intent-actions.js';
 
 /** The action rule on its own, without a server: the state table, and advance's conditions in order. */
 
@@ -72,5 +73,140 @@ describe('allowedActions', () => {
     expect(has(facts({ rollout: rollout(0, null, 'regressed') }))).toBe(false);
     expect(has(facts({ rollout: rollout(0, null, 'srm') }))).toBe(false);
     expect(has(facts({ rollout: null }))).toBe(false);
+  });
+});
+
+/** What a check throws, as the API answers it: status, code, message and details (a TypeError fails the test). */
+function refusal(fn: () => void): { status: number; code: string; message: string; details?: Record<string, unknown> } | null {
+  try {
+    fn();
+    return null;
+  } catch (err) {
+    expect(err).toBeInstanceOf(SwitchyardError);
+    const e = err as SwitchyardError;
+    return { status: e.status, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
+  }
+}
+
+describe('the checks the action routes run: each refusal as the API answers it', () => {
+  const pending = (over: Partial<IntentFacts['current']> = {}, state: IntentFacts['state'] = 'draft') =>
+    facts({ state, activeVersion: null, current: { version: 3, status: 'pending_approval', submittedBy: 'alice', approvers: [], outstanding: [{ role: 'sre', missing: 1 }], ...over } });
+  const sam = actor({ role: 'approver', name: 'Sam', approvalRoles: ['sre'] });
+
+  it('checkApproval: not pending, completed or archived, the submitter, twice, the wrong role, not an approver', () => {
+    expect(refusal(() => checkApproval(sam, pending()))).toBeNull();
+    expect(refusal(() => checkApproval(sam, pending({ status: 'denied' })))).toEqual({ status: 409, code: 'not_pending_approval', message: 'Version 3 of k is denied; there is nothing to approve' });
+    expect(refusal(() => checkApproval(sam, pending({}, 'completed')))).toEqual({ status: 409, code: 'not_pending_approval', message: 'Version 3 of k is completed; there is nothing to approve' });
+    expect(refusal(() => checkApproval(sam, pending({}, 'archived')))).toEqual({ status: 409, code: 'not_pending_approval', message: 'Version 3 of k is archived; there is nothing to approve' });
+    expect(refusal(() => checkApproval(actor({ role: 'approver', name: ' ALICE', approvalRoles: ['sre'] }), pending()))).toEqual({
+      status: 403,
+      code: 'self_approval',
+      message: ' ALICE submitted version 3 (as alice); an approval by the submitter never counts',
+    });
+    expect(refusal(() => checkApproval(sam, pending({ approvers: ['pia', 'SAM '] })))).toEqual({ status: 409, code: 'already_approved', message: 'Sam has already approved version 3 of k (as SAM )' });
+    const owed = [{ role: 'sre', missing: 1 }, { role: 'legal', missing: 0 }, { role: 'privacy', missing: 2 }];
+    expect(refusal(() => checkApproval(actor({ role: 'approver', name: 'lee', approvalRoles: ['legal', 'ux'] }), pending({ outstanding: owed })))).toEqual({
+      status: 403,
+      code: 'approval_role_mismatch',
+      message: 'Version 3 of k still needs approval by role sre, privacy; this token holds legal, ux',
+    });
+    expect(refusal(() => checkApproval(actor({ role: 'approver', name: 'lee', approvalRoles: [] }), pending()))).toEqual({
+      status: 403,
+      code: 'approval_role_mismatch',
+      message: 'Version 3 of k still needs approval by role sre; this token holds no approval role',
+    });
+    expect(refusal(() => checkApproval(actor({ role: 'operator', name: 'olga' }), pending()))).toEqual({ status: 403, code: 'forbidden', message: 'An operator token may not approve intents' });
+  });
+
+  it('approvalFills: the owed roles only (missing > 0); the approver its own, an admin every one', () => {
+    const owed = [{ role: 'sre', missing: 1 }, { role: 'legal', missing: 0 }, { role: 'privacy', missing: 2 }];
+    expect(approvalFills(actor({ role: 'approver', approvalRoles: ['privacy', 'legal'] }), owed)).toEqual(['privacy']);
+    expect(approvalFills(actor({ role: 'admin' }), owed)).toEqual(['sre', 'privacy']);
+    expect(approvalFills(actor({ role: 'operator', approvalRoles: [] }), owed)).toEqual([]);
+  });
+
+  it('checkShip: owner or operator of the team, running or paused with an active version', () => {
+    expect(refusal(() => checkShip(actor({ role: 'owner', team: 'growth' }), facts()))).toBeNull();
+    expect(refusal(() => checkShip(actor({ role: 'operator' }), facts({ state: 'paused' })))).toBeNull();
+    expect(refusal(() => checkShip(actor({ role: 'approver', approvalRoles: ['sre'] }), facts()))).toEqual({ status: 403, code: 'forbidden', message: 'An approver token may not ship experiments' });
+    expect(refusal(() => checkShip(actor({ role: 'owner', team: 'search' }), facts()))).toEqual({
+      status: 403,
+      code: 'forbidden_team',
+      message: 'This token acts for team search, not for team growth; it may not ship experiments of team growth',
+    });
+    const notLive = { status: 409, code: 'invalid_transition' };
+    expect(refusal(() => checkShip(actor({ role: 'operator' }), facts({ state: 'scheduled' })))).toEqual({
+      ...notLive,
+      message: 'Cannot ship experiment k: it is scheduled; only a running or paused experiment ships',
+      details: { state: 'scheduled', action: 'ship' },
+    });
+    expect(refusal(() => checkShip(actor({ role: 'operator' }), facts({ state: 'running', activeVersion: null })))).toMatchObject(notLive);
+  });
+
+  it('checkLifecycleAction: the team first, then the state, with the state and action in the details', () => {
+    expect(refusal(() => checkLifecycleAction(actor({ role: 'owner', team: 'search' }), facts(), 'pause'))).toEqual({
+      status: 403,
+      code: 'forbidden_team',
+      message: 'This token acts for team search, not for team growth; it may not pause experiments of team growth',
+    });
+    expect(refusal(() => checkLifecycleAction(actor({ role: 'operator' }), facts({ state: 'paused' }), 'pause'))).toEqual({
+      status: 409,
+      code: 'invalid_transition',
+      message: 'Cannot pause experiment k: it is paused',
+      details: { state: 'paused', action: 'pause' },
+    });
+    expect(refusal(() => checkLifecycleAction(actor({ role: 'operator' }), facts({ state: 'completed' }), 'rollback'))).toMatchObject({ code: 'invalid_transition', details: { state: 'completed', action: 'rollback' } });
+  });
+
+  it('advance: each refusal with its code, message and details; a hold ending exactly now is over', () => {
+    const op = actor({ role: 'operator' });
+    const rollout = (stage: number, holdUntil: string | null, status: 'healthy' | 'regressed' | 'srm' = 'healthy') => ({ stage, exposures: [10, 20, 30], holdUntil, analysis: () => status });
+    const advance = (over: Partial<IntentFacts>) => refusal(() => checkLifecycleAction(op, facts(over), 'advance'));
+    expect(advance({ rollout: rollout(0, NOW.toISOString()) })).toBeNull();
+    expect(advance({ state: 'paused', rollout: rollout(0, null) })).toEqual({
+      status: 409,
+      code: 'invalid_transition',
+      message: 'Cannot advance experiment k: it is paused',
+      details: { state: 'paused', action: 'advance' },
+    });
+    expect(advance({ activeVersion: 4, rollout: null })).toEqual({
+      status: 409,
+      code: 'invalid_transition',
+      message: 'Cannot advance experiment k: version 4 has no rollout',
+      details: { state: 'running', action: 'advance' },
+    });
+    expect(advance({ rollout: rollout(2, null) })).toMatchObject({ code: 'invalid_transition', message: 'Cannot advance experiment k: it is at its last stage (2, exposure 30%)' });
+    expect(advance({ rollout: rollout(1, '2026-11-25T12:00:00.001Z') })).toEqual({
+      status: 409,
+      code: 'hold_not_elapsed',
+      message: 'Stage 1 of k holds until 2026-11-25T12:00:00.001Z',
+      details: { stage: 1, hold_until: '2026-11-25T12:00:00.001Z' },
+    });
+    expect(advance({ rollout: rollout(1, null, 'regressed') })).toEqual({
+      status: 409,
+      code: 'guardrail_regressed',
+      message: 'Cannot advance k: its analysis is regressed (GET /v1/intents/k/analysis)',
+      details: { stage: 1, analysis: 'regressed' },
+    });
+    expect(advance({ rollout: rollout(0, null, 'srm') })).toEqual({
+      status: 409,
+      code: 'guardrail_regressed',
+      message: 'Cannot advance k: its analysis is flagged for a sample-ratio mismatch (GET /v1/intents/k/analysis)',
+      details: { stage: 0, analysis: 'srm' },
+    });
+  });
+
+  it('allowed_actions passes on an error that is not a refusal (a failing analysis is not "not allowed")', () => {
+    const broken = facts({
+      rollout: {
+        stage: 0,
+        exposures: [10, 20],
+        holdUntil: null,
+        analysis: () => {
+          throw new Error('telemetry store down');
+        },
+      },
+    });
+    expect(() => allowedActions(actor({ role: 'operator' }), broken)).toThrow('telemetry store down');
   });
 });
