@@ -154,7 +154,7 @@ describe('TokenService', () => {
     const amy = await tokens.create({ name: 'amy', role: 'approver', approval_roles: ['privacy', 'sre'] }, admin);
     expect(tokens.actorById(olga.id)).toEqual({ tokenId: olga.id, name: 'olga', role: 'owner', team: 'growth', approvalRoles: [], service: null });
     expect(tokens.actorById(svc.id)).toEqual({ tokenId: svc.id, name: 'svc', role: 'service', team: null, approvalRoles: [], service: 'web' });
-    expect(tokens.actorById(amy.id)).toEqual(tokens.authenticate(amy.token));
+    expect(tokens.actorById(amy.id)).toEqual(await tokens.authenticate(amy.token));
     const gone = '401 unauthorized: The token behind this ticket is unknown or revoked';
     const why = async (id: string) => {
       const r = await refusal(() => tokens.actorById(id));
@@ -170,7 +170,7 @@ describe('TokenService', () => {
     const a = await tokens.create({ name: 'a', role: 'operator' }, admin);
     const b = await tokens.create({ name: 'b', role: 'operator' }, admin);
     await tokens.revoke(a.id, admin);
-    expect(tokens.authenticate(b.token).tokenId).toBe(b.id);
+    expect((await tokens.authenticate(b.token)).tokenId).toBe(b.id);
     expect(tokens.actorById(b.id).tokenId).toBe(b.id);
   });
 
@@ -185,9 +185,9 @@ describe('TokenService', () => {
     const revokeElsewhere = (id: string) => other.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run('2026-12-01T00:00:05Z', id);
     /** Every reload a feed listener may have started has run: the reload reads the file synchronously. */
     const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-    const knows = (secret: string) => {
+    const knows = async (secret: string) => {
       try {
-        return tokens.authenticate(secret).tokenId;
+        return (await tokens.authenticate(secret)).tokenId;
       } catch {
         return null;
       }
@@ -207,7 +207,7 @@ describe('TokenService', () => {
       });
       const fresh = new TokenService({ read: storage.read.tokens, audit, clock, tx: storage.tx });
       await fresh.load();
-      expect(fresh.authenticate('sy_one').tokenId).toBe('t1');
+      expect((await fresh.authenticate('sy_one')).tokenId).toBe('t1');
       expect(() => fresh.stop()).not.toThrow();
     });
 
@@ -225,9 +225,9 @@ describe('TokenService', () => {
       insertElsewhere('t3', 'three', 'sy_three');
       revokeElsewhere('t1');
       storage.checkExternal();
-      await vi.waitFor(() => expect(knows('sy_three')).toBe('t3'), { timeout: 50 * OTHER_WRITER_POLL_MS, interval: 10 });
-      expect(knows('sy_one')).toBeNull();
-      expect(knows('sy_two')).toBe('t2');
+      await vi.waitFor(async () => expect(await knows('sy_three')).toBe('t3'), { timeout: 50 * OTHER_WRITER_POLL_MS, interval: 10 });
+      expect(await knows('sy_one')).toBeNull();
+      expect(await knows('sy_two')).toBe('t2');
       expect(told).toEqual(['t1']);
     });
 
@@ -237,17 +237,17 @@ describe('TokenService', () => {
       insertElsewhere('t4', 'four', 'sy_four');
       storage.checkExternal();
       await settle();
-      expect(knows('sy_four')).toBeNull();
+      expect(await knows('sy_four')).toBeNull();
       // An explicit reload still reads the file.
       await tokens.reload();
-      expect(knows('sy_four')).toBe('t4');
+      expect(await knows('sy_four')).toBe('t4');
     });
 
     it('keeps the last good snapshot when a reload fails', async () => {
       const made = await tokens.create({ name: 'p', role: 'operator' }, admin);
       other.exec('DROP TABLE tokens');
       await tokens.reload();
-      expect(knows(made.token)).toBe(made.id);
+      expect(await knows(made.token)).toBe(made.id);
     });
   });
 
