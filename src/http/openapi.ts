@@ -10,7 +10,6 @@
  * validates real responses against it.
  */
 import { z } from 'zod';
-import { ROLES, TokenRequestSchema } from '../access/token-service.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
 import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
@@ -20,7 +19,8 @@ import { INTENT_ROUTES } from './intents-router.js';
 import { WHOAMI_ROUTES } from './whoami-router.js';
 import { accessText, openApiPath, type RouteDecl } from './route.js';
 import { EvaluationRequest } from './ofrep-router.js';
-import { PublishQuery } from './policy-router.js';
+import { POLICY_ROUTES } from './policy-router.js';
+import { DECISION_ROUTES, TOKEN_ROUTES } from './admin-router.js';
 import { TelemetryBody } from './telemetry-router.js';
 
 type Json = Record<string, unknown>;
@@ -80,56 +80,6 @@ const OfrepFailure = z.object({
 const OfrepEventStream = z.object({ type: z.literal('sse'), endpoint: z.object({ requestUri: z.string() }) });
 const OfrepBulk = z.object({ flags: z.array(z.union([OfrepSuccess, OfrepFailure])), eventStreams: z.array(OfrepEventStream).optional() });
 
-const PolicyInfo = z.object({
-  revision: z.string().nullable(),
-  manifest_revision: z.string().nullable(),
-  wasm_sha256: z.string().nullable(),
-  entrypoints: z.array(z.string()),
-  loaded_at: z.string().nullable(),
-  activated_by: z.string().nullable(),
-  services: z.array(z.string()),
-});
-
-const ImpactEntry = z.object({
-  key: z.string(),
-  version: int(),
-  state: z.string(),
-  old: z.object({ status: z.string(), policy_revision: z.string(), violations: z.array(Violation), obligations: Obligations.nullable() }),
-  new: z.object({ status: z.string(), violations: z.array(Violation), obligations: Obligations }),
-  changed: z.boolean(),
-});
-const PublishResult = z.object({
-  dry_run: z.boolean(),
-  activated: z.boolean(),
-  revision: z.string(),
-  previous_revision: z.string().nullable(),
-  impact: z.object({
-    candidate_revision: z.string(),
-    active_revision: z.string().nullable(),
-    evaluated: int(),
-    would_deny: int(),
-    changed: int(),
-    experiments: z.array(ImpactEntry),
-  }),
-});
-
-const ReplayResult = z.object({ decision_id: z.string(), policy_revision: z.string(), matches: z.boolean(), original: z.unknown(), replayed: z.unknown() });
-
-const DecisionRecord = z.object({
-  id: z.string(),
-  policy_revision: z.string(),
-  allow: z.boolean(),
-  violations: z.array(Violation),
-  obligations: Obligations.nullable(),
-  limits: z.record(z.string(), z.unknown()),
-  intent: IntentRef.nullable(),
-  status: VersionStatus,
-  actor: z.string(),
-  at: time(),
-  input: z.unknown().meta({ description: 'The policy input (docs/policy-contract.md).' }),
-  result: z.unknown().meta({ description: 'The policy answer as stored.' }),
-});
-
 const AuditEvent = z.object({
   id: z.string(),
   seq: int().min(1),
@@ -167,23 +117,6 @@ const FeedEvent = z.object({
 });
 const EventsPage = z.object({ events: z.array(FeedEvent), next_cursor: z.string() });
 
-const TokenCreated = z.object({
-  id: z.string(),
-  token: z.string().meta({ description: 'The bearer token. Shown once; the server keeps only its SHA-256.' }),
-  name: z.string(),
-  role: z.enum(ROLES),
-});
-const TokenInfo = z.object({
-  id: z.string(),
-  name: z.string(),
-  role: z.enum(ROLES),
-  team: z.string().optional(),
-  approval_roles: z.array(z.string()).optional(),
-  service: z.string().optional(),
-  created_at: time(),
-  revoked_at: time().optional().meta({ description: 'Present once the token is revoked.' }),
-});
-const TokenList = z.object({ tokens: z.array(TokenInfo).meta({ description: 'Every token, revoked ones included, oldest first; never a secret or its hash.' }) });
 const ServiceList = z.object({
   services: z.array(z.object({ service: z.string(), tier: z.string().nullable() })).meta({ description: "The active policy's service catalog, sorted by service." }),
 });
@@ -263,7 +196,6 @@ const Analysis = z.object({
 
 /** Request schemas, generated on their input side (defaults optional, coercions as sent). */
 const requestSchemas = {
-  TokenRequest: TokenRequestSchema,
   OfrepEvaluationRequest: EvaluationRequest,
   TelemetryBatch: TelemetryBody,
 } satisfies Record<string, z.ZodType>;
@@ -282,17 +214,11 @@ const responseSchemas = {
   OfrepSuccess,
   OfrepFailure,
   OfrepBulk,
-  PolicyInfo,
-  PublishResult,
-  ReplayResult,
-  DecisionRecord,
   AuditEvent,
   AuditPage,
   AuditVerification,
   FeedEvent,
   EventsPage,
-  TokenCreated,
-  TokenList,
   ServiceList,
   Health,
   Readiness,
@@ -413,7 +339,13 @@ const FLAG_READERS = "that service's token, or any human role";
  * The routes declared beside their handlers (route.ts). The hand-written entries of OPERATIONS are
  * the routers not converted yet; each conversion moves its entries and schemas into its router.
  */
-export const DECLARED: RouteDecl[] = [...Object.values(INTENT_ROUTES), ...Object.values(WHOAMI_ROUTES)];
+export const DECLARED: RouteDecl[] = [
+  ...Object.values(INTENT_ROUTES),
+  ...Object.values(WHOAMI_ROUTES),
+  ...Object.values(POLICY_ROUTES),
+  ...Object.values(DECISION_ROUTES),
+  ...Object.values(TOKEN_ROUTES),
+];
 
 /** The components the declarations name: request bodies (input side) and answers (output side). */
 function declaredSchemas(): { requests: Record<string, z.ZodType>; responses: Record<string, z.ZodType> } {
@@ -623,49 +555,6 @@ const OPERATIONS: OperationSpec[] = [
     responses: { 200: eventStream('The stream; `data` of each event is `{"type": "refetchEvaluation", "etag", "lastModified"}`, `id` the flags version.') },
     errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
   },
-  // --- policy and decisions
-  {
-    method: 'get',
-    path: '/v1/policy',
-    operationId: 'getPolicy',
-    tag: 'policy',
-    summary: 'The active policy',
-    access: HUMANS,
-    responses: { 200: { description: 'Its revision, digest, entrypoints and catalog services.', schema: 'PolicyInfo' } },
-    errors: ['forbidden'],
-  },
-  {
-    method: 'put',
-    path: '/v1/policy',
-    operationId: 'publishPolicy',
-    tag: 'policy',
-    summary: 'Publish an `opa build -t wasm` bundle, or with dry_run only report its impact',
-    access: 'governance, admin',
-    query: PublishQuery,
-    body: { contentTypes: ['application/gzip', 'application/octet-stream'], description: 'The bundle bytes (at most 32 MiB).' },
-    responses: { 200: { description: 'Validated; activated unless dry_run. The impact on every live experiment.', schema: 'PublishResult' } },
-    errors: ['validation_failed', 'policy_invalid', 'policy_timeout', 'forbidden', 'payload_too_large', 'shutting_down'],
-  },
-  {
-    method: 'get',
-    path: '/v1/decisions/{id}',
-    operationId: 'getDecision',
-    tag: 'decisions',
-    summary: 'One stored decision with its input',
-    access: HUMANS,
-    responses: { 200: { description: 'The decision.', schema: 'DecisionRecord' } },
-    errors: ['forbidden', 'decision_not_found'],
-  },
-  {
-    method: 'post',
-    path: '/v1/decisions/{id}:replay',
-    operationId: 'replayDecision',
-    tag: 'decisions',
-    summary: 'Re-evaluate a stored decision under the revision that made it',
-    access: HUMANS,
-    responses: { 200: { description: 'Both answers and whether they match.', schema: 'ReplayResult' } },
-    errors: ['forbidden', 'decision_not_found', 'policy_invalid'],
-  },
   // --- audit and events
   {
     method: 'get',
@@ -710,39 +599,6 @@ const OPERATIONS: OperationSpec[] = [
     extraParameters: [lastEventIdHeader],
     responses: { 200: eventStream("The stream; each event's data is a FeedEvent.") },
     errors: ['validation_failed', 'forbidden', 'forbidden_service', 'too_many_streams', 'shutting_down', 'server_busy'],
-  },
-  // --- tokens
-  {
-    method: 'post',
-    path: '/v1/tokens',
-    operationId: 'createToken',
-    tag: 'tokens',
-    summary: 'Create a token; the secret is in this answer only',
-    access: 'admin',
-    body: { schema: 'TokenRequest' },
-    jsonBody: true,
-    responses: { 201: { description: 'Created.', schema: 'TokenCreated' } },
-    errors: ['validation_failed', 'forbidden'],
-  },
-  {
-    method: 'get',
-    path: '/v1/tokens',
-    operationId: 'listTokens',
-    tag: 'tokens',
-    summary: 'Every token without its secret, revoked ones included',
-    access: 'admin',
-    responses: { 200: { description: 'The tokens.', schema: 'TokenList' } },
-    errors: ['forbidden'],
-  },
-  {
-    method: 'delete',
-    path: '/v1/tokens/{id}',
-    operationId: 'revokeToken',
-    tag: 'tokens',
-    summary: 'Revoke a token',
-    access: 'admin',
-    responses: { 204: { description: 'Revoked.' } },
-    errors: ['forbidden', 'token_not_found'],
   },
 ];
 

@@ -21,9 +21,7 @@ const NOT_YET_DECLARED = new Set([
   'GET /v1/intents/{key}/analysis', 'POST /v1/services/{service}/telemetry',
   'GET /v1/services', 'GET /v1/services/{service}/flags', 'GET /v1/services/{service}/flags/stream', 'GET /v1/services/{service}/flagd.json',
   'POST /v1/services/{service}/ofrep/v1/evaluate/flags/{key}', 'POST /v1/services/{service}/ofrep/v1/evaluate/flags', 'GET /v1/services/{service}/ofrep/events',
-  'GET /v1/policy', 'PUT /v1/policy', 'GET /v1/decisions/{id}', 'POST /v1/decisions/{id}:replay',
   'GET /v1/audit', 'GET /v1/audit/verify', 'GET /v1/events', 'GET /v1/events/stream',
-  'POST /v1/tokens', 'GET /v1/tokens', 'DELETE /v1/tokens/{id}',
 ]);
 
 /** Every route layer of the app as `METHOD /path` (OpenAPI syntax), with the declaration its handler carries. */
