@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
-import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
+import { AUDIT_ROUTES, EVENTS_ROUTES } from './audit-router.js';
 import { AnalysisQuery } from './telemetry-router.js';
 import { Decision, ETAG, eventStream, ifNoneMatch, int, IntentRef, lastEventIdHeader, notModified, Obligations, time, VersionStatus, Violation } from './api-schemas.js';
 import { INTENT_ROUTES } from './intents-router.js';
@@ -79,43 +79,6 @@ const OfrepFailure = z.object({
 });
 const OfrepEventStream = z.object({ type: z.literal('sse'), endpoint: z.object({ requestUri: z.string() }) });
 const OfrepBulk = z.object({ flags: z.array(z.union([OfrepSuccess, OfrepFailure])), eventStreams: z.array(OfrepEventStream).optional() });
-
-const AuditEvent = z.object({
-  id: z.string(),
-  seq: int().min(1),
-  type: z.string(),
-  experiment: z.string().nullable(),
-  version: int().nullable(),
-  service: z.string().nullable(),
-  actor: z.string(),
-  at: time(),
-  data: z.record(z.string(), z.unknown()),
-  prev_hash: z.string(),
-  hash: z.string(),
-});
-const AuditPage = z.object({ events: z.array(AuditEvent), next_cursor: z.string().nullable() });
-const AuditVerification = z.object({
-  ok: z.boolean(),
-  events: int(),
-  head: z.string(),
-  broken_at: z.object({ seq: int(), id: z.string(), reason: z.string() }).optional(),
-});
-
-const FeedEvent = z.object({
-  id: int().meta({ description: 'The feed position: pass the last one applied as `after`.' }),
-  service: z.string(),
-  version: int(),
-  etag: z.string(),
-  at: time(),
-  type: z.string(),
-  experiment: z.string(),
-  experiment_version: int().nullable(),
-  decision_id: z.string().nullable(),
-  policy_revision: z.string().nullable(),
-  actor: z.string(),
-  detail: z.record(z.string(), z.unknown()).optional().meta({ description: "What made an automatic transition: on a guardrail's pause, the Analysis that tripped it." }),
-});
-const EventsPage = z.object({ events: z.array(FeedEvent), next_cursor: z.string() });
 
 const ServiceList = z.object({
   services: z.array(z.object({ service: z.string(), tier: z.string().nullable() })).meta({ description: "The active policy's service catalog, sorted by service." }),
@@ -214,11 +177,6 @@ const responseSchemas = {
   OfrepSuccess,
   OfrepFailure,
   OfrepBulk,
-  AuditEvent,
-  AuditPage,
-  AuditVerification,
-  FeedEvent,
-  EventsPage,
   ServiceList,
   Health,
   Readiness,
@@ -345,6 +303,8 @@ export const DECLARED: RouteDecl[] = [
   ...Object.values(POLICY_ROUTES),
   ...Object.values(DECISION_ROUTES),
   ...Object.values(TOKEN_ROUTES),
+  ...Object.values(AUDIT_ROUTES),
+  ...Object.values(EVENTS_ROUTES),
 ];
 
 /** The components the declarations name: request bodies (input side) and answers (output side). */
@@ -554,51 +514,6 @@ const OPERATIONS: OperationSpec[] = [
     ],
     responses: { 200: eventStream('The stream; `data` of each event is `{"type": "refetchEvaluation", "etag", "lastModified"}`, `id` the flags version.') },
     errors: ['forbidden_service', 'service_not_found', 'too_many_streams', 'shutting_down', 'server_busy'],
-  },
-  // --- audit and events
-  {
-    method: 'get',
-    path: '/v1/audit',
-    operationId: 'listAuditEvents',
-    tag: 'audit',
-    summary: 'The audit trail, oldest first, cursor-paged',
-    access: HUMANS,
-    query: AuditQuery,
-    responses: { 200: { description: 'One page.', schema: 'AuditPage' } },
-    errors: ['validation_failed', 'forbidden'],
-  },
-  {
-    method: 'get',
-    path: '/v1/audit/verify',
-    operationId: 'verifyAuditChain',
-    tag: 'audit',
-    summary: 'Recompute the hash chain of the audit trail',
-    access: HUMANS,
-    responses: { 200: { description: 'Whether the chain is intact, and where it breaks.', schema: 'AuditVerification' } },
-    errors: ['forbidden'],
-  },
-  {
-    method: 'get',
-    path: '/v1/events',
-    operationId: 'listFlagEvents',
-    tag: 'events',
-    summary: 'The change feed: every flags-document version with its provenance',
-    access: `${HUMANS}; a service token (its own service only)`,
-    query: EventsQuery,
-    responses: { 200: { description: 'Events after `after`.', schema: 'EventsPage' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_service'],
-  },
-  {
-    method: 'get',
-    path: '/v1/events/stream',
-    operationId: 'streamFlagEvents',
-    tag: 'events',
-    summary: 'The change feed as Server-Sent Events',
-    access: `${HUMANS}; a service token (its own service only)`,
-    query: EventsStreamQuery,
-    extraParameters: [lastEventIdHeader],
-    responses: { 200: eventStream("The stream; each event's data is a FeedEvent.") },
-    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'too_many_streams', 'shutting_down', 'server_busy'],
   },
 ];
 

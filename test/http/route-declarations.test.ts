@@ -21,7 +21,6 @@ const NOT_YET_DECLARED = new Set([
   'GET /v1/intents/{key}/analysis', 'POST /v1/services/{service}/telemetry',
   'GET /v1/services', 'GET /v1/services/{service}/flags', 'GET /v1/services/{service}/flags/stream', 'GET /v1/services/{service}/flagd.json',
   'POST /v1/services/{service}/ofrep/v1/evaluate/flags/{key}', 'POST /v1/services/{service}/ofrep/v1/evaluate/flags', 'GET /v1/services/{service}/ofrep/events',
-  'GET /v1/audit', 'GET /v1/audit/verify', 'GET /v1/events', 'GET /v1/events/stream',
 ]);
 
 /** Every route layer of the app as `METHOD /path` (OpenAPI syntax), with the declaration its handler carries. */
