@@ -13,7 +13,6 @@ import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
 import { AUDIT_ROUTES, EVENTS_ROUTES } from './audit-router.js';
-import { AnalysisQuery } from './telemetry-router.js';
 import { Decision, ETAG, eventStream, ifNoneMatch, int, IntentRef, lastEventIdHeader, notModified, Obligations, time, VersionStatus, Violation } from './api-schemas.js';
 import { INTENT_ROUTES } from './intents-router.js';
 import { WHOAMI_ROUTES } from './whoami-router.js';
@@ -21,7 +20,7 @@ import { accessText, openApiPath, type RouteDecl } from './route.js';
 import { EvaluationRequest } from './ofrep-router.js';
 import { POLICY_ROUTES } from './policy-router.js';
 import { DECISION_ROUTES, TOKEN_ROUTES } from './admin-router.js';
-import { TelemetryBody } from './telemetry-router.js';
+import { TELEMETRY_ROUTES } from './telemetry-router.js';
 
 type Json = Record<string, unknown>;
 
@@ -105,62 +104,9 @@ const Problem = z
   })
   .meta({ description: 'An RFC 9457 problem document with a stable `code` (docs/errors.md). Other members may carry details.' });
 
-const TelemetryResult = z.object({
-  accepted: int().meta({ description: 'Events not rejected (assignment mismatches included: received, counted, not used).' }),
-  rejected: z.array(z.object({ index: int(), code: z.enum(['unknown_flag', 'unknown_metric']), message: z.string() })),
-  assignment_mismatches: int().meta({ description: 'Exposures whose unit SPEC §6 places outside the served slice or in another arm.' }),
-});
-const ArmMean = z.object({ units: int(), mean: z.number() });
-const Analysis = z.object({
-  key: z.string(),
-  version: int(),
-  units: z.record(z.string(), int()).meta({ description: 'Exposed units per arm.' }),
-  srm: z.object({ p_value: z.number(), flagged: z.boolean() }),
-  assignment_mismatches: int(),
-  guardrails: z.array(
-    z.object({
-      metric: z.string(),
-      arm: z.string(),
-      better: z.enum(['lower', 'higher']).nullable(),
-      max_regression: z.number(),
-      control: ArmMean,
-      arm_stats: ArmMean,
-      relative_change: z.number().nullable(),
-      interval: z.tuple([z.number(), z.number()]).nullable().meta({ description: 'Always-valid (mSPRT) interval on the relative change.' }),
-      status: z.enum(['ok', 'collecting', 'regressed']),
-    }),
-  ),
-  status: z.enum(['healthy', 'collecting', 'regressed', 'srm']),
-  method: z.object({ interval: z.literal('msprt-delta'), alpha: z.number(), min_units: int() }),
-  history: z
-    .array(
-      z.object({
-        at: time(),
-        units: z.record(z.string(), int()),
-        status: z.enum(['healthy', 'collecting', 'regressed', 'srm']),
-        guardrails: z.array(
-          z.object({
-            metric: z.string(),
-            arm: z.string(),
-            relative_change: z.number().nullable(),
-            interval: z.tuple([z.number(), z.number()]).nullable(),
-            status: z.enum(['ok', 'collecting', 'regressed']),
-          }),
-        ),
-      }),
-    )
-    .max(200)
-    .optional()
-    .meta({
-      description:
-        'With `?history=true`: the points the guardrail loop recorded for this version, oldest first; one per tick in which the analysis changed, at most 200 (older ones thinned).',
-    }),
-});
-
 /** Request schemas, generated on their input side (defaults optional, coercions as sent). */
 const requestSchemas = {
   OfrepEvaluationRequest: EvaluationRequest,
-  TelemetryBatch: TelemetryBody,
 } satisfies Record<string, z.ZodType>;
 
 /** Response schemas, generated on their output side. */
@@ -180,8 +126,6 @@ const responseSchemas = {
   ServiceList,
   Health,
   Readiness,
-  TelemetryResult,
-  Analysis,
 } satisfies Record<string, z.ZodType>;
 
 type SchemaName = keyof typeof responseSchemas | keyof typeof requestSchemas;
@@ -305,6 +249,7 @@ export const DECLARED: RouteDecl[] = [
   ...Object.values(TOKEN_ROUTES),
   ...Object.values(AUDIT_ROUTES),
   ...Object.values(EVENTS_ROUTES),
+  ...Object.values(TELEMETRY_ROUTES),
 ];
 
 /** The components the declarations name: request bodies (input side) and answers (output side). */
@@ -395,30 +340,7 @@ const OPERATIONS: OperationSpec[] = [
   },
   // --- declared beside their handlers (intents, whoami): DECLARED above
   ...DECLARED.map(fromDeclaration),
-  {
-    method: 'get',
-    path: '/v1/intents/{key}/analysis',
-    operationId: 'getAnalysis',
-    tag: 'intents',
-    summary: 'Sample-ratio check and guardrail analysis of the active version (SPEC §10.2); `?history=true` adds its points over time',
-    access: 'owner, approver, governance, operator, admin',
-    query: AnalysisQuery,
-    responses: { 200: { description: 'The analysis.', schema: 'Analysis' } },
-    errors: ['validation_failed', 'forbidden', 'intent_not_found'],
-  },
   // --- flags
-  {
-    method: 'post',
-    path: '/v1/services/{service}/telemetry',
-    operationId: 'sendTelemetry',
-    tag: 'flags',
-    summary: 'Exposure and metric events, at most 10,000 a request (body limit 4 MiB); rejected one by one (SPEC §10.1)',
-    access: 'service (this service), admin',
-    body: { schema: 'TelemetryBatch' },
-    jsonBody: true,
-    responses: { 202: { description: 'What was accepted and rejected.', schema: 'TelemetryResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'service_not_found'],
-  },
   {
     method: 'get',
     path: '/v1/services',

@@ -36,6 +36,18 @@ export interface Analysis {
 
 export type { AnalysisStatus };
 
+/** What the history keeps of an analysis (guardrail-loop.ts `historyPoint`), stored as JSON. */
+export interface HistoryPoint {
+  units: Record<string, number>;
+  status: AnalysisStatus;
+  guardrails: Pick<GuardrailResult, 'metric' | 'arm' | 'relative_change' | 'interval' | 'status'>[];
+}
+
+/** A history point as read back, with the time the guardrail loop recorded it. */
+export interface AnalysisPoint extends HistoryPoint {
+  at: string;
+}
+
 /**
  * The rollout module's port (advance and auto_advance ask it before a stage moves), answered from
  * telemetry. Analysis of an experiment's active version from the arm sums alone: a few rows per arm and

@@ -18,7 +18,6 @@ interface Layer {
  */
 const NOT_YET_DECLARED = new Set([
   'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /',
-  'GET /v1/intents/{key}/analysis', 'POST /v1/services/{service}/telemetry',
   'GET /v1/services', 'GET /v1/services/{service}/flags', 'GET /v1/services/{service}/flags/stream', 'GET /v1/services/{service}/flagd.json',
   'POST /v1/services/{service}/ofrep/v1/evaluate/flags/{key}', 'POST /v1/services/{service}/ofrep/v1/evaluate/flags', 'GET /v1/services/{service}/ofrep/events',
 ]);
