@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
 import { AUDIT_ROUTES, EVENTS_ROUTES } from './audit-router.js';
-import { Decision, ETAG, eventStream, ifNoneMatch, int, IntentRef, lastEventIdHeader, notModified, Obligations, time, VersionStatus, Violation } from './api-schemas.js';
+import { Decision, ETAG, eventStream, ifNoneMatch, int, IntentRef, lastEventIdHeader, notModified, Obligations, Violation } from './api-schemas.js';
 import { INTENT_ROUTES } from './intents-router.js';
 import { WHOAMI_ROUTES } from './whoami-router.js';
 import { accessText, openApiPath, type RouteDecl } from './route.js';
@@ -234,7 +234,6 @@ interface OperationSpec {
 
 const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
 
-const HUMANS = 'owner, approver, governance, operator, admin';
 const FLAG_READERS = "that service's token, or any human role";
 
 /**

@@ -4,8 +4,10 @@ import { READERS } from '../access/actor.js';
 import { NotFoundError } from '../errors.js';
 import { identifier } from '../intents/validation.js';
 import type { ServiceCatalog } from '../policy/policy-engine.js';
-import type { AnalysisPoint, RolloutAnalysis } from '../telemetry/rollout-analysis.js';
-import { MAX_EVENTS, type TelemetryService } from '../telemetry/telemetry-service.js';
+import { ANALYSIS_STATUSES } from '../intents/rollout.js';
+import { BETTER } from '../telemetry/metric-catalog.js';
+import { GUARDRAIL_STATUSES, type AnalysisPoint, type RolloutAnalysis } from '../telemetry/rollout-analysis.js';
+import { MAX_EVENTS, REJECTION_CODES, type TelemetryService } from '../telemetry/telemetry-service.js';
 import { int, time } from './api-schemas.js';
 import { jsonBody, param, parseWith } from './body.js';
 import { requireServiceAccess } from './flags-router.js';
@@ -44,12 +46,12 @@ export const AnalysisQuery = z.strictObject({
 
 export const TelemetryResult = z.object({
   accepted: int().meta({ description: 'Events not rejected (assignment mismatches included: received, counted, not used).' }),
-  rejected: z.array(z.object({ index: int(), code: z.enum(['unknown_flag', 'unknown_metric']), message: z.string() })),
+  rejected: z.array(z.object({ index: int(), code: z.enum(REJECTION_CODES), message: z.string() })),
   assignment_mismatches: int().meta({ description: 'Exposures whose unit SPEC §6 places outside the served slice or in another arm.' }),
 });
 
-const GuardrailStatus = z.enum(['ok', 'collecting', 'regressed']);
-const AnalysisStatus = z.enum(['healthy', 'collecting', 'regressed', 'srm']);
+const GuardrailStatus = z.enum(GUARDRAIL_STATUSES);
+const AnalysisStatus = z.enum(ANALYSIS_STATUSES);
 const ArmMean = z.object({ units: int(), mean: z.number() });
 export const Analysis = z.object({
   key: z.string(),
@@ -61,7 +63,7 @@ export const Analysis = z.object({
     z.object({
       metric: z.string(),
       arm: z.string(),
-      better: z.enum(['lower', 'higher']).nullable(),
+      better: z.enum(BETTER).nullable(),
       max_regression: z.number(),
       control: ArmMean,
       arm_stats: ArmMean,
