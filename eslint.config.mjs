@@ -20,4 +20,19 @@ export default tseslint.config(
       "switchyard/no-expect-on-promise": "error",
     },
   },
+  // The CLI reads the declared answers' types (src/cli/api-types.ts) but never loads the HTTP
+  // layer: express and the routers stay out of `switchyard` at run time (#17, ADR 0011).
+  {
+    files: ["src/cli/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/http/*", "express"], allowTypeImports: true, message: "the CLI may import only types from the HTTP layer (src/cli/api-types.ts)" },
+          ],
+        },
+      ],
+    },
+  },
 );

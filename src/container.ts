@@ -19,7 +19,7 @@ import type { Storage, UnitOfWork } from './unit-of-work.js';
 import { Metrics } from './metrics.js';
 import { GuardrailLoop } from './telemetry/guardrail-loop.js';
 import { metricCatalog, type MetricCatalog } from './telemetry/metric-catalog.js';
-import { RolloutAnalysis } from './telemetry/rollout-analysis.js';
+import { RolloutAnalysis, type AnalysisPoint } from './telemetry/rollout-analysis.js';
 import { TelemetryService } from './telemetry/telemetry-service.js';
 
 export interface ContainerOptions {
@@ -70,7 +70,7 @@ export interface Container {
   telemetry: TelemetryService;
   analysis: RolloutAnalysis;
   /** An experiment version's recorded analysis points, oldest first (the guardrail loop writes them). */
-  analysisHistory: (key: string, version: number) => Promise<Record<string, unknown>[]>;
+  analysisHistory: (key: string, version: number) => Promise<AnalysisPoint[]>;
   /** Started by main.ts; tests call its tick() directly. */
   guardrails: GuardrailLoop;
   close(): Promise<void>;
@@ -181,7 +181,8 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     metrics,
     telemetry,
     analysis,
-    analysisHistory: (key, version) => read.telemetry.history(key, version),
+    // The store keeps points as JSON; the guardrail loop writes each one with historyPoint().
+    analysisHistory: async (key, version) => (await read.telemetry.history(key, version)) as unknown as AnalysisPoint[],
     guardrails,
     close: async () => {
       guardrails.stop();

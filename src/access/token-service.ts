@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../errors.js';
 import { identifier, zodFieldErrors } from '../intents/validation.js';
 import type { ChangeFeed, UnitOfWork } from '../unit-of-work.js';
-import { ROLES, type TokenReader, type TokenRecord } from './token-store.js';
+import { ROLES, type Role, type TokenReader, type TokenRecord } from './token-store.js';
 import type { Actor } from './actor.js';
 
 export { ROLES } from './token-store.js';
@@ -58,7 +58,7 @@ export function hashToken(token: string): string {
 export interface TokenView {
   id: string;
   name: string;
-  role: string;
+  role: Role;
   team?: string;
   approval_roles?: string[];
   service?: string;
@@ -190,7 +190,7 @@ export class TokenService {
     return { tokenId: t.id, name: t.name, role: t.role, team: t.team, approvalRoles: t.approvalRoles, service: t.service };
   }
 
-  async create(body: unknown, actor: Actor): Promise<{ id: string; token: string; name: string; role: string }> {
+  async create(body: unknown, actor: Actor): Promise<{ id: string; token: string; name: string; role: Role }> {
     const parsed = TokenRequestSchema.safeParse(body);
     if (!parsed.success) throw new ValidationError(zodFieldErrors(parsed.error), 'The token request is not valid');
     const req = parsed.data;

@@ -1,34 +1,15 @@
-import type { VersionStatus } from '../intents/intent-store.js';
 /**
  * Decisions in plain words: what `intent submit` / `evaluate` / `get` print. Each violation is one
  * line with its code, the policy that raised it, the policy's own message and what it is about;
  * each obligation says what has to happen next.
  */
+import type { Decision, EvaluateAnswer, SubmitAnswer, Violation } from './api-types.js';
 import { plural, shortRevision } from './format.js';
 
-export interface Violation {
-  code: string;
-  policy: string;
-  message: string;
-  service?: string;
-  data_class?: string;
-}
+export type { Decision, Violation };
 
-export interface Decision {
-  id: string;
-  policy_revision: string;
-  allow: boolean;
-  violations: Violation[];
-  obligations: { approvals: { role: string; count: number }[]; audit: { level: string; retention_days: number } };
-  limits: Record<string, unknown>;
-}
-
-export interface DecisionResult {
-  intent: { key: string; version: number };
-  status: VersionStatus;
-  state?: string;
-  decision: Decision;
-}
+/** What submit, update, ship (with `state`) and evaluate (without) answer. */
+export type DecisionResult = EvaluateAnswer & { state?: SubmitAnswer['state'] };
 
 export function violationLine(v: Violation): string {
   const about = [v.service ? `service ${v.service}` : '', v.data_class ? `data class ${v.data_class}` : ''].filter(Boolean).join(', ');

@@ -26,4 +26,3 @@ export const ETAG = { ETag: header('Strong entity tag of the body; send it back 
 export const ifNoneMatch = { name: 'If-None-Match', in: 'header', required: false, description: 'An ETag from an earlier answer: 304 while it still matches.', schema: { type: 'string' } };
 export const lastEventIdHeader = { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id.', schema: { type: 'string' } };
 export const notModified = { description: 'Not modified: the ETag in If-None-Match still matches.', headers: ETAG };
-export const eventStream = (description: string) => ({ description, contentType: 'text/event-stream', rawSchema: { type: 'string' } });

@@ -4,11 +4,11 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { ValidationError } from '../errors.js';
 import { feedEventView, type EventFeedStreams } from '../flags/event-feed-stream.js';
 import type { FlagStateService } from '../flags/flag-state-service.js';
-import type { Actor } from '../access/actor.js';
-import { actorOf, allow, READERS } from './auth.js';
-import { decimalInt, parseWith } from './body.js';
-import { requireServiceAccess } from './flags-router.js';
-import { lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
+import { READERS, requireServiceAccess, type Actor } from '../access/actor.js';
+import { int, lastEventIdHeader, time } from './api-schemas.js';
+import { decimalInt } from './body.js';
+import { declare, route } from './route.js';
+import { eventStreamOf, lastEventId, refuseWhileClosing, startEventStream } from './sse.js';
 import type { StreamLeases } from './stream-leases.js';
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
@@ -35,10 +35,105 @@ export const EventsQuery = z.strictObject({
   limit: decimalInt(1, 1000).default(100),
 });
 
+// ---------------------------------------------------------------------------------------------
+// Answers.
+
+export const AuditEvent = z.object({
+  id: z.string(),
+  seq: int().min(1),
+  type: z.string(),
+  experiment: z.string().nullable(),
+  version: int().nullable(),
+  service: z.string().nullable(),
+  actor: z.string(),
+  at: time(),
+  data: z.record(z.string(), z.unknown()),
+  prev_hash: z.string(),
+  hash: z.string(),
+});
+export const AuditPage = z.object({ events: z.array(AuditEvent), next_cursor: z.string().nullable() });
+export const AuditVerification = z.object({
+  ok: z.boolean(),
+  events: int(),
+  head: z.string(),
+  broken_at: z.object({ seq: int(), id: z.string(), reason: z.string() }).optional(),
+});
+
+export const FeedEvent = z.object({
+  id: int().meta({ description: 'The feed position: pass the last one applied as `after`.' }),
+  service: z.string(),
+  version: int(),
+  etag: z.string(),
+  at: time(),
+  type: z.string(),
+  experiment: z.string(),
+  experiment_version: int().nullable(),
+  decision_id: z.string().nullable(),
+  policy_revision: z.string().nullable(),
+  actor: z.string(),
+  detail: z.record(z.string(), z.unknown()).optional().meta({ description: "What made an automatic transition: on a guardrail's pause, the Analysis that tripped it." }),
+});
+export const EventsPage = z.object({ events: z.array(FeedEvent), next_cursor: z.string() });
+
+// ---------------------------------------------------------------------------------------------
+// Routes.
+
+/** The change feed: the human roles, and a service token for its own service only. */
+const feedReaders = (what: string) => ({ kind: 'roles', roles: [...READERS, 'service'], what, qualify: { service: 'its own service only' } }) as const;
+
+export const AUDIT_ROUTES = {
+  list: declare({
+    method: 'get',
+    path: '/v1/audit',
+    operationId: 'listAuditEvents',
+    tag: 'audit',
+    summary: 'The audit trail, oldest first, cursor-paged',
+    access: { kind: 'roles', roles: READERS, what: 'read the audit trail' },
+    query: AuditQuery,
+    responses: { 200: { description: 'One page.', body: { name: 'AuditPage', schema: AuditPage } } },
+    errors: ['validation_failed', 'forbidden'],
+  }),
+  verify: declare({
+    method: 'get',
+    path: '/v1/audit/verify',
+    operationId: 'verifyAuditChain',
+    tag: 'audit',
+    summary: 'Recompute the hash chain of the audit trail',
+    access: { kind: 'roles', roles: READERS, what: 'verify the audit trail' },
+    responses: { 200: { description: 'Whether the chain is intact, and where it breaks.', body: { name: 'AuditVerification', schema: AuditVerification } } },
+    errors: ['forbidden'],
+  }),
+};
+
+export const EVENTS_ROUTES = {
+  list: declare({
+    method: 'get',
+    path: '/v1/events',
+    operationId: 'listFlagEvents',
+    tag: 'events',
+    summary: 'The change feed: every flags-document version with its provenance',
+    access: feedReaders('read the change feed'),
+    query: EventsQuery,
+    responses: { 200: { description: 'Events after `after`.', body: { name: 'EventsPage', schema: EventsPage } } },
+    errors: ['validation_failed', 'forbidden', 'forbidden_service'],
+  }),
+  stream: declare({
+    method: 'get',
+    path: '/v1/events/stream',
+    operationId: 'streamFlagEvents',
+    tag: 'events',
+    summary: 'The change feed as Server-Sent Events',
+    access: feedReaders('read the change feed'),
+    query: EventsStreamQuery,
+    extraParameters: [lastEventIdHeader],
+    responses: { 200: eventStreamOf("The stream; each event's data is a FeedEvent.") },
+    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'too_many_streams', 'shutting_down', 'server_busy'],
+  }),
+};
+
 export function auditRouter(audit: AuditLog): Router {
   const r = Router();
-  r.get('/v1/audit', allow([...READERS], 'read the audit trail'), async (req, res) => {
-    const q = parseWith(AuditQuery, req.query, 'query');
+  route(r, AUDIT_ROUTES.list, async ({ query: q, reply }) => {
     if (q.from && q.to && q.from > q.to) throw new ValidationError([{ path: 'to', message: 'must not be before from' }]);
     const items = await audit.query({
       ...(q.experiment ? { experiment: q.experiment } : {}),
@@ -51,12 +146,9 @@ export function auditRouter(audit: AuditLog): Router {
       limit: q.limit + 1,
     });
     const page = items.slice(0, q.limit);
-    res.json({ events: page, next_cursor: items.length > q.limit ? String(page[page.length - 1]!.seq) : null });
+    return reply(200, { events: page, next_cursor: items.length > q.limit ? String(page[page.length - 1]!.seq) : null });
   });
-  r.get('/v1/audit/verify', allow([...READERS], 'verify the audit trail'), async (_req, res) => {
-    const result = await audit.verify();
-    res.status(200).json(result);
-  });
+  route(r, AUDIT_ROUTES.verify, async ({ reply }) => reply(200, await audit.verify()));
   return r;
 }
 
@@ -76,16 +168,12 @@ function feedService(actor: Actor, asked: string | undefined): string | undefine
  */
 export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams, leases: StreamLeases): Router {
   const r = Router();
-  const readers = allow([...READERS, 'service'], 'read the change feed');
-  r.get('/v1/events', readers, async (req, res) => {
-    const q = parseWith(EventsQuery, req.query, 'query');
-    const service = feedService(actorOf(res), q.service);
+  route(r, EVENTS_ROUTES.list, async ({ actor, query: q, reply }) => {
+    const service = feedService(actor, q.service);
     const events = (await flags.events(q.after, service, q.limit)).map(feedEventView);
-    res.json({ events, next_cursor: events.length > 0 ? String(events[events.length - 1]!.id) : String(q.after) });
+    return reply(200, { events, next_cursor: events.length > 0 ? String(events[events.length - 1]!.id) : String(q.after) });
   });
-  r.get('/v1/events/stream', readers, (req, res) => {
-    const q = parseWith(EventsStreamQuery, req.query, 'query');
-    const actor = actorOf(res);
+  route(r, EVENTS_ROUTES.stream, ({ req, res, actor, query: q, handedOver }) => {
     const service = feedService(actor, q.service);
     refuseWhileClosing(res, feeds.closed);
     const after = lastEventId(req, undefined) ?? q.after;
@@ -93,6 +181,7 @@ export function eventsRouter(flags: FlagStateService, feeds: EventFeedStreams, l
       startEventStream(req, res);
       return feeds.open(res, after, service);
     });
+    return handedOver();
   });
   return r;
 }

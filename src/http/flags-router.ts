@@ -11,7 +11,6 @@ import { conditionalReply, documentText, knownServiceDocument } from './flag-rea
 import { declare, route, type DeclaredReply } from './route.js';
 
 /** Still imported from here by the telemetry and audit routers; the rule lives in access/actor.ts. */
-export { requireServiceAccess } from '../access/actor.js';
 
 // ---------------------------------------------------------------------------------------------
 // Answers.

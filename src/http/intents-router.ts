@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { EXPERIMENT_STATES } from '../intents/intent-store.js';
 import type { IntentService } from '../intents/intent-service.js';
 import { LIFECYCLE_ACTIONS, type Lifecycle } from '../intents/lifecycle.js';
+import { ROLLOUT_STATUSES } from '../intents/rollout.js';
 import { READERS } from '../access/actor.js';
 import { INTENT_ACTIONS } from '../intents/intent-actions.js';
 import { IntentSchema } from '../intents/intent-schema.js';
@@ -56,7 +57,7 @@ export const IntentDetail = z.object({
       stages: int().min(1),
       exposure: z.number(),
       hold_until: time().nullable(),
-      status: z.enum(['holding', 'ready', 'blocked', 'complete', 'halted']),
+      status: z.enum(ROLLOUT_STATUSES),
     })
     .optional()
     .meta({ description: 'Where a staged rollout is (SPEC §10 "State"); present when the intent has a rollout.' }),
@@ -108,7 +109,7 @@ export const IntentList = z.object({
 
 export const ApprovalResult = z.object({
   intent: IntentRef,
-  status: z.enum(['approved', 'pending_approval']),
+  status: VersionStatus.exclude(['denied']),
   state: ExperimentState,
   approvals: z.array(Approval),
   outstanding: z.array(OutstandingApproval),

@@ -1,22 +1,19 @@
 /**
- * The OpenAPI 3.1 description of the HTTP API, served at GET /openapi.json.
+ * The OpenAPI 3.1 description of the HTTP API, served at GET /openapi.json: a thin assembler.
  *
- * Request bodies and query parameters are generated from the zod schemas the routers validate
- * with (`z.toJSONSchema`, JSON Schema 2020-12, input side), so the document cannot drift from
- * what the server accepts. Responses have no zod schema in the routers (handlers build plain
- * objects), so they are declared here as zod schemas, output side, reusing the domain schemas
- * where one exists (the intent, the policy decision). test/http/openapi.test.ts validates the
- * document against the OpenAPI 3.1 schema, checks that every route of the app is in it, and
- * validates real responses against it.
+ * Every route is declared beside its handler (`declare()`/`route()` in route.ts, ADR 0011): method,
+ * path, access rule, request and response schemas (zod), error codes. This file collects the
+ * declarations (DECLARED), generates their named schemas with `z.toJSONSchema` (requests on the
+ * input side, answers on the output side), adds the problem document and the errors every route of
+ * a kind can give, and writes the document. test/http/openapi.test.ts validates it against the
+ * OpenAPI 3.1 schema and validates real answers against it; test/http/route-declarations.test.ts
+ * fails when a route is registered without a declaration.
  */
 import { z } from 'zod';
-import { ROLES, TokenRequestSchema } from '../access/token-service.js';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
-import { AuditQuery, EventsQuery, EventsStreamQuery } from './audit-router.js';
-import { AnalysisQuery } from './telemetry-router.js';
 import { Router } from 'express';
-import { Decision, eventStream, int, IntentRef, lastEventIdHeader, Obligations, time, VersionStatus, Violation } from './api-schemas.js';
+import { Decision, int, Obligations, Violation } from './api-schemas.js';
 import { CONSOLE_ROUTES } from '../console/console-router.js';
 import { FLAGD_ROUTES } from './flagd-router.js';
 import { FLAG_ROUTES, FlagState } from './flags-router.js';
@@ -26,9 +23,11 @@ import { OFREP_EVENTS_ROUTES } from './ofrep-events-router.js';
 import { OFREP_ROUTES } from './ofrep-router.js';
 import { STREAM_ROUTES } from './stream-router.js';
 import { WHOAMI_ROUTES } from './whoami-router.js';
+import { AUDIT_ROUTES, EVENTS_ROUTES } from './audit-router.js';
+import { DECISION_ROUTES, TOKEN_ROUTES } from './admin-router.js';
+import { POLICY_ROUTES } from './policy-router.js';
+import { TELEMETRY_ROUTES } from './telemetry-router.js';
 import { accessText, declare, openApiPath, route, type RouteDecl } from './route.js';
-import { PublishQuery } from './policy-router.js';
-import { TelemetryBody } from './telemetry-router.js';
 
 type Json = Record<string, unknown>;
 
@@ -69,119 +68,6 @@ export function openApiRouter(): Router {
 // ---------------------------------------------------------------------------------------------
 // Response schemas (the request schemas are the routers' own).
 
-const PolicyInfo = z.object({
-  revision: z.string().nullable(),
-  manifest_revision: z.string().nullable(),
-  wasm_sha256: z.string().nullable(),
-  entrypoints: z.array(z.string()),
-  loaded_at: z.string().nullable(),
-  activated_by: z.string().nullable(),
-  services: z.array(z.string()),
-});
-
-const ImpactEntry = z.object({
-  key: z.string(),
-  version: int(),
-  state: z.string(),
-  old: z.object({ status: z.string(), policy_revision: z.string(), violations: z.array(Violation), obligations: Obligations.nullable() }),
-  new: z.object({ status: z.string(), violations: z.array(Violation), obligations: Obligations }),
-  changed: z.boolean(),
-});
-const PublishResult = z.object({
-  dry_run: z.boolean(),
-  activated: z.boolean(),
-  revision: z.string(),
-  previous_revision: z.string().nullable(),
-  impact: z.object({
-    candidate_revision: z.string(),
-    active_revision: z.string().nullable(),
-    evaluated: int(),
-    would_deny: int(),
-    changed: int(),
-    experiments: z.array(ImpactEntry),
-  }),
-  // issue #18: the candidate's data document against the active revision's (src/policy/policy-data-diff.ts)
-  data_changes: z.array(
-    z.discriminatedUnion('change', [
-      z.object({ path: z.array(z.string()), change: z.literal('added'), after: z.unknown() }),
-      z.object({ path: z.array(z.string()), change: z.literal('removed'), before: z.unknown() }),
-      z.object({ path: z.array(z.string()), change: z.literal('changed'), before: z.unknown(), after: z.unknown() }),
-    ]),
-  ),
-  data_changes_omitted: int(),
-});
-
-const ReplayResult = z.object({ decision_id: z.string(), policy_revision: z.string(), matches: z.boolean(), original: z.unknown(), replayed: z.unknown() });
-
-const DecisionRecord = z.object({
-  id: z.string(),
-  policy_revision: z.string(),
-  allow: z.boolean(),
-  violations: z.array(Violation),
-  obligations: Obligations.nullable(),
-  limits: z.record(z.string(), z.unknown()),
-  intent: IntentRef.nullable(),
-  status: VersionStatus,
-  actor: z.string(),
-  at: time(),
-  input: z.unknown().meta({ description: 'The policy input (docs/policy-contract.md).' }),
-  result: z.unknown().meta({ description: 'The policy answer as stored.' }),
-});
-
-const AuditEvent = z.object({
-  id: z.string(),
-  seq: int().min(1),
-  type: z.string(),
-  experiment: z.string().nullable(),
-  version: int().nullable(),
-  service: z.string().nullable(),
-  actor: z.string(),
-  at: time(),
-  data: z.record(z.string(), z.unknown()),
-  prev_hash: z.string(),
-  hash: z.string(),
-});
-const AuditPage = z.object({ events: z.array(AuditEvent), next_cursor: z.string().nullable() });
-const AuditVerification = z.object({
-  ok: z.boolean(),
-  events: int(),
-  head: z.string(),
-  broken_at: z.object({ seq: int(), id: z.string(), reason: z.string() }).optional(),
-});
-
-const FeedEvent = z.object({
-  id: int().meta({ description: 'The feed position: pass the last one applied as `after`.' }),
-  service: z.string(),
-  version: int(),
-  etag: z.string(),
-  at: time(),
-  type: z.string(),
-  experiment: z.string(),
-  experiment_version: int().nullable(),
-  decision_id: z.string().nullable(),
-  policy_revision: z.string().nullable(),
-  actor: z.string(),
-  detail: z.record(z.string(), z.unknown()).optional().meta({ description: "What made an automatic transition: on a guardrail's pause, the Analysis that tripped it." }),
-});
-const EventsPage = z.object({ events: z.array(FeedEvent), next_cursor: z.string() });
-
-const TokenCreated = z.object({
-  id: z.string(),
-  token: z.string().meta({ description: 'The bearer token. Shown once; the server keeps only its SHA-256.' }),
-  name: z.string(),
-  role: z.enum(ROLES),
-});
-const TokenInfo = z.object({
-  id: z.string(),
-  name: z.string(),
-  role: z.enum(ROLES),
-  team: z.string().optional(),
-  approval_roles: z.array(z.string()).optional(),
-  service: z.string().optional(),
-  created_at: time(),
-  revoked_at: time().optional().meta({ description: 'Present once the token is revoked.' }),
-});
-const TokenList = z.object({ tokens: z.array(TokenInfo).meta({ description: 'Every token, revoked ones included, oldest first; never a secret or its hash.' }) });
 const CODES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 const Problem = z
   .looseObject({
@@ -197,63 +83,8 @@ const Problem = z
   })
   .meta({ description: 'An RFC 9457 problem document with a stable `code` (docs/errors.md). Other members may carry details.' });
 
-const TelemetryResult = z.object({
-  accepted: int().meta({ description: 'Events not rejected (assignment mismatches included: received, counted, not used).' }),
-  rejected: z.array(z.object({ index: int(), code: z.enum(['unknown_flag', 'unknown_metric']), message: z.string() })),
-  assignment_mismatches: int().meta({ description: 'Exposures whose unit SPEC §6 places outside the served slice or in another arm.' }),
-});
-const ArmMean = z.object({ units: int(), mean: z.number() });
-const Analysis = z.object({
-  key: z.string(),
-  version: int(),
-  units: z.record(z.string(), int()).meta({ description: 'Exposed units per arm.' }),
-  srm: z.object({ p_value: z.number(), flagged: z.boolean() }),
-  assignment_mismatches: int(),
-  guardrails: z.array(
-    z.object({
-      metric: z.string(),
-      arm: z.string(),
-      better: z.enum(['lower', 'higher']).nullable(),
-      max_regression: z.number(),
-      control: ArmMean,
-      arm_stats: ArmMean,
-      relative_change: z.number().nullable(),
-      interval: z.tuple([z.number(), z.number()]).nullable().meta({ description: 'Always-valid (mSPRT) interval on the relative change.' }),
-      status: z.enum(['ok', 'collecting', 'regressed']),
-    }),
-  ),
-  status: z.enum(['healthy', 'collecting', 'regressed', 'srm']),
-  method: z.object({ interval: z.literal('msprt-delta'), alpha: z.number(), min_units: int() }),
-  history: z
-    .array(
-      z.object({
-        at: time(),
-        units: z.record(z.string(), int()),
-        status: z.enum(['healthy', 'collecting', 'regressed', 'srm']),
-        guardrails: z.array(
-          z.object({
-            metric: z.string(),
-            arm: z.string(),
-            relative_change: z.number().nullable(),
-            interval: z.tuple([z.number(), z.number()]).nullable(),
-            status: z.enum(['ok', 'collecting', 'regressed']),
-          }),
-        ),
-      }),
-    )
-    .max(200)
-    .optional()
-    .meta({
-      description:
-        'With `?history=true`: the points the guardrail loop recorded for this version, oldest first; one per tick in which the analysis changed, at most 200 (older ones thinned).',
-    }),
-});
-
 /** Request schemas, generated on their input side (defaults optional, coercions as sent). */
-const requestSchemas = {
-  TokenRequest: TokenRequestSchema,
-  TelemetryBatch: TelemetryBody,
-} satisfies Record<string, z.ZodType>;
+const requestSchemas = {} satisfies Record<string, z.ZodType>;
 
 /** Response schemas, generated on their output side. */
 const responseSchemas = {
@@ -265,19 +96,6 @@ const responseSchemas = {
   Violation,
   Obligations,
   Decision,
-  PolicyInfo,
-  PublishResult,
-  ReplayResult,
-  DecisionRecord,
-  AuditEvent,
-  AuditPage,
-  AuditVerification,
-  FeedEvent,
-  EventsPage,
-  TokenCreated,
-  TokenList,
-  TelemetryResult,
-  Analysis,
 } satisfies Record<string, z.ZodType>;
 
 type SchemaName = keyof typeof responseSchemas | keyof typeof requestSchemas;
@@ -392,11 +210,9 @@ interface OperationSpec {
 
 const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
 
-const HUMANS = 'owner, approver, governance, operator, admin';
 
 /**
- * The routes declared beside their handlers (route.ts). The hand-written entries of OPERATIONS are
- * the routers not converted yet; each conversion moves its entries and schemas into its router.
+ * Every route of the app, declared beside its handler (route.ts); the document holds nothing else.
  */
 export const DECLARED: RouteDecl[] = [
   ...Object.values(HEALTH_ROUTES),
@@ -409,6 +225,12 @@ export const DECLARED: RouteDecl[] = [
   ...Object.values(FLAGD_ROUTES),
   ...Object.values(OFREP_ROUTES),
   ...Object.values(OFREP_EVENTS_ROUTES),
+  ...Object.values(POLICY_ROUTES),
+  ...Object.values(DECISION_ROUTES),
+  ...Object.values(TOKEN_ROUTES),
+  ...Object.values(AUDIT_ROUTES),
+  ...Object.values(EVENTS_ROUTES),
+  ...Object.values(TELEMETRY_ROUTES),
 ];
 
 /** The components the declarations name: request bodies (input side) and answers (output side). */
@@ -454,155 +276,7 @@ function fromDeclaration(d: RouteDecl): OperationSpec {
   };
 }
 
-const OPERATIONS: OperationSpec[] = [
-  // --- declared beside their handlers: DECLARED above
-  ...DECLARED.map(fromDeclaration),
-  {
-    method: 'get',
-    path: '/v1/intents/{key}/analysis',
-    operationId: 'getAnalysis',
-    tag: 'intents',
-    summary: 'Sample-ratio check and guardrail analysis of the active version (SPEC §10.2); `?history=true` adds its points over time',
-    access: 'owner, approver, governance, operator, admin',
-    query: AnalysisQuery,
-    responses: { 200: { description: 'The analysis.', schema: 'Analysis' } },
-    errors: ['validation_failed', 'forbidden', 'intent_not_found'],
-  },
-  // --- flags
-  {
-    method: 'post',
-    path: '/v1/services/{service}/telemetry',
-    operationId: 'sendTelemetry',
-    tag: 'flags',
-    summary: 'Exposure and metric events, at most 10,000 a request (body limit 4 MiB); rejected one by one (SPEC §10.1)',
-    access: 'service (this service), admin',
-    body: { schema: 'TelemetryBatch' },
-    jsonBody: true,
-    responses: { 202: { description: 'What was accepted and rejected.', schema: 'TelemetryResult' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'service_not_found'],
-  },
-  // --- policy and decisions
-  {
-    method: 'get',
-    path: '/v1/policy',
-    operationId: 'getPolicy',
-    tag: 'policy',
-    summary: 'The active policy',
-    access: HUMANS,
-    responses: { 200: { description: 'Its revision, digest, entrypoints and catalog services.', schema: 'PolicyInfo' } },
-    errors: ['forbidden'],
-  },
-  {
-    method: 'put',
-    path: '/v1/policy',
-    operationId: 'publishPolicy',
-    tag: 'policy',
-    summary: 'Publish an `opa build -t wasm` bundle, or with dry_run only report its impact',
-    access: 'governance, admin',
-    query: PublishQuery,
-    body: { contentTypes: ['application/gzip', 'application/octet-stream'], description: 'The bundle bytes (at most 32 MiB).' },
-    responses: { 200: { description: 'Validated; activated unless dry_run. The impact on every live experiment.', schema: 'PublishResult' } },
-    errors: ['validation_failed', 'policy_invalid', 'policy_timeout', 'forbidden', 'payload_too_large', 'shutting_down'],
-  },
-  {
-    method: 'get',
-    path: '/v1/decisions/{id}',
-    operationId: 'getDecision',
-    tag: 'decisions',
-    summary: 'One stored decision with its input',
-    access: HUMANS,
-    responses: { 200: { description: 'The decision.', schema: 'DecisionRecord' } },
-    errors: ['forbidden', 'decision_not_found'],
-  },
-  {
-    method: 'post',
-    path: '/v1/decisions/{id}:replay',
-    operationId: 'replayDecision',
-    tag: 'decisions',
-    summary: 'Re-evaluate a stored decision under the revision that made it',
-    access: HUMANS,
-    responses: { 200: { description: 'Both answers and whether they match.', schema: 'ReplayResult' } },
-    errors: ['forbidden', 'decision_not_found', 'policy_invalid'],
-  },
-  // --- audit and events
-  {
-    method: 'get',
-    path: '/v1/audit',
-    operationId: 'listAuditEvents',
-    tag: 'audit',
-    summary: 'The audit trail, oldest first, cursor-paged',
-    access: HUMANS,
-    query: AuditQuery,
-    responses: { 200: { description: 'One page.', schema: 'AuditPage' } },
-    errors: ['validation_failed', 'forbidden'],
-  },
-  {
-    method: 'get',
-    path: '/v1/audit/verify',
-    operationId: 'verifyAuditChain',
-    tag: 'audit',
-    summary: 'Recompute the hash chain of the audit trail',
-    access: HUMANS,
-    responses: { 200: { description: 'Whether the chain is intact, and where it breaks.', schema: 'AuditVerification' } },
-    errors: ['forbidden'],
-  },
-  {
-    method: 'get',
-    path: '/v1/events',
-    operationId: 'listFlagEvents',
-    tag: 'events',
-    summary: 'The change feed: every flags-document version with its provenance',
-    access: `${HUMANS}; a service token (its own service only)`,
-    query: EventsQuery,
-    responses: { 200: { description: 'Events after `after`.', schema: 'EventsPage' } },
-    errors: ['validation_failed', 'forbidden', 'forbidden_service'],
-  },
-  {
-    method: 'get',
-    path: '/v1/events/stream',
-    operationId: 'streamFlagEvents',
-    tag: 'events',
-    summary: 'The change feed as Server-Sent Events',
-    access: `${HUMANS}; a service token (its own service only)`,
-    query: EventsStreamQuery,
-    extraParameters: [lastEventIdHeader],
-    responses: { 200: eventStream("The stream; each event's data is a FeedEvent.") },
-    errors: ['validation_failed', 'forbidden', 'forbidden_service', 'too_many_streams', 'shutting_down', 'server_busy'],
-  },
-  // --- tokens
-  {
-    method: 'post',
-    path: '/v1/tokens',
-    operationId: 'createToken',
-    tag: 'tokens',
-    summary: 'Create a token; the secret is in this answer only',
-    access: 'admin',
-    body: { schema: 'TokenRequest' },
-    jsonBody: true,
-    responses: { 201: { description: 'Created.', schema: 'TokenCreated' } },
-    errors: ['validation_failed', 'forbidden'],
-  },
-  {
-    method: 'get',
-    path: '/v1/tokens',
-    operationId: 'listTokens',
-    tag: 'tokens',
-    summary: 'Every token without its secret, revoked ones included',
-    access: 'admin',
-    responses: { 200: { description: 'The tokens.', schema: 'TokenList' } },
-    errors: ['forbidden'],
-  },
-  {
-    method: 'delete',
-    path: '/v1/tokens/{id}',
-    operationId: 'revokeToken',
-    tag: 'tokens',
-    summary: 'Revoke a token',
-    access: 'admin',
-    responses: { 204: { description: 'Revoked.' } },
-    errors: ['forbidden', 'token_not_found'],
-  },
-];
+const OPERATIONS: OperationSpec[] = DECLARED.map(fromDeclaration);
 
 /**
  * Codes an operation can give besides its own: every /v1 call can be refused a token (401); a

@@ -3,6 +3,7 @@ import { requireRole, requireTeamAccess } from '../access/actor.js';
 import { personKey } from '../access/person-key.js';
 import { ConflictError, ForbiddenError } from '../errors.js';
 import type { ExperimentState, VersionStatus } from './intent-store.js';
+import type { LIFECYCLE_ACTIONS } from './lifecycle.js';
 import type { AnalysisStatus } from './rollout.js';
 
 /**
@@ -16,7 +17,7 @@ import type { AnalysisStatus } from './rollout.js';
 export const INTENT_ACTIONS = ['approve', 'pause', 'resume', 'rollback', 'complete', 'advance', 'ship'] as const;
 export type IntentAction = (typeof INTENT_ACTIONS)[number];
 /** The actions of `POST /v1/intents/{key}/actions` that move the state machine (src/intents/lifecycle.ts). */
-export type LifecycleAction = 'pause' | 'resume' | 'rollback' | 'complete' | 'advance';
+export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
 
 /** What the lifecycle actions depend on: the experiment and, for `advance`, its rollout's progress. */
 export interface LifecycleFacts {

@@ -5,7 +5,8 @@ import { exposureBuckets, holdMs, type Intent, type Rollout } from './intent-sch
  * What the rollout needs to know of the analysis (SPEC §10.2): one word per experiment. The
  * telemetry analysis (src/telemetry/rollout-analysis.ts) implements it.
  */
-export type AnalysisStatus = 'healthy' | 'collecting' | 'regressed' | 'srm';
+export const ANALYSIS_STATUSES = ['healthy', 'collecting', 'regressed', 'srm'] as const;
+export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];
 
 export interface RolloutAnalysis {
   status(key: string): Promise<AnalysisStatus>;
@@ -25,7 +26,8 @@ export interface RolloutProgress {
   updatedAt: string;
 }
 
-export type RolloutStatus = 'holding' | 'ready' | 'blocked' | 'complete' | 'halted';
+export const ROLLOUT_STATUSES = ['holding', 'ready', 'blocked', 'complete', 'halted'] as const;
+export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 
 export interface RolloutView {
   stage: number;

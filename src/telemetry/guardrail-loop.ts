@@ -5,7 +5,7 @@ import type { Lifecycle } from '../intents/lifecycle.js';
 import type { Logger } from '../logger.js';
 import type { IntentReader } from '../intents/intent-store.js';
 import type { TelemetryReader } from './telemetry-store.js';
-import type { Analysis, RolloutAnalysis } from './rollout-analysis.js';
+import type { Analysis, HistoryPoint, RolloutAnalysis } from './rollout-analysis.js';
 
 /** Per-unit telemetry of an ended experiment is kept this long after it ended (docs/telemetry.md). */
 export const TELEMETRY_RETENTION_DAYS = 30;
@@ -116,7 +116,7 @@ export class GuardrailLoop {
 }
 
 /** What the history keeps of an analysis: units, status, and per guardrail and arm the change and its interval. */
-export function historyPoint(a: Analysis): Record<string, unknown> {
+export function historyPoint(a: Analysis): HistoryPoint {
   return {
     units: a.units,
     status: a.status,

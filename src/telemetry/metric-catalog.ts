@@ -1,8 +1,12 @@
 /** How a metric is aggregated per unit, and which direction is an improvement (SPEC §10). */
 export interface MetricSpec {
   type: 'binary' | 'mean';
-  better: 'lower' | 'higher';
+  better: Better;
 }
+
+/** Which direction of a metric is an improvement. */
+export const BETTER = ['lower', 'higher'] as const;
+export type Better = (typeof BETTER)[number];
 
 export type MetricCatalog = ReadonlyMap<string, MetricSpec>;
 

@@ -3,16 +3,17 @@ import type { Intent } from '../intents/intent-schema.js';
 import type { AnalysisStatus, RolloutAnalysis as RolloutAnalysisPort } from '../intents/rollout.js';
 import type { IntentReader } from '../intents/intent-store.js';
 import { EXPOSED, type TelemetryReader } from './telemetry-store.js';
-import type { MetricCatalog } from './metric-catalog.js';
+import type { Better, MetricCatalog } from './metric-catalog.js';
 import { ALPHA, EMPTY_SUMS, mean, MIN_UNITS, regressed, relativeChange, sampleRatioMismatch, type Sums } from './sequential.js';
 
-export type GuardrailStatus = 'ok' | 'collecting' | 'regressed';
+export const GUARDRAIL_STATUSES = ['ok', 'collecting', 'regressed'] as const;
+export type GuardrailStatus = (typeof GUARDRAIL_STATUSES)[number];
 
 export interface GuardrailResult {
   metric: string;
   arm: string;
   /** null when the metric is not in the catalog: the guardrail cannot be judged and stays `collecting`. */
-  better: 'lower' | 'higher' | null;
+  better: Better | null;
   max_regression: number;
   control: { units: number; mean: number };
   arm_stats: { units: number; mean: number };
@@ -35,6 +36,18 @@ export interface Analysis {
 }
 
 export type { AnalysisStatus };
+
+/** What the history keeps of an analysis (guardrail-loop.ts `historyPoint`), stored as JSON. */
+export interface HistoryPoint {
+  units: Record<string, number>;
+  status: AnalysisStatus;
+  guardrails: Pick<GuardrailResult, 'metric' | 'arm' | 'relative_change' | 'interval' | 'status'>[];
+}
+
+/** A history point as read back, with the time the guardrail loop recorded it. */
+export interface AnalysisPoint extends HistoryPoint {
+  at: string;
+}
 
 /**
  * The rollout module's port (advance and auto_advance ask it before a stage moves), answered from

@@ -1,4 +1,5 @@
 import jstat from 'jstat';
+import type { Better } from './metric-catalog.js';
 
 const chisquareCdf = (x: number, dof: number): number => jstat.jStat.chisquare.cdf(x, dof);
 
@@ -120,6 +121,6 @@ export function relativeChange(control: Sums, arm: Sums, alpha: number = ALPHA, 
  * Whether an interval lies entirely beyond the tolerated regression in the metric's bad direction:
  * above +max_regression when lower is better, below −max_regression when higher is.
  */
-export function regressed(interval: readonly [number, number], better: 'lower' | 'higher', maxRegression: number): boolean {
+export function regressed(interval: readonly [number, number], better: Better, maxRegression: number): boolean {
   return better === 'lower' ? interval[0] > maxRegression : interval[1] < -maxRegression;
 }

@@ -13,9 +13,12 @@ export type TelemetryEvent =
   | { type: 'exposure'; flag: string; unit: string; variant: string; at?: string | undefined }
   | { type: 'metric'; metric: string; unit: string; value: number; at?: string | undefined };
 
+/** Why one telemetry event was rejected (SPEC §10.1); the batch goes on. */
+export const REJECTION_CODES = ['unknown_flag', 'unknown_metric'] as const;
+
 export interface Rejection {
   index: number;
-  code: 'unknown_flag' | 'unknown_metric';
+  code: (typeof REJECTION_CODES)[number];
   message: string;
 }
 

@@ -12,17 +12,6 @@ interface Layer {
   rawPath?: string | string[];
 }
 
-/**
- * Routes not declared yet: the routers #17 has not converted. Each stays documented by a hand-written
- * entry in openapi.ts until its router declares it; the list may only shrink.
- */
-const NOT_YET_DECLARED = new Set([
-  'GET /v1/intents/{key}/analysis', 'POST /v1/services/{service}/telemetry',
-  'GET /v1/policy', 'PUT /v1/policy', 'GET /v1/decisions/{id}', 'POST /v1/decisions/{id}:replay',
-  'GET /v1/audit', 'GET /v1/audit/verify', 'GET /v1/events', 'GET /v1/events/stream',
-  'POST /v1/tokens', 'GET /v1/tokens', 'DELETE /v1/tokens/{id}',
-]);
-
 /** Every route layer of the app as `METHOD /path` (OpenAPI syntax), with the declaration its handler carries. */
 function appRoutes(app: Express): { op: string; declared: string | undefined }[] {
   const out: { op: string; declared: string | undefined }[] = [];
@@ -52,14 +41,12 @@ describe('route declarations (src/http/route.ts)', () => {
   });
   afterAll(async () => s?.close());
 
-  it('every route the app registers is declared beside its handler (or on the shrinking list of routers not converted yet)', () => {
+  it('every route the app registers is declared beside its handler', () => {
     const routes = appRoutes(buildApp(s.container));
-    const undeclared = routes.filter((r) => r.declared === undefined && !NOT_YET_DECLARED.has(r.op)).map((r) => r.op);
+    const undeclared = routes.filter((r) => r.declared === undefined).map((r) => r.op);
     expect(undeclared, 'routes registered without route(decl, handler)').toEqual([]);
     // a handler carries the declaration of its own method and path
     for (const r of routes) if (r.declared !== undefined) expect(r.declared).toBe(r.op);
-    // a converted route leaves the list
-    expect(routes.filter((r) => r.declared !== undefined && NOT_YET_DECLARED.has(r.op)).map((r) => r.op)).toEqual([]);
   });
 
   it('every declared answer with a body describes it in zod: a JSON component (`body`) or `text`, never a hand-written JSON Schema', () => {

@@ -1,19 +1,14 @@
 import type { Command } from 'commander';
-import type { AuditEvent } from '../../audit/audit-log.js';
+import type { AuditPage } from '../api-types.js';
 import type { Runner } from '../context.js';
 import { orDash, shortRevision, table } from '../format.js';
 import { positiveInt } from './options.js';
 
 
-interface AuditPage {
-  events: AuditEvent[];
-  next_cursor: string | null;
-}
-
 const list = (v: unknown) => (Array.isArray(v) ? v.map(String).join(', ') : '');
 
 /** One line of what an event did, from the fields each type carries; the rest is in --json. */
-export function eventSummary(e: AuditEvent): string {
+export function eventSummary(e: AuditPage['events'][number]): string {
   const d = e.data;
   switch (e.type) {
     case 'submitted':

@@ -1,116 +1,16 @@
 import { Option, type Command } from 'commander';
 import { ApiError, pathOf } from '../api-client.js';
 import type { Runner } from '../context.js';
-import { approvalLines, decisionLines, explainResult, type Decision, type DecisionResult } from '../decision-text.js';
+import type { ActionAnswer, Analysis, Approval, ApprovalResult, AudienceCondition, EvaluateAnswer, IntentDetail, IntentList, OutstandingApproval, RolloutView, ShipAnswer, SubmitAnswer } from '../api-types.js';
+import { approvalLines, decisionLines, explainResult, type DecisionResult } from '../decision-text.js';
 import { CliError, ExitCode, usageError } from '../exit-codes.js';
 import { orDash, showValue, table } from '../format.js';
 import { readObject } from '../input.js';
 import { positiveInt } from './options.js';
-
 import { EXPERIMENT_STATES } from '../../intents/intent-store.js';
 
 /** Archived intents are listed only when asked for by name (the server's rule), so the CLI offers the rest. */
 const STATES = EXPERIMENT_STATES.filter((s) => s !== 'archived');
-
-interface AudienceCondition {
-  attribute: string;
-  op: string;
-  value?: unknown;
-  values?: unknown[];
-}
-
-interface IntentBody {
-  key: string;
-  owner: string;
-  description?: string;
-  unit: string;
-  services: { service: string; flag: string }[];
-  variants: { key: string; weight: number; value: unknown; overrides?: Record<string, unknown> }[];
-  exposure: number;
-  audience: AudienceCondition[];
-  layer?: string;
-  data_access: string[];
-  schedule?: { start?: string; end?: string };
-  rollout?: {
-    stages: { exposure: number; hold?: string }[];
-    guardrails?: { metric: string; max_regression?: number }[];
-    auto_advance?: boolean;
-  };
-}
-
-/** Where a staged rollout is (SPEC §10 "State"); `stage` counts from 0. */
-interface RolloutView {
-  stage: number;
-  stages: number;
-  exposure: number;
-  hold_until: string | null;
-  status: string;
-}
-
-/** `GET /v1/intents/{key}/analysis` (SPEC §10.2). */
-export interface AnalysisBody {
-  key: string;
-  version: number;
-  units: Record<string, number>;
-  srm: { p_value: number; flagged: boolean };
-  assignment_mismatches: number;
-  guardrails: {
-    metric: string;
-    arm: string;
-    better: string | null;
-    max_regression?: number;
-    control: { units: number; mean: number };
-    arm_stats: { units: number; mean: number };
-    relative_change: number | null;
-    interval: [number, number] | null;
-    status: string;
-  }[];
-  status: string;
-  method?: { interval: string; alpha: number; min_units: number };
-}
-
-interface Approval {
-  actor: string;
-  roles: string[];
-  comment: string | null;
-  at: string;
-}
-
-interface Outstanding {
-  role: string;
-  count: number;
-  approved_by: string[];
-  missing: number;
-}
-
-interface IntentDetail {
-  key: string;
-  owner: string;
-  version: number;
-  status: string;
-  state: string;
-  active_version: number | null;
-  intent: IntentBody;
-  ship?: string;
-  rollout?: RolloutView;
-  decision: Decision | null;
-  approvals: Approval[];
-  outstanding_approvals: Outstanding[];
-  versions: { version: number; status: string; decision_id: string | null; submitted_by: string; submitted_at: string; rolled_back_at?: string }[];
-}
-
-interface IntentList {
-  items: { key: string; owner: string; version: number; active_version: number | null; status: string; state: string; exposure: number; layer: string | null; services: { service: string; flag: string }[] }[];
-  next_cursor: string | null;
-}
-
-interface ApprovalResult {
-  intent: { key: string; version: number };
-  status: 'approved' | 'pending_approval';
-  state: string;
-  approvals: Approval[];
-  outstanding: Outstanding[];
-}
 
 /** Submit, update and evaluate answer with a decision; a denied one is exit 3. */
 function decisionExit(r: DecisionResult): ExitCode {
@@ -130,7 +30,7 @@ function approvalText(a: Approval): string {
   return `${a.actor} (${a.roles.join(', ') || 'no role'}) at ${a.at}${a.comment ? `: ${JSON.stringify(a.comment)}` : ''}`;
 }
 
-function outstandingLines(o: Outstanding[]): string[] {
+function outstandingLines(o: OutstandingApproval[]): string[] {
   return approvalLines(o.map((x) => ({ role: x.role, count: x.missing })));
 }
 
@@ -191,7 +91,7 @@ function num(x: number): string {
 }
 
 /** `intent analysis`: units per arm, the sample-ratio check, then one row per guardrail and arm. */
-export function analysisText(a: AnalysisBody): string {
+export function analysisText(a: Analysis): string {
   const lines = [`${a.key} v${a.version}: analysis ${a.status}`];
   lines.push(table(['  ARM', 'UNITS'], Object.entries(a.units).map(([arm, n]) => [`  ${arm}`, String(n)])));
   lines.push(
@@ -275,7 +175,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .addOption(fileOption())
     .action(
       run<{ file: string }>(async (ctx, _args, o) => {
-        const r = await ctx.client().request<DecisionResult>('POST', '/v1/intents', { json: readObject(o.file, 'intent') });
+        const r = await ctx.client().request<SubmitAnswer>('POST', '/v1/intents', { json: readObject(o.file, 'intent') });
         ctx.output(r, (r) => explainResult(r, false));
         return decisionExit(r);
       }),
@@ -288,7 +188,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .action(
       run<{ file: string }>(async (ctx, _args, o) => {
         const body = readObject(o.file, 'intent');
-        const r = await ctx.client().request<DecisionResult>('PUT', pathOf('/v1/intents/{key}', { key: intentKey(body, o.file) }), { json: body });
+        const r = await ctx.client().request<SubmitAnswer>('PUT', pathOf('/v1/intents/{key}', { key: intentKey(body, o.file) }), { json: body });
         ctx.output(r, (r) => explainResult(r, false));
         return decisionExit(r);
       }),
@@ -300,7 +200,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .addOption(fileOption())
     .action(
       run<{ file: string }>(async (ctx, _args, o) => {
-        const r = await ctx.client().request<DecisionResult>('POST', '/v1/intents:evaluate', { json: readObject(o.file, 'intent') });
+        const r = await ctx.client().request<EvaluateAnswer>('POST', '/v1/intents:evaluate', { json: readObject(o.file, 'intent') });
         ctx.output(r, (r) => explainResult(r, true));
         return decisionExit(r);
       }),
@@ -373,7 +273,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .argument('<key>', 'the intent key')
     .action(
       run(async (ctx, [key]) => {
-        const a = await ctx.client().get<AnalysisBody>(pathOf('/v1/intents/{key}/analysis', { key: String(key) }));
+        const a = await ctx.client().get<Analysis>(pathOf('/v1/intents/{key}/analysis', { key: String(key) }));
         ctx.output(a, (a) => analysisText(a));
       }),
     );
@@ -385,7 +285,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .option('--reason <text>', 'why, for the audit trail')
     .action(
       run<{ reason?: string }>(async (ctx, [key], o) => {
-        const d = await ctx.client().request<IntentDetail>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
+        const d = await ctx.client().request<ActionAnswer>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
           json: { action: 'advance', ...(o.reason !== undefined ? { reason: o.reason } : {}) },
         });
         ctx.output(d, (d) => `${d.key}: advanced; ${d.rollout ? rolloutText(d.rollout) : `state ${d.state}`}`);
@@ -400,7 +300,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
     .requiredOption('--reason <text>', 'why, for the audit trail (required)')
     .action(
       run<{ variant: string; reason: string }>(async (ctx, [key], o) => {
-        const r = await ctx.client().request<DecisionResult>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
+        const r = await ctx.client().request<ShipAnswer>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
           json: { action: 'ship', variant: o.variant, reason: o.reason },
         });
         ctx.output(r, (r) => explainResult(r, false));
@@ -422,7 +322,7 @@ export function registerIntentCommands(program: Command, run: Runner): void {
       .requiredOption('--reason <text>', 'why, for the audit trail (required)')
       .action(
         run<{ reason: string }>(async (ctx, [key], o) => {
-          const d = await ctx.client().request<IntentDetail>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
+          const d = await ctx.client().request<ActionAnswer>('POST', pathOf('/v1/intents/{key}/actions', { key: String(key) }), {
             json: { action, reason: o.reason },
           });
           ctx.output(d, (d) => `${d.key}: ${action} done; state ${d.state}, active version ${d.active_version ?? 'none'}`);

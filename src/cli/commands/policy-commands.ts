@@ -2,27 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Runner } from '../context.js';
-import { violationLine, type Violation } from '../decision-text.js';
+import type { PublishResult } from '../api-types.js';
+import { violationLine } from '../decision-text.js';
 import { CliError, ExitCode, usageError } from '../exit-codes.js';
 import { plural, shortRevision, table } from '../format.js';
 import { buildArgs, DEFAULT_BUNDLE, DEFAULT_CAPABILITIES, locateOpa, runOpa, sourceRevision } from '../opa.js';
-
-interface ImpactEntry {
-  key: string;
-  version: number;
-  state: string;
-  old: { status: string; violations: Violation[] };
-  new: { status: string; violations: Violation[] };
-  changed: boolean;
-}
-
-interface PublishResult {
-  dry_run: boolean;
-  activated: boolean;
-  revision: string;
-  previous_revision: string | null;
-  impact: { evaluated: number; would_deny: number; changed: number; experiments: ImpactEntry[] };
-}
 
 /** The impact report as a table: each live experiment's verdict now and under the candidate. */
 export function impactText(r: PublishResult): string {

@@ -1,16 +1,9 @@
 import { Option, type Command } from 'commander';
 import { pathOf } from '../api-client.js';
+import type { TokenCreated } from '../api-types.js';
 import type { Runner } from '../context.js';
 import { collect } from '../input.js';
-
-import { ROLES } from '../../access/token-store.js';
-
-interface TokenCreated {
-  id: string;
-  token: string;
-  name: string;
-  role: string;
-}
+import { ROLES, type Role } from '../../access/token-store.js';
 
 export function registerTokenCommands(program: Command, run: Runner): void {
   const token = program.command('token').description('create and revoke API tokens (admin)');
@@ -24,7 +17,7 @@ export function registerTokenCommands(program: Command, run: Runner): void {
     .option('--approval-role <role>', 'an approval role of an approver token, e.g. sre (repeatable)', collect)
     .option('--service <service>', 'the service of a service token')
     .action(
-      run<{ name: string; role: string; team?: string; approvalRole?: string[]; service?: string }>(async (ctx, _args, o) => {
+      run<{ name: string; role: Role; team?: string; approvalRole?: string[]; service?: string }>(async (ctx, _args, o) => {
         const body = {
           name: o.name,
           role: o.role,
