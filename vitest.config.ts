@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/helpers/sequencer.js';
 
 /**
  * The HTTP files that run a second time on PostgreSQL (SWITCHYARD_TEST_ENGINE=postgres): the ones
@@ -24,6 +25,12 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: on CI's 2 cores, one worker, so the files
+    // ran one after another while much of their time is spent waiting on a child process (the CLI,
+    // PostgreSQL, chromium, a killed server). Two workers; the slow files start first
+    // (test/helpers/sequencer.ts). docs/testing.md has the profile behind both.
+    maxWorkers: 2,
+    sequence: { sequencer: SlowFirstSequencer },
     // Each project starts its own PostgreSQL cluster in its global setup (test/helpers/postgres.ts,
     // ADR 0009); `--project sqlite` runs only the first.
     projects: [
