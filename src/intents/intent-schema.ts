@@ -1,6 +1,7 @@
 import { parse as parseSemver } from 'semver';
 import { parse as parseDuration } from 'tinyduration';
 import { z } from 'zod';
+import { audienceProblems } from '../evaluation/audience.js';
 import { identifier } from './validation.js';
 
 /**
@@ -80,6 +81,7 @@ export const AudienceConditionSchema = z
     values: z.array(scalar).min(1).max(LIMITS.audienceValues).optional(),
   })
   .superRefine((c, ctx) => {
+    const before = ctx.issues.length;
     if (LIST_OPS.has(c.op)) {
       if (c.values === undefined) ctx.addIssue({ code: 'custom', path: ['values'], message: `op ${c.op} needs values` });
       if (c.value !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `op ${c.op} takes values, not value` });
@@ -88,6 +90,15 @@ export const AudienceConditionSchema = z
       if (c.values !== undefined) ctx.addIssue({ code: 'custom', path: ['values'], message: `op ${c.op} takes value, not values` });
       if (c.op.startsWith('semver_') && c.value !== undefined && !isSemver(c.value)) {
         ctx.addIssue({ code: 'custom', path: ['value'], message: `op ${c.op} needs a semantic version (MAJOR.MINOR.PATCH, optional pre-release and build)` });
+      }
+    }
+    // The evaluator's own check (one rule): a condition it cannot compile would make every flag built
+    // from this intent a PARSE_ERROR, so it is refused here (`gt` on a boolean, `starts_with` on a
+    // number, `in` over mixed types).
+    if (ctx.issues.length === before) {
+      for (const problem of audienceProblems([c])) {
+        const m = /^audience\[0\]\.(value|values): (.*)$/s.exec(problem);
+        ctx.addIssue({ code: 'custom', path: m ? [m[1]!] : [], message: m ? m[2]! : problem });
       }
     }
   });

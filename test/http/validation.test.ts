@@ -79,6 +79,10 @@ describe('intent validation', () => {
     ['exposure as a string', { ...valid(), exposure: '4.5' }, ['exposure']],
     ['an unknown audience op', { ...valid(), audience: [{ attribute: 'locale', op: 'like', value: 'en' }] }, ['audience.0.op']],
     ['op in without values', { ...valid(), audience: [{ attribute: 'locale', op: 'in' }] }, ['audience.0.values']],
+    // Conditions the evaluator cannot compile: stored, every flag built from them would be a PARSE_ERROR.
+    ['op gt with a boolean value', { ...valid(), audience: [{ attribute: 'beta', op: 'gt', value: true }] }, ['audience.0.value']],
+    ['op starts_with with a number', { ...valid(), audience: [{ attribute: 'zip', op: 'starts_with', value: 75 }] }, ['audience.0.value']],
+    ['op in over mixed types', { ...valid(), audience: [{ attribute: 'tier', op: 'in', values: ['gold', 1] }] }, ['audience.0.values']],
     ['op eq with values instead of value', { ...valid(), audience: [{ attribute: 'locale', op: 'eq', values: ['en'] }] }, ['audience.0.value', 'audience.0.values']],
     [
       'an override for a service the intent does not drive',
