@@ -139,7 +139,13 @@ describe('OFREP eventStreams', () => {
       const holds = async () => (await gauge()) === baseline + 1;
       while (!(await holds()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       expect(await holds()).toBe(true);
-      const changed = new Promise<number>((resolve) => provider.events.addHandler(ProviderEvents.ConfigurationChanged, () => resolve(performance.now())));
+      // The change that serves the pause: a re-fetch the provider started when its stream opened may
+      // also land after this point, with the old answer, and must not count.
+      const changed = new Promise<number>((resolve) =>
+        provider.events.addHandler(ProviderEvents.ConfigurationChanged, () => {
+          if (client.getStringDetails(flag, 'code-default').value === 'off') resolve(performance.now());
+        }),
+      );
       const before = requests.length;
       const t0 = performance.now();
       expect((await s.api.post('/v1/intents/ev-one/actions', { action: 'pause', reason: 'kill switch' })).status).toBe(200);
