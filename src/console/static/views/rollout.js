@@ -3,7 +3,7 @@
 import { api, enc } from '../api.js';
 import { openDialog } from '../dialog.js';
 import { h, svg } from '../dom.js';
-import { badge, dl, errorBox, pct, table, time } from '../format.js';
+import { badge, dl, errorBox, instant, pct, table, time } from '../format.js';
 
 /** @typedef {import('../../types.js').IntentDetail} IntentDetail */
 /** @typedef {import('../../types.js').Analysis} Analysis */
@@ -221,7 +221,7 @@ export function nextAdvance(exp, analysis) {
     case 'halted':
       return [`Halted: a guardrail tripped and the guardrail paused ${exp.key}. `, blockers(a) ?? '', 'Resume it to go on.'];
     case 'holding':
-      return [`To ${to} from `, time(r.hold_until), `, when the hold of stage ${r.stage + 1} is over`, auto ? '; it advances by itself then if the analysis is healthy.' : '.'];
+      return [`To ${to} from `, instant(r.hold_until), `, when the hold of stage ${r.stage + 1} is over`, auto ? '; it advances by itself then if the analysis is healthy.' : '.'];
     case 'blocked':
       return [`To ${to} once the analysis is clear. Blocked: `, blockers(a) ?? 'the analysis is regressed or flagged.'];
     case 'ready':
