@@ -62,7 +62,8 @@ async function visit(page: Page, hash: string, h1: string | RegExp) {
   await page.goto(`${s.base}/${hash}`);
   try {
     await page.getByRole('heading', { level: 1, name: h1 }).waitFor();
-    if (hash.startsWith('#/experiments/') && !/Not found/.test(String(h1))) await page.locator('#audit-heading').waitFor();
+    // An experiment's page is drawn once its audit timeline is (not its edit form, #/experiments/{key}/edit).
+    if (/^#\/experiments\/[^/?]+$/.test(hash) && !/Not found/.test(String(h1))) await page.locator('#audit-heading').waitFor();
     await page.locator('main[aria-busy="false"]').waitFor();
   } catch (err) {
     throw new Error(`${hash} did not show ${h1}; it shows: ${await page.locator('main').innerText()}`, { cause: err });
@@ -367,14 +368,32 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
       ['#/experiments/no-such-key', 'Not found'],
       ['#/services', 'Services'],
       ['#/policy', 'Policy'],
+      // The views the authoring, governance and operator work added (#18), merged into one header.
+      ['#/new', 'New experiment'],
+      ['#/experiments/pend-demo/edit', /^Edit pend-demo/],
+      ['#/layers', 'Layers'],
+      ['#/audit', 'Audit trail'],
+      [`#/decisions/${(await owner.get('/v1/intents/rb-demo')).body.decision.id}`, /^Decision /],
+      ['#/no-such-page', 'Not found'],
     ];
     for (const [page, size] of [
       [desk, 'desktop'],
       [phone, 'phone'],
     ] as const) {
+      const width = page.viewportSize()!.width;
       for (const [hash, h1] of views) {
         await visit(page, hash, h1);
         await a11y(page, `${hash}, ${size}`);
+        // Every header link sits inside the header's dark band and on screen (five links do not fit
+        // one line on a phone: they wrap, rather than run off onto the white page).
+        const header = (await page.locator('.site-header').boundingBox())!;
+        for (const link of await page.locator('#nav a').all()) {
+          const box = (await link.boundingBox())!;
+          const name = `${await link.textContent()} on ${hash}, ${size}`;
+          expect(box.x, name).toBeGreaterThanOrEqual(0);
+          expect(box.x + box.width, name).toBeLessThanOrEqual(width);
+          expect(box.y + box.height, name).toBeLessThanOrEqual(header.y + header.height);
+        }
       }
       await page.locator('#sign-out').click();
       await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
