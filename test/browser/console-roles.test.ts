@@ -394,6 +394,8 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
           expect(box.x + box.width, name).toBeLessThanOrEqual(width);
           expect(box.y + box.height, name).toBeLessThanOrEqual(header.y + header.height);
         }
+        // Nor does anything else widen the page past the screen (tables scroll inside their region).
+        expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `page width of ${hash}, ${size}`).toBeLessThanOrEqual(width);
       }
       await page.locator('#sign-out').click();
       await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
