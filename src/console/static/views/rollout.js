@@ -242,7 +242,9 @@ function blockers(a) {
 
 /**
  * The chart's points as a table, for screen readers and for exact numbers: per analysis point and
- * arm, the relative change, its interval and the guardrail's status then.
+ * arm, the relative change, its interval and the guardrail's status then. Each point's time is
+ * exact (the column says UTC, and the points are minutes apart: "4 days ago" twice would not tell
+ * them apart, while the chart's axis does).
  * @param {string} metric @param {GuardrailResult[]} rows @param {NonNullable<Analysis['history']>} history
  */
 function historyTable(metric, rows, history) {
@@ -255,7 +257,7 @@ function historyTable(metric, rows, history) {
         h(
           'tr',
           {},
-          h('td', {}, time(p.at)),
+          h('td', {}, instant(p.at)),
           h('th', { scope: 'row' }, arm),
           h('td', { class: 'num' }, pct(g.relative_change)),
           h('td', {}, g.interval ? `[${pct(g.interval[0])}, ${pct(g.interval[1])}]` : '—'),
