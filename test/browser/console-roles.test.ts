@@ -151,6 +151,9 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
 
     const open = async (width: number, height: number) => {
       const context: BrowserContext = await chrome.browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
+      // The page's clock (Date.now only; timers run) is fixed half an hour after the server's ManualClock
+      // start, so the relative times here and in the screenshots do not drift with the day the test runs.
+      await context.clock.setFixedTime(new Date('2026-11-25T12:30:00Z'));
       const page = await context.newPage();
       page.setDefaultTimeout(8_000);
       page.on('pageerror', (err) => pageErrors.push(String(err)));
