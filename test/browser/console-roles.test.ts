@@ -179,9 +179,10 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
     expect(await desk.locator('#summary-heading').textContent()).toBe('Intent: v1, live');
     expect(await desk.locator('#summary-exposure').textContent()).toBe('30 %');
     expect(await desk.locator('#decision-heading').textContent()).toBe('Decision for v1 (live)');
-    // Times read relatively ("4 days ago"), with the exact instant on hover (issue #18 item 3).
-    expect(await desk.locator('#version-note').textContent()).toMatch(/^v2: rolled back from, (just now|\d+ \w+ ago)\. v1 is live again/);
-    expect(await desk.locator('#version-note time').getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    // Times read relatively, with the exact instant on hover (issue #18 item 3); the page's clock is
+    // fixed half an hour after the server's, which these tests do not advance.
+    expect(await desk.locator('#version-note').textContent()).toMatch(/^v2: rolled back from, 30 minutes ago\. v1 is live again/);
+    expect(await desk.locator('#version-note time').getAttribute('title')).toBe('2026-11-25 12:00:00 UTC');
     const served = await desk.locator('td.served-values').first().textContent();
     expect(served).toBe('control = "a", treatment = "b30"');
     expect(await desk.locator('main').textContent()).not.toMatch(/b70|Seventy/);
