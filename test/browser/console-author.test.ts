@@ -86,6 +86,9 @@ describe('web console: the owner writes an intent with an inline dry run, and re
     sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
     const open = async (width: number, height: number) => {
       const context: BrowserContext = await chrome.browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
+      // The page's clock (Date.now only; timers run) is fixed half an hour after the server's ManualClock
+      // start, so the relative times here and in the screenshots do not drift with the day the test runs.
+      await context.clock.setFixedTime(new Date('2026-11-25T12:30:00Z'));
       const page = await context.newPage();
       page.setDefaultTimeout(8_000);
       page.on('pageerror', (err) => pageErrors.push(String(err)));
@@ -263,6 +266,9 @@ describe('web console: the owner writes an intent with an inline dry run, and re
     const table = desk.locator('details.chart-table[data-metric="error_rate"]');
     expect(await table.locator('summary').textContent()).toBe('The chart of error_rate as a table (2 points)');
     expect(await table.locator('tbody tr').count()).toBe(2);
+    // Each point at its exact instant (its column says UTC; the points are ten minutes apart).
+    const exact = (iso: string) => new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    expect(await table.locator('tbody tr td:first-child').allTextContents()).toEqual(history.map((p: { at: string }) => exact(p.at)));
     await table.locator('summary').click();
     const change = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x * 100).toFixed(1)} %`);
     expect(await table.locator('tbody tr').last().locator('td.num').textContent()).toBe(change(history[1].guardrails[0].relative_change));

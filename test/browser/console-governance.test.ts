@@ -17,10 +17,16 @@ import { launchChromium, type LaunchedBrowser } from './chromium.js';
  * no Publish. axe-core runs on each new view at 1280×800 and 390×844. The preview with a would-deny
  * row and a data diff is photographed to docs/screenshots/governance-preview.png when
  * UPDATE_SCREENSHOTS=1 (else to a temp folder).
+ *
+ * The browser's clock is fixed three hours after the server's (a ManualClock at 12:00 UTC that these
+ * tests do not advance), so the times the console tells relatively read "3 hours ago", and those it
+ * shows exactly (a decision's clock) read "2026-11-25 12:00:00 UTC".
  */
 
 const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-shots-'));
 const ACTIVE_BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
+const SERVER_NOW = '2026-11-25T12:00:00Z';
+const BROWSER_NOW = '2026-11-25T15:00:00Z';
 
 type Client = Api & { secret: string };
 
@@ -101,6 +107,7 @@ describe('web console: the governance views (#18 item 2)', () => {
   beforeAll(async () => {
     chrome = await launchChromium();
     s = await startServer();
+    expect(s.clock.now().toISOString()).toBe(new Date(SERVER_NOW).toISOString());
     owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
     sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
     governance = await s.token({ name: 'gina', role: 'governance' });
@@ -128,6 +135,8 @@ describe('web console: the governance views (#18 item 2)', () => {
 
     const open = async (width: number, height: number) => {
       const context: BrowserContext = await chrome.browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
+      // Only the clock is fixed (Date.now); timers run as usual.
+      await context.clock.setFixedTime(new Date(BROWSER_NOW));
       const page = await context.newPage();
       page.setDefaultTimeout(8_000);
       page.on('pageerror', (err) => pageErrors.push(String(err)));
@@ -215,9 +224,12 @@ describe('web console: the governance views (#18 item 2)', () => {
     await visit(desk, '#/policy', 'Policy');
     const rows = desk.locator('#history-table tbody tr');
     expect(await rows.evaluateAll((r) => r.map((x) => x.getAttribute('data-revision')))).toEqual([after, before]);
-    expect(await rows.nth(0).textContent()).toMatch(/\(cap-20\)active.*UTC\s*bootstrap-admin\s*sha256:[0-9a-f]{12}…\s*3 evaluated, 2 changed, 1 would be denied\s*event #\d+/);
-    expect(await rows.nth(1).textContent()).toMatch(/UTC\s*bootstrap\s*none\s*—\s*event #1/);
+    expect(await rows.nth(0).textContent()).toMatch(/\(cap-20\)active3 hours ago\s*bootstrap-admin\s*sha256:[0-9a-f]{12}…\s*3 evaluated, 2 changed, 1 would be denied\s*event #\d+/);
+    expect(await rows.nth(1).textContent()).toMatch(/3 hours ago\s*bootstrap\s*none\s*—\s*event #1/);
     const events = (await governance.get('/v1/audit?type=policy_activated')).body.events;
+    // When: told relatively, the exact instant of each activation event in the <time>'s datetime and title.
+    const when = await rows.evaluateAll((r) => r.map((x) => { const t = x.querySelector('time'); return [t?.getAttribute('datetime'), t?.getAttribute('title')]; }));
+    expect(when).toEqual([events[1], events[0]].map((e: { at: string }) => [new Date(e.at).toISOString(), '2026-11-25 12:00:00 UTC']));
     const link = rows.nth(0).getByRole('link', { name: /^event #/ });
     expect(await link.textContent()).toBe(`event #${events[1].seq}`);
     await link.click();
@@ -291,7 +303,11 @@ describe('web console: the governance views (#18 item 2)', () => {
     expect(input).toMatch(/Exposure4 %/);
     expect(input).toMatch(/Servicescheckout-api \/ crit_one/);
     expect(input).toMatch(/Submitted byalice \(owner, team growth\)/);
+    // The clock the policy saw is shown exactly (an input of the decision); how long ago on hover.
     expect(input).toMatch(/Clock2026-11-25 12:00:00 UTC/);
+    const clock = desk.locator('#decision-input time', { hasText: '2026-11-25 12:00:00 UTC' });
+    expect(await clock.getAttribute('datetime')).toBe(new Date(SERVER_NOW).toISOString());
+    expect(await clock.getAttribute('title')).toBe('3 hours ago');
     expect(await desk.locator('main').textContent()).toMatch(/Approvals asked1 × sre/);
     // decided under the revision before the candidate was published
     expect(await desk.locator('main').textContent()).toMatch(/not the active revision/);

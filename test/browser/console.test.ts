@@ -91,6 +91,10 @@ describe('web console in headless chromium', () => {
     expect((await owner.post('/v1/intents', readExample('denied.json'))).body).toMatchObject({ status: 'denied' });
 
     const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
+    // The page's clock (Date.now only; timers run) is fixed two hours after the server's ManualClock
+    // start (past the hour the rollout test advances it), so the relative times here and in the
+    // screenshots do not drift with the day the test runs.
+    await context.clock.setFixedTime(new Date('2026-11-25T14:00:00Z'));
     page = await context.newPage();
     page.setDefaultTimeout(10_000);
     const consoleErrors: string[] = [];

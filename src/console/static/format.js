@@ -28,6 +28,22 @@ export function time(iso, now = Date.now()) {
   return h('time', { datetime: new Date(iso).toISOString(), title: exact }, rel);
 }
 
+/**
+ * An instant that matters to the second, shown exactly: the clock a decision's input carried (what
+ * the policy compared schedules against, what Replay evaluates again) and a rollout's next advance
+ * (a schedule: "from 2026-11-25 13:00:00 UTC", where "from 4 days ago" or "from in 1 hour" would not
+ * read). The text is the exact instant in UTC, the `title` how long ago (or until) in words, the
+ * reverse of `time()`.
+ * @param {string | null | undefined} iso @param {number} [now] @returns {Node | string}
+ */
+export function instant(iso, now = Date.now()) {
+  if (!iso) return '—';
+  const exact = exactTime(iso);
+  const rel = relativeTime(iso, now);
+  if (!exact || !rel) return String(iso);
+  return h('time', { datetime: new Date(iso).toISOString(), title: rel }, exact);
+}
+
 /** @param {string | null | undefined} s @returns {Node | string} */
 export function shortHash(s) {
   if (!s) return '—';

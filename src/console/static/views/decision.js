@@ -6,7 +6,7 @@
  */
 import { api, enc, getDecision } from '../api.js';
 import { h } from '../dom.js';
-import { badge, condition, dl, errorBox, json, shortHash, table, time } from '../format.js';
+import { badge, condition, dl, errorBox, instant, json, shortHash, table, time } from '../format.js';
 
 /** @typedef {import('../../types.js').DecisionRecord} DecisionRecord */
 /** @typedef {import('../../types.js').DecisionInput} DecisionInput */
@@ -14,8 +14,12 @@ import { badge, condition, dl, errorBox, json, shortHash, table, time } from '..
 /** @typedef {import('../../types.js').PolicyInfo} PolicyInfo */
 /** @typedef {import('../../types.js').Child} Child */
 
-/** @param {number | undefined} ms */
-const msTime = (ms) => (typeof ms === 'number' && Number.isFinite(ms) ? time(new Date(ms).toISOString()) : '—');
+/**
+ * The clock in the stored input, exactly: it is an input the policy judged (schedules are compared
+ * with it, and Replay evaluates it again), so "4 days ago" would hide what the policy saw.
+ * @param {number | undefined} ms
+ */
+const msInstant = (ms) => (typeof ms === 'number' && Number.isFinite(ms) ? instant(new Date(ms).toISOString()) : '—');
 
 /** @type {import('../nav.js').View} */
 export async function decisionView(route, stale) {
@@ -100,7 +104,7 @@ function inputSection(input) {
           ['Audience', it.audience?.length ? it.audience.map((c, i) => [i ? '; ' : '', condition(c)]) : 'everyone'],
           ['Layer', it.layer ?? '—'],
           ['Data access', it.data_access?.length ? it.data_access.join(', ') : 'none'],
-          ['Schedule', it.schedule ? [it.schedule.start ? time(it.schedule.start) : 'now', ' → ', it.schedule.end ? time(it.schedule.end) : 'no end'] : 'none'],
+          ['Schedule', it.schedule ? [it.schedule.start ? instant(it.schedule.start) : 'now', ' → ', it.schedule.end ? instant(it.schedule.end) : 'no end'] : 'none'],
           ['Rollout', it.rollout ? it.rollout.stages.map((s, i) => [i ? ' → ' : '', `${s.exposure} %`]) : 'none'],
           input.ship ? ['Ship', `variant ${input.ship} to every unit`] : null,
         ])
@@ -108,7 +112,7 @@ function inputSection(input) {
     h('h3', {}, 'The context it saw'),
     dl([
       ['Submitted by', input.actor ? `${input.actor.name} (${input.actor.role}${input.actor.team ? `, team ${input.actor.team}` : ''})` : '—'],
-      ['Clock', msTime(input.now_ms)],
+      ['Clock', msInstant(input.now_ms)],
       [
         'Layer room',
         room

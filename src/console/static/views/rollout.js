@@ -3,7 +3,7 @@
 import { api, enc } from '../api.js';
 import { openDialog } from '../dialog.js';
 import { h, svg } from '../dom.js';
-import { badge, dl, errorBox, pct, table, time } from '../format.js';
+import { badge, dl, errorBox, instant, pct, table, time } from '../format.js';
 
 /** @typedef {import('../../types.js').IntentDetail} IntentDetail */
 /** @typedef {import('../../types.js').Analysis} Analysis */
@@ -221,7 +221,7 @@ export function nextAdvance(exp, analysis) {
     case 'halted':
       return [`Halted: a guardrail tripped and the guardrail paused ${exp.key}. `, blockers(a) ?? '', 'Resume it to go on.'];
     case 'holding':
-      return [`To ${to} from `, time(r.hold_until), `, when the hold of stage ${r.stage + 1} is over`, auto ? '; it advances by itself then if the analysis is healthy.' : '.'];
+      return [`To ${to} from `, instant(r.hold_until), `, when the hold of stage ${r.stage + 1} is over`, auto ? '; it advances by itself then if the analysis is healthy.' : '.'];
     case 'blocked':
       return [`To ${to} once the analysis is clear. Blocked: `, blockers(a) ?? 'the analysis is regressed or flagged.'];
     case 'ready':
@@ -242,7 +242,9 @@ function blockers(a) {
 
 /**
  * The chart's points as a table, for screen readers and for exact numbers: per analysis point and
- * arm, the relative change, its interval and the guardrail's status then.
+ * arm, the relative change, its interval and the guardrail's status then. Each point's time is
+ * exact (the column says UTC, and the points are minutes apart: "4 days ago" twice would not tell
+ * them apart, while the chart's axis does).
  * @param {string} metric @param {GuardrailResult[]} rows @param {NonNullable<Analysis['history']>} history
  */
 function historyTable(metric, rows, history) {
@@ -255,7 +257,7 @@ function historyTable(metric, rows, history) {
         h(
           'tr',
           {},
-          h('td', {}, time(p.at)),
+          h('td', {}, instant(p.at)),
           h('th', { scope: 'row' }, arm),
           h('td', { class: 'num' }, pct(g.relative_change)),
           h('td', {}, g.interval ? `[${pct(g.interval[0])}, ${pct(g.interval[1])}]` : '—'),
