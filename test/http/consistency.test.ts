@@ -283,7 +283,7 @@ describe('the server, OFREP and flagd-core give every context the same variant',
     } finally {
       raw.close();
     }
-  });
+  }, 120_000); // 10,000 contexts; about 10 s alone: a budget for a loaded runner, not an assertion
 
   it('OFREP single-flag evaluation agrees on 2,000 sampled (context, flag) pairs, status included', async () => {
     const raw = rawPoster(s.base, owner.secret);
