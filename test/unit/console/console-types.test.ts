@@ -11,7 +11,8 @@ import { AUDIENCE_OPS, AudienceConditionSchema } from '../../../src/intents/inte
  *  - the values the console keeps at run time because the browser cannot import the server's: the
  *    authoring form's audience operators (static/author-model.js OPS, LIST_OPS);
  *  - that the type-only imports stay type-only: the browser loads src/console/static/ and nothing
- *    else, so a module there that imports a server file at run time fails only in the browser.
+ *    else, so a module there that imports a server file at run time fails only in the browser;
+ *  - that no module uses a node global: the server types it imports bring node's into the check.
  */
 const staticDir = fileURLToPath(new URL('../../../src/console/static/', import.meta.url));
 const authorModel = '../../../src/console/static/author-model.js';
@@ -50,5 +51,12 @@ describe('console types', () => {
       }
     }
     expect(outside).toEqual([]);
+  });
+
+  it("no console module names a node global (express's types make them visible to tsconfig.console.json)", () => {
+    const named = jsFiles(staticDir).flatMap((file) =>
+      [...fs.readFileSync(file, 'utf8').matchAll(/\b(Buffer|process|require|__dirname|__filename|setImmediate|global)\b/g)].map((m) => `${path.relative(staticDir, file)}: ${m[1]}`),
+    );
+    expect(named).toEqual([]);
   });
 });
