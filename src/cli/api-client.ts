@@ -1,17 +1,8 @@
+import type { Problem } from '../http/api-schemas.js';
 import { CliError, ExitCode, exitCodeForStatus } from './exit-codes.js';
 
-/** An RFC 9457 problem document as the server sends it (docs/errors.md). */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  code?: string;
-  detail?: string;
-  errors?: { path: string; message: string }[];
-  request_id?: string;
-  correlation_id?: string;
-  [extension: string]: unknown;
-}
+/** An RFC 9457 problem document as the server declares it (src/http/api-schemas.ts `Problem`, docs/errors.md). */
+export type { Problem };
 
 /** A non-2xx answer. `problem` is set when the body was problem+json (or at least JSON with a code). */
 export class ApiError extends Error {

@@ -4,16 +4,12 @@
  * here. Type imports only: the CLI never loads the HTTP layer (express, the routers) at run time;
  * eslint.config.mjs refuses a value import of src/http in src/cli.
  */
-import type { z } from 'zod';
 import type { TOKEN_ROUTES } from '../http/admin-router.js';
 import type { AUDIT_ROUTES } from '../http/audit-router.js';
 import type { INTENT_ROUTES } from '../http/intents-router.js';
 import type { POLICY_ROUTES } from '../http/policy-router.js';
-import type { RouteDecl } from '../http/route.js';
+import type { Answer } from '../http/route.js';
 import type { TELEMETRY_ROUTES } from '../http/telemetry-router.js';
-
-/** The body a declared route answers with `status`. */
-export type Answer<D extends RouteDecl, S extends keyof D['responses']> = D['responses'][S] extends { body: { schema: infer Z extends z.ZodType } } ? z.output<Z> : never;
 
 export type SubmitAnswer = Answer<typeof INTENT_ROUTES.submit, 201>;
 export type EvaluateAnswer = Answer<typeof INTENT_ROUTES.evaluate, 200>;

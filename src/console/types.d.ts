@@ -1,285 +1,109 @@
 /**
- * The shapes of the /v1 answers the web console reads, for its JSDoc types (`// @ts-check`,
- * checked by `tsc -p tsconfig.console.json`). Only fields the server sends (src/http/openapi.ts
- * documents each); test/unit/console/console-types.test.ts holds the intent shapes to the server's own
- * return types, so a field renamed or dropped there fails `tsc` here.
+ * The types of the web console's JSDoc (`// @ts-check`, checked by `tsc -p tsconfig.console.json`).
+ *
+ * Every answer shape and enum is the server's own, taken with type-only imports (as
+ * src/cli/api-types.ts does): `Answer<typeof ROUTES.x, status>` is `z.output` of the response schema
+ * the route declares beside its handler (src/http/route.ts, docs/adr/0011-route-declarations.md), so
+ * a field the console reads that a declaration lacks fails `make typecheck`. Type imports are erased:
+ * the browser loads only src/console/static/, never a server module. Declared here by hand: only
+ * what is the console's own (element children, the pure modules' interfaces, view rows).
  */
+import type { ROLES } from '../access/token-store.js';
+import type { AuditEventType } from '../audit/audit-log.js';
+import type { AUDIT_ROUTES } from '../http/audit-router.js';
+import type { DECISION_ROUTES } from '../http/admin-router.js';
+import type { Problem as DeclaredProblem } from '../http/api-schemas.js';
+import type { FLAG_ROUTES } from '../http/flags-router.js';
+import type { INTENT_ROUTES } from '../http/intents-router.js';
+import type { POLICY_ROUTES } from '../http/policy-router.js';
+import type { Answer, RequestBody } from '../http/route.js';
+import type { TELEMETRY_ROUTES } from '../http/telemetry-router.js';
+import type { WHOAMI_ROUTES } from '../http/whoami-router.js';
+import type { IntentAction as DomainIntentAction } from '../intents/intent-actions.js';
+import type { ExperimentState as DomainExperimentState, VersionStatus as DomainVersionStatus } from '../intents/intent-store.js';
+import type { PolicyInput } from '../policy/policy-input.js';
+import type { PolicyActivatedData as DomainPolicyActivatedData } from '../policy/policy-service.js';
 
-export type Role = 'owner' | 'approver' | 'governance' | 'operator' | 'service' | 'admin';
-export type VersionStatus = 'denied' | 'pending_approval' | 'approved';
-export type ExperimentState = 'draft' | 'scheduled' | 'running' | 'paused' | 'shipped' | 'completed' | 'archived';
+// ---- Enums: the domain's.
+
+export type Role = (typeof ROLES)[number];
+export type VersionStatus = DomainVersionStatus;
+export type ExperimentState = DomainExperimentState;
 /** `allowed_actions` of GET /v1/intents/{key} (src/intents/intent-actions.ts INTENT_ACTIONS). */
-export type IntentAction = 'approve' | 'pause' | 'resume' | 'rollback' | 'complete' | 'advance' | 'ship';
+export type IntentAction = DomainIntentAction;
+export type { AuditEventType };
 
-/** An RFC 9457 problem document (docs/errors.md); other members may carry details. */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  code?: string;
-  detail?: string;
-  errors?: { path: string; message: string }[];
-  [member: string]: unknown;
-}
+// ---- Answers: the routes' declared response schemas.
+
+/** An RFC 9457 problem document (docs/errors.md): the declared `Problem`, as the CLI's. */
+export type Problem = DeclaredProblem;
 
 /** GET /v1/whoami */
-export interface Me {
-  name: string;
-  role: Role;
-  team: string | null;
-  approval_roles: string[];
-  service: string | null;
-}
-
-export interface AudienceCondition {
-  attribute: string;
-  op: string;
-  value?: unknown;
-  values?: unknown[];
-}
-
-export interface ServiceFlag {
-  service: string;
-  flag: string;
-}
-
-export interface Variant {
-  key: string;
-  weight: number;
-  value: unknown;
-  overrides?: Record<string, unknown>;
-}
-
-export interface RolloutSpec {
-  stages: { exposure: number; hold?: string }[];
-  guardrails?: { metric: string; max_regression?: number }[];
-  auto_advance?: boolean;
-}
-
-/** The intent as submitted (SPEC §2), with the defaults filled in. */
-export interface IntentSpec {
-  key: string;
-  owner: string;
-  description?: string;
-  unit?: string;
-  services: ServiceFlag[];
-  variants: Variant[];
-  exposure: number;
-  audience?: AudienceCondition[];
-  layer?: string;
-  data_access?: string[];
-  schedule?: { start?: string; end?: string };
-  rollout?: RolloutSpec;
-}
-
-export interface Violation {
-  code: string;
-  policy: string;
-  message: string;
-  service?: string;
-  data_class?: string;
-}
-
-/** A policy decision (SPEC §3). */
-export interface Decision {
-  id: string;
-  policy_revision: string;
-  allow: boolean;
-  violations: Violation[];
-  obligations: {
-    approvals: { role: string; count: number }[];
-    audit: { level: string; retention_days: number };
-  };
-  limits: { max_exposure?: number; [limit: string]: unknown };
-}
-
-export interface Approval {
-  actor: string;
-  roles: string[];
-  comment: string | null;
-  at: string;
-}
-
-export interface OutstandingApproval {
-  role: string;
-  count: number;
-  approved_by: string[];
-  missing: number;
-}
-
-/** SPEC §10 "State". */
-export interface RolloutState {
-  stage: number;
-  stages: number;
-  exposure: number;
-  hold_until: string | null;
-  status: 'holding' | 'ready' | 'blocked' | 'complete' | 'halted';
-}
-
-export interface VersionEntry {
-  version: number;
-  status: VersionStatus;
-  decision_id: string | null;
-  submitted_by: string;
-  submitted_at: string;
-  slice?: { start: number; end: number };
-  ship?: string;
-  rolled_back_at?: string;
-}
+export type Me = Answer<typeof WHOAMI_ROUTES.whoami, 200>;
 
 /** GET /v1/intents/{key} (SPEC §4), and the answer of POST …/actions. */
-export interface IntentDetail {
-  key: string;
-  owner: string;
-  version: number;
-  status: VersionStatus;
-  state: ExperimentState;
-  active_version: number | null;
-  intent: IntentSpec;
-  ship?: string;
-  rollout?: RolloutState;
-  decision: Decision | null;
-  approvals: Approval[];
-  outstanding_approvals: OutstandingApproval[];
-  /** What the caller may do to the intent now, by the rule the action routes apply. */
-  allowed_actions: IntentAction[];
-  versions: VersionEntry[];
-  created_at: string;
-  updated_at: string;
-}
-
+export type IntentDetail = Answer<typeof INTENT_ROUTES.get, 200>;
 /** GET /v1/intents */
-export interface IntentList {
-  items: {
-    key: string;
-    owner: string;
-    version: number;
-    active_version: number | null;
-    status: VersionStatus;
-    state: ExperimentState;
-    description: string | null;
-    services: ServiceFlag[];
-    exposure: number;
-    layer: string | null;
-    updated_at: string;
-  }[];
-  next_cursor: string | null;
-}
-
+export type IntentList = Answer<typeof INTENT_ROUTES.list, 200>;
+/** POST /v1/intents; PUT /v1/intents/{key} answers the same schema with 200. */
+export type SubmitAnswer = Answer<typeof INTENT_ROUTES.submit, 201>;
+/** POST /v1/intents:evaluate */
+export type EvaluateAnswer = Answer<typeof INTENT_ROUTES.evaluate, 200>;
 /** POST /v1/intents/{key}/approvals */
-export interface ApprovalResult {
-  intent: { key: string; version: number };
-  status: 'approved' | 'pending_approval';
-  state: ExperimentState;
-  approvals: Approval[];
-  outstanding: OutstandingApproval[];
-}
+export type ApprovalResult = Answer<typeof INTENT_ROUTES.approve, 201>;
+/** The intent as a client sends it (SPEC §2): the declared request body, defaults optional. */
+export type IntentSpec = RequestBody<typeof INTENT_ROUTES.submit>;
+/** The intent as stored and answered, defaults filled in. */
+export type StoredIntent = IntentDetail['intent'];
+export type AudienceCondition = StoredIntent['audience'][number];
+export type ServiceFlag = StoredIntent['services'][number];
+export type Variant = IntentSpec['variants'][number];
+/** A policy decision (SPEC §3). */
+export type Decision = SubmitAnswer['decision'];
+export type Violation = Decision['violations'][number];
 
 /** GET /v1/audit */
-export interface AuditEvent {
-  id: string;
-  seq: number;
-  type: string;
-  experiment: string | null;
-  version: number | null;
-  service: string | null;
-  actor: string;
-  at: string;
-  data: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
+export type AuditPage = Answer<typeof AUDIT_ROUTES.list, 200>;
+export type AuditEvent = AuditPage['events'][number];
+/** GET /v1/audit/verify */
+export type ChainVerification = Answer<typeof AUDIT_ROUTES.verify, 200>;
 
-export interface AuditPage {
-  events: AuditEvent[];
-  next_cursor: string | null;
-}
-
-/** One flag of GET /v1/services/{service}/flags (SPEC §5). */
-export interface FlagState {
-  state: 'ENABLED' | 'DISABLED';
-  default_variant: string;
-  variants: Record<string, unknown>;
-  audience: AudienceCondition[];
-  allocation: {
-    unit: string;
-    exposure: { seed: string; start: number; end: number; total: number };
-    variants: { seed: string; buckets: [string, number][] };
-  };
-  experiment: { key: string; version: number };
-  provenance: { decision_id: string; policy_revision: string; actor: string; at: string };
-}
-
-export interface FlagsDocument {
-  service: string;
-  version: number;
-  flags: Record<string, FlagState>;
-}
+/** GET /v1/services/{service}/flags (SPEC §5) */
+export type FlagsDocument = Answer<typeof FLAG_ROUTES.flags, 200>;
+export type FlagState = FlagsDocument['flags'][string];
 
 /** GET /v1/policy */
-export interface PolicyInfo {
-  revision: string | null;
-  manifest_revision: string | null;
-  wasm_sha256: string | null;
-  entrypoints: string[];
-  loaded_at: string | null;
-  activated_by: string | null;
-  services: string[];
-}
-
-/** PUT /v1/policy (and ?dry_run=true) */
-export interface PublishResult {
-  dry_run: boolean;
-  activated: boolean;
-  revision: string;
-  previous_revision: string | null;
-  impact: {
-    candidate_revision: string;
-    active_revision: string | null;
-    evaluated: number;
-    would_deny: number;
-    changed: number;
-    experiments: {
-      key: string;
-      version: number;
-      state: string;
-      old: { status: string; violations: Violation[] };
-      new: { status: string; violations: Violation[] };
-      changed: boolean;
-    }[];
-  };
-}
-
-export type AnalysisStatus = 'healthy' | 'collecting' | 'regressed' | 'srm';
-
-export interface GuardrailResult {
-  metric: string;
-  arm: string;
-  better: 'lower' | 'higher' | null;
-  max_regression: number;
-  control: { units: number; mean: number };
-  arm_stats: { units: number; mean: number };
-  relative_change: number | null;
-  interval: [number, number] | null;
-  status: 'ok' | 'collecting' | 'regressed';
-}
+export type PolicyInfo = Answer<typeof POLICY_ROUTES.get, 200>;
+/** PUT /v1/policy (and ?dry_run=true, whose answer is the same with `activated: false`). */
+export type PublishResult = Answer<typeof POLICY_ROUTES.publish, 200>;
+/** One row of PublishResult.impact.experiments. */
+export type ImpactRow = PublishResult['impact']['experiments'][number];
+/** One member of the rules' data that a candidate bundle changes (src/policy/policy-data-diff.ts). */
+export type DataChange = PublishResult['data_changes'][number];
+/** POST /v1/decisions/{id}:replay */
+export type ReplayResult = Answer<typeof POLICY_ROUTES.replay, 200>;
+/** GET /v1/decisions/{id}: one decision with the input it judged. */
+export type DecisionRecord = Answer<typeof DECISION_ROUTES.get, 200>;
+/**
+ * The input a decision judged (docs/policy-contract.md): `DecisionRecord.input` is declared
+ * `unknown` (the document as stored), so the decision page reads it as the domain's input type.
+ */
+export type DecisionInput = PolicyInput;
+/** The `data` of a `policy_activated` audit event (`AuditEvent.data` is declared as a record). */
+export type PolicyActivatedData = DomainPolicyActivatedData;
 
 /** GET /v1/intents/{key}/analysis?history=true (SPEC §10.2) */
-export interface Analysis {
-  key: string;
-  version: number;
-  units: Record<string, number>;
-  srm: { p_value: number; flagged: boolean };
-  assignment_mismatches: number;
-  guardrails: GuardrailResult[];
-  status: AnalysisStatus;
-  history?: {
-    at: string;
-    units: Record<string, number>;
-    status: AnalysisStatus;
-    guardrails: { metric: string; arm: string; relative_change: number | null; interval: [number, number] | null; status: 'ok' | 'collecting' | 'regressed' }[];
-  }[];
-}
+export type Analysis = Answer<typeof TELEMETRY_ROUTES.analysis, 200>;
+export type AnalysisStatus = Analysis['status'];
+export type GuardrailResult = Analysis['guardrails'][number];
+
+// ---- The console's own.
+
+/**
+ * What the console's ApiError holds: the server's problem document, or one the console writes
+ * itself (the server unreachable, an error body that is not JSON, a page the console lacks).
+ */
+export type ConsoleProblem = Problem | { detail: string; code?: 'page_not_found' };
 
 /** What the console's element builders take as children: nodes, text, nothing, or lists of these. */
 export type Child = Node | string | number | null | undefined | false | Child[];
@@ -299,28 +123,6 @@ export interface DiffModule {
   valueIn(v: Variant, service: string): unknown;
 }
 
-/** GET /v1/decisions/{id}: one decision with the input it judged (the intent of that version). */
-export interface DecisionRecord {
-  id: string;
-  policy_revision: string;
-  allow: boolean;
-  violations: Violation[];
-  obligations: Decision['obligations'] | null;
-  limits: Decision['limits'];
-  intent: { key: string; version: number } | null;
-  status: VersionStatus;
-  actor: string;
-  at: string;
-  input: { intent: IntentSpec; [member: string]: unknown };
-}
-
-// ---- Authoring (views/author.js, author-model.js) ----
-
-/** GET /v1/intents/{key}: whether the caller may submit a new version now (the rule PUT applies). Merged into IntentDetail above. */
-export interface IntentDetail {
-  editable?: boolean;
-}
-
 /** static/author-model.js, as a test imports it. */
 export interface AuthorModule {
   blankIntent(team: string): IntentSpec;
@@ -333,59 +135,3 @@ export interface AuthorModule {
   toBody(draft: IntentSpec): IntentSpec;
 }
 
-// --- Governance views (issue #18, item 2): the policy preview's data diff, revision history,
-// --- the audit trail and its chain check, the decision page and its replay.
-
-/** One member of the rules' data that a candidate bundle changes (src/policy/policy-data-diff.ts). */
-export type DataChange =
-  | { path: string[]; change: 'added'; after: unknown }
-  | { path: string[]; change: 'removed'; before: unknown }
-  | { path: string[]; change: 'changed'; before: unknown; after: unknown };
-
-/** PUT /v1/policy?dry_run=true, with what changed in the bundle's data.json. */
-export interface PublishPreview extends PublishResult {
-  data_changes: DataChange[];
-  data_changes_omitted: number;
-}
-
-/** One row of PublishResult.impact.experiments. */
-export type ImpactRow = PublishResult['impact']['experiments'][number];
-
-/** GET /v1/audit/verify */
-export interface ChainVerification {
-  ok: boolean;
-  events: number;
-  head: string;
-  broken_at?: { seq: number; id: string; reason: string };
-}
-
-/** The `data` of a `policy_activated` audit event. */
-export interface PolicyActivatedData {
-  revision?: string;
-  manifest_revision?: string | null;
-  wasm_sha256?: string;
-  previous?: string | null;
-  impact?: { evaluated: number; changed: number; would_deny: number };
-}
-
-/** The input a decision judged (docs/policy-contract.md): the intent and the context around it. */
-export interface DecisionInput {
-  intent: IntentSpec;
-  actor?: { name: string; role: string; team?: string };
-  now_ms?: number;
-  schedule_ms?: { start?: number; end?: number };
-  live?: {
-    flags: { key: string; version: number; status: string; service: string; flag: string }[];
-    layer_room: { layer: string; total: number; reserved: number; unplaced: number; largest_free: number; free_range_count: number; [member: string]: unknown } | null;
-  };
-  ship?: string;
-}
-
-/** POST /v1/decisions/{id}:replay */
-export interface ReplayResult {
-  decision_id: string;
-  policy_revision: string;
-  matches: boolean;
-  original: unknown;
-  replayed: unknown;
-}

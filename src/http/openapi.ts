@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { AudienceConditionSchema, IntentSchema } from '../intents/intent-schema.js';
 import { Router } from 'express';
-import { Decision, int, Obligations, Violation } from './api-schemas.js';
+import { Decision, int, Obligations, Problem, Violation } from './api-schemas.js';
 import { CONSOLE_ROUTES } from '../console/console-router.js';
 import { FLAGD_ROUTES } from './flagd-router.js';
 import { FLAG_ROUTES, FlagState } from './flags-router.js';
@@ -67,21 +67,6 @@ export function openApiRouter(): Router {
 
 // ---------------------------------------------------------------------------------------------
 // Response schemas (the request schemas are the routers' own).
-
-const CODES = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
-const Problem = z
-  .looseObject({
-    type: z.string().meta({ description: '`urn:switchyard:problem:<code>`' }),
-    title: z.string(),
-    status: int(),
-    code: z.enum(CODES),
-    detail: z.string(),
-    instance: z.string(),
-    request_id: z.string().optional(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().meta({ description: 'Every bad field (validation_failed).' }),
-    correlation_id: z.string().optional().meta({ description: 'internal_error: quote it when reporting; the log has the stack.' }),
-  })
-  .meta({ description: 'An RFC 9457 problem document with a stable `code` (docs/errors.md). Other members may carry details.' });
 
 /** Request schemas, generated on their input side (defaults optional, coercions as sent). */
 const requestSchemas = {} satisfies Record<string, z.ZodType>;

@@ -86,6 +86,15 @@ export interface RouteDecl {
   errors: ErrorCode[];
 }
 
+/**
+ * The body a declared route answers with `status`: `z.output` of its declared schema. Clients take
+ * their answer types from it with type-only imports (src/cli/api-types.ts, src/console/types.d.ts).
+ */
+export type Answer<D extends RouteDecl, S extends keyof D['responses']> = D['responses'][S] extends { body: { schema: infer Z extends z.ZodType } } ? z.output<Z> : never;
+
+/** The JSON body a declared route takes, as a client sends it: `z.input` of its declared schema (defaults optional). */
+export type RequestBody<D extends RouteDecl> = D['body'] extends { schema: infer Z extends z.ZodType } ? z.input<Z> : never;
+
 /** Declares a route, keeping its literal types (statuses, schemas) for `route()`. */
 export const declare = <const D extends RouteDecl>(d: D): D => d;
 

@@ -14,6 +14,17 @@ import { probeInput, type PolicyInput } from './policy-input.js';
 
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
+/** The `data` of a `policy_activated` audit event (the console's governance views read it). */
+export interface PolicyActivatedData {
+  revision: string;
+  manifest_revision: string | null;
+  wasm_sha256: string;
+  /** The revision it replaced; null for the first. */
+  previous: string | null;
+  /** Present when the publish computed an impact (not at startup). */
+  impact?: { evaluated: number; changed: number; would_deny: number };
+}
+
 export interface PublishResult {
   dry_run: boolean;
   activated: boolean;
@@ -87,7 +98,7 @@ export class PolicyService {
           wasm_sha256: b.wasmSha256,
           previous: this.deps.engine.revision(),
           ...(impact ? { impact: { evaluated: impact.evaluated, changed: impact.changed, would_deny: impact.would_deny } } : {}),
-        },
+        } satisfies PolicyActivatedData,
       });
     });
     this.deps.engine.activate(loaded);

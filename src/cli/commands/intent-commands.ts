@@ -155,7 +155,7 @@ function approvedText(d: IntentDetail): string {
 
 /** 409 version_changed, said plainly: what was approved (nothing), what is current, what to do. */
 function versionChanged(key: string, err: ApiError, pinned: number): CliError {
-  const p = err.problem ?? {};
+  const p: Record<string, unknown> = err.problem ?? {};
   const current = typeof p['current_version'] === 'number' ? p['current_version'] : undefined;
   const lines = [
     `${key} changed: you were approving version ${pinned}, but ${current !== undefined ? `version ${current}` : 'another version'} is current now. Nothing was approved (version_changed).`,

@@ -3,12 +3,12 @@
 import { signOut } from './nav.js';
 import { session } from './session.js';
 
-/** @typedef {import('../types.js').Problem} Problem */
+/** @typedef {import('../types.js').ConsoleProblem} ConsoleProblem */
 
 export class ApiError extends Error {
   /**
    * @param {number} status
-   * @param {Problem | null} problem
+   * @param {ConsoleProblem | null} problem
    */
   constructor(status, problem) {
     super(problemText(problem, status));
@@ -20,13 +20,13 @@ export class ApiError extends Error {
 
 /**
  * The human text of a problem+json answer: its detail, the bad fields, and its code.
- * @param {Problem | null} problem
+ * @param {ConsoleProblem | null} problem
  * @param {number} status
  */
 function problemText(problem, status) {
   if (!problem || typeof problem !== 'object') return `The server answered ${status}`;
-  let text = problem.detail || problem.title || `The server answered ${status}`;
-  if (Array.isArray(problem.errors) && problem.errors.length > 0) {
+  let text = problem.detail || ('title' in problem && problem.title) || `The server answered ${status}`;
+  if ('errors' in problem && Array.isArray(problem.errors) && problem.errors.length > 0) {
     text += ': ' + problem.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
   }
   if (problem.code) text += ` (${problem.code})`;
@@ -131,7 +131,7 @@ export async function liveVersion(exp) {
   const d = await getDecision(id);
   return {
     version: active,
-    intent: d.input.intent,
+    intent: /** @type {import('../types.js').DecisionInput} */ (d.input).intent,
     decision: { id: d.id, policy_revision: d.policy_revision, allow: d.allow, violations: d.violations, obligations: d.obligations ?? { approvals: [], audit: { level: '—', retention_days: 0 } }, limits: d.limits },
   };
 }

@@ -6,10 +6,12 @@
 
 /** @typedef {import('../types.js').IntentSpec} IntentSpec */
 /** @typedef {import('../types.js').Violation} Violation */
+/** @typedef {import('../types.js').AudienceCondition} AudienceCondition */
+/** @typedef {import('../types.js').Variant} Variant */
 
-/** SPEC §2 audience operators. */
+/** SPEC §2 audience operators. @type {readonly AudienceCondition['op'][]} */
 export const OPS = ['eq', 'neq', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'starts_with', 'ends_with', 'semver_gte', 'semver_lt'];
-/** The operators that take a list (`values`); the rest take one `value`. */
+/** The operators that take a list (`values`); the rest take one `value`. @type {readonly AudienceCondition['op'][]} */
 export const LIST_OPS = ['in', 'not_in'];
 
 /**
@@ -91,13 +93,13 @@ export function nearestSlot(path, has) {
  * A value typed into a text field: JSON when it reads as JSON (`true`, `3`, `"x"`, `{"a":1}`),
  * else the text itself, so `blue` is the string "blue" and `true` the boolean.
  * @param {string} text
- * @returns {unknown}
+ * @returns {Variant['value']}
  */
 export function readValue(text) {
   const t = text.trim();
   if (t === '') return '';
   try {
-    return JSON.parse(t);
+    return /** @type {Variant['value']} */ (JSON.parse(t));
   } catch {
     return text;
   }

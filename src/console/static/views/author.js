@@ -19,8 +19,10 @@ import { session } from '../session.js';
 /** @typedef {import('../../types.js').IntentSpec} IntentSpec */
 /** @typedef {import('../../types.js').IntentDetail} IntentDetail */
 /** @typedef {import('../../types.js').Decision} Decision */
+/** @typedef {import('../../types.js').AudienceCondition} AudienceCondition */
 /** @typedef {import('../../types.js').Child} Child */
-/** @typedef {{ intent: { key: string, version: number }, status: string, state?: string, decision: Decision }} SubmitAnswer */
+/** @typedef {import('../../types.js').SubmitAnswer} SubmitAnswer */
+/** @typedef {import('../../types.js').EvaluateAnswer} EvaluateAnswer */
 
 /** How long after the last keystroke the dry run is asked for. */
 export const DRY_RUN_DELAY_MS = 300;
@@ -121,7 +123,7 @@ function page(exp, start, etag, catalog) {
     const body = toBody(draft);
     dryRun.setAttribute('aria-busy', 'true');
     try {
-      /** @type {SubmitAnswer} */
+      /** @type {EvaluateAnswer} */
       const r = await api('POST', '/v1/intents:evaluate', { body, signal: controller.signal });
       if (mine !== seq) return;
       showDecision(r.decision, body, null);
@@ -156,7 +158,7 @@ function page(exp, start, etag, catalog) {
   /** A refused dry run or submission: schema errors next to their fields, anything else at the top. @param {unknown} err */
   function showProblem(err) {
     const problem = err instanceof ApiError ? err.problem : null;
-    const errors = Array.isArray(problem?.errors) ? problem.errors : [];
+    const errors = problem && 'errors' in problem && Array.isArray(problem.errors) ? problem.errors : [];
     if (err instanceof ApiError && err.status === 400 && errors.length) {
       dryHeading.textContent = 'Policy decision (dry run)';
       dryRun.replaceChildren(
@@ -365,14 +367,16 @@ function page(exp, start, etag, catalog) {
         const setValues = (v) => {
           if (listy()) {
             delete row.value;
-            row.values = readList(v);
+            // A value that is no scalar (`{"a":1}`) stays in the draft as typed: the server's
+            // validation_failed then points at this field. The declared type names what it accepts.
+            row.values = /** @type {NonNullable<AudienceCondition['values']>} */ (readList(v));
           } else {
             delete row.values;
-            row.value = readValue(v);
+            row.value = /** @type {AudienceCondition['value']} */ (readValue(v));
           }
         };
         op.addEventListener('change', () => {
-          row.op = op.value;
+          row.op = /** @type {AudienceCondition['op']} */ (op.value); // one of OPS, the select's options
           setValues(values.value);
           changed();
         });
@@ -382,7 +386,7 @@ function page(exp, start, etag, catalog) {
           field(`audience.${i}`, 'Value (in, not in: a comma-separated list)', values),
         ];
       },
-      () => ({ attribute: '', op: 'eq', value: '' }),
+      () => /** @type {AudienceCondition} */ ({ attribute: '', op: 'eq', value: '' }),
       0,
     );
     const dataAccess = field(

@@ -175,7 +175,7 @@ function compareSection(exp, live) {
  */
 function approvalNote(exp) {
   const me = session.me;
-  if (!me || exp.status !== 'pending_approval' || exp.allowed_actions.includes('approve')) return null;
+  if (!me || exp.status !== 'pending_approval' || (exp.allowed_actions ?? []).includes('approve')) return null;
   const mine = (/** @type {string} */ name) => personKey(name) === personKey(me.name);
   const current = exp.versions.find((v) => v.version === exp.version);
   const owesMyRole = me.role === 'admin' || exp.outstanding_approvals.some((o) => o.missing > 0 && me.approval_roles.includes(o.role));
@@ -187,7 +187,8 @@ function approvalNote(exp) {
 /** The buttons of the actions the server lists in allowed_actions for this caller. @param {IntentDetail} exp */
 function actionsSection(exp) {
   const me = session.me;
-  const allowed = exp.allowed_actions;
+  // Declared optional (the domain leaves it out without a caller); over HTTP a token is always the caller.
+  const allowed = exp.allowed_actions ?? [];
   /** @type {HTMLButtonElement[]} */
   const buttons = [];
   if (allowed.includes('approve')) {
@@ -211,7 +212,8 @@ function actionsSection(exp) {
               run: (comment) =>
                 api('POST', `/v1/intents/${enc(exp.key)}/approvals`, { body: comment ? { comment, version: exp.version } : { version: exp.version } }).catch((err) => {
                   if (err instanceof ApiError && err.code === 'version_changed') {
-                    const current = err.problem?.['current_version'];
+                    const p = err.problem;
+                    const current = p && 'current_version' in p ? p['current_version'] : undefined;
                     const now = typeof current === 'number' ? `v${current}` : 'another version';
                     throw new Error(
                       `${exp.key} changed while you were reading it: you were approving v${exp.version}, and ${now} is current now. Nothing was approved. Reload the page to read ${now} before approving it. (version_changed)`,

@@ -37,8 +37,8 @@ export async function loadActivations() {
 export async function revisionHistory(info) {
   const { events, more } = await loadActivations();
   const rows = [...events].reverse().map((e, i) => {
-    /** @type {PolicyActivatedData} */
-    const d = e.data ?? {};
+    // An event's data is declared a record; a policy_activated event's is the domain's PolicyActivatedData.
+    const d = /** @type {Partial<PolicyActivatedData>} */ (e.data);
     const active = i === 0 && d.revision === info.revision;
     const impact = d.impact;
     return h(

@@ -9,7 +9,7 @@ import { h } from '../dom.js';
 import { badge, shortHash, table } from '../format.js';
 import { pathText, valueText } from '../links.js';
 
-/** @typedef {import('../../types.js').PublishPreview} PublishPreview */
+/** @typedef {import('../../types.js').PublishResult} PublishResult */
 /** @typedef {import('../../types.js').PolicyInfo} PolicyInfo */
 /** @typedef {import('../../types.js').ImpactRow} ImpactRow */
 /** @typedef {import('../../types.js').DataChange} DataChange */
@@ -61,7 +61,7 @@ function group(id, title, rows, caption) {
   );
 }
 
-/** @param {PublishPreview} report @param {PolicyInfo} info @returns {Child[]} */
+/** @param {PublishResult} report @param {PolicyInfo} info @returns {Child[]} */
 export function impactView(report, info) {
   const im = report.impact;
   const same = report.revision === info.revision;
@@ -104,7 +104,7 @@ function beforeAfter(c) {
   return [valueText(c.before), valueText(c.after)];
 }
 
-/** What the candidate changes in the rules' data (data.json): catalog, caps, metrics, approvals. @param {PublishPreview} report */
+/** What the candidate changes in the rules' data (data.json): catalog, caps, metrics, approvals. @param {PublishResult} report */
 export function dataChangesView(report) {
   const changes = report.data_changes ?? [];
   const rows = changes.map((c) => {

@@ -71,7 +71,7 @@ function publishSection(info) {
     preview.disabled = true;
     try {
       const bytes = await f.arrayBuffer();
-      /** @type {import('../../types.js').PublishPreview} */
+      /** @type {import('../../types.js').PublishResult} */
       const report = await api('PUT', '/v1/policy?dry_run=true', { bytes });
       append(result, impactView(report, info));
       const publish = h('button', { type: 'button', id: 'publish-button', class: 'danger' }, 'Publish this bundle');

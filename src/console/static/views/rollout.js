@@ -34,7 +34,7 @@ export function rolloutSection(exp, analysis) {
       ),
     ),
   );
-  const advance = exp.allowed_actions.includes('advance')
+  const advance = (exp.allowed_actions ?? []).includes('advance')
     ? h(
         'button',
         {
