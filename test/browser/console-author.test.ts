@@ -2,7 +2,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleIntent } from '../helpers/harness.js';
 import { errorEvents, flagOf, guardedIntent, placer, sendTelemetry } from '../helpers/rollout-telemetry.js';
-import { a11y, DESKTOP, PHONE, shotPath, signIn, startConsole, textOf, visit, type Client, type ConsoleRig } from './console-harness.js';
+import { a11y, shotPath, signIn, startConsole, textOf, visit, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * Issue #18 item 4, the owner: authoring an intent in the console with the policy's dry run shown
@@ -13,12 +13,9 @@ import { a11y, DESKTOP, PHONE, shotPath, signIn, startConsole, textOf, visit, ty
  * rollout-ladder.png (written there when UPDATE_SCREENSHOTS=1, else to a temp folder).
  */
 
-let rig: ConsoleRig;
-let s: ConsoleRig['s'];
-let desk: Page;
-let phone: Page;
-let owner: Client;
-let sre: Client;
+let rig: ConsoleRig, s: ConsoleRig['s'];
+let desk: Page, phone: Page;
+let owner: Client, sre: Client;
 const evaluations: string[] = [];
 
 /** The error slot an input is described by (its aria-describedby names it). */
@@ -33,25 +30,19 @@ describe('web console: the owner writes an intent with an inline dry run, and re
   beforeAll(async () => {
     rig = await startConsole();
     s = rig.s;
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
+    [owner, sre] = await rig.tokens('alice', 'sam');
     // The page's clock is fixed half an hour after the server's ManualClock start, so the relative
     // times here and in the screenshots do not drift with the day the test runs.
-    const open = (viewport: typeof DESKTOP | typeof PHONE) =>
-      rig.open(viewport, {
-        now: '2026-11-25T12:30:00Z',
-        onPage: (page) =>
-          page.on('request', (r) => {
-            if (r.method() === 'POST' && r.url().endsWith('/v1/intents:evaluate')) evaluations.push(r.postData() ?? '');
-          }),
-      });
-    desk = await open(DESKTOP);
-    phone = await open(PHONE);
+    [desk, phone] = await rig.openDeskAndPhone({
+      now: '2026-11-25T12:30:00Z',
+      onPage: (page) =>
+        page.on('request', (r) => {
+          if (r.method() === 'POST' && r.url().endsWith('/v1/intents:evaluate')) evaluations.push(r.postData() ?? '');
+        }),
+    });
   }, 600_000);
 
-  afterAll(async () => {
-    await rig?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('creates an intent: a violation appears at its field as the owner types, the fix clears it, the approvals owed show, and Submit stores it pending approval', async () => {
     await signIn(desk, owner.secret, 'alice');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModifiedBundle } from '../helpers/bundles.js';
 import { ADMIN_TOKEN, simpleIntent } from '../helpers/harness.js';
 import { ROOT } from '../helpers/paths.js';
-import { a11y, DESKTOP, PHONE, shotPath, signIn as signInHere, startConsole, textOf, visit, waitDrawn as waitShown, type Client, type ConsoleRig } from './console-harness.js';
+import { a11y, shotPath, signIn as signInHere, SERVER_NOW, startConsole, textOf, visit, waitDrawn as waitShown, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * Issue #18, "What each role needs", item 2 (governance), in headless chromium against the real
@@ -22,16 +22,11 @@ import { a11y, DESKTOP, PHONE, shotPath, signIn as signInHere, startConsole, tex
  */
 
 const ACTIVE_BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
-const SERVER_NOW = '2026-11-25T12:00:00Z';
 const BROWSER_NOW = '2026-11-25T15:00:00Z';
 
-let rig: ConsoleRig;
-let s: ConsoleRig['s'];
-let desk: Page;
-let phone: Page;
-let owner: Client;
-let sre: Client;
-let governance: Client;
+let rig: ConsoleRig, s: ConsoleRig['s'];
+let desk: Page, phone: Page;
+let owner: Client, sre: Client, governance: Client;
 let candidate: string;
 
 /** Signs in on a fresh load of the console's start page. */
@@ -50,10 +45,7 @@ describe('web console: the governance views (#18 item 2)', () => {
   beforeAll(async () => {
     rig = await startConsole();
     s = rig.s;
-    expect(s.clock.now().toISOString()).toBe(new Date(SERVER_NOW).toISOString());
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
-    governance = await s.token({ name: 'gina', role: 'governance' });
+    [owner, sre, governance] = await rig.tokens('alice', 'sam', 'gina');
 
     // web (standard tier): 30 % and 10 %; checkout-api (critical): 4 %, approved by sam.
     expect((await owner.post('/v1/intents', simpleIntent('web-wide', { exposure: 30 }))).body.state).toBe('running');
@@ -77,13 +69,10 @@ describe('web console: the governance views (#18 item 2)', () => {
     );
 
     // Only the clock is fixed (Date.now); timers run as usual.
-    desk = await rig.open(DESKTOP, { now: BROWSER_NOW });
-    phone = await rig.open(PHONE, { now: BROWSER_NOW });
+    [desk, phone] = await rig.openDeskAndPhone({ now: BROWSER_NOW });
   }, 600_000);
 
-  afterAll(async () => {
-    await rig?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('governance previews a bundle: would-deny rows first, then changed, unchanged collapsed under a count, and the rules’ data old → new', async () => {
     await signIn(desk, governance.secret, 'gina');

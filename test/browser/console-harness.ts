@@ -23,6 +23,19 @@ export const shotPath = (name: string) => path.join(SHOTS, name);
 
 export type Client = Api & { secret: string };
 
+/** The server's ManualClock starts here (test/helpers/harness.ts); the tests fix the browser's clock relative to it. */
+export const SERVER_NOW = '2026-11-25T12:00:00Z';
+
+/** The cast of the console tests: who each token is (a token is minted per name, in the order asked). */
+export const PEOPLE = {
+  alice: { name: 'alice', role: 'owner', team: 'growth' },
+  carl: { name: 'carl', role: 'owner', team: 'crm' },
+  sam: { name: 'sam', role: 'approver', approval_roles: ['sre'] },
+  olga: { name: 'olga', role: 'operator' },
+  gina: { name: 'gina', role: 'governance' },
+  'web-svc': { name: 'web-svc', role: 'service', service: 'web' },
+} as const;
+
 export const DESKTOP = { width: 1280, height: 800 } as const;
 export const PHONE = { width: 390, height: 844 } as const;
 
@@ -47,6 +60,10 @@ export interface ConsoleRig {
   pageErrors: string[];
   /** A page in a fresh context of the given size, signed out, showing the console's start. */
   open(viewport: { width: number; height: number }, options: OpenOptions): Promise<Page>;
+  /** A token for each of the people named, minted in that order. */
+  tokens<const N extends readonly (keyof typeof PEOPLE)[]>(...names: N): Promise<{ [K in keyof N]: Client }>;
+  /** A desktop page (1280×800), then a phone page (390×844), both opened with the same options. */
+  openDeskAndPhone(options: OpenOptions): Promise<[Page, Page]>;
   close(): Promise<void>;
 }
 
@@ -59,7 +76,7 @@ function baseFor(page: Page): string {
   return base;
 }
 
-/** Headless chromium, then the real server on a temp SQLite file (test/helpers/harness.ts). */
+/** Headless chromium, then the real server on a temp SQLite file (test/helpers/harness.ts), its clock at SERVER_NOW. */
 export async function startConsole(): Promise<ConsoleRig> {
   const chrome = await launchChromium();
   let s: TestServer;
@@ -69,24 +86,39 @@ export async function startConsole(): Promise<ConsoleRig> {
     await chrome.close();
     throw err;
   }
+  // The browser clocks the tests fix are told relative to this start.
+  expect(s.clock.now().toISOString()).toBe(new Date(SERVER_NOW).toISOString());
   const pageErrors: string[] = [];
+  const open: ConsoleRig['open'] = async (viewport, { now, timeoutMs = 8_000, ignore = EXPECTED_CONSOLE_ERRORS, onPage }) => {
+    const context = await chrome.browser.newContext({ viewport, reducedMotion: 'reduce' });
+    await context.clock.setFixedTime(new Date(now));
+    const page = await context.newPage();
+    page.setDefaultTimeout(timeoutMs);
+    page.on('pageerror', (err) => pageErrors.push(String(err)));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !ignore.test(m.text())) pageErrors.push(m.text());
+    });
+    onPage?.(page);
+    baseOf.set(page, s.base);
+    await page.goto(s.base + '/');
+    return page;
+  };
   return {
     s,
     chrome,
     pageErrors,
-    async open(viewport, { now, timeoutMs = 8_000, ignore = EXPECTED_CONSOLE_ERRORS, onPage }) {
-      const context = await chrome.browser.newContext({ viewport, reducedMotion: 'reduce' });
-      await context.clock.setFixedTime(new Date(now));
-      const page = await context.newPage();
-      page.setDefaultTimeout(timeoutMs);
-      page.on('pageerror', (err) => pageErrors.push(String(err)));
-      page.on('console', (m) => {
-        if (m.type() === 'error' && !ignore.test(m.text())) pageErrors.push(m.text());
-      });
-      onPage?.(page);
-      baseOf.set(page, s.base);
-      await page.goto(s.base + '/');
-      return page;
+    open,
+    async tokens<const N extends readonly (keyof typeof PEOPLE)[]>(...names: N) {
+      const clients: Client[] = [];
+      for (const name of names) {
+        const { approval_roles, ...rest } = PEOPLE[name] as (typeof PEOPLE)[keyof typeof PEOPLE] & { approval_roles?: readonly string[] };
+        clients.push(await s.token({ ...rest, ...(approval_roles ? { approval_roles: [...approval_roles] } : {}) }));
+      }
+      return clients as { [K in keyof N]: Client };
+    },
+    async openDeskAndPhone(options) {
+      const desk = await open(DESKTOP, options);
+      return [desk, await open(PHONE, options)];
     },
     async close() {
       await chrome.close();

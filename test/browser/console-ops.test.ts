@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { a11y, DESKTOP, growthIntent as intent, PHONE, shotPath, signIn, startConsole, visit, waitDrawn as drawn, type Client, type ConsoleRig } from './console-harness.js';
+import { a11y, growthIntent as intent, shotPath, signIn, startConsole, visit, waitDrawn as drawn, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * Issue #18, "Operator and owner" (item 3) and "Everyone" (item 5), in real headless chromium
@@ -14,16 +14,11 @@ import { a11y, DESKTOP, growthIntent as intent, PHONE, shotPath, signIn, startCo
  * relative times are known: "3 hours ago".
  */
 
-const SERVER_NOW = '2026-11-25T12:00:00Z';
 const BROWSER_NOW = '2026-11-25T15:00:00Z';
 
-let rig: ConsoleRig;
-let s: ConsoleRig['s'];
-let desk: Page;
-let phone: Page;
-let owner: Client;
-let crm: Client;
-let operator: Client;
+let rig: ConsoleRig, s: ConsoleRig['s'];
+let desk: Page, phone: Page;
+let owner: Client, crm: Client, operator: Client;
 
 const table = () => desk.locator('#experiments-table');
 const keysShown = async (page: Page = desk) => (await page.locator('#experiments-table tbody th').allTextContents()).sort();
@@ -50,10 +45,7 @@ describe('web console: #18 operator and owner (list, layers, times) and everyone
   beforeAll(async () => {
     rig = await startConsole();
     s = rig.s;
-    expect(s.clock.now().toISOString()).toBe(new Date(SERVER_NOW).toISOString());
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    crm = await s.token({ name: 'carl', role: 'owner', team: 'crm' });
-    operator = await s.token({ name: 'olga', role: 'operator' });
+    [owner, crm, operator] = await rig.tokens('alice', 'carl', 'olga');
 
     // Layer "search": ranking-a holds 0–3000, ranking-b 3000–5000, ranking-c 5000–6500; ranking-b
     // completes, which frees 3000–5000: two experiments, two free ranges.
@@ -77,15 +69,12 @@ describe('web console: #18 operator and owner (list, layers, times) and everyone
     // Only the clock is fixed (Date.now); timers run as usual. The page that cannot reach the server
     // logs its failed load: not a page error.
     const ignore = /the server responded with a status of 4\d\d|Failed to load resource: net::ERR_CONNECTION_REFUSED/;
-    desk = await rig.open(DESKTOP, { now: BROWSER_NOW, ignore });
-    phone = await rig.open(PHONE, { now: BROWSER_NOW, ignore });
+    [desk, phone] = await rig.openDeskAndPhone({ now: BROWSER_NOW, ignore });
     await signIn(desk, owner.secret, 'alice');
     await signIn(phone, owner.secret, 'alice');
   }, 600_000);
 
-  afterAll(async () => {
-    await rig?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('counts per state and "n of m shown" above the list; the search reads key, description, flag and service in any case', async () => {
     await visit(desk, '#/experiments', 'Experiments');

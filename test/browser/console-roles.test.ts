@@ -3,7 +3,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/paths.js';
 import { guardedIntent } from '../helpers/rollout-telemetry.js';
-import { a11y, DESKTOP, growthIntent as intent, PHONE, shotPath, signIn, startConsole, textOf, visit, type Client, type ConsoleRig } from './console-harness.js';
+import { a11y, growthIntent as intent, shotPath, signIn, startConsole, textOf, visit, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * Issue #18's "Wrong today" list and the approver's view, in real headless chromium against the
@@ -15,15 +15,9 @@ import { a11y, DESKTOP, growthIntent as intent, PHONE, shotPath, signIn, startCo
 
 const BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
 
-let rig: ConsoleRig;
-let s: ConsoleRig['s'];
-let desk: Page;
-let phone: Page;
-let owner: Client;
-let crm: Client;
-let sre: Client;
-let governance: Client;
-let webService: Client;
+let rig: ConsoleRig, s: ConsoleRig['s'];
+let desk: Page, phone: Page;
+let owner: Client, crm: Client, sre: Client, governance: Client, webService: Client;
 
 /** The horizontal extent of an element, to check it is on screen. */
 async function xExtent(locator: Locator) {
@@ -38,11 +32,7 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
   beforeAll(async () => {
     rig = await startConsole();
     s = rig.s;
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    crm = await s.token({ name: 'carl', role: 'owner', team: 'crm' });
-    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
-    governance = await s.token({ name: 'gina', role: 'governance' });
-    webService = await s.token({ name: 'web-svc', role: 'service', service: 'web' });
+    [owner, crm, sre, governance, webService] = await rig.tokens('alice', 'carl', 'sam', 'gina', 'web-svc');
 
     // rb-demo: v1 serves 30 %, v2 70 %; v2 is rolled back, so v1 is served again.
     const rb = (exposure: number, description: string, value: string) =>
@@ -68,13 +58,10 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
 
     // The page's clock is fixed half an hour after the server's ManualClock start, so the relative
     // times here and in the screenshots do not drift with the day the test runs.
-    desk = await rig.open(DESKTOP, { now: '2026-11-25T12:30:00Z' });
-    phone = await rig.open(PHONE, { now: '2026-11-25T12:30:00Z' });
+    [desk, phone] = await rig.openDeskAndPhone({ now: '2026-11-25T12:30:00Z' });
   }, 600_000);
 
-  afterAll(async () => {
-    await rig?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('after a rollback from v2 to v1, the page shows v1 (description, exposure, decision, values) and v2 as rolled back from; the list shows the 30 % served', async () => {
     await signIn(desk, owner.secret, 'alice');

@@ -16,13 +16,9 @@ import { DESKTOP, shotPath, signIn as signInOn, startConsole, textOf as textOn, 
  * tree clean).
  */
 
-let rig: ConsoleRig;
-let s: ConsoleRig['s'];
+let rig: ConsoleRig, s: ConsoleRig['s'];
 let page: Page;
-let owner: Client;
-let sre: Client;
-let operator: Client;
-let governance: Client;
+let owner: Client, sre: Client, operator: Client, governance: Client;
 
 const example = () => {
   // The SPEC §2 example without its schedule: it goes live as soon as sre approves it.
@@ -63,10 +59,7 @@ describe('web console in headless chromium', () => {
   beforeAll(async () => {
     rig = await startConsole();
     s = rig.s;
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
-    operator = await s.token({ name: 'olga', role: 'operator' });
-    governance = await s.token({ name: 'gina', role: 'governance' });
+    [owner, sre, operator, governance] = await rig.tokens('alice', 'sam', 'olga', 'gina');
     expect((await owner.post('/v1/intents', example())).body).toMatchObject({ status: 'pending_approval', state: 'draft' });
     expect((await owner.post('/v1/intents', readExample('search-ranking.json'))).body).toMatchObject({ status: 'approved', state: 'running' });
     expect((await owner.post('/v1/intents', readExample('denied.json'))).body).toMatchObject({ status: 'denied' });
@@ -77,9 +70,7 @@ describe('web console in headless chromium', () => {
     page = await rig.open(DESKTOP, { now: '2026-11-25T14:00:00Z', timeoutMs: 10_000 });
   }, 600_000);
 
-  afterAll(async () => {
-    await rig?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('refuses a bad token with the problem detail, then signs an owner in', async () => {
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
