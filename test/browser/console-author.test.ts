@@ -1,13 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import axe from 'axe-core';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
-import { ROOT } from '../helpers/paths.js';
+import { simpleIntent } from '../helpers/harness.js';
 import { errorEvents, flagOf, guardedIntent, placer, sendTelemetry } from '../helpers/rollout-telemetry.js';
-import { launchChromium, type LaunchedBrowser } from './chromium.js';
+import { a11y, shotPath, signIn, startConsole, textOf, visit, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * Issue #18 item 4, the owner: authoring an intent in the console with the policy's dry run shown
@@ -18,57 +13,10 @@ import { launchChromium, type LaunchedBrowser } from './chromium.js';
  * rollout-ladder.png (written there when UPDATE_SCREENSHOTS=1, else to a temp folder).
  */
 
-const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-shots-'));
-
-type Client = Api & { secret: string };
-
-let s: TestServer;
-let chrome: LaunchedBrowser;
-let desk: Page;
-let phone: Page;
-let owner: Client;
-let sre: Client;
-const pageErrors: string[] = [];
+let rig: ConsoleRig, s: ConsoleRig['s'];
+let desk: Page, phone: Page;
+let owner: Client, sre: Client;
 const evaluations: string[] = [];
-
-async function textOf(page: Page, locator: Locator, pattern: RegExp, timeoutMs = 8_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    last = ((await locator.count()) > 0 ? await locator.first().textContent() : '') ?? '';
-    if (pattern.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`expected ${pattern} in ${locator}, last saw: ${JSON.stringify(last)}; the page shows: ${await page.locator('main').innerText()}`);
-    await page.waitForTimeout(50);
-  }
-}
-
-async function signIn(page: Page, secret: string, name: string) {
-  if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
-  await page.getByLabel('API token').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await textOf(page, page.locator('#whoami'), new RegExp(`Signed in as ${name} `));
-}
-
-async function visit(page: Page, hash: string, h1: string | RegExp) {
-  await page.goto('about:blank');
-  await page.goto(`${s.base}/${hash}`);
-  try {
-    await page.getByRole('heading', { level: 1, name: h1 }).waitFor();
-    if (/^#\/experiments\/[^/]+$/.test(hash)) await page.locator('#audit-heading').waitFor();
-    await page.locator('main[aria-busy="false"]').waitFor();
-  } catch (err) {
-    throw new Error(`${hash} did not show ${h1}; it shows: ${await page.locator('main').innerText()}`, { cause: err });
-  }
-}
-
-async function a11y(page: Page, label: string) {
-  if (!(await page.evaluate<boolean>("typeof window.axe === 'object'"))) await page.evaluate(axe.source);
-  const violations = await page.evaluate<{ id: string; impact: string | null }[]>(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
-  );
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad, `${label}: ${JSON.stringify(bad, null, 1)}`).toEqual([]);
-}
 
 /** The error slot an input is described by (its aria-describedby names it). */
 async function describedErrors(input: Locator): Promise<string> {
@@ -80,35 +28,21 @@ async function describedErrors(input: Locator): Promise<string> {
 
 describe('web console: the owner writes an intent with an inline dry run, and reads a guarded rollout', () => {
   beforeAll(async () => {
-    chrome = await launchChromium();
-    s = await startServer();
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
-    const open = async (width: number, height: number) => {
-      const context: BrowserContext = await chrome.browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
-      // The page's clock (Date.now only; timers run) is fixed half an hour after the server's ManualClock
-      // start, so the relative times here and in the screenshots do not drift with the day the test runs.
-      await context.clock.setFixedTime(new Date('2026-11-25T12:30:00Z'));
-      const page = await context.newPage();
-      page.setDefaultTimeout(8_000);
-      page.on('pageerror', (err) => pageErrors.push(String(err)));
-      page.on('console', (m) => {
-        if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) pageErrors.push(m.text());
-      });
-      page.on('request', (r) => {
-        if (r.method() === 'POST' && r.url().endsWith('/v1/intents:evaluate')) evaluations.push(r.postData() ?? '');
-      });
-      await page.goto(s.base + '/');
-      return page;
-    };
-    desk = await open(1280, 800);
-    phone = await open(390, 844);
+    rig = await startConsole();
+    s = rig.s;
+    [owner, sre] = await rig.tokens('alice', 'sam');
+    // The page's clock is fixed half an hour after the server's ManualClock start, so the relative
+    // times here and in the screenshots do not drift with the day the test runs.
+    [desk, phone] = await rig.openDeskAndPhone({
+      now: '2026-11-25T12:30:00Z',
+      onPage: (page) =>
+        page.on('request', (r) => {
+          if (r.method() === 'POST' && r.url().endsWith('/v1/intents:evaluate')) evaluations.push(r.postData() ?? '');
+        }),
+    });
   }, 600_000);
 
-  afterAll(async () => {
-    await chrome?.close();
-    await s?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('creates an intent: a violation appears at its field as the owner types, the fix clears it, the approvals owed show, and Submit stores it pending approval', async () => {
     await signIn(desk, owner.secret, 'alice');
@@ -139,7 +73,7 @@ describe('web console: the owner writes an intent with an inline dry run, and re
     expect(typed).toBeLessThan('author-demo'.length);
     expect(await desk.locator('#dry-run-approvals').textContent()).toBe('Once allowed, it will need approval by sre (1).');
     await desk.evaluate("document.getElementById('err-exposure').scrollIntoView({ block: 'center' })");
-    await desk.screenshot({ path: path.join(SHOTS, 'authoring.png'), fullPage: false });
+    await desk.screenshot({ path: shotPath('authoring.png'), fullPage: false });
     await a11y(desk, 'form with a violation, desktop');
 
     // A schema error (a negative weight) goes next to its variant, from the problem's errors path.
@@ -272,7 +206,7 @@ describe('web console: the owner writes an intent with an inline dry run, and re
     await table.locator('summary').click();
     const change = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x * 100).toFixed(1)} %`);
     expect(await table.locator('tbody tr').last().locator('td.num').textContent()).toBe(change(history[1].guardrails[0].relative_change));
-    await desk.locator('section[aria-labelledby="rollout-heading"]').screenshot({ path: path.join(SHOTS, 'rollout-ladder.png') });
+    await desk.locator('section[aria-labelledby="rollout-heading"]').screenshot({ path: shotPath('rollout-ladder.png') });
     await a11y(desk, 'rollout, desktop');
     await signIn(phone, owner.secret, 'alice');
     await visit(phone, `#/experiments/${key}`, key);
@@ -305,6 +239,6 @@ describe('web console: the owner writes an intent with an inline dry run, and re
     await a11y(phone, 'form with a violation, phone');
     await phone.getByRole('tab', { name: 'JSON' }).click();
     await a11y(phone, 'JSON tab, phone');
-    expect(pageErrors).toEqual([]);
+    expect(rig.pageErrors).toEqual([]);
   });
 });

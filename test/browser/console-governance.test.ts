@@ -1,13 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import axe from 'axe-core';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModifiedBundle } from '../helpers/bundles.js';
-import { ADMIN_TOKEN, simpleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { ADMIN_TOKEN, simpleIntent } from '../helpers/harness.js';
 import { ROOT } from '../helpers/paths.js';
-import { launchChromium, type LaunchedBrowser } from './chromium.js';
+import { a11y, shotPath, signIn as signInHere, SERVER_NOW, startConsole, textOf, visit, waitDrawn as waitShown, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * Issue #18, "What each role needs", item 2 (governance), in headless chromium against the real
@@ -23,76 +21,16 @@ import { launchChromium, type LaunchedBrowser } from './chromium.js';
  * shows exactly (a decision's clock) read "2026-11-25 12:00:00 UTC".
  */
 
-const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-shots-'));
 const ACTIVE_BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
-const SERVER_NOW = '2026-11-25T12:00:00Z';
 const BROWSER_NOW = '2026-11-25T15:00:00Z';
 
-type Client = Api & { secret: string };
-
-let s: TestServer;
-let chrome: LaunchedBrowser;
-let desk: Page;
-let phone: Page;
-let owner: Client;
-let sre: Client;
-let governance: Client;
+let rig: ConsoleRig, s: ConsoleRig['s'];
+let desk: Page, phone: Page;
+let owner: Client, sre: Client, governance: Client;
 let candidate: string;
-const pageErrors: string[] = [];
 
-/** Polls a locator's text until it matches: the page fills itself in from the API. */
-async function textOf(page: Page, locator: Locator, pattern: RegExp, timeoutMs = 8_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    last = ((await locator.count()) > 0 ? await locator.first().textContent() : '') ?? '';
-    if (pattern.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`expected ${pattern} in ${locator}, last saw: ${JSON.stringify(last)}; the page shows: ${await page.locator('main').innerText()}`);
-    await page.waitForTimeout(50);
-  }
-}
-
-async function signIn(page: Page, secret: string, name: string) {
-  await page.goto('about:blank');
-  await page.goto(`${s.base}/`);
-  if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
-  await page.getByLabel('API token').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await textOf(page, page.locator('#whoami'), new RegExp(`Signed in as ${name} `));
-}
-
-/** Opens a page by its address (a fresh load) and waits for its heading and the end of loading. */
-async function visit(page: Page, hash: string, h1: string | RegExp) {
-  await page.goto('about:blank');
-  await page.goto(`${s.base}/${hash}`);
-  await waitShown(page, h1, hash);
-}
-
-async function waitShown(page: Page, h1: string | RegExp, what: string) {
-  try {
-    await page.getByRole('heading', { level: 1, name: h1 }).waitFor();
-    await page.locator('main[aria-busy="false"]').waitFor();
-  } catch (err) {
-    throw new Error(`${what} did not show ${h1}; it shows: ${await page.locator('main').innerText()}`, { cause: err });
-  }
-}
-
-/** axe-core on the page as it is: no serious or critical violation; every scrolling table reachable and named. */
-async function a11y(page: Page, label: string) {
-  if (!(await page.evaluate<boolean>("typeof window.axe === 'object'"))) await page.evaluate(axe.source);
-  const violations = await page.evaluate<{ id: string; impact: string | null; help: string; nodes: string[] }[]>(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
-  );
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad, `${label}: ${JSON.stringify(bad, null, 1)}`).toEqual([]);
-  const wraps = await page.evaluate<{ tabindex: string | null; name: string | null }[]>(
-    `[...document.querySelectorAll('main .table-wrap')].map((w) => ({ tabindex: w.getAttribute('tabindex'), name: w.getAttribute('aria-label') }))`,
-  );
-  for (const w of wraps) {
-    expect(w.tabindex, `${label}: a table's scroll container is not keyboard-reachable`).toBe('0');
-    expect(w.name ?? '', `${label}: a table's scroll container has no name`).not.toBe('');
-  }
-}
+/** Signs in on a fresh load of the console's start page. */
+const signIn = (page: Page, secret: string, name: string) => signInHere(page, secret, name, { reload: true });
 
 /** Chooses a bundle in the Policy page's form and waits for its impact. */
 async function preview(page: Page, file: string) {
@@ -105,12 +43,9 @@ const keysIn = (page: Page, group: string) => page.locator(`#${group} tbody tr`)
 
 describe('web console: the governance views (#18 item 2)', () => {
   beforeAll(async () => {
-    chrome = await launchChromium();
-    s = await startServer();
-    expect(s.clock.now().toISOString()).toBe(new Date(SERVER_NOW).toISOString());
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
-    governance = await s.token({ name: 'gina', role: 'governance' });
+    rig = await startConsole();
+    s = rig.s;
+    [owner, sre, governance] = await rig.tokens('alice', 'sam', 'gina');
 
     // web (standard tier): 30 % and 10 %; checkout-api (critical): 4 %, approved by sam.
     expect((await owner.post('/v1/intents', simpleIntent('web-wide', { exposure: 30 }))).body.state).toBe('running');
@@ -133,27 +68,11 @@ describe('web console: the governance views (#18 item 2)', () => {
       }, 'cap-20'),
     );
 
-    const open = async (width: number, height: number) => {
-      const context: BrowserContext = await chrome.browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
-      // Only the clock is fixed (Date.now); timers run as usual.
-      await context.clock.setFixedTime(new Date(BROWSER_NOW));
-      const page = await context.newPage();
-      page.setDefaultTimeout(8_000);
-      page.on('pageerror', (err) => pageErrors.push(String(err)));
-      page.on('console', (m) => {
-        if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) pageErrors.push(m.text());
-      });
-      await page.goto(s.base + '/');
-      return page;
-    };
-    desk = await open(1280, 800);
-    phone = await open(390, 844);
+    // Only the clock is fixed (Date.now); timers run as usual.
+    [desk, phone] = await rig.openDeskAndPhone({ now: BROWSER_NOW });
   }, 600_000);
 
-  afterAll(async () => {
-    await chrome?.close();
-    await s?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('governance previews a bundle: would-deny rows first, then changed, unchanged collapsed under a count, and the rules’ data old → new', async () => {
     await signIn(desk, governance.secret, 'gina');
@@ -182,7 +101,7 @@ describe('web console: the governance views (#18 item 2)', () => {
     expect(await desk.locator('#impact-unchanged tr[data-key="web-small"]').isVisible()).toBe(true);
     await desk.locator('#impact-unchanged > summary').click();
     await a11y(desk, 'policy preview, desktop');
-    await desk.screenshot({ path: path.join(SHOTS, 'governance-preview.png'), fullPage: true });
+    await desk.screenshot({ path: shotPath('governance-preview.png'), fullPage: true });
 
     await signIn(phone, governance.secret, 'gina');
     await visit(phone, '#/policy', 'Policy');
@@ -343,6 +262,6 @@ describe('web console: the governance views (#18 item 2)', () => {
     await waitShown(desk, 'Audit trail', 'the broken event link');
     expect(await desk.locator('#audit-table tr[aria-current="true"]').getAttribute('data-seq')).toBe(String(victim));
     await a11y(desk, 'audit, broken chain');
-    expect(pageErrors).toEqual([]);
+    expect(rig.pageErrors).toEqual([]);
   });
 });

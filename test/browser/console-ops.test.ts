@@ -1,12 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import axe from 'axe-core';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type Api, type TestServer } from '../helpers/harness.js';
-import { ROOT } from '../helpers/paths.js';
-import { launchChromium, type LaunchedBrowser } from './chromium.js';
+import { a11y, growthIntent as intent, shotPath, signIn, startConsole, visit, waitDrawn as drawn, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * Issue #18, "Operator and owner" (item 3) and "Everyone" (item 5), in real headless chromium
@@ -20,67 +14,11 @@ import { launchChromium, type LaunchedBrowser } from './chromium.js';
  * relative times are known: "3 hours ago".
  */
 
-const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-shots-'));
-const SERVER_NOW = '2026-11-25T12:00:00Z';
 const BROWSER_NOW = '2026-11-25T15:00:00Z';
 
-type Client = Api & { secret: string };
-
-let s: TestServer;
-let chrome: LaunchedBrowser;
-let desk: Page;
-let phone: Page;
-let owner: Client;
-let crm: Client;
-let operator: Client;
-const pageErrors: string[] = [];
-
-async function signIn(page: Page, secret: string, name: string) {
-  if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
-  await page.getByLabel('API token').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#whoami', { hasText: new RegExp(`Signed in as ${name} `) }).waitFor();
-}
-
-/** Opens a page by its address (a fresh load; the token stays in sessionStorage) and waits until it is drawn. */
-async function visit(page: Page, hash: string, h1: string | RegExp) {
-  await page.goto('about:blank');
-  await page.goto(`${s.base}/${hash}`);
-  await drawn(page, h1, hash);
-}
-
-async function drawn(page: Page, h1: string | RegExp, what: string) {
-  try {
-    await page.getByRole('heading', { level: 1, name: h1 }).waitFor();
-    await page.locator('main[aria-busy="false"]').waitFor();
-  } catch (err) {
-    throw new Error(`${what} did not show ${h1}; it shows: ${await page.locator('main').innerText()}`, { cause: err });
-  }
-}
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: string[];
-}
-
-/** axe-core on the page as it is: no serious or critical violation, every scrolling table reachable and named. */
-async function a11y(page: Page, label: string) {
-  if (!(await page.evaluate<boolean>("typeof window.axe === 'object'"))) await page.evaluate(axe.source);
-  const violations = await page.evaluate<Violation[]>(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
-  );
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad, `${label}: ${JSON.stringify(bad, null, 1)}`).toEqual([]);
-  const wraps = await page.evaluate<{ tabindex: string | null; name: string | null }[]>(
-    `[...document.querySelectorAll('main .table-wrap')].map((w) => ({ tabindex: w.getAttribute('tabindex'), name: w.getAttribute('aria-label') }))`,
-  );
-  for (const w of wraps) {
-    expect(w.tabindex, `${label}: a table's scroll container is not keyboard-reachable`).toBe('0');
-    expect(w.name ?? '', `${label}: a table's scroll container has no name`).not.toBe('');
-  }
-}
+let rig: ConsoleRig, s: ConsoleRig['s'];
+let desk: Page, phone: Page;
+let owner: Client, crm: Client, operator: Client;
 
 const table = () => desk.locator('#experiments-table');
 const keysShown = async (page: Page = desk) => (await page.locator('#experiments-table tbody th').allTextContents()).sort();
@@ -101,25 +39,13 @@ async function rowButtons(page: Page, key: string): Promise<string[]> {
   return cell.getByRole('button').allTextContents();
 }
 
-const intent = (key: string, extra: Record<string, unknown>) => ({
-  key,
-  owner: 'growth',
-  variants: [
-    { key: 'control', weight: 50, value: 'a' },
-    { key: 'treatment', weight: 50, value: 'b' },
-  ],
-  ...extra,
-});
 const recs = (flag: string) => [{ service: 'recommendations', flag }];
 
 describe('web console: #18 operator and owner (list, layers, times) and everyone (404, errors, phones)', () => {
   beforeAll(async () => {
-    chrome = await launchChromium();
-    s = await startServer();
-    expect(s.clock.now().toISOString()).toBe(new Date(SERVER_NOW).toISOString());
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    crm = await s.token({ name: 'carl', role: 'owner', team: 'crm' });
-    operator = await s.token({ name: 'olga', role: 'operator' });
+    rig = await startConsole();
+    s = rig.s;
+    [owner, crm, operator] = await rig.tokens('alice', 'carl', 'olga');
 
     // Layer "search": ranking-a holds 0–3000, ranking-b 3000–5000, ranking-c 5000–6500; ranking-b
     // completes, which frees 3000–5000: two experiments, two free ranges.
@@ -140,29 +66,15 @@ describe('web console: #18 operator and owner (list, layers, times) and everyone
     expect((await owner.post('/v1/intents', intent('hero-copy', { exposure: 5, services: [{ service: 'web', flag: 'hero_copy' }] }))).body.state).toBe('running');
     expect((await owner.post('/v1/intents', intent('deny-big', { exposure: 80, services: [{ service: 'web', flag: 'deny_big' }] }))).body.status).toBe('denied');
 
-    const open = async (width: number, height: number) => {
-      const context = await chrome.browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
-      // Only the clock is fixed (Date.now); timers run as usual.
-      await context.clock.setFixedTime(new Date(BROWSER_NOW));
-      const page = await context.newPage();
-      page.setDefaultTimeout(8_000);
-      page.on('pageerror', (err) => pageErrors.push(String(err)));
-      page.on('console', (m) => {
-        if (m.type() === 'error' && !/the server responded with a status of 4\d\d|Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(m.text())) pageErrors.push(m.text());
-      });
-      await page.goto(s.base + '/');
-      return page;
-    };
-    desk = await open(1280, 800);
-    phone = await open(390, 844);
+    // Only the clock is fixed (Date.now); timers run as usual. The page that cannot reach the server
+    // logs its failed load: not a page error.
+    const ignore = /the server responded with a status of 4\d\d|Failed to load resource: net::ERR_CONNECTION_REFUSED/;
+    [desk, phone] = await rig.openDeskAndPhone({ now: BROWSER_NOW, ignore });
     await signIn(desk, owner.secret, 'alice');
     await signIn(phone, owner.secret, 'alice');
   }, 600_000);
 
-  afterAll(async () => {
-    await chrome?.close();
-    await s?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('counts per state and "n of m shown" above the list; the search reads key, description, flag and service in any case', async () => {
     await visit(desk, '#/experiments', 'Experiments');
@@ -340,7 +252,7 @@ describe('web console: #18 operator and owner (list, layers, times) and everyone
       'priv-recs v1: buckets 0 to 500, 5 %, waiting for approval',
     );
     expect(await personal.locator('.layer-summary').textContent()).toBe('1 experiments hold 5 %; 95 % is free.');
-    await layer.screenshot({ path: path.join(SHOTS, 'layers.png') });
+    await layer.screenshot({ path: shotPath('layers.png') });
     await a11y(desk, 'layers, desktop');
 
     await bar.getByRole('link', { name: /^ranking-c v1/ }).click();
@@ -445,6 +357,6 @@ describe('web console: #18 operator and owner (list, layers, times) and everyone
     // Try again reads again: the loading state, then the same answer.
     await desk.getByRole('button', { name: 'Try again' }).click();
     await drawn(desk, 'Something went wrong', 'try again');
-    expect(pageErrors).toEqual([]);
+    expect(rig.pageErrors).toEqual([]);
   });
 });

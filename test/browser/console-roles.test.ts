@@ -1,13 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import axe from 'axe-core';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type Api, type TestServer } from '../helpers/harness.js';
 import { ROOT } from '../helpers/paths.js';
 import { guardedIntent } from '../helpers/rollout-telemetry.js';
-import { launchChromium, type LaunchedBrowser } from './chromium.js';
+import { a11y, growthIntent as intent, shotPath, signIn, startConsole, textOf, visit, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * Issue #18's "Wrong today" list and the approver's view, in real headless chromium against the
@@ -17,86 +13,11 @@ import { launchChromium, type LaunchedBrowser } from './chromium.js';
  * when UPDATE_SCREENSHOTS=1, else to a temp folder).
  */
 
-const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-shots-'));
 const BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
 
-type Client = Api & { secret: string };
-
-let s: TestServer;
-let chrome: LaunchedBrowser;
-let desk: Page;
-let phone: Page;
-let owner: Client;
-let crm: Client;
-let sre: Client;
-let governance: Client;
-let webService: Client;
-const pageErrors: string[] = [];
-
-/** Polls a locator's text until it matches: the page fills itself in from the API. */
-async function textOf(page: Page, locator: Locator, pattern: RegExp, timeoutMs = 8_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    last = ((await locator.count()) > 0 ? await locator.first().textContent() : '') ?? '';
-    if (pattern.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`expected ${pattern} in ${locator}, last saw: ${JSON.stringify(last)}; the page shows: ${await page.locator('main').innerText()}`);
-    await page.waitForTimeout(50);
-  }
-}
-
-async function signIn(page: Page, secret: string, name: string) {
-  if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
-  await page.getByLabel('API token').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await textOf(page, page.locator('#whoami'), new RegExp(`Signed in as ${name} `));
-}
-
-/**
- * Opens a page by its address (a fresh load, so nothing of the previous view is mistaken for it;
- * the token stays in the tab's sessionStorage) and waits for its heading (and, on an experiment,
- * its last section).
- */
-async function visit(page: Page, hash: string, h1: string | RegExp) {
-  await page.goto('about:blank');
-  await page.goto(`${s.base}/${hash}`);
-  try {
-    await page.getByRole('heading', { level: 1, name: h1 }).waitFor();
-    // An experiment's page is drawn once its audit timeline is (not its edit form, #/experiments/{key}/edit).
-    if (/^#\/experiments\/[^/?]+$/.test(hash) && !/Not found/.test(String(h1))) await page.locator('#audit-heading').waitFor();
-    await page.locator('main[aria-busy="false"]').waitFor();
-  } catch (err) {
-    throw new Error(`${hash} did not show ${h1}; it shows: ${await page.locator('main').innerText()}`, { cause: err });
-  }
-}
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: string[];
-}
-
-/**
- * axe-core on the page as it is (injected through the devtools protocol, which the page's CSP
- * does not govern): the serious and critical violations, and the scrolling table wrappers that
- * the keyboard cannot reach or that have no name.
- */
-async function a11y(page: Page, label: string) {
-  if (!(await page.evaluate<boolean>("typeof window.axe === 'object'"))) await page.evaluate(axe.source);
-  const violations = await page.evaluate<Violation[]>(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
-  );
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad, `${label}: ${JSON.stringify(bad, null, 1)}`).toEqual([]);
-  const wraps = await page.evaluate<{ tabindex: string | null; name: string | null }[]>(
-    `[...document.querySelectorAll('main .table-wrap')].map((w) => ({ tabindex: w.getAttribute('tabindex'), name: w.getAttribute('aria-label') }))`,
-  );
-  for (const w of wraps) {
-    expect(w.tabindex, `${label}: a table's scroll container is not keyboard-reachable`).toBe('0');
-    expect(w.name ?? '', `${label}: a table's scroll container has no name`).not.toBe('');
-  }
-}
+let rig: ConsoleRig, s: ConsoleRig['s'];
+let desk: Page, phone: Page;
+let owner: Client, crm: Client, sre: Client, governance: Client, webService: Client;
 
 /** The horizontal extent of an element, to check it is on screen. */
 async function xExtent(locator: Locator) {
@@ -107,25 +28,11 @@ async function xExtent(locator: Locator) {
 
 const buttonsOn = (page: Page, key: string) => page.getByRole('group', { name: `Actions on ${key}` }).getByRole('button').allTextContents();
 
-const intent = (key: string, extra: Record<string, unknown>) => ({
-  key,
-  owner: 'growth',
-  variants: [
-    { key: 'control', weight: 50, value: 'a' },
-    { key: 'treatment', weight: 50, value: 'b' },
-  ],
-  ...extra,
-});
-
 describe('web console: #18 "Wrong today", the approver, and axe on every view', () => {
   beforeAll(async () => {
-    chrome = await launchChromium();
-    s = await startServer();
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    crm = await s.token({ name: 'carl', role: 'owner', team: 'crm' });
-    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
-    governance = await s.token({ name: 'gina', role: 'governance' });
-    webService = await s.token({ name: 'web-svc', role: 'service', service: 'web' });
+    rig = await startConsole();
+    s = rig.s;
+    [owner, crm, sre, governance, webService] = await rig.tokens('alice', 'carl', 'sam', 'gina', 'web-svc');
 
     // rb-demo: v1 serves 30 %, v2 70 %; v2 is rolled back, so v1 is served again.
     const rb = (exposure: number, description: string, value: string) =>
@@ -149,28 +56,12 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
     // A guarded rollout, for axe on its ladder.
     expect((await owner.post('/v1/intents', guardedIntent('ro-demo', { stages: [{ exposure: 10, hold: 'PT1H' }, { exposure: 40 }], guardrails: [{ metric: 'error_rate', max_regression: 0.1 }] }))).body.status).toBe('approved');
 
-    const open = async (width: number, height: number) => {
-      const context: BrowserContext = await chrome.browser.newContext({ viewport: { width, height }, reducedMotion: 'reduce' });
-      // The page's clock (Date.now only; timers run) is fixed half an hour after the server's ManualClock
-      // start, so the relative times here and in the screenshots do not drift with the day the test runs.
-      await context.clock.setFixedTime(new Date('2026-11-25T12:30:00Z'));
-      const page = await context.newPage();
-      page.setDefaultTimeout(8_000);
-      page.on('pageerror', (err) => pageErrors.push(String(err)));
-      page.on('console', (m) => {
-        if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) pageErrors.push(m.text());
-      });
-      await page.goto(s.base + '/');
-      return page;
-    };
-    desk = await open(1280, 800);
-    phone = await open(390, 844);
+    // The page's clock is fixed half an hour after the server's ManualClock start, so the relative
+    // times here and in the screenshots do not drift with the day the test runs.
+    [desk, phone] = await rig.openDeskAndPhone({ now: '2026-11-25T12:30:00Z' });
   }, 600_000);
 
-  afterAll(async () => {
-    await chrome?.close();
-    await s?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('after a rollback from v2 to v1, the page shows v1 (description, exposure, decision, values) and v2 as rolled back from; the list shows the 30 % served', async () => {
     await signIn(desk, owner.secret, 'alice');
@@ -306,7 +197,7 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
     expect(await field('rollout').textContent()).toMatch(/same$/);
     expect(await desk.locator('#compare-summary').textContent()).toBe('v2 changes: exposure, variants, values in checkout-api.');
     await desk.locator('#compare-section').scrollIntoViewIfNeeded();
-    await desk.screenshot({ path: path.join(SHOTS, 'approver-diff.png'), fullPage: true });
+    await desk.screenshot({ path: shotPath('approver-diff.png'), fullPage: true });
     await a11y(desk, 'approver compare, desktop');
 
     const request = desk.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/v1/intents/pend-demo/approvals'));
@@ -405,6 +296,7 @@ describe('web console: #18 "Wrong today", the approver, and axe on every view', 
       await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
       await a11y(page, `sign in, ${size}`);
     }
-    expect(pageErrors).toEqual([]);
-  });
+    expect(rig.pageErrors).toEqual([]);
+    // 30 views with axe each: more than the default 30 s when the browser files run side by side on a busy machine.
+  }, 120_000);
 });

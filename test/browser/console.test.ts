@@ -1,13 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModifiedBundle, withTierCap } from '../helpers/bundles.js';
-import { ADMIN_TOKEN, apiFor, exampleIntent, startServer, type Api, type TestServer } from '../helpers/harness.js';
+import { ADMIN_TOKEN, apiFor, exampleIntent } from '../helpers/harness.js';
 import { ROOT } from '../helpers/paths.js';
 import { errorEvents, flagOf, guardedIntent, placer, sendTelemetry } from '../helpers/rollout-telemetry.js';
-import { launchChromium, type LaunchedBrowser } from './chromium.js';
+import { DESKTOP, shotPath, signIn as signInOn, startConsole, textOf as textOn, type Client, type ConsoleRig } from './console-harness.js';
 
 /**
  * The web console in real headless chromium against the real server: an owner reads a decision,
@@ -17,17 +16,9 @@ import { launchChromium, type LaunchedBrowser } from './chromium.js';
  * tree clean).
  */
 
-const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs/screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-shots-'));
-
-type Client = Api & { secret: string };
-
-let s: TestServer;
-let chrome: LaunchedBrowser;
+let rig: ConsoleRig, s: ConsoleRig['s'];
 let page: Page;
-let owner: Client;
-let sre: Client;
-let operator: Client;
-let governance: Client;
+let owner: Client, sre: Client, operator: Client, governance: Client;
 
 const example = () => {
   // The SPEC §2 example without its schedule: it goes live as soon as sre approves it.
@@ -38,24 +29,10 @@ const example = () => {
 
 const readExample = (name: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples', name), 'utf8'));
 
-/** Polls a locator's text until it matches: the page fills itself in from the API. */
-async function textOf(locator: Locator, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    last = ((await locator.count()) > 0 ? await locator.first().textContent() : '') ?? '';
-    if (pattern.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`expected ${pattern} in ${locator}, last saw: ${JSON.stringify(last)}`);
-    await page.waitForTimeout(50);
-  }
-}
+/** Polls a locator's text on the page until it matches (this file allows 10 s). */
+const textOf = (locator: Locator, pattern: RegExp, timeoutMs = 10_000) => textOn(page, locator, pattern, timeoutMs);
 
-async function signIn(secret: string, name: string) {
-  if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
-  await page.getByLabel('API token').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await textOf(page.locator('#whoami'), new RegExp(`Signed in as ${name} `));
-}
+const signIn = (secret: string, name: string) => signInOn(page, secret, name, { timeoutMs: 10_000 });
 
 async function openExperiment(key: string) {
   await page.getByRole('link', { name: 'Experiments', exact: true }).click();
@@ -73,44 +50,27 @@ const focusedId = () => page.evaluate<string | undefined>('document.activeElemen
 const storedToken = () => page.evaluate<string | null>("sessionStorage.getItem('switchyard.token')");
 
 async function shot(name: string) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: shotPath(`${name}.png`), fullPage: true });
 }
 
 const rowOf = (table: Locator, text: string) => table.locator('tr', { has: page.locator('th', { hasText: text }) });
 
 describe('web console in headless chromium', () => {
   beforeAll(async () => {
-    chrome = await launchChromium();
-    s = await startServer();
-    owner = await s.token({ name: 'alice', role: 'owner', team: 'growth' });
-    sre = await s.token({ name: 'sam', role: 'approver', approval_roles: ['sre'] });
-    operator = await s.token({ name: 'olga', role: 'operator' });
-    governance = await s.token({ name: 'gina', role: 'governance' });
+    rig = await startConsole();
+    s = rig.s;
+    [owner, sre, operator, governance] = await rig.tokens('alice', 'sam', 'olga', 'gina');
     expect((await owner.post('/v1/intents', example())).body).toMatchObject({ status: 'pending_approval', state: 'draft' });
     expect((await owner.post('/v1/intents', readExample('search-ranking.json'))).body).toMatchObject({ status: 'approved', state: 'running' });
     expect((await owner.post('/v1/intents', readExample('denied.json'))).body).toMatchObject({ status: 'denied' });
 
-    const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
     // The page's clock (Date.now only; timers run) is fixed two hours after the server's ManualClock
     // start (past the hour the rollout test advances it), so the relative times here and in the
     // screenshots do not drift with the day the test runs.
-    await context.clock.setFixedTime(new Date('2026-11-25T14:00:00Z'));
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    const consoleErrors: string[] = [];
-    page.on('pageerror', (err) => consoleErrors.push(String(err)));
-    page.on('console', (m) => {
-      // 4xx answers the test provokes on purpose are logged by chromium as failed loads.
-      if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) consoleErrors.push(m.text());
-    });
-    (globalThis as { consoleErrors?: string[] }).consoleErrors = consoleErrors;
-    await page.goto(s.base + '/');
+    page = await rig.open(DESKTOP, { now: '2026-11-25T14:00:00Z', timeoutMs: 10_000 });
   }, 600_000);
 
-  afterAll(async () => {
-    await chrome?.close();
-    await s?.close();
-  });
+  afterAll(() => rig?.close());
 
   it('refuses a bad token with the problem detail, then signs an owner in', async () => {
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
@@ -442,6 +402,6 @@ describe('web console in headless chromium', () => {
     await page.locator('#sign-out').click();
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     expect(await storedToken()).toBeNull();
-    expect((globalThis as { consoleErrors?: string[] }).consoleErrors).toEqual([]);
+    expect(rig.pageErrors).toEqual([]);
   });
 });
