@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     console.log(`answers equal on every call of every route; ${rounds} rounds × ${seconds} s, taking turns; req/s median (min–max)`);
     const fmt = (s: { median: number; min: number; max: number }) => `${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)})`;
     console.log('| route | this build | other build | ratio |\n| --- | ---: | ---: | ---: |');
+    const only = process.env['BENCH_ROUTES']?.split(',');
     for (const k of ['bulk', 'single', 'flags', 'decisions'] as const) {
+      if (only && !only.includes(k)) continue;
       const [o, t] = await loadPair({ base: ours.base, calls: a[k] }, { base: theirs.base, calls: b[k] }, seconds, rounds);
       console.log(`| ${k} | ${fmt(o.rps)} | ${fmt(t.rps)} | ${(o.rps.median / t.rps.median).toFixed(2)}× |`);
     }
