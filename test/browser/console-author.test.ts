@@ -135,16 +135,17 @@ describe('web console: the owner writes an intent with an inline dry run, and re
     await classes.fill('clickstream');
     await textOf(desk, desk.locator('#dry-run-verdict'), /Allowed by the policy/);
     expect(await desk.locator('#dry-run-approvals').textContent()).toBe('It needs no approval.');
+    // The new version is pinned to the version read (If-Match: v1's ETag, read before the submit).
+    const v1Tag = (await owner.get('/v1/intents/author-deny')).headers.get('etag');
+    expect(v1Tag).toBeTruthy();
     const put = desk.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/v1/intents/author-deny'));
     await desk.getByRole('button', { name: 'Submit v2' }).click();
-    // The new version is pinned to the version read (If-Match: its ETag).
-    const tag = (await owner.get('/v1/intents/author-deny')).headers.get('etag');
-    expect((await put).headers()['if-match']).toBeTruthy();
+    expect((await put).headers()['if-match']).toBe(v1Tag);
     expect(await textOf(desk, desk.locator('#notice'), /Submitted/)).toBe('Submitted author-deny v2: approved, running.');
     const after = (await owner.get('/v1/intents/author-deny')).body;
     expect(after).toMatchObject({ version: 2, status: 'approved', state: 'running', intent: { data_access: ['clickstream'] } });
     expect(after.versions.map((v: { status: string }) => v.status)).toEqual(['denied', 'approved']);
-    expect(tag).not.toBe((await put).headers()['if-match']);
+    expect((await owner.get('/v1/intents/author-deny')).headers.get('etag')).not.toBe(v1Tag);
   });
 
   it('Edit appears when the server says editable; an edit of a version replaced meanwhile stores nothing', async () => {
