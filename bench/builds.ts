@@ -9,25 +9,12 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
-import { routes, seed } from './engines.js';
+import { routes, seed, stable } from './engines.js';
 import { ADMIN, BUNDLE, loadPair, send, startChild, startServer, usePinning, type RunningServer } from './lib.js';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const other = process.env['BENCH_OTHER_ROOT'];
-
-/** Drops what two servers may mint differently: ids, times, the event-stream ticket. */
-function stable(x: unknown): unknown {
-  if (Array.isArray(x)) return x.map(stable);
-  if (x && typeof x === 'object') {
-    return Object.fromEntries(
-      Object.entries(x as Record<string, unknown>)
-        .filter(([k]) => !['id', 'decision_id', 'eventStreams', 'policy_revision'].includes(k) && !/(^at$|_at$)/.test(k))
-        .map(([k, v]) => [k, stable(v)]),
-    );
-  }
-  return x;
-}
 
 async function main(): Promise<void> {
   if (!other) throw new Error('set BENCH_OTHER_ROOT to a checkout built with make build');

@@ -130,7 +130,7 @@ export function routes(s: Seeded) {
  * ids, ULIDs), times, and the OFREP event-stream ticket (an HMAC with a per-process key). Every
  * other field must be equal.
  */
-function stable(x: unknown): unknown {
+export function stable(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(stable);
   if (x && typeof x === 'object') {
     return Object.fromEntries(
