@@ -9,9 +9,33 @@ import { UnauthorizedError } from '../errors.js';
  * because the token service first awaits the storage's read barrier (ADR 0012).
  */
 export async function actorFromAuthorization(tokens: TokenService, header: string | undefined): Promise<Actor> {
+  return tokens.authenticate(bearerToken(header));
+}
+
+/**
+ * The same actor, handed to `then` at once when the storage has no read barrier (SQLite), after
+ * the barrier otherwise; a refusal goes to `failed`. `then` must not throw.
+ */
+export function withActor(tokens: TokenService, header: string | undefined, then: (actor: Actor) => void, failed: (err: unknown) => void): void {
+  if (tokens.awaitsBarrier) {
+    actorFromAuthorization(tokens, header).then(then, failed);
+    return;
+  }
+  let actor: Actor;
+  try {
+    actor = tokens.authenticateNow(bearerToken(header));
+  } catch (err) {
+    failed(err);
+    return;
+  }
+  then(actor);
+}
+
+/** The token of an `Authorization: Bearer <token>` header; 401 for anything else. */
+function bearerToken(header: string | undefined): string | undefined {
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!match) throw new UnauthorizedError(header ? 'The Authorization header must be "Bearer <token>"' : 'A bearer token is required');
-  return tokens.authenticate(match[1]);
+  return match[1];
 }
 
 /** Resolves the bearer token on every /v1 request; the actor travels in res.locals. */

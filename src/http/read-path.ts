@@ -5,7 +5,7 @@ import { MalformedBodyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AccessLog } from './access-log.js';
 import type { CorsHeaders } from './cors.js';
-import { actorFromAuthorization } from './auth.js';
+import { withActor } from './auth.js';
 import { registerJsonSource } from './body.js';
 import { FLAG_ROUTES, type flagsEndpoint } from './flags-router.js';
 import { OFREP_ROUTES, withOfrepFields, type OfrepEndpoints, type RefetchQuery } from './ofrep-router.js';
@@ -108,12 +108,20 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
       stats.served++;
       const id = read.accessLog(req, res, false);
       read.cors?.(req, res, noop);
-      actorFromAuthorization(read.tokens, req.headers.authorization)
-        .then((actor) => {
-          applyAccess(FLAGS.decl.access, actor, service);
-          writeReply(res, read.flags(service, req.headers['if-none-match']), id);
-        })
-        .catch((err: unknown) => fail(read, req, res, id, path, err, false, undefined));
+      const failed = (err: unknown) => fail(read, req, res, id, path, err, false, undefined);
+      withActor(
+        read.tokens,
+        req.headers.authorization,
+        (actor) => {
+          try {
+            applyAccess(FLAGS.decl.access, actor, service);
+            writeReply(res, read.flags(service, req.headers['if-none-match']), id);
+          } catch (err) {
+            failed(err);
+          }
+        },
+        failed,
+      );
       return;
     }
     if (req.method !== 'POST') return pass(req, res);
@@ -161,7 +169,7 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
       });
     };
     // The token first (after the read barrier, ADR 0012); the body is read only for a known caller.
-    actorFromAuthorization(read.tokens, h.authorization).then(evaluate, (err: unknown) => fail(read, req, res, id, path, err, true, key ?? undefined));
+    withActor(read.tokens, h.authorization, evaluate, (err: unknown) => fail(read, req, res, id, path, err, true, key ?? undefined));
   };
 }
 
