@@ -10,7 +10,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
 import { routes, seed, stable } from './engines.js';
-import { ADMIN, BUNDLE, loadPair, send, startChild, startServer, usePinning, type RunningServer } from './lib.js';
+import { ADMIN, alternate, BUNDLE, cpuMicros, load, send, spread, startChild, startServer, usePinning, type Call, type RunningServer } from './lib.js';
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -39,14 +39,23 @@ async function main(): Promise<void> {
         }
       }
     }
-    console.log(`answers equal on every call of every route; ${rounds} rounds × ${seconds} s, taking turns; req/s median (min–max)`);
-    const fmt = (s: { median: number; min: number; max: number }) => `${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)})`;
-    console.log('| route | this build | other build | ratio |\n| --- | ---: | ---: | ---: |');
+    console.log(`answers equal on every call of every route; ${rounds} rounds × ${seconds} s, taking turns; median (min–max)`);
+    console.log('req/s: throughput at 10 connections. CPU µs/req: the server process\'s CPU time (user + system, /proc) over the phase, divided by the requests answered; it moves far less than throughput when the machine is busy.');
+    const fmt = (s: { median: number; min: number; max: number }, digits = 0) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+    console.log('| route | this build req/s | other build req/s | ratio | this build CPU µs/req | other build CPU µs/req | ratio (other / this) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     const only = process.env['BENCH_ROUTES']?.split(',');
+    const phase = (s: RunningServer, calls: Call[]) => async () => {
+      const before = cpuMicros(s.pid);
+      const r = await load(s.base, calls, seconds, false);
+      return { rps: r.rps, cpu: (cpuMicros(s.pid) - before) / (r.rps * seconds) };
+    };
     for (const k of ['bulk', 'single', 'flags', 'decisions'] as const) {
       if (only && !only.includes(k)) continue;
-      const [o, t] = await loadPair({ base: ours.base, calls: a[k] }, { base: theirs.base, calls: b[k] }, seconds, rounds);
-      console.log(`| ${k} | ${fmt(o.rps)} | ${fmt(t.rps)} | ${(o.rps.median / t.rps.median).toFixed(2)}× |`);
+      await load(ours.base, a[k], 1, false);
+      await load(theirs.base, b[k], 1, false);
+      const [o, t] = (await alternate(rounds, [phase(ours, a[k]), phase(theirs, b[k])])) as [{ rps: number; cpu: number }[], { rps: number; cpu: number }[]];
+      const [orps, trps, ocpu, tcpu] = [spread(o.map((x) => x.rps)), spread(t.map((x) => x.rps)), spread(o.map((x) => x.cpu)), spread(t.map((x) => x.cpu))];
+      console.log(`| ${k} | ${fmt(orps)} | ${fmt(trps)} | ${(orps.median / trps.median).toFixed(2)}× | ${fmt(ocpu, 1)} | ${fmt(tcpu, 1)} | ${(tcpu.median / ocpu.median).toFixed(2)}× |`);
     }
   } finally {
     for (const s of servers) await s.stop();
