@@ -173,24 +173,12 @@ interface ResponseSpec {
   headers?: Record<string, Json>;
 }
 
-interface OperationSpec {
-  method: 'get' | 'post' | 'put' | 'delete';
-  path: string;
-  operationId: string;
-  tag: string;
-  summary: string;
-  description?: string;
+/** A declaration as the document writes it: access as text, bodies and answers by component name. */
+interface OperationSpec extends Omit<RouteDecl, 'access' | 'body' | 'responses'> {
   /** Who may call it; public operations carry no token. */
   access: string | 'public';
-  query?: z.ZodObject;
-  extraParameters?: Json[];
-  /** `optional`: an absent body reads as `{}`. */
   body?: { schema: string; optional?: boolean } | { contentTypes: string[]; description: string };
   responses: Record<number, ResponseSpec>;
-  /** Problem codes beyond the ones every operation of its kind can give (see `commonErrors`). */
-  errors: ErrorCode[];
-  /** Whether this operation parses a JSON body (adds the body parser's codes). */
-  jsonBody?: boolean;
 }
 
 const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
