@@ -39,10 +39,22 @@ import {
   type Row,
 } from './lib.js';
 
-/** The three README examples (pending approval, denied for three reasons, approved). */
-export const EXAMPLES = ['checkout-redesign', 'denied', 'search-ranking'].map(
-  (name) => JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples', `${name}.json`), 'utf8')) as Record<string, any>,
-);
+/**
+ * The three README examples (pending approval, denied for three reasons, approved). The shipped
+ * checkout-redesign has no schedule (docs/dates.md: a fixed one expires); here it gets the SPEC §2
+ * example's 30 days, from tomorrow, so every decision judges a schedule, allowed on whatever day the bench runs.
+ */
+export const EXAMPLES = ['checkout-redesign', 'denied', 'search-ranking'].map((name) => {
+  const intent = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples', `${name}.json`), 'utf8')) as Record<string, any>;
+  return name === 'checkout-redesign' ? { ...intent, schedule: scheduleFromTomorrow(30) } : intent;
+});
+
+function scheduleFromTomorrow(days: number): { start: string; end: string } {
+  const day = 86_400_000;
+  const tomorrow = Math.floor(Date.now() / day) * day + day;
+  const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  return { start: iso(tomorrow), end: iso(tomorrow + days * day) };
+}
 
 /** A layer held by `n` other running experiments of 2 % each, as the server keeps it (its LayerSpace). */
 function layerOf(n: number): (key: string, layer: string) => ReturnType<LayerSpace['room']> {

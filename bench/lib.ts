@@ -9,7 +9,9 @@ import { pino } from 'pino';
 import { systemClock } from '../src/clock.js';
 import { createContainer, type Container } from '../src/container.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The repository: two up from dist/bench, where `make bench` runs it; one up from bench/, where a test imports it. */
+export const ROOT = path.resolve(HERE, path.basename(path.dirname(HERE)) === 'dist' ? '../..' : '..');
 export const BUNDLE = path.join(ROOT, 'build/policy/bundle.tar.gz');
 export const OPA = path.join(ROOT, '.tools/opa-v1.22.3/opa');
 /** The flagd daemon `make bench` builds from bench/peers/flagd (it passes the path). */

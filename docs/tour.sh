@@ -8,6 +8,9 @@ show() { printf '$ %s\n' "$*" | sed "s/$SWITCHYARD_TOKEN/\$SWITCHYARD_TOKEN/g"; 
 j() { python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), indent=1)[:4000])'; }
 tok() { python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }
 H="-H 'Content-Type: application/json'"
+# The intent in file $1 with a 30-day schedule from tomorrow, 00:00 UTC, computed from today's date: no
+# fixed date stays valid (the policy refuses an end in the past, and a schedule longer than 90 days).
+scheduled() { python3 -c 'import datetime as d,json,sys; t=d.date.fromisoformat(sys.argv[2]); i=json.load(open(sys.argv[1])); i["schedule"]={"start":f"{t+d.timedelta(days=1)}T00:00:00Z","end":f"{t+d.timedelta(days=31)}T00:00:00Z"}; print(json.dumps(i))' "$1" "$(date -u +%F)"; }
 
 echo '# 1. tokens: an owner of team growth, an sre approver, the web service'
 show "OWNER=\$(curl -s $B/v1/tokens -H \"Authorization: Bearer \$SWITCHYARD_TOKEN\" $H -d '{\"name\":\"alice\",\"role\":\"owner\",\"team\":\"growth\"}' | tok)"
@@ -20,12 +23,16 @@ show "curl -s $B/v1/intents -H \"Authorization: Bearer \$OWNER\" $H -d @docs/exa
 echo '# 3. an intent denied for several reasons at once'
 show "curl -s $B/v1/intents -H \"Authorization: Bearer \$OWNER\" $H -d @docs/examples/denied.json | j"
 
-echo '# 4. the SPEC example: allowed, but a critical service owes an sre approval'
+echo '# 4. the SPEC example (without its schedule: live once approved): a critical service owes an sre approval'
 show "curl -s $B/v1/intents -H \"Authorization: Bearer \$OWNER\" $H -d @docs/examples/checkout-redesign.json | j"
 show "curl -s $B/v1/intents/checkout-redesign/approvals -H \"Authorization: Bearer \$OWNER\" $H -d '{}' | j"
 show "curl -s $B/v1/intents/checkout-redesign/approvals -H \"Authorization: Bearer \$SRE\" $H -d '{\"comment\":\"capacity ok\"}' | j"
 
-echo '# 5. what the web service fetches, with its ETag, then 304'
+echo '# 5. scheduled for later: the tour adds a schedule computed from today (no approval owed)'
+show "scheduled docs/examples/gift-wrap.json | j"
+show "curl -s $B/v1/intents -H \"Authorization: Bearer \$OWNER\" $H -d \"\$(scheduled docs/examples/gift-wrap.json)\" | j"
+
+echo '# 6. what the web service fetches, with its ETag, then 304'
 show "curl -s -i $B/v1/services/web/flags -H \"Authorization: Bearer \$WEB\" | sed -n '1p;/^[Ee][Tt]ag/p'"
 show "ETAG=\$(curl -s -D - -o /dev/null $B/v1/services/web/flags -H \"Authorization: Bearer \$WEB\" | awk 'tolower(\$1)==\"etag:\" {print \$2}' | tr -d '\r')"
 show "curl -s $B/v1/services/web/flags -H \"Authorization: Bearer \$WEB\" | j"

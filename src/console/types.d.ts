@@ -56,6 +56,7 @@ export interface DiffModule {
 /** static/author-model.js, as a test imports it. */
 export interface AuthorModule {
   blankIntent(team: string): IntentSpec;
+  schedulePlaceholder(now: Date): { start: string; end: string };
   violationField(v: Violation, draft: IntentSpec): string | null;
   nearestSlot(path: string | null, has: (path: string) => boolean): string | null;
   readValue(text: string): unknown;

@@ -117,6 +117,9 @@ describe('web console: the owner writes an intent with an inline dry run, and re
 
   it('after a denial the owner stays on the form, fixes the field marked, and resubmits as the next version', async () => {
     await visit(desk, '#/new', 'New experiment');
+    // The schedule's example dates come from the page's day (its clock, above), not a fixed date that expires (docs/dates.md).
+    expect(await desk.getByLabel('Start (UTC, ISO 8601)').getAttribute('placeholder')).toBe('2026-11-26T00:00:00Z');
+    expect(await desk.getByLabel('End (UTC, ISO 8601)').getAttribute('placeholder')).toBe('2026-12-26T00:00:00Z');
     await desk.getByLabel('Key', { exact: true }).fill('author-deny');
     await desk.getByLabel('Service', { exact: true }).fill('web');
     await desk.getByLabel('Flag', { exact: true }).fill('author_deny');

@@ -9,6 +9,8 @@ import { ROOT } from '../helpers/paths.js';
 import { cli, ensureCliBuilt, tempDir, type CliResult } from './cli-process.js';
 
 const example = (name: string) => path.join(ROOT, 'docs/examples', name);
+/** The SPEC §2 example with its fixed schedule (the shipped docs/examples copy has none): approval schedules it. */
+const SPEC_EXAMPLE_FILE = path.join(ROOT, 'test/fixtures/spec-example.json');
 
 /** The exit code with the output, so a failing assertion shows what the CLI said. */
 const outcome = (r: CliResult) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
@@ -138,7 +140,7 @@ describe('switchyard CLI (the built binary) against a real server', () => {
 
   describe('approvals, reading, lifecycle', () => {
     beforeAll(async () => {
-      const r = await sy(['intent', 'submit', '-f', example('checkout-redesign.json')], owner.secret);
+      const r = await sy(['intent', 'submit', '-f', SPEC_EXAMPLE_FILE], owner.secret);
       expect(outcome(r)).toMatchObject({ code: 0 });
       expect(r.stdout).toContain('… checkout-redesign v1: pending approval (needs 1 approval by role sre); state draft');
     });

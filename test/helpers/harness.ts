@@ -207,12 +207,16 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   return ts;
 }
 
-/** The SPEC §2 example intent (docs/examples/checkout-redesign.json, also used by the tour), with overrides. */
+/**
+ * The SPEC §2 example intent, its schedule (2026-12-01 to 2026-12-31) included, with overrides. Tests
+ * keep these fixed dates against a ManualClock; docs/examples/checkout-redesign.json, which the tours
+ * submit on whatever day a user runs them, is the same intent without the schedule (docs/dates.md).
+ */
 export function exampleIntent(overrides: Record<string, unknown> = {}): Record<string, any> {
   return { ...structuredClone(SPEC_EXAMPLE), ...overrides };
 }
 
-const SPEC_EXAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples/checkout-redesign.json'), 'utf8')) as Record<string, any>;
+const SPEC_EXAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/spec-example.json'), 'utf8')) as Record<string, any>;
 
 /** A small intent on one standard service that needs no approval. */
 export function simpleIntent(key: string, overrides: Record<string, unknown> = {}): Record<string, any> {

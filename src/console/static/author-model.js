@@ -34,6 +34,20 @@ export function blankIntent(team) {
 }
 
 /**
+ * Example dates for the empty schedule fields, from the day the form is shown: tomorrow at 00:00 UTC
+ * and 30 days after. A fixed example would show a date in the past some day, which the policy
+ * refuses as an end (docs/dates.md).
+ * @param {Date} now
+ * @returns {{ start: string, end: string }}
+ */
+export function schedulePlaceholder(now) {
+  const day = 86400000;
+  const tomorrow = Math.floor(now.getTime() / day) * day + day;
+  const iso = (/** @type {number} */ ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  return { start: iso(tomorrow), end: iso(tomorrow + 30 * day) };
+}
+
+/**
  * The form field (its path, as the server writes a schema error's path: `services.0.flag`) that a
  * policy violation concerns, or null for the top of the form. A violation names its `code`, and
  * often the `service` or `data_class`: the code says which field, the service which row.

@@ -53,6 +53,17 @@ describe('author-model', () => {
     expect(m.showList(['a', 1])).toBe('a, 1');
   });
 
+  it('suggests schedule dates from the day the form is shown (tomorrow, for 30 days), which the policy accepts on any day', () => {
+    expect(m.schedulePlaceholder(new Date('2031-06-01T09:00:00Z'))).toEqual({ start: '2031-06-02T00:00:00Z', end: '2031-07-02T00:00:00Z' });
+    expect(m.schedulePlaceholder(new Date('2026-12-31T23:59:59.999Z'))).toEqual({ start: '2027-01-01T00:00:00Z', end: '2027-01-31T00:00:00Z' });
+    // The schedule rule (SPEC §2): the end after the start and after now, at most 90 days.
+    for (const now of ['2026-11-30T00:00:00Z', '2028-02-28T12:00:00Z', '2031-06-01T23:59:59Z'].map((t) => new Date(t))) {
+      const { start, end } = m.schedulePlaceholder(now);
+      expect(Date.parse(start)).toBeGreaterThan(now.getTime());
+      expect(Date.parse(end) - Date.parse(start)).toBe(30 * 86_400_000);
+    }
+  });
+
   it('sends blank optional fields as absent, not as empty strings', () => {
     const body = m.toBody({ ...draft, description: '', layer: '', unit: '', schedule: { start: '', end: '2026-12-01T00:00:00Z' } }) as unknown as Record<string, unknown>;
     expect(body).not.toHaveProperty('description');

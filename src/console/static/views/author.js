@@ -9,7 +9,7 @@
  * this page, now editing the stored key, so the owner fixes it and submits again.
  */
 import { api, ApiError, enc } from '../api.js';
-import { blankIntent, LIST_OPS, nearestSlot, OPS, readList, readValue, showList, showValue, toBody, violationField } from '../author-model.js';
+import { blankIntent, LIST_OPS, nearestSlot, OPS, readList, readValue, schedulePlaceholder, showList, showValue, toBody, violationField } from '../author-model.js';
 import { flash } from '../dialog.js';
 import { announce, h } from '../dom.js';
 import { badge, errorBox, humanize } from '../format.js';
@@ -396,13 +396,14 @@ function page(exp, start, etag, catalog) {
       'Comma-separated, e.g. clickstream, purchase_history.',
     );
     const sched = d.schedule ?? {};
+    const example = schedulePlaceholder(new Date());
     const schedule = h(
       'fieldset',
       { class: 'group' },
       h('legend', {}, 'Schedule (empty: live as soon as approved, until completed)'),
       slotFor('schedule').slot,
-      field('schedule.start', 'Start (UTC, ISO 8601)', text(sched.start ?? '', (v) => (d.schedule = { ...d.schedule, start: v }), { placeholder: '2026-12-01T00:00:00Z' })),
-      field('schedule.end', 'End (UTC, ISO 8601)', text(sched.end ?? '', (v) => (d.schedule = { ...d.schedule, end: v }), { placeholder: '2026-12-31T00:00:00Z' })),
+      field('schedule.start', 'Start (UTC, ISO 8601)', text(sched.start ?? '', (v) => (d.schedule = { ...d.schedule, start: v }), { placeholder: example.start })),
+      field('schedule.end', 'End (UTC, ISO 8601)', text(sched.end ?? '', (v) => (d.schedule = { ...d.schedule, end: v }), { placeholder: example.end })),
     );
     // A schedule violation concerns both dates: their inputs are marked with it.
     slotFor('schedule').inputs.push(...(slots.get('schedule.start')?.inputs ?? []), ...(slots.get('schedule.end')?.inputs ?? []));
