@@ -25,7 +25,7 @@ export type { AuditEventType };
 // ---- Answers: the routes' declared response schemas (src/http/answers.ts, shared with the CLI).
 
 export type * from '../http/answers.js';
-import type { Problem } from '../http/answers.js';
+import type { IntentSpec, Problem, Variant, Violation } from '../http/answers.js';
 
 // ---- The console's own.
 
