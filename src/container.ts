@@ -78,7 +78,7 @@ export interface Container {
 
 export async function createContainer(opts: ContainerOptions): Promise<Container> {
   const { clock, logger } = opts;
-  const onCallbackError = (err: unknown) => logger.error({ err }, 'an after-commit listener failed');
+  const onCallbackError = (err: unknown, what = 'an after-commit listener failed') => logger.error({ err }, what);
   const storage = await openStorage({
     dbPath: opts.dbPath,
     databaseUrl: opts.databaseUrl,

@@ -15,7 +15,7 @@ export interface StorageSettings {
   /** PostgreSQL: false to not LISTEN at all (tests of the read barrier alone). */
   listen?: boolean;
   /** Told of an afterCommit callback or change listener that threw, and of a lost LISTEN connection. */
-  onCallbackError?: (err: unknown) => void;
+  onCallbackError?: (err: unknown, what?: string) => void;
 }
 
 /** The one place that picks the engine: PostgreSQL when a database URL is configured, else the SQLite file. */

@@ -124,6 +124,21 @@ describe('PostgreSQL adapter', () => {
     expect(await s.read.intents.getExperiment('c')).toBeDefined();
   });
 
+  it('a lost LISTEN connection and a broken idle pooled connection are reported as what they are, not as a failed after-commit listener', async () => {
+    const db = await database();
+    const reports: { code: unknown; what: string | undefined }[] = [];
+    const s = await openPostgresStorage({ url: db.url, onCallbackError: (err, what) => reports.push({ code: (err as { code?: unknown }).code, what }) });
+    cleanup.push(() => s.close());
+    // One idle connection in the pool besides the LISTEN one.
+    await s.read.tokens.count();
+    const admin = await client(postgresAdminUrl());
+    await admin.query('SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db.name]);
+    await expect.poll(() => reports.map((r) => r.what), { timeout: 10_000 }).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^the LISTEN connection was lost/), expect.stringMatching(/^an idle pooled PostgreSQL connection broke/)]),
+    );
+    expect(reports.every((r) => r.what !== undefined && r.code === 'store_unavailable')).toBe(true);
+  });
+
   it('refuses, rather than changes, a string PostgreSQL cannot hold as given', async () => {
     const db = await database();
     const s = await open(db.url);

@@ -54,8 +54,11 @@ export interface PostgresStorageOptions {
   url: string;
   poolSize?: number;
   lockTimeoutMs?: number;
-  /** Told of an afterCommit callback or a listener that threw, and of a lost LISTEN connection. */
-  onCallbackError?: (err: unknown) => void;
+  /**
+   * Told of an afterCommit callback or a listener that threw, and of a broken idle pooled connection
+   * or a lost LISTEN connection; `what` names which (absent: an after-commit callback).
+   */
+  onCallbackError?: (err: unknown, what?: string) => void;
   /** The periodic catch-up of `onExternalChange` listeners (DEFAULT_CATCH_UP_MS); 0 turns it off. */
   catchUpMs?: number;
   /** The read barrier's bound (DEFAULT_READ_BARRIER_MS); 0 turns the barrier off (reads serve the snapshot as it is). */
@@ -134,7 +137,7 @@ export class PostgresStorage implements Storage {
     });
     // An idle pooled connection that breaks (a server restart) is dropped by the pool; without a
     // listener the 'error' event would end the process.
-    this.pool.on('error', (err) => this.options.onCallbackError?.(translate(err)));
+    this.pool.on('error', (err) => this.options.onCallbackError?.(translate(err), 'an idle pooled PostgreSQL connection broke (the pool drops it)'));
     // A connection that breaks while checked out also emits 'error' (besides failing its query):
     // that one is answered by the failed query, and must not end the process either.
     this.pool.on('connect', (c) => c.on('error', () => {}));
@@ -358,12 +361,12 @@ export class PostgresStorage implements Storage {
       if (this.listener !== client) return;
       this.listener = undefined;
       void client.end().catch(() => {});
-      this.options.onCallbackError?.(translate(err));
+      this.options.onCallbackError?.(translate(err), 'the LISTEN connection was lost (re-made; snapshots reload)');
       if (!this.closed) {
         this.relisten = setTimeout(() => {
           void this.listen()
             .then(() => this.changed())
-            .catch((e: unknown) => this.options.onCallbackError?.(translate(e)));
+            .catch((e: unknown) => this.options.onCallbackError?.(translate(e), 'the LISTEN connection could not be re-made (retrying)'));
         }, RELISTEN_MS);
         this.relisten.unref();
       }
