@@ -170,7 +170,6 @@ export class TokenService {
    * guessed token was right.
    */
   async authenticate(token: string | undefined): Promise<Actor> {
-    if (!token) throw new UnauthorizedError();
     // The read barrier first, also before a 401: a token just created on another instance works here.
     if (this.deps.fresh) await this.deps.fresh();
     return this.authenticateNow(token);
