@@ -56,6 +56,8 @@ export interface ChainVerification {
   events: number;
   head: string;
   broken_at?: { seq: number; id: string; reason: string };
+  /** With a head recorded earlier (`verify(witness)`): whether it is still on the chain, and where. */
+  witness?: { head: string; found: boolean; seq: number | null };
 }
 
 /**
@@ -122,19 +124,28 @@ export class AuditLog {
     return (await this.read.query(q)).map(toEvent);
   }
 
-  async verify(): Promise<ChainVerification> {
+  /**
+   * Recomputes the chain from the genesis hash. `witness` is a head recorded earlier (an earlier
+   * answer's `head`, kept outside this database): the chain must still pass through it, or events
+   * up to it were deleted or rewritten with every hash recomputed, which the chain alone cannot show.
+   */
+  async verify(witness?: string): Promise<ChainVerification> {
     let prevHash = GENESIS_HASH;
     let count = 0;
+    let seen: number | undefined = witness === GENESIS_HASH ? 0 : undefined;
+    const result = (v: Omit<ChainVerification, 'witness'>): ChainVerification =>
+      witness === undefined ? v : { ...v, ok: v.ok && seen !== undefined, witness: { head: witness, found: seen !== undefined, seq: seen ?? null } };
     for await (const r of this.read.iterate()) {
       if (r.prevHash !== prevHash) {
-        return { ok: false, events: count, head: prevHash, broken_at: { seq: r.seq, id: r.id, reason: 'prev_hash does not match the event before' } };
+        return result({ ok: false, events: count, head: prevHash, broken_at: { seq: r.seq, id: r.id, reason: 'prev_hash does not match the event before' } });
       }
       if (eventHash(prevHash, r) !== r.hash) {
-        return { ok: false, events: count, head: prevHash, broken_at: { seq: r.seq, id: r.id, reason: 'hash does not match the event content' } };
+        return result({ ok: false, events: count, head: prevHash, broken_at: { seq: r.seq, id: r.id, reason: 'hash does not match the event content' } });
       }
       prevHash = r.hash;
       count++;
+      if (r.hash === witness) seen = r.seq;
     }
-    return { ok: true, events: count, head: prevHash };
+    return result({ ok: true, events: count, head: prevHash });
   }
 }

@@ -15,6 +15,8 @@ export const ExitCode = {
   unauthorized: 4,
   /** A 5xx from the server. */
   serverError: 5,
+  /** `audit verify`: the chain is broken, or no longer passes through the head given with --head. */
+  chainBroken: 6,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

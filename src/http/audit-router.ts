@@ -52,11 +52,23 @@ export const AuditEvent = z.object({
   hash: z.string(),
 });
 export const AuditPage = z.object({ events: z.array(AuditEvent), next_cursor: z.string().nullable() });
+export const AuditVerifyQuery = z.strictObject({
+  head: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be a head an earlier verify answered: 64 lowercase hex digits')
+    .optional()
+    .meta({ description: "A `head` recorded earlier, kept outside this database: the chain must still pass through it (`ok` is false if not). Shows deleted last events and a chain rewritten with every hash recomputed, which the chain alone cannot." }),
+});
+
 export const AuditVerification = z.object({
-  ok: z.boolean(),
+  ok: z.boolean().meta({ description: 'The chain is intact (and, with `?head=`, passes through that head).' }),
   events: int(),
-  head: z.string(),
+  head: z.string().meta({ description: 'The hash of the last event (64 zeros for an empty trail): record it elsewhere and pass it back as `?head=` later.' }),
   broken_at: z.object({ seq: int(), id: z.string(), reason: z.string() }).optional(),
+  witness: z
+    .object({ head: z.string(), found: z.boolean(), seq: int().nullable().meta({ description: 'The event whose hash it is (0: the genesis hash); null when not found.' }) })
+    .optional()
+    .meta({ description: 'With `?head=`: whether that head is still on the chain.' }),
 });
 
 export const FeedEvent = z.object({
@@ -100,8 +112,9 @@ export const AUDIT_ROUTES = {
     tag: 'audit',
     summary: 'Recompute the hash chain of the audit trail',
     access: { kind: 'roles', roles: READERS, what: 'verify the audit trail' },
+    query: AuditVerifyQuery,
     responses: { 200: { description: 'Whether the chain is intact, and where it breaks.', body: { name: 'AuditVerification', schema: AuditVerification } } },
-    errors: ['forbidden'],
+    errors: ['validation_failed', 'forbidden'],
   }),
 };
 
@@ -148,7 +161,7 @@ export function auditRouter(audit: AuditLog): Router {
     const page = items.slice(0, q.limit);
     return reply(200, { events: page, next_cursor: items.length > q.limit ? String(page[page.length - 1]!.seq) : null });
   });
-  route(r, AUDIT_ROUTES.verify, async ({ reply }) => reply(200, await audit.verify()));
+  route(r, AUDIT_ROUTES.verify, async ({ query, reply }) => reply(200, await audit.verify(query.head)));
   return r;
 }
 

@@ -361,6 +361,24 @@ describe('switchyard CLI (the built binary) against a real server', () => {
       expect(bad.stderr).toMatch(/^validation_failed: [^\n]+\n  from: /);
     });
 
+    it('audit verify: the chain intact with its head (exit 0); a head kept from earlier found, or not on the chain (exit 6)', async () => {
+      const intact = await sy(['--json', 'audit', 'verify'], owner.secret);
+      expect(outcome(intact)).toMatchObject({ code: 0 });
+      const v = json(intact);
+      expect(v).toMatchObject({ ok: true, head: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      const text = await sy(['audit', 'verify'], owner.secret);
+      expect(outcome(text)).toMatchObject({ code: 0, stdout: `chain intact: ${v.events} events, head ${v.head}\n` });
+      const found = await sy(['audit', 'verify', '--head', v.head], owner.secret);
+      expect(found.code).toBe(0);
+      expect(found.stdout).toMatch(new RegExp(`^chain intact: \\d+ events, head [0-9a-f]{64}\nhead ${v.head} is on the chain \\(seq \\d+\\)\n$`));
+      const lost = await sy(['audit', 'verify', '--head', 'f'.repeat(64)], owner.secret);
+      expect(lost.code).toBe(6);
+      expect(lost.stdout).toMatch(/\nhead f{64} is NOT on the chain: events up to it were deleted or rewritten\n$/);
+      const bad = await sy(['audit', 'verify', '--head', 'nope'], owner.secret);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^validation_failed: [^\n]+\n  head: /);
+    });
+
     it('token create prints the secret once; token revoke makes it useless (exit 4)', async () => {
       const created = await sy(['--json', 'token', 'create', '--name', 'carol', '--role', 'owner', '--team', 'crm'], ADMIN);
       expect(outcome(created)).toMatchObject({ code: 0 });

@@ -52,6 +52,22 @@ describe('the audit trail', () => {
     for (let i = 1; i < items.length; i++) expect(items[i].prev_hash).toBe(items[i - 1].hash);
     const verify = await s.api.get('/v1/audit/verify');
     expect(verify.body).toMatchObject({ ok: true, events: items.length, head: items.at(-1).hash });
+    expect(verify.body.witness).toBeUndefined();
+  });
+
+  it('?head= checks that a head recorded earlier is still on the chain; a malformed head or another parameter is 400 and nothing else', async () => {
+    const items = (await s.api.get('/v1/audit?limit=1000')).body.events;
+    const first = items[0];
+    const ok = await s.api.get(`/v1/audit/verify?head=${first.hash}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ ok: true, events: items.length, witness: { head: first.hash, found: true, seq: first.seq } });
+    const unknown = await s.api.get(`/v1/audit/verify?head=${'a'.repeat(64)}`);
+    expect(unknown.body).toMatchObject({ ok: false, events: items.length, witness: { found: false, seq: null } });
+    for (const query of ['head=ABC', `head=${first.hash.toUpperCase()}`, `head=${first.hash}&head=${first.hash}`, 'heads=1']) {
+      const bad = await s.api.get(`/v1/audit/verify?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.body.code, query).toBe('validation_failed');
+    }
   });
 
   sqliteOnly('refuses UPDATE and DELETE in the database itself', () => {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { AuditPage } from '../api-types.js';
+import type { AuditPage, ChainVerification } from '../api-types.js';
 import type { Runner } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
 import { orDash, shortRevision, table } from '../format.js';
 import { positiveInt } from './options.js';
-
 
 const list = (v: unknown) => (Array.isArray(v) ? v.map(String).join(', ') : '');
 
@@ -48,9 +48,37 @@ function pageText(p: AuditPage): string {
   return p.next_cursor ? `${out}\nmore: add --cursor ${p.next_cursor}` : out;
 }
 
+/** The verdict of GET /v1/audit/verify in words: intact or where it breaks, and the recorded head's fate. */
+export function verificationText(v: ChainVerification): string {
+  const lines = [
+    v.broken_at
+      ? `chain broken at seq ${v.broken_at.seq} (${v.broken_at.id}): ${v.broken_at.reason}; ${v.events} events verify before it`
+      : `chain intact: ${v.events} events, head ${v.head}`,
+  ];
+  if (v.witness) {
+    lines.push(
+      v.witness.found
+        ? `head ${v.witness.head} is on the chain (seq ${v.witness.seq})`
+        : `head ${v.witness.head} is NOT on the chain: events up to it were deleted or rewritten`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export function registerAuditCommands(program: Command, run: Runner): void {
-  program
-    .command('audit')
+  const audit = program.command('audit');
+  audit
+    .command('verify')
+    .description('recompute the audit hash chain (GET /v1/audit/verify); exit 6 if it is broken')
+    .option('--head <hash>', 'a head recorded earlier (kept elsewhere): fail unless the chain still passes through it')
+    .action(
+      run<{ head?: string }>(async (ctx, _args, o) => {
+        const v = await ctx.client().get<ChainVerification>('/v1/audit/verify', { head: o.head });
+        ctx.output(v, verificationText);
+        return v.ok ? ExitCode.ok : ExitCode.chainBroken;
+      }),
+    );
+  audit
     .description('the audit trail, oldest first (GET /v1/audit)')
     .option('--experiment <key>', 'only this experiment')
     .option('--type <type>', 'only this event type (submitted, decided, approved, started, paused, …)')

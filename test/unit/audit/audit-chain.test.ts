@@ -47,6 +47,29 @@ describe('audit chain', () => {
     expect(await log.verify()).toEqual({ ok: true, events: 5, head: events.at(-1)!.hash });
   });
 
+  it('a head recorded earlier (`verify(witness)`): found at its event, and refused once the events up to it are deleted', async () => {
+    const events = await log.query({ limit: 100 });
+    const [third, last] = [events[2]!, events[4]!];
+    expect(await log.verify(third.hash)).toEqual({ ok: true, events: 5, head: last.hash, witness: { head: third.hash, found: true, seq: third.seq } });
+    expect(await log.verify(last.hash)).toEqual({ ok: true, events: 5, head: last.hash, witness: { head: last.hash, found: true, seq: last.seq } });
+    expect(await log.verify(GENESIS_HASH)).toMatchObject({ ok: true, witness: { found: true, seq: 0 } });
+    // A head this chain never had.
+    expect(await log.verify('f'.repeat(64))).toEqual({ ok: false, events: 5, head: last.hash, witness: { head: 'f'.repeat(64), found: false, seq: null } });
+    // The last event deleted: the shorter chain verifies on its own; the recorded head shows the loss.
+    db.prepare('DELETE FROM audit_events WHERE seq = ?').run(last.seq);
+    expect(await log.verify()).toEqual({ ok: true, events: 4, head: events[3]!.hash });
+    expect(await log.verify(last.hash)).toMatchObject({ ok: false, events: 4, witness: { found: false, seq: null } });
+    expect(await log.verify(third.hash)).toMatchObject({ ok: true, witness: { found: true, seq: third.seq } });
+  });
+
+  it('a broken chain is not ok with a witness either; the witness is found only if it comes before the break', async () => {
+    const events = await log.query({ limit: 100 });
+    db.exec("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3");
+    const broken = { ok: false, events: 2, broken_at: { seq: 3, reason: 'hash does not match the event content' } };
+    expect(await log.verify(events[0]!.hash)).toMatchObject({ ...broken, witness: { found: true, seq: events[0]!.seq } });
+    expect(await log.verify(events[3]!.hash)).toMatchObject({ ...broken, witness: { found: false, seq: null } });
+  });
+
   // Event 3 has every column set (service included), so each change below is a real change.
   it.each([
     ['id', "'ev_forged'"],
