@@ -34,6 +34,11 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024;
 export const DEFAULT_DATABASE_POOL_SIZE = 10;
 /** How long a read on PostgreSQL waits for the read barrier, at most (SWITCHYARD_READ_BARRIER_MS, ADR 0012). */
 export const DEFAULT_READ_BARRIER_MS = 200;
+/**
+ * PostgreSQL: how long a successful read-barrier query vouches for later reads, and how long each
+ * write waits after its COMMIT before it is acknowledged (SWITCHYARD_READ_LEASE_MS, ADR 0012).
+ */
+export const DEFAULT_READ_LEASE_MS = 10;
 /** Older flags-document versions kept per service besides the latest: docs/storage.md. */
 export const DEFAULT_FLAG_HISTORY_VERSIONS = 100;
 
@@ -52,6 +57,7 @@ const schema = z.object({
   // ADR 0012: how long a read on PostgreSQL waits for the read barrier before it is served from the
   // snapshot anyway; 0 turns the barrier off (snapshots then follow NOTIFY only).
   SWITCHYARD_READ_BARRIER_MS: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_READ_BARRIER_MS),
+  SWITCHYARD_READ_LEASE_MS: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_READ_LEASE_MS),
   // Issue #16: every instance behind one load balancer signs OFREP event-stream tickets with the key
   // derived from this one secret, so a ticket issued by one instance is taken by the others.
   SWITCHYARD_STREAM_TICKET_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -100,6 +106,7 @@ export interface Config {
   readonly databasePoolSize: number;
   /** The read barrier's bound on PostgreSQL (ADR 0012); 0: off. */
   readonly readBarrierMs: number;
+  readonly readLeaseMs: number;
   /** The shared secret OFREP event-stream tickets are signed from (a random key per process when absent). Never log it. */
   readonly streamTicketSecret: string | undefined;
   readonly bootstrapToken: string | undefined;
@@ -143,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: c.SWITCHYARD_DATABASE_URL,
     databasePoolSize: c.SWITCHYARD_DATABASE_POOL_SIZE,
     readBarrierMs: c.SWITCHYARD_READ_BARRIER_MS,
+    readLeaseMs: c.SWITCHYARD_READ_LEASE_MS,
     streamTicketSecret: c.SWITCHYARD_STREAM_TICKET_SECRET,
     bootstrapToken: c.SWITCHYARD_BOOTSTRAP_TOKEN,
     policyBundlePath: path.resolve(c.SWITCHYARD_POLICY_BUNDLE),

@@ -31,6 +31,8 @@ export interface ContainerOptions {
   catchUpMs?: number;
   /** PostgreSQL: how long a read waits for the read barrier (SWITCHYARD_READ_BARRIER_MS, ADR 0012; default 200 ms; 0: off). */
   readBarrierMs?: number;
+  /** PostgreSQL: the read barrier's lease and commit wait (SWITCHYARD_READ_LEASE_MS, ADR 0012; default 10 ms; 0: none). */
+  readLeaseMs?: number;
   /** PostgreSQL: false to not LISTEN for other instances' commits (tests of the read barrier alone). */
   listen?: boolean;
   policyBundlePath: string;
@@ -85,6 +87,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     ...(opts.databasePoolSize ? { databasePoolSize: opts.databasePoolSize } : {}),
     ...(opts.catchUpMs !== undefined ? { catchUpMs: opts.catchUpMs } : {}),
     ...(opts.readBarrierMs !== undefined ? { readBarrierMs: opts.readBarrierMs } : {}),
+    ...(opts.readLeaseMs !== undefined ? { readLeaseMs: opts.readLeaseMs } : {}),
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
     onCallbackError,
   });
@@ -201,6 +204,7 @@ export function containerOptions(config: Config, clock: Clock, logger: Logger): 
     databaseUrl: config.databaseUrl,
     databasePoolSize: config.databasePoolSize,
     readBarrierMs: config.readBarrierMs,
+    readLeaseMs: config.readLeaseMs,
     policyBundlePath: config.policyBundlePath,
     clock,
     logger,

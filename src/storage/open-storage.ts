@@ -12,6 +12,8 @@ export interface StorageSettings {
   catchUpMs?: number;
   /** PostgreSQL: the read barrier's bound (SWITCHYARD_READ_BARRIER_MS, ADR 0012); 0 turns it off. */
   readBarrierMs?: number;
+  /** PostgreSQL: the read barrier's lease and commit wait (SWITCHYARD_READ_LEASE_MS, ADR 0012). */
+  readLeaseMs?: number;
   /** PostgreSQL: false to not LISTEN at all (tests of the read barrier alone). */
   listen?: boolean;
   /** Told of an afterCommit callback or change listener that threw, and of a lost LISTEN connection. */
@@ -27,6 +29,7 @@ export async function openStorage(s: StorageSettings): Promise<Storage> {
       ...(s.databasePoolSize ? { poolSize: s.databasePoolSize } : {}),
       ...(s.catchUpMs !== undefined ? { catchUpMs: s.catchUpMs } : {}),
       ...(s.readBarrierMs !== undefined ? { readBarrierMs: s.readBarrierMs } : {}),
+      ...(s.readLeaseMs !== undefined ? { readLeaseMs: s.readLeaseMs } : {}),
       ...(s.listen !== undefined ? { listen: s.listen } : {}),
       ...onCallbackError,
     });

@@ -116,6 +116,8 @@ export interface StartOptions {
   /** PostgreSQL: false to not LISTEN for other instances' commits (what the read barrier alone delivers, ADR 0012). */
   listen?: boolean;
   /** PostgreSQL: the read barrier's bound (ms); 0 turns it off. */
+  /** PostgreSQL: the read barrier's lease and commit wait (ADR 0012). */
+  readLeaseMs?: number;
   readBarrierMs?: number;
 }
 
@@ -148,6 +150,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       ...(opts.catchUpMs !== undefined ? { catchUpMs: opts.catchUpMs } : {}),
       ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
       ...(opts.readBarrierMs !== undefined ? { readBarrierMs: opts.readBarrierMs } : {}),
+      ...(opts.readLeaseMs !== undefined ? { readLeaseMs: opts.readLeaseMs } : {}),
       policyBundlePath: opts.bundlePath ?? BUNDLE_PATH,
       clock: clock as Clock,
       logger: createLogger('info', sink),

@@ -122,3 +122,40 @@ describe('the read barrier: reads on B and C see what A acknowledged, with no no
     expect(storageOf(b).barrier?.stats.failures).toBeGreaterThan(0);
   });
 });
+
+describe('the read barrier with a lease: reads within it need no query, and a write still reaches the very next read (the commit wait)', () => {
+  // A lease far longer than a write takes: without the commit wait, B's read right after A's write
+  // would be vouched for by a round sent before the write, and miss it.
+  const LEASE_MS = 1500;
+  let db: TestDatabase;
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(postgresAdminUrl(), 'lease');
+    a = await startServer({ databaseUrl: db.url, readLeaseMs: LEASE_MS, clock: new ManualClock(START) });
+    b = await startServer({ databaseUrl: db.url, readLeaseMs: LEASE_MS, listen: false, catchUpMs: 0, clock: new ManualClock(START) });
+  });
+
+  afterAll(async () => {
+    for (const s of [a, b]) await s?.close();
+    await db?.drop();
+  });
+
+  it('B answers a second read under the lease with no counter query; after a write on A, B reads the write at once', async () => {
+    const owner = await a.token({ name: 'alice', role: 'owner', team: 'growth' });
+    const web = await a.token({ name: 'web', role: 'service', service: 'web' });
+    const onB = apiFor(() => b.base, web.secret);
+    const barrier = (b.container.storage as PostgresStorage).barrier!;
+    expect((await onB.get('/v1/services/web/flags')).status).toBe(200);
+    const before = { ...barrier.stats };
+    expect((await onB.get('/v1/services/web/flags')).status).toBe(200);
+    expect(barrier.stats.rounds).toBe(before.rounds);
+    expect(barrier.stats.leased).toBe(before.leased + 1);
+
+    const created = await apiFor(() => a.base, owner.secret).post('/v1/intents', simpleIntent('lease-write'));
+    expect(created.status, created.text).toBe(201);
+    const after = await onB.get('/v1/services/web/flags');
+    expect(after.body.flags).toHaveProperty('lease_write_flag');
+  });
+});

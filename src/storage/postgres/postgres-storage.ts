@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_READ_BARRIER_MS as CONFIGURED_READ_BARRIER_MS } from '../../config.js';
+import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_READ_BARRIER_MS as CONFIGURED_READ_BARRIER_MS, DEFAULT_READ_LEASE_MS } from '../../config.js';
 import type { ReadStores, Storage, Stores, Unit, UnitOfWork } from '../../unit-of-work.js';
 import { StorageError, translate, translated } from './driver-errors.js';
 import { pgMigrations } from './migrations.js';
@@ -63,6 +63,12 @@ export interface PostgresStorageOptions {
   catchUpMs?: number;
   /** The read barrier's bound (DEFAULT_READ_BARRIER_MS); 0 turns the barrier off (reads serve the snapshot as it is). */
   readBarrierMs?: number;
+  /**
+   * The read barrier's lease (SWITCHYARD_READ_LEASE_MS, DEFAULT_READ_LEASE_MS): a successful counter
+   * query vouches for the reads of the next `readLeaseMs`, and every unit waits as long after its
+   * COMMIT before it resolves (the commit wait). 0: every read waits for a round of its own.
+   */
+  readLeaseMs?: number;
   /**
    * Whether to LISTEN for other processes' commits (default true). Tests turn it off, with the
    * catch-up, to show what the read barrier alone delivers when notifications are lost.
@@ -159,6 +165,7 @@ export class PostgresStorage implements Storage {
               refresh: () => this.reloadAll(),
             },
             bound,
+            options.readLeaseMs ?? DEFAULT_READ_LEASE_MS,
           )
         : undefined;
   }
@@ -253,7 +260,8 @@ export class PostgresStorage implements Storage {
   private async run<T>(fn: (u: Unit) => Promise<T>): Promise<T> {
     const open = this.context.getStore();
     if (open && !open.done) return this.joined(open, fn);
-    return this.exclusive(async () => {
+    let committedAt: number | undefined;
+    const result = await this.exclusive(async () => {
       if (this.closed) throw new StorageError('the storage is closed', { cause: undefined });
       let client: pg.PoolClient;
       try {
@@ -274,6 +282,7 @@ export class PostgresStorage implements Storage {
         const counted = await client.query<{ n: number }>({ name: 'sy_unit_commit', text: COMMIT_COUNT_SQL, values: [CHANGE_CHANNEL, this.instanceId] });
         counter = counted.rows[0]?.n;
         await client.query('COMMIT');
+        committedAt = performance.now();
       } catch (err) {
         try {
           await client.query('ROLLBACK');
@@ -298,6 +307,13 @@ export class PostgresStorage implements Storage {
       if (counter !== undefined) this.barrier?.committed(counter);
       return result;
     });
+    // The commit wait (the barrier's lease, ADR 0012): no instance's lease that began before this
+    // COMMIT outlives it by the time the caller is told the write is done. Outside the queue, so the
+    // next unit does not wait for it.
+    const lease = this.barrier?.leaseMs ?? 0;
+    const left = committedAt === undefined ? 0 : committedAt + lease - performance.now();
+    if (left > 0) await new Promise<void>((r) => setTimeout(r, Math.ceil(left)));
+    return result;
   }
 
   /**

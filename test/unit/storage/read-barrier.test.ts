@@ -141,4 +141,63 @@ describe('ReadBarrier', () => {
     s.pending[2]!.resolve(0);
     await waits;
   });
+
+  it('the lease: a successful round vouches for the reads that arrive within leaseMs of when its query was SENT, not answered', async () => {
+    const s = scripted();
+    let t = 0;
+    const barrier = new ReadBarrier(s.source, 60_000, 10, () => t);
+    const first = barrier.wait();
+    await asked(s, 1);
+    t = 8; // the answer comes 8 ms after the query was sent
+    s.pending[0]!.resolve(0);
+    await first;
+    t = 9.9;
+    expect(await settled(barrier.wait())).toBe(true);
+    expect(s.pending.length).toBe(1);
+    expect(barrier.stats.leased).toBe(1);
+    // 10 ms after the query was sent (2 ms after its answer): the lease is over, the read waits for a round.
+    t = 10;
+    const late = barrier.wait();
+    await asked(s, 2);
+    expect(await settled(late)).toBe(false);
+    s.pending[1]!.resolve(0);
+    await late;
+    expect(barrier.stats.leased).toBe(1);
+  });
+
+  it('the lease: a round that failed or overran the bound vouches for nothing; without a lease (0) every read has its round', async () => {
+    const s = scripted();
+    let t = 0;
+    const barrier = new ReadBarrier(s.source, 20, 1000, () => t);
+    const failed = barrier.wait();
+    await asked(s, 1);
+    s.pending[0]!.reject(new Error('connection refused'));
+    await failed;
+    for (let i = 0; i < 50 && barrier.stats.failures === 0; i++) await new Promise<void>((r) => setImmediate(r));
+    // Failing: answered at once (fail static), but not under a lease: a round is asked for.
+    await barrier.wait();
+    await asked(s, 2);
+    expect(barrier.stats.leased).toBe(0);
+    // A round that overran the bound (a real 20 ms timer) does not vouch either.
+    t = 1;
+    await new Promise<void>((r) => setTimeout(r, 40));
+    s.pending[1]!.resolve(0);
+    for (let i = 0; i < 50 && barrier.stats.failures < 2; i++) await new Promise<void>((r) => setImmediate(r));
+    expect(barrier.stats.failures).toBe(2);
+    void barrier.wait();
+    await asked(s, 3);
+    expect(barrier.stats.leased).toBe(0);
+
+    const none = scripted();
+    const unleased = new ReadBarrier(none.source, 60_000, 0, () => 0);
+    const one = unleased.wait();
+    await asked(none, 1);
+    none.pending[0]!.resolve(0);
+    await one;
+    const two = unleased.wait();
+    await asked(none, 2);
+    expect(await settled(two)).toBe(false);
+    none.pending[1]!.resolve(0);
+    await two;
+  });
 });
