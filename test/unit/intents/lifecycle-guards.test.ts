@@ -185,3 +185,45 @@ describe('a stage that would push a flags document past its cap', () => {
     expect((await flagIn(d.c, 'recommendations', flagOf(key)))!['allocation'].exposure).toMatchObject({ start: 0, end: 10000 });
   });
 });
+
+describe('the size check of a ship version counts the document as it would be shipped', () => {
+  let d: Domain;
+  const { alice, oscar } = people;
+  const CAP = 1500;
+
+  beforeAll(async () => {
+    d = await openDomain({ storage: { maxDocumentBytes: CAP } });
+  });
+  afterAll(() => d?.close());
+
+  const bytes = (service: string) => Buffer.byteLength(d.c.flags.current(service).json, 'utf8');
+
+  it('a ship that makes the default a longer-named variant is refused at the cap (document_too_large), nothing stored', async () => {
+    const key = 'long-winner';
+    const intent = (value: string) =>
+      simpleIntent(key, {
+        services: [{ service: 'web', flag: flagOf(key) }],
+        exposure: 1,
+        variants: [
+          { key: 'a', weight: 50, value },
+          { key: 'a-variant-with-a-long-name', weight: 50, value: 'b' },
+        ],
+      });
+    await d.c.intents.submit(intent('x'), alice);
+    await d.c.intents.update(key, intent('x'.repeat(1 + CAP - bytes('web'))), alice);
+    expect(bytes('web')).toBe(CAP);
+    // Shipped, the default variant's name is 25 bytes longer and the served slice's end 2 digits shorter.
+    const err = await errorOf(() => d.c.intents.ship(key, 'a-variant-with-a-long-name', 'it wins', oscar));
+    expect(err).toMatchObject({ code: 'document_too_large', details: { service: 'web', bytes: CAP + 23, limit: CAP } });
+    expect(await d.c.intents.get(key)).toMatchObject({ state: 'running', version: 2, active_version: 2 });
+  });
+
+  it('a layered experiment ships: sized without a slice (a ship holds no layer room), then served to every unit', async () => {
+    const key = 'layered-ship';
+    await d.c.intents.submit(simpleIntent(key, { services: [{ service: 'search', flag: flagOf(key) }], layer: 'l-ship', exposure: 30 }), alice);
+    expect(await d.c.intents.ship(key, 'treatment', 'it wins', oscar)).toMatchObject({ status: 'approved', state: 'shipped' });
+    const f = (await flagIn(d.c, 'search', flagOf(key)))!;
+    expect(f).toMatchObject({ default_variant: 'treatment', experiment: { version: 2 } });
+    expect(f['allocation'].exposure.end - f['allocation'].exposure.start).toBe(0);
+  });
+});
