@@ -188,7 +188,7 @@ describe('a stage that would push a flags document past its cap', () => {
 
 describe('the size check of a ship version counts the document as it would be shipped', () => {
   let d: Domain;
-  const { alice, oscar } = people;
+  const { alice, oscar, sam } = people;
   const CAP = 1500;
 
   beforeAll(async () => {
@@ -198,11 +198,12 @@ describe('the size check of a ship version counts the document as it would be sh
 
   const bytes = (service: string) => Buffer.byteLength(d.c.flags.current(service).json, 'utf8');
 
-  it('a ship that makes the default a longer-named variant is refused at the cap (document_too_large), nothing stored', async () => {
+  it('a ship that makes the default a longer-named variant is refused at submission at the cap (document_too_large), nothing stored', async () => {
+    // On a critical service (one sre approval), so the ship would otherwise be stored to wait for approval.
     const key = 'long-winner';
     const intent = (value: string) =>
       simpleIntent(key, {
-        services: [{ service: 'web', flag: flagOf(key) }],
+        services: [{ service: 'checkout-api', flag: flagOf(key) }],
         exposure: 1,
         variants: [
           { key: 'a', weight: 50, value },
@@ -210,12 +211,14 @@ describe('the size check of a ship version counts the document as it would be sh
         ],
       });
     await d.c.intents.submit(intent('x'), alice);
-    await d.c.intents.update(key, intent('x'.repeat(1 + CAP - bytes('web'))), alice);
-    expect(bytes('web')).toBe(CAP);
+    await d.c.intents.approve(key, sam);
+    await d.c.intents.update(key, intent('x'.repeat(1 + CAP - bytes('checkout-api'))), alice);
+    await d.c.intents.approve(key, sam);
+    expect(bytes('checkout-api')).toBe(CAP);
     // Shipped, the default variant's name is 25 bytes longer and the served slice's end 2 digits shorter.
-    const err = await errorOf(() => d.c.intents.ship(key, 'a-variant-with-a-long-name', 'it wins', oscar));
-    expect(err).toMatchObject({ code: 'document_too_large', details: { service: 'web', bytes: CAP + 23, limit: CAP } });
-    expect(await d.c.intents.get(key)).toMatchObject({ state: 'running', version: 2, active_version: 2 });
+    const err = await errorOf(() => d.c.intents.ship(key, 'a-variant-with-a-long-name', 'it wins', alice));
+    expect(err).toMatchObject({ code: 'document_too_large', details: { service: 'checkout-api', bytes: CAP + 23, limit: CAP } });
+    expect(await d.c.intents.get(key)).toMatchObject({ state: 'running', version: 2, active_version: 2, status: 'approved' });
   });
 
   it('a layered experiment ships: sized without a slice (a ship holds no layer room), then served to every unit', async () => {
