@@ -230,3 +230,25 @@ describe('the size check of a ship version counts the document as it would be sh
     expect(f['allocation'].exposure.end - f['allocation'].exposure.start).toBe(0);
   });
 });
+
+describe('a version approved while paused', () => {
+  let d: Domain;
+  const { alice, oscar } = people;
+  const HOUR = 3_600_000;
+
+  beforeAll(async () => {
+    d = await openDomain();
+  });
+  afterAll(() => d?.close());
+
+  it('keeps its own schedule.end: still paused, it expires then', async () => {
+    await d.c.intents.submit(webIntent('paused-new-end'), alice);
+    await d.c.lifecycle.act('paused-new-end', 'pause', 'incident', oscar);
+    const end = new Date(d.clock.now().getTime() + HOUR).toISOString();
+    await d.c.intents.update('paused-new-end', webIntent('paused-new-end', { exposure: 20, schedule: { end } }), alice);
+    expect(await d.c.intents.get('paused-new-end')).toMatchObject({ state: 'paused', active_version: 2 });
+    d.clock.set(end);
+    expect(await d.c.lifecycle.tick()).toMatchObject({ expired: ['paused-new-end'], lagMs: 0 });
+    expect(await d.c.intents.get('paused-new-end')).toMatchObject({ state: 'completed', active_version: 2 });
+  });
+});
