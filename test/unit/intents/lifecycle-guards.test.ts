@@ -247,6 +247,13 @@ describe('a version approved while paused', () => {
     const end = new Date(d.clock.now().getTime() + HOUR).toISOString();
     await d.c.intents.update('paused-new-end', webIntent('paused-new-end', { exposure: 20, schedule: { end } }), alice);
     expect(await d.c.intents.get('paused-new-end')).toMatchObject({ state: 'paused', active_version: 2 });
+    // No audit event of its own (no transition): the change feed names the state it is served in.
+    const causes = (await d.c.flags.events(0, 'web', 100_000)).filter((e) => e.cause.experiment === 'paused-new-end').map((e) => e.cause);
+    expect(causes.map((c) => [c.type, c.experiment_version, c.actor])).toEqual([
+      ['started', 1, 'alice'],
+      ['paused', 1, 'oscar'],
+      ['paused', 2, 'alice'],
+    ]);
     d.clock.set(end);
     expect(await d.c.lifecycle.tick()).toMatchObject({ expired: ['paused-new-end'], lagMs: 0 });
     expect(await d.c.intents.get('paused-new-end')).toMatchObject({ state: 'completed', active_version: 2 });
