@@ -61,13 +61,27 @@ describe('the scheduler re-reads what it found due, inside the transaction', () 
     });
     return () => listed;
   };
+  /** Records the keys each of this container's due listings returned (to show both ticks listed it before either moved it). */
+  const listings = (c: Container) => {
+    const store = c.storage.read.intents;
+    const original = store.listDue.bind(store);
+    const seen: string[][] = [];
+    vi.spyOn(store, 'listDue').mockImplementation(async (now: string) => {
+      const due = await original(now);
+      seen.push(due.map((e) => e.key));
+      return due;
+    });
+    return seen;
+  };
 
   describe('two ticks at once', () => {
     it('start a due experiment once: the second finds it running and leaves it (no end: not expired)', async () => {
       const start = at(HOUR);
       await d.c.intents.submit(webIntent('twice-start', { schedule: { start } }), alice);
       d.clock.set(start);
+      const seen = listings(d.c);
       const [a, b] = await Promise.all([d.c.lifecycle.tick(), d.c.lifecycle.tick()]);
+      expect(seen).toEqual([['twice-start'], ['twice-start']]);
       expect([...a.started, ...b.started]).toEqual(['twice-start']);
       expect([...a.expired, ...b.expired]).toEqual([]);
       expect([a.lagMs, b.lagMs]).toEqual([0, 0]);
@@ -80,7 +94,9 @@ describe('the scheduler re-reads what it found due, inside the transaction', () 
       const end = at(3 * HOUR);
       await d.c.intents.submit(webIntent('twice-window', { schedule: { start, end } }), alice);
       d.clock.set(start);
+      const seen = listings(d.c);
       const [a, b] = await Promise.all([d.c.lifecycle.tick(), d.c.lifecycle.tick()]);
+      expect(seen).toEqual([['twice-window'], ['twice-window']]);
       expect([...a.started, ...b.started]).toEqual(['twice-window']);
       expect([...a.expired, ...b.expired]).toEqual([]);
       expect(await d.c.intents.get('twice-window')).toMatchObject({ state: 'running' });
@@ -93,7 +109,9 @@ describe('the scheduler re-reads what it found due, inside the transaction', () 
       const end = at(HOUR);
       await d.c.intents.submit(webIntent('twice-end', { schedule: { end } }), alice);
       d.clock.set(new Date(new Date(end).getTime() + 5000));
+      const seen = listings(d.c);
       const [a, b] = await Promise.all([d.c.lifecycle.tick(), d.c.lifecycle.tick()]);
+      expect(seen).toEqual([['twice-end'], ['twice-end']]);
       expect([...a.expired, ...b.expired]).toEqual(['twice-end']);
       // The first came 5 s after the end; the second found it completed (no due time) and measured nothing.
       expect([a.lagMs, b.lagMs]).toEqual([5000, 0]);
@@ -203,7 +221,17 @@ describe('the automatic advance re-reads the progress inside the transaction', (
     await d.c.intents.submit(rollout(key, [{ exposure: 40, hold: 'PT1H' }, { exposure: 70, hold: 'PT1H' }, { exposure: 100 }]), alice);
     await healthy(key, 't');
     d.clock.advance(HOUR);
+    // Both ticks list it as due before either advances it.
+    const store = d.c.storage.read.rollouts;
+    const original = store.listAutoDue.bind(store);
+    const seen: string[][] = [];
+    vi.spyOn(store, 'listAutoDue').mockImplementation(async (now: string) => {
+      const due = await original(now);
+      seen.push(due);
+      return due;
+    });
     const [a, b] = await Promise.all([d.c.lifecycle.tick(), d.c.lifecycle.tick()]);
+    expect(seen).toEqual([[key], [key]]);
     expect([...a.advanced, ...b.advanced]).toEqual([key]);
     expect(await view(key)).toMatchObject({ stage: 1, status: 'holding' });
     expect(await advancedEvents(key)).toHaveLength(1);
