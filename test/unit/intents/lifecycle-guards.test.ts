@@ -259,3 +259,24 @@ describe('a version approved while paused', () => {
     expect(await d.c.intents.get('paused-new-end')).toMatchObject({ state: 'completed', active_version: 2 });
   });
 });
+
+describe('reserveSlice', () => {
+  let d: Domain;
+  const { alice } = people;
+
+  beforeAll(async () => {
+    d = await openDomain();
+  });
+  afterAll(() => d?.close());
+
+  it('reserves nothing for an intent without a layer, and the first fit in its layer for one with a layer', async () => {
+    await d.c.intents.submit(webIntent('no-layer', { exposure: 30 }), alice);
+    await d.c.intents.submit(webIntent('in-layer', { layer: 'l-reserve', exposure: 30 }), alice);
+    const plain = (await d.c.intents.get('no-layer')).intent;
+    const layered = (await d.c.intents.get('in-layer')).intent;
+    // 'in-layer' holds [0, 3000) of l-reserve; another key's 30 % goes after it.
+    const other = { ...layered, key: 'next-in-layer' };
+    expect(await d.c.lifecycle.transaction((u) => d.c.lifecycle.reserveSlice(u, plain))).toBeNull();
+    expect(await d.c.lifecycle.transaction((u) => d.c.lifecycle.reserveSlice(u, other))).toEqual({ start: 3000, end: 6000 });
+  });
+});
