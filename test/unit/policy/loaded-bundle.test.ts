@@ -73,6 +73,20 @@ describe('LoadedBundle.load', () => {
     expect(err.message).toBe('The policy has no entrypoint switchyard/decision (it has: switchyard/answer); build with -e switchyard/decision');
   });
 
+  it('names every entrypoint a bundle without the decision one has, comma-separated (in the order opa lists them)', async () => {
+    const renamed = (dir: string) => {
+      const file = `${dir}/decision.rego`;
+      const text = fs.readFileSync(file, 'utf8');
+      const changed = text.replace('\ndecision := {', '\nanswer := {');
+      expect(changed).not.toBe(text);
+      fs.writeFileSync(file, changed);
+    };
+    const bundle = await parseBundle(buildModifiedBundle(renamed, 'two-entries', ['switchyard/answer', 'switchyard/allow']));
+    const err = await refusal(bundle);
+    expect(err).toMatchObject({ code: 'policy_invalid', status: 400 });
+    expect(err.message).toBe('The policy has no entrypoint switchyard/decision (it has: switchyard/allow, switchyard/answer); build with -e switchyard/decision');
+  });
+
   it('refuses a bundle whose answer to the probe has the wrong shape, and says which field', async () => {
     const bundle = await parseBundle(
       buildModifiedBundle((dir) => {
@@ -317,11 +331,20 @@ describe('deadlines, in the sandbox worker', () => {
     );
   });
 
-  it('denies with policy_timeout an evaluation past the deadline', async () => {
+  it('denies with policy_timeout an evaluation past the deadline, and logs it with the revision and the deadline', async () => {
     const bundle = await parseBundle(buildLoopingBundle('input.intent.key == "spin"', 'spin-some'));
     const loaded = await LoadedBundle.load(bundle, probe, sandbox);
     await warm();
-    const ev = evaluateWith(loaded, { ...probe, intent: { ...probe.intent, key: 'spin' } }, logger);
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const ev = evaluateWith(loaded, { ...probe, intent: { ...probe.intent, key: 'spin' } }, createLogger('error', sink));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 50, msg: 'policy evaluation passed its deadline; denying', revision: bundle.revision, timeoutMs: 300 });
     expect(ev).toEqual({
       revision: bundle.revision,
       failedClosed: true,
