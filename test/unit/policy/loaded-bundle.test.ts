@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../../src/errors.js';
@@ -10,7 +13,7 @@ import { InProcessRunner } from '../../../src/policy/policy-runner.js';
 import { PolicySandbox } from '../../../src/policy/policy-sandbox.js';
 import { buildModifiedBundle } from '../../helpers/bundles.js';
 import { buildLoopingBundle } from '../../helpers/looping-bundle.js';
-import { BUNDLE_PATH } from '../../helpers/paths.js';
+import { BUNDLE_PATH, OPA_BIN } from '../../helpers/paths.js';
 
 /**
  * The engine's checks on a bundle, on this thread with the in-process runner and real bundles built
@@ -193,6 +196,28 @@ describe('the service catalog a loaded bundle carries', () => {
     const catalog = (await LoadedBundle.load(withServices(services), probe, new InProcessRunner())).catalog();
     expect(catalog.services()).toEqual([]);
     expect(catalog.has('0')).toBe(false);
+  });
+
+  it('knows no service when the policy carries no catalog at all (a custom policy that needs none)', async () => {
+    // A policy of its own, built by the pinned opa, with no data: switchyard.catalog is absent, not empty.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-no-catalog-'));
+    try {
+      fs.writeFileSync(
+        path.join(dir, 'decision.rego'),
+        'package switchyard\n\ndecision := {"allow": true, "violations": [], "obligations": {"approvals": [], "audit": {"level": "standard", "retention_days": 90}}, "limits": {}}\n',
+      );
+      const out = path.join(dir, 'bundle.tar.gz');
+      execFileSync(OPA_BIN, ['build', '-t', 'wasm', '-e', 'switchyard/decision', '--revision', 'no-catalog', '-o', out, path.join(dir, 'decision.rego')], { stdio: 'pipe' });
+      const bundle = await parseBundle(fs.readFileSync(out));
+      expect(bundle.data['switchyard']).toBeUndefined();
+      const catalog = (await LoadedBundle.load(bundle, probe, new InProcessRunner())).catalog();
+      expect(catalog.available).toBe(true);
+      expect(catalog.services()).toEqual([]);
+      expect(catalog.tiers()).toEqual([]);
+      expect(catalog.has('web')).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives a null tier where the catalog has none', async () => {
