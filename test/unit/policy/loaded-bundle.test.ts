@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PolicyError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { parseBundle, type PolicyBundle } from '../../../src/policy/policy-bundle.js';
@@ -353,6 +353,29 @@ describe('deadlines, in the sandbox worker', () => {
     expect(err).toMatchObject({ code: 'policy_timeout', status: 422 });
     expect((err as Error).message).toBe(
       'The policy bundle did not answer a probe intent within 300 ms (SWITCHYARD_POLICY_*_TIMEOUT_MS); it is refused and the active policy stays',
+    );
+  });
+
+  it('refuses (policy_timeout, 422) a bundle that does not load within the deadline', async () => {
+    // The load deadline is a timer in this thread; it is made to pass (a fake clock, the only mock)
+    // before the worker can answer: the worker's reply needs this thread's event loop, which has not run yet.
+    await warm();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let loading: Promise<unknown>;
+    try {
+      loading = LoadedBundle.load({ ...real, revision: 'sha256:slow-load' }, probe, sandbox).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      vi.advanceTimersByTime(20_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    const err = await loading;
+    expect(err).toBeInstanceOf(PolicyError);
+    expect(err).toMatchObject({ code: 'policy_timeout', status: 422 });
+    expect((err as Error).message).toBe(
+      'The policy bundle did not load within 20000 ms (SWITCHYARD_POLICY_*_TIMEOUT_MS); it is refused and the active policy stays',
     );
   });
 
