@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { GUARDRAIL_ACTOR, READERS, requireRole, requireTeamAccess, SYSTEM_ACTOR, type Actor } from '../../../src/access/actor.js';
+import { GUARDRAIL_ACTOR, READERS, requireRole, requireServiceAccess, requireTeamAccess, SYSTEM_ACTOR, type Actor } from '../../../src/access/actor.js';
 import { ROLES } from '../../../src/access/token-store.js';
 import { generateToken, hashToken, redactTokens, TokenService } from '../../../src/access/token-service.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
@@ -396,7 +396,7 @@ describe('token helpers', () => {
   });
 });
 
-describe('requireRole and requireTeamAccess', () => {
+describe('requireRole, requireTeamAccess and requireServiceAccess', () => {
   const actor = (role: Actor['role'], team: string | null = null): Actor => ({ tokenId: 't', name: 'n', role, team, approvalRoles: [], service: null });
   const code = (fn: () => void) => {
     try {
@@ -433,5 +433,14 @@ describe('requireRole and requireTeamAccess', () => {
     expect(code(() => requireTeamAccess(actor('operator'), 'growth', 'pause', true))).toBeNull();
     expect(code(() => requireTeamAccess(actor('operator'), 'growth', 'edit', false))).toBe('forbidden: An operator token may not edit');
     expect(code(() => requireTeamAccess(actor('governance'), 'growth', 'pause', true))).toBe('forbidden: A governance token may not pause');
+  });
+
+  it("requireServiceAccess: a service token reads only its own service's flags; every other role reads any", async () => {
+    const svc = (service: string | null): Actor => ({ ...actor('service'), service });
+    expect(code(() => requireServiceAccess(svc('web'), 'web'))).toBeNull();
+    expect(code(() => requireServiceAccess(svc('web'), 'search'))).toBe('forbidden_service: This token reads the flags of service web, not of search');
+    // a service actor without a service (no token the rules accept has one) reads nothing
+    expect(code(() => requireServiceAccess(svc(null), 'web'))).toBe('forbidden_service: This token reads the flags of service (none), not of web');
+    for (const role of ROLES.filter((r) => r !== 'service')) expect(code(() => requireServiceAccess(actor(role), 'search')), role).toBeNull();
   });
 });
