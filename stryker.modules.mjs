@@ -35,11 +35,16 @@ export const MODULES = {
     testFiles: ['test/unit/intents/*.test.ts'],
   },
   policy: {
-    mutate: ['src/policy/policy-engine.ts'],
-    // The engine's checks on the in-process runner (test/unit/policy), and the server's answer check.
-    // Tests that start a server reach most of this file in beforeAll, which makes its mutants
-    // "static" (each then reruns every test file): fail-closed and policy-publish cost ~30 s a mutant.
-    testFiles: ['test/unit/policy/*.test.ts', 'test/http/policy-answer-check.test.ts'],
+    // The engine, and the governance preview (policy-impact.ts, with approvals-owed.ts, the one count
+    // of approvals it shares with approving, which no other group mutates): a wrong preview lets a
+    // policy change through. In the server the preview runs in the check worker, unseen here.
+    mutate: ['src/policy/policy-engine.ts', 'src/policy/policy-impact.ts', 'src/intents/approvals-owed.ts'],
+    // The engine's checks and the preview on the in-process runner (test/unit/policy; policy-impact
+    // makes its experiments inside each test, never in beforeAll), approvalsOwed's own tests, and the
+    // server's answer check. Tests that start a server reach most of the engine in beforeAll, which
+    // makes its mutants "static" (each then reruns every test file): fail-closed and policy-publish
+    // cost ~30 s a mutant, and so would test/http/policy-preview.test.ts (it stays in `make test`).
+    testFiles: ['test/unit/policy/*.test.ts', 'test/unit/intents/approvals-owed.test.ts', 'test/http/policy-answer-check.test.ts'],
   },
   cache: {
     // The SQLite adapter's unit of work and change feed, and the flags snapshot in FlagStateService.

@@ -8,13 +8,13 @@ import { OPA_BIN, ROOT } from './paths.js';
  * Builds a real wasm bundle with the pinned opa from a copy of policies/, after `edit` has changed
  * the copy: how a governance team would make a stricter policy.
  */
-export function buildModifiedBundle(edit: (dir: string) => void, revision = 'test', entrypoint = 'switchyard/decision'): Buffer {
+export function buildModifiedBundle(edit: (dir: string) => void, revision = 'test', entrypoint: string | string[] = 'switchyard/decision'): Buffer {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-policy-'));
   const src = path.join(tmp, 'policies');
   fs.cpSync(path.join(ROOT, 'policies'), src, { recursive: true });
   edit(src);
   const out = path.join(tmp, 'bundle.tar.gz');
-  execFileSync(OPA_BIN, ['build', '-t', 'wasm', '-e', entrypoint, '--revision', revision, '--ignore', '*_test.rego', '-o', out, src], {
+  execFileSync(OPA_BIN, ['build', '-t', 'wasm', ...[entrypoint].flat().flatMap((e) => ['-e', e]), '--revision', revision, '--ignore', '*_test.rego', '-o', out, src], {
     stdio: 'pipe',
   });
   const bytes = fs.readFileSync(out);

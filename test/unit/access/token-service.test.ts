@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { GUARDRAIL_ACTOR, READERS, requireRole, requireTeamAccess, SYSTEM_ACTOR, type Actor } from '../../../src/access/actor.js';
+import { GUARDRAIL_ACTOR, READERS, requireRole, requireServiceAccess, requireTeamAccess, SYSTEM_ACTOR, type Actor } from '../../../src/access/actor.js';
 import { ROLES } from '../../../src/access/token-store.js';
 import { generateToken, hashToken, redactTokens, TokenService } from '../../../src/access/token-service.js';
 import { AuditLog } from '../../../src/audit/audit-log.js';
@@ -243,6 +243,107 @@ describe('TokenService', () => {
       expect(await knows('sy_four')).toBe('t4');
     });
 
+    it('authenticate waits for the read barrier before it looks a token up: a token another process just created works at once, one it revoked stops', async () => {
+      // The barrier (ChangeFeed.fresh, ADR 0012) brings the snapshots up to date; here it is this
+      // service's own reload, and no feed is followed, so only the barrier reaches the other commits.
+      let barriers = 0;
+      const svc: TokenService = new TokenService({
+        read: storage.read.tokens,
+        audit,
+        clock,
+        tx: storage.tx,
+        fresh: async () => {
+          barriers++;
+          await svc.reload();
+        },
+      });
+      await svc.load();
+      insertElsewhere('t6', 'six', 'sy_six');
+      expect((await svc.authenticate('sy_six')).tokenId).toBe('t6');
+      revokeElsewhere('t6');
+      expect(await refusal(() => svc.authenticate('sy_six'))).toMatchObject({ code: 'unauthorized', status: 401, message: 'The bearer token is unknown or revoked' });
+      expect(barriers).toBe(2);
+    });
+
+    it("keeps this process's own creations and revocations committed while a reload's query is in flight, and tells each revocation once", async () => {
+      // The reload's query answers only when released: it has read the file before the changes below
+      // commit (as a slow query on PostgreSQL would), so only the re-applied edits carry them.
+      const base = storage.read.tokens;
+      let gated = false;
+      let queried!: () => void;
+      const hasQueried = new Promise<void>((resolve) => (queried = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const svc = new TokenService({
+        read: {
+          listActive: async () => {
+            const rows = await base.listActive();
+            if (gated) {
+              queried();
+              await released;
+            }
+            return rows;
+          },
+          get: (id) => base.get(id),
+          list: () => base.list(),
+          count: () => base.count(),
+        },
+        audit,
+        clock,
+        tx: storage.tx,
+      });
+      await svc.load();
+      const old = await svc.create({ name: 'old', role: 'operator' }, admin);
+      const told: string[] = [];
+      svc.onRevoked((id) => told.push(id));
+      gated = true;
+      const reloading = svc.reload();
+      await hasQueried;
+      const made = await svc.create({ name: 'new', role: 'operator' }, admin);
+      await svc.revoke(old.id, admin);
+      expect(told).toEqual([old.id]);
+      release();
+      await reloading;
+      expect((await svc.authenticate(made.token)).tokenId).toBe(made.id);
+      expect(await refusal(() => svc.authenticate(old.token))).toMatchObject({ code: 'unauthorized', message: 'The bearer token is unknown or revoked' });
+      // the new token was never revoked, and the old one is told once
+      expect(told).toEqual([old.id]);
+      // a reload with nothing in flight reads the same from the file, and tells nobody
+      gated = false;
+      await svc.reload();
+      expect((await svc.authenticate(made.token)).tokenId).toBe(made.id);
+      expect(await refusal(() => svc.authenticate(old.token))).toMatchObject({ code: 'unauthorized' });
+      expect(told).toEqual([old.id]);
+    });
+
+    it('a failed reload does not stop the next one: the next reload catches the snapshot up', async () => {
+      const base = storage.read.tokens;
+      let failures = 1;
+      const svc = new TokenService({
+        read: {
+          listActive: async () => {
+            if (failures > 0) {
+              failures--;
+              throw new Error('the query failed');
+            }
+            return base.listActive();
+          },
+          get: (id) => base.get(id),
+          list: () => base.list(),
+          count: () => base.count(),
+        },
+        audit,
+        clock,
+        tx: storage.tx,
+      });
+      // the first load fails: no token is known, and nothing throws
+      await svc.load();
+      insertElsewhere('t7', 'seven', 'sy_seven');
+      expect(await refusal(() => svc.authenticate('sy_seven'))).toMatchObject({ code: 'unauthorized' });
+      await svc.reload();
+      expect((await svc.authenticate('sy_seven')).tokenId).toBe('t7');
+    });
+
     it('keeps the last good snapshot when a reload fails', async () => {
       const made = await tokens.create({ name: 'p', role: 'operator' }, admin);
       other.exec('DROP TABLE tokens');
@@ -295,7 +396,7 @@ describe('token helpers', () => {
   });
 });
 
-describe('requireRole and requireTeamAccess', () => {
+describe('requireRole, requireTeamAccess and requireServiceAccess', () => {
   const actor = (role: Actor['role'], team: string | null = null): Actor => ({ tokenId: 't', name: 'n', role, team, approvalRoles: [], service: null });
   const code = (fn: () => void) => {
     try {
@@ -332,5 +433,14 @@ describe('requireRole and requireTeamAccess', () => {
     expect(code(() => requireTeamAccess(actor('operator'), 'growth', 'pause', true))).toBeNull();
     expect(code(() => requireTeamAccess(actor('operator'), 'growth', 'edit', false))).toBe('forbidden: An operator token may not edit');
     expect(code(() => requireTeamAccess(actor('governance'), 'growth', 'pause', true))).toBe('forbidden: A governance token may not pause');
+  });
+
+  it("requireServiceAccess: a service token reads only its own service's flags; every other role reads any", async () => {
+    const svc = (service: string | null): Actor => ({ ...actor('service'), service });
+    expect(code(() => requireServiceAccess(svc('web'), 'web'))).toBeNull();
+    expect(code(() => requireServiceAccess(svc('web'), 'search'))).toBe('forbidden_service: This token reads the flags of service web, not of search');
+    // a service actor without a service (no token the rules accept has one) reads nothing
+    expect(code(() => requireServiceAccess(svc(null), 'web'))).toBe('forbidden_service: This token reads the flags of service (none), not of web');
+    for (const role of ROLES.filter((r) => r !== 'service')) expect(code(() => requireServiceAccess(actor(role), 'search')), role).toBeNull();
   });
 });

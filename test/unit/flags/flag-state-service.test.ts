@@ -197,6 +197,36 @@ describe('FlagStateService', () => {
     expect(flags.lastSeq()).toBe(501);
   });
 
+  it("reload() takes in another process's commits; a failed one resolves, keeps the last good snapshot, and does not stop the next", async () => {
+    // The feed's read fails once (as a dropped connection would); every other call reads the real file.
+    const base = storage.read.flags;
+    let failures = 0;
+    const read = new Proxy(base, {
+      get(target, prop) {
+        if (prop === 'events') {
+          return async (...args: Parameters<typeof base.events>) => {
+            if (failures > 0) {
+              failures--;
+              throw new Error('the query failed');
+            }
+            return target.events(...args);
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const mine = new FlagStateService(read, clock);
+    await mine.load();
+    await write(other, theirs, 'ext', { web: { ext: flag('ext', 'a') } });
+    failures = 1;
+    await expect(mine.reload()).resolves.toBeUndefined();
+    expect(mine.current('web').version).toBe(0);
+    await mine.reload();
+    expect(mine.current('web').version).toBe(1);
+    expect(mine.lastSeq()).toBe(1);
+  });
+
   it('stop ends the reloads; a second load does not subscribe twice', async () => {
     await flags.load(storage);
     flags.stop();

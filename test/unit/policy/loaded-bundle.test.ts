@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PolicyError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { parseBundle, type PolicyBundle } from '../../../src/policy/policy-bundle.js';
@@ -10,7 +13,7 @@ import { InProcessRunner } from '../../../src/policy/policy-runner.js';
 import { PolicySandbox } from '../../../src/policy/policy-sandbox.js';
 import { buildModifiedBundle } from '../../helpers/bundles.js';
 import { buildLoopingBundle } from '../../helpers/looping-bundle.js';
-import { BUNDLE_PATH } from '../../helpers/paths.js';
+import { BUNDLE_PATH, OPA_BIN } from '../../helpers/paths.js';
 
 /**
  * The engine's checks on a bundle, on this thread with the in-process runner and real bundles built
@@ -71,6 +74,20 @@ describe('LoadedBundle.load', () => {
     const err = await refusal(bundle);
     expect(err).toMatchObject({ code: 'policy_invalid', status: 400 });
     expect(err.message).toBe('The policy has no entrypoint switchyard/decision (it has: switchyard/answer); build with -e switchyard/decision');
+  });
+
+  it('names every entrypoint a bundle without the decision one has, comma-separated (in the order opa lists them)', async () => {
+    const renamed = (dir: string) => {
+      const file = `${dir}/decision.rego`;
+      const text = fs.readFileSync(file, 'utf8');
+      const changed = text.replace('\ndecision := {', '\nanswer := {');
+      expect(changed).not.toBe(text);
+      fs.writeFileSync(file, changed);
+    };
+    const bundle = await parseBundle(buildModifiedBundle(renamed, 'two-entries', ['switchyard/answer', 'switchyard/allow']));
+    const err = await refusal(bundle);
+    expect(err).toMatchObject({ code: 'policy_invalid', status: 400 });
+    expect(err.message).toBe('The policy has no entrypoint switchyard/decision (it has: switchyard/allow, switchyard/answer); build with -e switchyard/decision');
   });
 
   it('refuses a bundle whose answer to the probe has the wrong shape, and says which field', async () => {
@@ -179,6 +196,28 @@ describe('the service catalog a loaded bundle carries', () => {
     const catalog = (await LoadedBundle.load(withServices(services), probe, new InProcessRunner())).catalog();
     expect(catalog.services()).toEqual([]);
     expect(catalog.has('0')).toBe(false);
+  });
+
+  it('knows no service when the policy carries no catalog at all (a custom policy that needs none)', async () => {
+    // A policy of its own, built by the pinned opa, with no data: switchyard.catalog is absent, not empty.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-no-catalog-'));
+    try {
+      fs.writeFileSync(
+        path.join(dir, 'decision.rego'),
+        'package switchyard\n\ndecision := {"allow": true, "violations": [], "obligations": {"approvals": [], "audit": {"level": "standard", "retention_days": 90}}, "limits": {}}\n',
+      );
+      const out = path.join(dir, 'bundle.tar.gz');
+      execFileSync(OPA_BIN, ['build', '-t', 'wasm', '-e', 'switchyard/decision', '--revision', 'no-catalog', '-o', out, path.join(dir, 'decision.rego')], { stdio: 'pipe' });
+      const bundle = await parseBundle(fs.readFileSync(out));
+      expect(bundle.data['switchyard']).toBeUndefined();
+      const catalog = (await LoadedBundle.load(bundle, probe, new InProcessRunner())).catalog();
+      expect(catalog.available).toBe(true);
+      expect(catalog.services()).toEqual([]);
+      expect(catalog.tiers()).toEqual([]);
+      expect(catalog.has('web')).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives a null tier where the catalog has none', async () => {
@@ -317,11 +356,43 @@ describe('deadlines, in the sandbox worker', () => {
     );
   });
 
-  it('denies with policy_timeout an evaluation past the deadline', async () => {
+  it('refuses (policy_timeout, 422) a bundle that does not load within the deadline', async () => {
+    // The load deadline is a timer in this thread; it is made to pass (a fake clock, the only mock)
+    // before the worker can answer: the worker's reply needs this thread's event loop, which has not run yet.
+    await warm();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let loading: Promise<unknown>;
+    try {
+      loading = LoadedBundle.load({ ...real, revision: 'sha256:slow-load' }, probe, sandbox).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      vi.advanceTimersByTime(20_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    const err = await loading;
+    expect(err).toBeInstanceOf(PolicyError);
+    expect(err).toMatchObject({ code: 'policy_timeout', status: 422 });
+    expect((err as Error).message).toBe(
+      'The policy bundle did not load within 20000 ms (SWITCHYARD_POLICY_*_TIMEOUT_MS); it is refused and the active policy stays',
+    );
+  });
+
+  it('denies with policy_timeout an evaluation past the deadline, and logs it with the revision and the deadline', async () => {
     const bundle = await parseBundle(buildLoopingBundle('input.intent.key == "spin"', 'spin-some'));
     const loaded = await LoadedBundle.load(bundle, probe, sandbox);
     await warm();
-    const ev = evaluateWith(loaded, { ...probe, intent: { ...probe.intent, key: 'spin' } }, logger);
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const ev = evaluateWith(loaded, { ...probe, intent: { ...probe.intent, key: 'spin' } }, createLogger('error', sink));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 50, msg: 'policy evaluation passed its deadline; denying', revision: bundle.revision, timeoutMs: 300 });
     expect(ev).toEqual({
       revision: bundle.revision,
       failedClosed: true,
