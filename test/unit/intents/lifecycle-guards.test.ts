@@ -4,7 +4,7 @@ import type { FlagState } from '../../../src/evaluation/types.js';
 import type { TelemetryEvent } from '../../../src/telemetry/telemetry-service.js';
 import { auditOf, errorOf, flagIn, flagOf, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
 import { simpleIntent } from '../../helpers/harness.js';
-import { prng } from '../../helpers/prng.js';
+import { errorEvents, guardedIntent } from '../../helpers/rollout-telemetry.js';
 
 /**
  * Guards of src/intents/lifecycle.ts that the state machine table does not reach: when an action
@@ -12,16 +12,9 @@ import { prng } from '../../helpers/prng.js';
  * inside the scheduler's unit, and a flags document at its cap when a stage would grow it.
  */
 
-/** A rollout on `recommendations` (experimental tier: approved at once). */
-const rolloutIntent = (key: string, rollout: Record<string, unknown>, overrides: Record<string, unknown> = {}) => {
-  const stages = rollout['stages'] as { exposure: number }[];
-  return simpleIntent(key, {
-    services: [{ service: 'recommendations', flag: flagOf(key) }],
-    exposure: stages[stages.length - 1]!.exposure,
-    rollout: { guardrails: [{ metric: 'error_rate', max_regression: 0.1 }], ...rollout },
-    ...overrides,
-  });
-};
+/** A rollout on `recommendations` (experimental tier: approved at once), guarded on error_rate unless told otherwise. */
+const rolloutIntent = (key: string, rollout: Record<string, unknown>, overrides: Record<string, unknown> = {}) =>
+  guardedIntent(key, { guardrails: [{ metric: 'error_rate', max_regression: 0.1 }], ...rollout }, overrides);
 
 /**
  * Exposures and error_rate events for `units` candidate units, placed where SPEC §6 puts them in the
@@ -31,16 +24,7 @@ async function feed(d: Domain, key: string, opts: { units: number; ratio: number
   const flag = flagOf(key);
   const doc = JSON.parse(d.c.flags.current('recommendations').json) as { flags: Record<string, FlagState> };
   const compiled = compileFlag(flag, doc.flags[flag]!);
-  const rng = prng(17);
-  const events: TelemetryEvent[] = [];
-  for (let i = 0; i < opts.units; i++) {
-    const unit = `${opts.prefix}-${i}`;
-    const variant = compiled.place(unit);
-    if (variant === undefined) continue;
-    events.push({ type: 'exposure', flag, unit, variant });
-    const p = variant === 'control' ? opts.base : opts.base * opts.ratio;
-    events.push({ type: 'metric', metric: 'error_rate', unit, value: rng() < p ? 1 : 0 });
-  }
+  const events = errorEvents({ ...opts, flag, place: (u) => compiled.place(u), seed: 17, at: d.clock.now().toISOString() }) as unknown as TelemetryEvent[];
   for (let i = 0; i < events.length; i += 5000) {
     expect(await d.c.telemetry.ingest('recommendations', events.slice(i, i + 5000))).toMatchObject({ rejected: [], assignment_mismatches: 0 });
   }
