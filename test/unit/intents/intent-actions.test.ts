@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Actor } from '../../../src/access/actor.js';
 import { SwitchyardError } from '../../../src/errors.js';
-import { allowedActions, approvalFills, checkApproval, checkLifecycleAction, checkShip, type IntentFacts } from '../../../src/intents/intent-actions.js';
+import { allowedActions, approvalFills, checkApproval, checkEdit, checkLifecycleAction, checkShip, mayEdit, type EditFacts, type IntentFacts } from '../../../src/intents/intent-actions.js';
 
 /** The action rule on its own, without a server: the state table, and advance's conditions in order. */
 
@@ -208,5 +208,46 @@ describe('the checks the action routes run: each refusal as the API answers it',
       },
     });
     expect(() => allowedActions(actor({ role: 'operator' }), broken)).toThrow('telemetry store down');
+  });
+
+  it('checkEdit (PUT /v1/intents/{key}): an owner of the team or an admin, until completed or archived; each refusal as the API answers it', () => {
+    const edit = (over: Partial<EditFacts> = {}): EditFacts => ({ key: 'k', owner: 'growth', state: 'running', ...over });
+    for (const state of ['draft', 'scheduled', 'running', 'paused'] as const) {
+      expect(refusal(() => checkEdit(actor({ role: 'owner', team: 'growth' }), edit({ state }))), state).toBeNull();
+      expect(refusal(() => checkEdit(actor({ role: 'admin' }), edit({ state }))), state).toBeNull();
+    }
+    expect(refusal(() => checkEdit(actor({ role: 'operator' }), edit()))).toEqual({ status: 403, code: 'forbidden', message: 'An operator token may not change intents' });
+    expect(refusal(() => checkEdit(actor({ role: 'approver', approvalRoles: ['sre'] }), edit()))).toEqual({ status: 403, code: 'forbidden', message: 'An approver token may not change intents' });
+    expect(refusal(() => checkEdit(actor({ role: 'owner', team: 'search' }), edit()))).toEqual({
+      status: 403,
+      code: 'forbidden_team',
+      message: 'This token acts for team search, not for team growth; it may not change intents of team growth',
+    });
+    expect(refusal(() => checkEdit(actor({ role: 'owner', team: 'growth' }), edit({ state: 'completed' })))).toEqual({
+      status: 409,
+      code: 'experiment_completed',
+      message: 'Experiment k is completed; submit a new key instead',
+    });
+    expect(refusal(() => checkEdit(actor({ role: 'admin' }), edit({ state: 'archived' })))).toEqual({
+      status: 409,
+      code: 'invalid_transition',
+      message: 'The intent k is archived; submit a new key instead',
+      details: { state: 'archived' },
+    });
+  });
+
+  it('mayEdit (`editable`) is checkEdit\'s answer: true when it passes, false on a 403 or 409, and any other error passes through', () => {
+    const edit = (over: Partial<EditFacts> = {}): EditFacts => ({ key: 'k', owner: 'growth', state: 'running', ...over });
+    expect(mayEdit(actor({ role: 'owner', team: 'growth' }), edit())).toBe(true);
+    expect(mayEdit(actor({ role: 'owner', team: 'search' }), edit())).toBe(false);
+    expect(mayEdit(actor({ role: 'operator' }), edit())).toBe(false);
+    expect(mayEdit(actor({ role: 'owner', team: 'growth' }), edit({ state: 'completed' }))).toBe(false);
+    expect(mayEdit(actor({ role: 'admin' }), edit({ state: 'archived' }))).toBe(false);
+    const broken = Object.defineProperty(edit(), 'state', {
+      get: () => {
+        throw new Error('store down');
+      },
+    });
+    expect(() => mayEdit(actor({ role: 'owner', team: 'growth' }), broken)).toThrow('store down');
   });
 });
