@@ -6,9 +6,13 @@ import type { Actor } from '../../src/access/actor.js';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
 import { SwitchyardError } from '../../src/errors.js';
+import { compileFlag } from '../../src/evaluation/index.js';
+import type { FlagState } from '../../src/evaluation/types.js';
 import { createLogger } from '../../src/logger.js';
+import type { TelemetryEvent } from '../../src/telemetry/telemetry-service.js';
 import { simpleIntent } from './harness.js';
 import { BUNDLE_PATH } from './paths.js';
+import { errorEvents } from './rollout-telemetry.js';
 
 /**
  * The domain without HTTP (issue #17 item 3): the container main.ts builds, on a temp SQLite file,
@@ -126,4 +130,20 @@ export async function docVersion(c: Container, service: string): Promise<number>
 /** The audit events of one experiment, oldest first. */
 export async function auditOf(c: Container, key: string) {
   return await c.audit.query({ experiment: key, limit: 1000 });
+}
+
+/**
+ * Ingests, through the real telemetry service, `error_rate` telemetry (errorEvents of
+ * rollout-telemetry.ts, timed now) for the units the document `recommendations` serves now exposes
+ * for `key`'s flag, placed as SPEC §6 places them; throws unless every event is accepted.
+ */
+export async function ingestErrorRates(d: Domain, key: string, opts: { units: number; base: number; ratio: number; seed: number; prefix: string }): Promise<void> {
+  const flag = flagOf(key);
+  const doc = JSON.parse(d.c.flags.current('recommendations').json) as { flags: Record<string, FlagState> };
+  const compiled = compileFlag(flag, doc.flags[flag]!);
+  const events = errorEvents({ ...opts, flag, place: (u) => compiled.place(u), at: d.clock.now().toISOString() }) as unknown as TelemetryEvent[];
+  for (let i = 0; i < events.length; i += 5000) {
+    const r = await d.c.telemetry.ingest('recommendations', events.slice(i, i + 5000));
+    if (r.rejected.length > 0 || r.assignment_mismatches !== 0) throw new Error(`telemetry refused: ${JSON.stringify(r).slice(0, 500)}`);
+  }
 }

@@ -1,10 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { compileFlag } from '../../../src/evaluation/index.js';
-import type { FlagState } from '../../../src/evaluation/types.js';
-import type { TelemetryEvent } from '../../../src/telemetry/telemetry-service.js';
-import { auditOf, errorOf, flagIn, flagOf, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
+import { auditOf, errorOf, flagIn, flagOf, ingestErrorRates, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
 import { simpleIntent } from '../../helpers/harness.js';
-import { errorEvents, guardedIntent } from '../../helpers/rollout-telemetry.js';
+import { guardedIntent } from '../../helpers/rollout-telemetry.js';
 
 /**
  * Guards of src/intents/lifecycle.ts that the state machine table does not reach: when an action
@@ -15,20 +12,6 @@ import { errorEvents, guardedIntent } from '../../helpers/rollout-telemetry.js';
 /** A rollout on `recommendations` (experimental tier: approved at once), guarded on error_rate unless told otherwise. */
 const rolloutIntent = (key: string, rollout: Record<string, unknown>, overrides: Record<string, unknown> = {}) =>
   guardedIntent(key, { guardrails: [{ metric: 'error_rate', max_regression: 0.1 }], ...rollout }, overrides);
-
-/**
- * Exposures and error_rate events for `units` candidate units, placed where SPEC §6 puts them in the
- * document served now; control errs at `base`, treatment `ratio` times as often.
- */
-async function feed(d: Domain, key: string, opts: { units: number; ratio: number; base: number; prefix: string }) {
-  const flag = flagOf(key);
-  const doc = JSON.parse(d.c.flags.current('recommendations').json) as { flags: Record<string, FlagState> };
-  const compiled = compileFlag(flag, doc.flags[flag]!);
-  const events = errorEvents({ ...opts, flag, place: (u) => compiled.place(u), seed: 17, at: d.clock.now().toISOString() }) as unknown as TelemetryEvent[];
-  for (let i = 0; i < events.length; i += 5000) {
-    expect(await d.c.telemetry.ingest('recommendations', events.slice(i, i + 5000))).toMatchObject({ rejected: [], assignment_mismatches: 0 });
-  }
-}
 
 describe('what an action asks of the rollout analysis', () => {
   let d: Domain;
@@ -73,7 +56,7 @@ describe('what an action asks of the rollout analysis', () => {
   it('a hold that ends exactly now is over: a regressed analysis refuses the advance then', async () => {
     const key = 'edge-hold';
     await d.c.intents.submit(rolloutIntent(key, { stages: [{ exposure: 50, hold: 'PT1H' }, { exposure: 100 }] }), alice);
-    await feed(d, key, { units: 8000, base: 0.2, ratio: 4, prefix: 'e' });
+    await ingestErrorRates(d, key, { units: 8000, base: 0.2, ratio: 4, prefix: 'e', seed: 17 });
     expect(await d.c.analysis.status(key)).toBe('regressed');
     d.clock.advance(HOUR);
     const err = await errorOf(() => d.c.lifecycle.act(key, 'advance', 'hold over', oscar));
@@ -121,7 +104,7 @@ describe('a storage fault inside the scheduler\'s unit', () => {
   it('fails the tick in an automatic advance too, and the advance is made by the next tick', async () => {
     const key = 'faulted-advance';
     await d.c.intents.submit(rolloutIntent(key, { stages: [{ exposure: 50 }, { exposure: 100 }], auto_advance: true }), alice);
-    await feed(d, key, { units: 6000, base: 0.05, ratio: 1, prefix: 'f' });
+    await ingestErrorRates(d, key, { units: 6000, base: 0.05, ratio: 1, prefix: 'f', seed: 17 });
     expect(await d.c.analysis.status(key)).toBe('healthy');
     // Nothing else is due: the first read of the tick's units is the advance's.
     vi.spyOn(d.c.sqlite.writer.intents, 'getExperiment').mockRejectedValueOnce(new Error('disk I/O error'));
@@ -147,7 +130,7 @@ describe('a stage that would push a flags document past its cap', () => {
     const key = 'grows';
     // 99 % → 100 %: the served slice's end goes from 9900 to 10000 buckets, one byte more.
     await d.c.intents.submit(rolloutIntent(key, { stages: [{ exposure: 99 }, { exposure: 100 }], auto_advance: true }), alice);
-    await feed(d, key, { units: 3000, base: 0.05, ratio: 1, prefix: 'g' });
+    await ingestErrorRates(d, key, { units: 3000, base: 0.05, ratio: 1, prefix: 'g', seed: 17 });
     expect(await d.c.analysis.status(key)).toBe('healthy');
     // Another experiment fills the document exactly to the cap.
     const filler = (value: string) =>

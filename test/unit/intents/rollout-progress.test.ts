@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileFlag } from '../../../src/evaluation/index.js';
-import type { FlagState } from '../../../src/evaluation/types.js';
-import type { TelemetryEvent } from '../../../src/telemetry/telemetry-service.js';
-import { flagOf, openDomain, people, type Domain } from '../../helpers/domain.js';
+import { flagOf, ingestErrorRates, openDomain, people, type Domain } from '../../helpers/domain.js';
 import { simpleIntent } from '../../helpers/harness.js';
-import { prng } from '../../helpers/prng.js';
 
 /**
  * When a rollout's stage 0 begins (its hold counts from there), and when the scheduler's automatic
@@ -32,19 +28,7 @@ describe('rollout progress across schedules, pauses and versions', () => {
 
   /** Healthy telemetry (both arms err at 5 %) for the units the served document exposes. */
   const healthy = async (key: string, prefix: string) => {
-    const flag = flagOf(key);
-    const doc = JSON.parse(d.c.flags.current('recommendations').json) as { flags: Record<string, FlagState> };
-    const compiled = compileFlag(flag, doc.flags[flag]!);
-    const rng = prng(3);
-    const events: TelemetryEvent[] = [];
-    for (let i = 0; i < 3000; i++) {
-      const unit = `${prefix}-${i}`;
-      const variant = compiled.place(unit);
-      if (variant === undefined) continue;
-      events.push({ type: 'exposure', flag, unit, variant });
-      events.push({ type: 'metric', metric: 'error_rate', unit, value: rng() < 0.05 ? 1 : 0 });
-    }
-    expect(await d.c.telemetry.ingest('recommendations', events)).toMatchObject({ rejected: [], assignment_mismatches: 0 });
+    await ingestErrorRates(d, key, { units: 3000, base: 0.05, ratio: 1, seed: 3, prefix });
     expect(await d.c.analysis.status(key)).toBe('healthy');
   };
 

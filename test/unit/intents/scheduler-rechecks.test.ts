@@ -2,14 +2,10 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createContainer, type Container } from '../../../src/container.js';
-import { compileFlag } from '../../../src/evaluation/index.js';
-import type { FlagState } from '../../../src/evaluation/types.js';
 import { createLogger } from '../../../src/logger.js';
-import type { TelemetryEvent } from '../../../src/telemetry/telemetry-service.js';
-import { auditOf, flagOf, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
+import { auditOf, flagOf, ingestErrorRates, openDomain, people, webIntent, type Domain } from '../../helpers/domain.js';
 import { simpleIntent } from '../../helpers/harness.js';
 import { BUNDLE_PATH } from '../../helpers/paths.js';
-import { prng } from '../../helpers/prng.js';
 
 /**
  * The scheduler's re-checks (Lifecycle.tick): the due lists are read outside any transaction, and
@@ -182,19 +178,7 @@ describe('the automatic advance re-reads the progress inside the transaction', (
 
   /** Healthy telemetry (both arms err at 5 %) for the units the served document exposes. */
   const healthy = async (key: string, prefix: string) => {
-    const flag = flagOf(key);
-    const doc = JSON.parse(d.c.flags.current('recommendations').json) as { flags: Record<string, FlagState> };
-    const compiled = compileFlag(flag, doc.flags[flag]!);
-    const rng = prng(5);
-    const events: TelemetryEvent[] = [];
-    for (let i = 0; i < 3000; i++) {
-      const unit = `${prefix}-${i}`;
-      const variant = compiled.place(unit);
-      if (variant === undefined) continue;
-      events.push({ type: 'exposure', flag, unit, variant });
-      events.push({ type: 'metric', metric: 'error_rate', unit, value: rng() < 0.05 ? 1 : 0 });
-    }
-    expect(await d.c.telemetry.ingest('recommendations', events)).toMatchObject({ rejected: [], assignment_mismatches: 0 });
+    await ingestErrorRates(d, key, { units: 3000, base: 0.05, ratio: 1, seed: 5, prefix });
     expect(await d.c.analysis.status(key)).toBe('healthy');
   };
 
