@@ -14,21 +14,18 @@ export async function actorFromAuthorization(tokens: TokenService, header: strin
 
 /**
  * The same actor, handed to `then` at once when the storage has no read barrier (SQLite), after
- * the barrier otherwise; a refusal goes to `failed`. `then` must not throw.
+ * the barrier otherwise; a refusal, or an error `then` throws, goes to `failed`.
  */
 export function withActor(tokens: TokenService, header: string | undefined, then: (actor: Actor) => void, failed: (err: unknown) => void): void {
   if (tokens.awaitsBarrier) {
-    actorFromAuthorization(tokens, header).then(then, failed);
+    actorFromAuthorization(tokens, header).then(then).catch(failed);
     return;
   }
-  let actor: Actor;
   try {
-    actor = tokens.authenticateNow(bearerToken(header));
+    then(tokens.authenticateNow(bearerToken(header)));
   } catch (err) {
     failed(err);
-    return;
   }
-  then(actor);
 }
 
 /** The token of an `Authorization: Bearer <token>` header; 401 for anything else. */

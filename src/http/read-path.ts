@@ -108,19 +108,14 @@ export function readPath(read: ReadEndpoints, app: RequestListener, stats: ReadP
       stats.served++;
       const id = read.accessLog(req, res, false);
       read.cors?.(req, res, noop);
-      const failed = (err: unknown) => fail(read, req, res, id, path, err, false, undefined);
       withActor(
         read.tokens,
         req.headers.authorization,
         (actor) => {
-          try {
-            applyAccess(FLAGS.decl.access, actor, service);
-            writeReply(res, read.flags(service, req.headers['if-none-match']), id);
-          } catch (err) {
-            failed(err);
-          }
+          applyAccess(FLAGS.decl.access, actor, service);
+          writeReply(res, read.flags(service, req.headers['if-none-match']), id);
         },
-        failed,
+        (err: unknown) => fail(read, req, res, id, path, err, false, undefined),
       );
       return;
     }

@@ -19,7 +19,7 @@
  * - **Lease** (`leaseMs`, 0: none). A round whose query was sent less than `leaseMs` before a read
  *   arrived, and that succeeded, vouches for that read: the read is answered at once, with no
  *   query. Sound because every unit of work waits `leaseMs` after its COMMIT before it is
- *   acknowledged (`PostgresStorage.run`, the commit wait): a write acknowledged before the read
+ *   acknowledged (the commit wait: `commitWait`, which `PostgresStorage.run` awaits): a write acknowledged before the read
  *   arrived committed more than `leaseMs` before it, so before the vouching query was sent, which
  *   therefore saw it. Only durations on each process's monotonic clock are compared, never two
  *   clocks' readings.
@@ -67,9 +67,19 @@ export class ReadBarrier {
     readonly boundMs: number,
     /** How long a successful round vouches for the reads after its query was sent (see Lease above); 0: none. */
     readonly leaseMs = 0,
-    /** A monotonic clock in ms (tests drive it by hand). */
-    private readonly now: () => number = () => performance.now(),
+    /** A monotonic clock in ms (tests drive it by hand); the commit wait reads it too. */
+    readonly now: () => number = () => performance.now(),
   ) {}
+
+  /**
+   * The commit wait (see Lease above): resolves `leaseMs` after `committedAt` (read from `now()`
+   * when the unit's COMMIT returned), so no lease that began before the commit outlives it once
+   * the write is acknowledged.
+   */
+  commitWait(committedAt: number): Promise<void> {
+    const left = committedAt + this.leaseMs - this.now();
+    return left > 0 ? new Promise<void>((r) => setTimeout(r, Math.ceil(left))) : Promise.resolve();
+  }
 
   /**
    * Resolves when the snapshots are at least as new as the database was when this was called, or

@@ -282,7 +282,7 @@ export class PostgresStorage implements Storage {
         const counted = await client.query<{ n: number }>({ name: 'sy_unit_commit', text: COMMIT_COUNT_SQL, values: [CHANGE_CHANNEL, this.instanceId] });
         counter = counted.rows[0]?.n;
         await client.query('COMMIT');
-        committedAt = performance.now();
+        committedAt = this.barrier?.now();
       } catch (err) {
         try {
           await client.query('ROLLBACK');
@@ -307,12 +307,8 @@ export class PostgresStorage implements Storage {
       if (counter !== undefined) this.barrier?.committed(counter);
       return result;
     });
-    // The commit wait (the barrier's lease, ADR 0012): no instance's lease that began before this
-    // COMMIT outlives it by the time the caller is told the write is done. Outside the queue, so the
-    // next unit does not wait for it.
-    const lease = this.barrier?.leaseMs ?? 0;
-    const left = committedAt === undefined ? 0 : committedAt + lease - performance.now();
-    if (left > 0) await new Promise<void>((r) => setTimeout(r, Math.ceil(left)));
+    // The commit wait (the barrier's lease, ADR 0012), outside the queue, so the next unit does not wait for it.
+    if (committedAt !== undefined) await this.barrier?.commitWait(committedAt);
     return result;
   }
 
