@@ -106,6 +106,7 @@ export interface Config {
   readonly databasePoolSize: number;
   /** The read barrier's bound on PostgreSQL (ADR 0012); 0: off. */
   readonly readBarrierMs: number;
+  /** The read barrier's lease and commit wait on PostgreSQL (ADR 0012 addendum); 0: none. */
   readonly readLeaseMs: number;
   /** The shared secret OFREP event-stream tickets are signed from (a random key per process when absent). Never log it. */
   readonly streamTicketSecret: string | undefined;
