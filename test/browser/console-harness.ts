@@ -148,8 +148,13 @@ export async function signIn(page: Page, secret: string, name: string, { reload 
     await page.goto('about:blank');
     await page.goto(`${baseFor(page)}/`);
   }
-  if (await page.locator('#sign-out').isVisible()) await page.locator('#sign-out').click();
-  await page.getByLabel('API token').fill(secret);
+  // Either state, once the page shows one: isVisible() alone reads the instant, and a header being
+  // redrawn then reads as "nobody signed in" while no sign-in form is coming.
+  const signOut = page.locator('#sign-out');
+  const token = page.getByLabel('API token');
+  await signOut.or(token).filter({ visible: true }).first().waitFor({ timeout: timeoutMs });
+  if (await signOut.isVisible()) await signOut.click();
+  await token.fill(secret);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await textOf(page, page.locator('#whoami'), new RegExp(`Signed in as ${name} `), timeoutMs);
 }
